@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { AvcareError, deviceKindSchema, topicIdSchema } from '../protocol/index.js';
+
+/** A host name is not always a valid topic id (dots are, but spaces or unicode are not). */
+function defaultId(): string {
+  const cleaned = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return cleaned.slice(0, 64) || 'agent';
+}
+
+const serialPortSchema = z.object({
+  path: z.string().min(1).describe('Device path, e.g. /dev/serial/by-id/usb-FTDI_...-if00-port0 or /dev/ttyUSB0'),
+  protocol: z.enum(['visca', 'none']).default('visca'),
+  baudRate: z.union([z.literal(9600), z.literal(19200), z.literal(38400)]).default(9600).describe('VISCA runs at 9600 8N1; some cameras at 19200 or 38400'),
+  address: z.number().int().min(1).max(7).default(1).describe('VISCA camera address 1-7'),
+  name: z.string().max(128).optional(),
+});
+
+const pjlinkTargetSchema = z.object({
+  host: z.string().min(1).describe('Projector or display address'),
+  port: z.number().int().min(1).max(65535).default(4352),
+  password: z.string().max(32).optional().describe('PJLink password; never logged'),
+  name: z.string().max(128).optional(),
+  lampLifeHours: z.number().int().positive().max(100_000).default(3000).describe("Rated lamp life from the projector's manual"),
+});
+
+const expectedDeviceSchema = z.object({
+  kind: deviceKindSchema,
+  label: z.string().max(128).optional().describe('How a person names it, e.g. "front camera"'),
+  vendorId: z.number().int().min(0).max(0xffff).optional(),
+  productId: z.number().int().min(0).max(0xffff).optional(),
+  serialNumber: z.string().optional(),
+});
+
+export const agentConfigSchema = z
+  .object({
+    agentId: topicIdSchema.default(defaultId).describe('Defaults to the host name'),
+    schoolId: topicIdSchema.default('unassigned'),
+    roomId: topicIdSchema.default(defaultId),
+    stateDir: z.string().min(1).optional().describe('Where the agent keeps learned devices; defaults to /var/lib/avcare as root or a service, else ~/.local/state/avcare'),
+    probeIntervalSeconds: z.number().int().min(5).max(3600).default(60),
+    probeTimeoutSeconds: z.number().min(1).max(120).default(10).describe('Each probe is aborted after this and reported as an error'),
+    serialPorts: z.array(serialPortSchema).max(32).default([]),
+    discoverSerialPorts: z.boolean().default(true).describe('List /dev/serial/by-id, ttyUSB and ttyACM ports; only configured ports are spoken to'),
+    pjlink: z.array(pjlinkTargetSchema).max(32).default([]),
+    expectedDevices: z.array(expectedDeviceSchema).max(64).default([]),
+    learnExpectedDevices: z.boolean().default(true).describe('Expect devices this room has had before (the room had a camera yesterday)'),
+    forgetLearnedAfterDays: z.number().int().min(1).max(365).default(14).describe('A learned device not seen for this long is no longer expected'),
+    thresholds: z
+      .object({
+        diskUsePercent: z.number().min(50).max(100).default(90),
+        cpuLoadPercent: z.number().min(50).max(100).default(90),
+        cpuSustainedCycles: z.number().int().min(1).max(100).default(5).describe('Consecutive cycles above cpuLoadPercent before CPU_SUSTAINED_HIGH'),
+        lampLifeWarnPercent: z.number().min(50).max(100).default(90).describe('Raise LAMP_END_OF_LIFE when lamp hours reach this share of lampLifeHours'),
+      })
+      .prefault({}),
+    hysteresis: z
+      .object({
+        raiseAfterCycles: z.number().int().min(1).max(20).default(2).describe('Consecutive cycles a fault must be seen before it is raised'),
+        clearAfterCycles: z.number().int().min(1).max(50).default(3).describe('Consecutive clean cycles before a raised fault is cleared'),
+      })
+      .prefault({}),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+export type SerialPortConfig = AgentConfig['serialPorts'][number];
+export type PjlinkTargetConfig = AgentConfig['pjlink'][number];
+export type ExpectedDevice = AgentConfig['expectedDevices'][number];
+
+export const DEFAULT_CONFIG_PATH = '/etc/avcare/agent.json';
+
+/** Validates a parsed config object; the error names every bad field with its path. */
+export function parseAgentConfig(input: unknown, source = 'configuration'): AgentConfig {
+  const parsed = agentConfigSchema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
+  throw new AvcareError('CONFIG_INVALID', `${source} is invalid:\n  ${problems.join('\n  ')}`, { source, problems });
+}
+
+/**
+ * Loads the config file. An explicit path must exist; the default path is optional, so the
+ * agent works with no file at all.
+ */
+export function loadAgentConfig(path: string | undefined): AgentConfig {
+  const file = path ?? process.env.AVCARE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const explicit = path !== undefined || process.env.AVCARE_CONFIG !== undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (!explicit && (error as NodeJS.ErrnoException).code === 'ENOENT') return parseAgentConfig({}, 'default configuration');
+    throw new AvcareError('CONFIG_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, { file }, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AvcareError('CONFIG_INVALID', `${file} is not valid JSON: ${(error as Error).message}`, { file }, { cause: error });
+  }
+  return parseAgentConfig(json, file);
+}

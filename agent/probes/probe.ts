@@ -1,0 +1,67 @@
+import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
+import { AvcareError, isAvcareError, type ErrorCode } from '../../protocol/index.js';
+import type { AgentConfig } from '../config.js';
+import type { Logger } from '../log.js';
+
+export interface ProbeContext {
+  readonly config: AgentConfig;
+  readonly log: Logger;
+}
+
+/** What one probe found. `media` is OS media nodes, matched to USB devices after the cycle. */
+export interface ProbeFindings {
+  state: 'ok' | 'unavailable';
+  /** Why the source is unavailable (no USB bus, no ALSA), for a person to read. */
+  reason?: string;
+  devices: Device[];
+  system?: SystemSnapshot;
+  media?: MediaInfo;
+}
+
+export interface Probe {
+  readonly id: ProbeSource;
+  /** Must honour `signal`: the runner aborts it at the timeout and moves on. */
+  run(context: ProbeContext, signal: AbortSignal): Promise<ProbeFindings>;
+}
+
+export interface ProbeResult {
+  status: SourceStatus;
+  findings: ProbeFindings;
+}
+
+/**
+ * Runs one probe under a timeout and turns every failure into a result with an error code, so
+ * one failing probe never stops a cycle.
+ */
+export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new AvcareError('PROBE_TIMEOUT', `${probe.id} probe did not finish within ${timeoutMs} ms`, { probe: probe.id, timeoutMs });
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    const findings = await Promise.race([probe.run(context, controller.signal), timeout]);
+    const status: SourceStatus = { source: probe.id, state: findings.state, durationMs: elapsed(started) };
+    if (findings.reason !== undefined) status.reason = findings.reason;
+    return { status, findings };
+  } catch (error) {
+    const code: ErrorCode = isAvcareError(error) ? error.code : 'PROBE_FAILED';
+    const reason = error instanceof Error ? error.message : String(error);
+    context.log.warn({ probe: probe.id, code, err: error }, 'probe failed');
+    return {
+      status: { source: probe.id, state: 'error', errorCode: code, reason, durationMs: elapsed(started) },
+      findings: { state: 'ok', devices: [] },
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

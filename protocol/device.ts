@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+export const deviceKindSchema = z.enum([
+  'camera',
+  'microphone',
+  'speaker',
+  'speakerphone',
+  'headset',
+  'vr-headset',
+  'vr-controller',
+  'vr-tracking',
+  'capture-card',
+  'serial-adapter',
+  'hub',
+  'projector',
+  'display',
+  'other',
+]);
+export type DeviceKind = z.infer<typeof deviceKindSchema>;
+
+/** ok: works; degraded: works with a warning; faulty: present but not usable; unreachable: does not answer. */
+export const deviceStatusSchema = z.enum(['ok', 'degraded', 'faulty', 'unreachable', 'unknown']);
+export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
+
+const u8 = z.number().int().min(0).max(0xff);
+const u16 = z.number().int().min(0).max(0xffff);
+
+export const usbInterfaceSchema = z.object({
+  number: u8,
+  alternate: u8.default(0),
+  class: u8,
+  subClass: u8,
+  protocol: u8,
+});
+export type UsbInterface = z.infer<typeof usbInterfaceSchema>;
+
+export const usbInfoSchema = z.object({
+  vendorId: u16,
+  productId: u16,
+  deviceClass: u8,
+  deviceSubClass: u8,
+  deviceProtocol: u8,
+  interfaces: z.array(usbInterfaceSchema),
+  manufacturer: z.string().max(256).optional(),
+  product: z.string().max(256).optional(),
+  serialNumber: z.string().max(256).optional(),
+  /** Names from the usb.ids database when the device's own strings are not readable. */
+  vendorName: z.string().max(256).optional(),
+  productName: z.string().max(256).optional(),
+  busNumber: z.number().int().min(0),
+  deviceAddress: z.number().int().min(0),
+  /** Port chain from the root hub, e.g. [1, 4] for "1-1.4" in sysfs. */
+  portPath: z.array(z.number().int().min(0)),
+});
+export type UsbInfo = z.infer<typeof usbInfoSchema>;
+
+export const connectionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('usb'), bus: z.number().int(), portPath: z.string() }),
+  z.object({
+    type: z.literal('serial'),
+    path: z.string(),
+    protocol: z.enum(['visca', 'none']),
+    baudRate: z.number().int().positive(),
+  }),
+  z.object({ type: z.literal('network'), host: z.string(), port: z.number().int().min(1).max(65535), protocol: z.literal('pjlink') }),
+  z.object({ type: z.literal('os'), path: z.string() }),
+]);
+export type Connection = z.infer<typeof connectionSchema>;
+
+export const videoNodeSchema = z.object({
+  path: z.string(),
+  name: z.string().max(256),
+  /** v4l2 device capabilities, e.g. ["video-capture", "streaming"]. */
+  capabilities: z.array(z.string()),
+  canCapture: z.boolean(),
+  /** sysfs USB port path ("1-1.4") when the node belongs to a USB device. */
+  usbPort: z.string().optional(),
+});
+export type VideoNode = z.infer<typeof videoNodeSchema>;
+
+export const audioCardSchema = z.object({
+  index: z.number().int().min(0),
+  id: z.string().max(64),
+  name: z.string().max(256),
+  capture: z.boolean(),
+  playback: z.boolean(),
+  /** true when every capture switch of the card is off; absent when not readable. */
+  captureMuted: z.boolean().optional(),
+  usbPort: z.string().optional(),
+});
+export type AudioCard = z.infer<typeof audioCardSchema>;
+
+export const mediaInfoSchema = z.object({
+  videoNodes: z.array(videoNodeSchema),
+  audioCards: z.array(audioCardSchema),
+});
+export type MediaInfo = z.infer<typeof mediaInfoSchema>;
+
+export const viscaInfoSchema = z.object({
+  address: z.number().int().min(1).max(7),
+  power: z.enum(['on', 'standby', 'power-error', 'unknown']),
+  zoomPosition: z.number().int().min(0).max(0xffff).optional(),
+  version: z
+    .object({ vendorId: u16, modelId: u16, romVersion: u16, socketCount: u8 })
+    .optional(),
+});
+export type ViscaInfo = z.infer<typeof viscaInfoSchema>;
+
+export const pjlinkErrorLevelSchema = z.enum(['ok', 'warning', 'error']);
+export const pjlinkInfoSchema = z.object({
+  pjlinkClass: z.enum(['1', '2']),
+  power: z.enum(['standby', 'on', 'cooling', 'warm-up', 'unknown']),
+  errors: z.object({
+    fan: pjlinkErrorLevelSchema,
+    lamp: pjlinkErrorLevelSchema,
+    temperature: pjlinkErrorLevelSchema,
+    cover: pjlinkErrorLevelSchema,
+    filter: pjlinkErrorLevelSchema,
+    other: pjlinkErrorLevelSchema,
+  }),
+  lamps: z.array(z.object({ hours: z.number().int().min(0), on: z.boolean() })).max(8),
+  name: z.string().max(256).optional(),
+  manufacturer: z.string().max(256).optional(),
+  product: z.string().max(256).optional(),
+  serialNumber: z.string().max(256).optional(),
+  softwareVersion: z.string().max(256).optional(),
+  filterHours: z.number().int().min(0).optional(),
+  authenticated: z.boolean(),
+});
+export type PjlinkInfo = z.infer<typeof pjlinkInfoSchema>;
+export type PjlinkErrorLevel = z.infer<typeof pjlinkErrorLevelSchema>;
+
+/** A probe failure tied to one device; raw carries the bytes that could not be understood (hex). */
+export const deviceErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  raw: z.string().regex(/^[0-9a-f]*$/).optional(),
+});
+export type DeviceError = z.infer<typeof deviceErrorSchema>;
+
+export const deviceSchema = z.object({
+  /** Stable within an agent: the same physical device keeps its id across cycles and restarts. */
+  id: z.string().min(1).max(256),
+  kind: deviceKindSchema,
+  name: z.string().max(256),
+  make: z.string().max(256).optional(),
+  model: z.string().max(256).optional(),
+  serialNumber: z.string().max(256).optional(),
+  connection: connectionSchema,
+  status: deviceStatusSchema,
+  usb: usbInfoSchema.optional(),
+  media: mediaInfoSchema.optional(),
+  visca: viscaInfoSchema.optional(),
+  pjlink: pjlinkInfoSchema.optional(),
+  error: deviceErrorSchema.optional(),
+});
+export type Device = z.infer<typeof deviceSchema>;

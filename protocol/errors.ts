@@ -1,0 +1,46 @@
+/**
+ * Stable error codes. The CLI prints the message and the hint; the API maps the code to an HTTP
+ * status. A code is never renamed: scripts and tickets refer to it.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { hint: 'Fix the named field in the configuration file, or remove the file to use defaults.' },
+  CONFIG_UNREADABLE: { hint: 'Check that the configuration file exists and is readable by the avcare user.' },
+  INVALID_TOPIC_ID: { hint: 'School, room and agent ids may hold letters, digits, ".", "_" and "-".' },
+  INVALID_ARGUMENT: { hint: 'Run the command with --help to see the accepted forms.' },
+  REPLAY_UNRECOGNISED: { hint: 'Pass the JSON printed by `avcare-agent probe --json` or the text of `lsusb -v`.' },
+  REPLAY_INVALID: { hint: 'The file looks like an avcare inventory but does not match the schema; re-create it with `avcare-agent probe --json`.' },
+  PROBE_TIMEOUT: { hint: 'The device or OS did not answer in time; check the cable and the probe timeout in the configuration.' },
+  PROBE_FAILED: { hint: 'See the reason; the other probes of the cycle still ran.' },
+  USB_UNAVAILABLE: { hint: 'This PC exposes no USB bus to the agent (no /sys/bus/usb); USB devices cannot be seen.' },
+  SERIAL_OPEN_FAILED: { hint: 'Check the port path and that the avcare user is in the dialout group (`avcare-agent doctor`).' },
+  VISCA_TIMEOUT: { hint: 'The camera did not answer: check power, the RS-232 cable, the baud rate and the camera address.' },
+  VISCA_GARBLED: { hint: 'The reply could not be parsed: check the baud rate and that the port is wired to a VISCA camera.' },
+  VISCA_ERROR_REPLY: { hint: 'The camera answered with a VISCA error.' },
+  PJLINK_CONNECT_FAILED: { hint: 'Check the projector address, that it is powered and that network standby is enabled.' },
+  PJLINK_TIMEOUT: { hint: 'The projector accepted the connection but did not answer; projectors in eco-standby often stop answering.' },
+  PJLINK_AUTH_FAILED: { hint: 'Set the projector\'s PJLink password in the configuration (pjlink[].password).' },
+  PJLINK_PROTOCOL_ERROR: { hint: 'The device answered something that is not PJLink.' },
+  STATE_UNWRITABLE: { hint: 'Check that the agent\'s state directory is writable.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AvcareError extends Error {
+  override readonly name = 'AvcareError';
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.context = context;
+  }
+
+  get hint(): string {
+    return ERROR_CODES[this.code].hint;
+  }
+}
+
+export function isAvcareError(error: unknown): error is AvcareError {
+  return error instanceof AvcareError;
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { FaultCategory, Severity } from './severity.js';
+
+export interface FaultCodeInfo {
+  readonly category: FaultCategory;
+  readonly severity: Severity;
+  readonly title: string;
+}
+
+const pjlinkParts = ['fan', 'lamp', 'temperature', 'cover', 'filter', 'other'] as const;
+export type PjlinkPart = (typeof pjlinkParts)[number];
+
+/**
+ * Stable fault codes: the cloud keys tickets and the knowledge base on them, so a code is never
+ * renamed or reused. Default severities follow shared/domain.md: a fault that blocks part of
+ * teaching is urgent; the cloud raises it further with the timetable and the room's state.
+ */
+export const FAULT_CODES = {
+  DEVICE_MISSING: { category: 'hardware', severity: 'urgent', title: 'Expected device missing' },
+  CAMERA_NO_VIDEO_NODE: { category: 'compatibility', severity: 'urgent', title: 'Camera on USB but no usable video node' },
+  MICROPHONE_NO_CAPTURE: { category: 'compatibility', severity: 'urgent', title: 'Microphone present but no capture device' },
+  MICROPHONE_MUTED: { category: 'operation', severity: 'general', title: 'Microphone capture is muted' },
+  VISCA_POWER_ERROR: { category: 'hardware', severity: 'urgent', title: 'Camera reports a power-circuit error' },
+  VISCA_NOT_ANSWERING: { category: 'hardware', severity: 'urgent', title: 'Camera does not answer on its control port' },
+  PJLINK_NOT_ANSWERING: { category: 'network', severity: 'urgent', title: 'Projector does not answer PJLink' },
+  PJLINK_AUTH_FAILED: { category: 'operation', severity: 'general', title: 'PJLink password rejected' },
+  ...pjlinkStatusCodes(),
+  LAMP_END_OF_LIFE: { category: 'hardware', severity: 'general', title: 'Projector lamp near end of life' },
+  DISK_NEARLY_FULL: { category: 'software', severity: 'general', title: 'Disk nearly full' },
+  CPU_SUSTAINED_HIGH: { category: 'software', severity: 'general', title: 'Sustained high CPU load' },
+} as const satisfies Record<string, FaultCodeInfo>;
+
+function pjlinkStatusCodes(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, FaultCodeInfo> {
+  const entries = pjlinkParts.flatMap((part) => [
+    [pjlinkFaultCode(part, 'warning'), { category: 'hardware', severity: 'general', title: `Projector ${part} warning` }],
+    [pjlinkFaultCode(part, 'error'), { category: 'hardware', severity: 'urgent', title: `Projector ${part} error` }],
+  ]);
+  return Object.fromEntries(entries) as Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, FaultCodeInfo>;
+}
+
+export function pjlinkFaultCode(part: PjlinkPart, level: 'warning' | 'error'): `PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}` {
+  return `PJLINK_${part.toUpperCase() as Uppercase<PjlinkPart>}_${level.toUpperCase() as 'WARNING' | 'ERROR'}`;
+}
+
+export type FaultCode = keyof typeof FAULT_CODES;
+export const faultCodeSchema = z.enum(Object.keys(FAULT_CODES) as [FaultCode, ...FaultCode[]]);
+
+export function faultCodeInfo(code: FaultCode): FaultCodeInfo {
+  return FAULT_CODES[code];
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+export const probeSourceSchema = z.enum(['system', 'usb', 'media', 'serial', 'pjlink']);
+export type ProbeSource = z.infer<typeof probeSourceSchema>;
+
+/**
+ * How one probe source fared in a cycle. "unavailable" is a state of the PC (no USB bus, no
+ * ALSA), reported with its reason; "error" is a probe that failed or timed out.
+ */
+export const sourceStatusSchema = z.object({
+  source: probeSourceSchema,
+  state: z.enum(['ok', 'unavailable', 'error']),
+  reason: z.string().optional(),
+  errorCode: z.string().optional(),
+  durationMs: z.number().nonnegative(),
+});
+export type SourceStatus = z.infer<typeof sourceStatusSchema>;

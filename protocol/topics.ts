@@ -1,0 +1,39 @@
+import type { MessageKind } from './messages.js';
+import { topicIdSchema } from './ids.js';
+import { AvcareError } from './errors.js';
+
+export const TOPIC_ROOT = 'avcare/v1';
+export const MESSAGE_KINDS = ['inventory', 'health', 'fault', 'measurement', 'status'] as const satisfies readonly MessageKind[];
+
+export interface TopicAddress {
+  school: string;
+  room: string;
+  agent: string;
+  kind: MessageKind;
+}
+
+/** avcare/v1/<school>/<room>/<agent>/<kind>: the only way topic strings are built. */
+export function topicFor(address: TopicAddress): string {
+  for (const part of ['school', 'room', 'agent'] as const) {
+    const checked = topicIdSchema.safeParse(address[part]);
+    if (!checked.success) {
+      throw new AvcareError('INVALID_TOPIC_ID', `${part} id "${address[part]}" ${checked.error.issues[0]?.message ?? 'is invalid'}`, { part });
+    }
+  }
+  return `${TOPIC_ROOT}/${address.school}/${address.room}/${address.agent}/${address.kind}`;
+}
+
+/** Subscription filter for one kind across a school (or every school when school is omitted). */
+export function topicFilter(kind: MessageKind | '+', school = '+'): string {
+  return `${TOPIC_ROOT}/${school}/+/+/${kind}`;
+}
+
+/** Parses a topic back into its address; null for anything that is not an avcare topic. */
+export function parseTopic(topic: string): TopicAddress | null {
+  const parts = topic.split('/');
+  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return null;
+  const [, , school, room, agent, kind] = parts as [string, string, string, string, string, string];
+  if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) return null;
+  if (![school, room, agent].every((id) => topicIdSchema.safeParse(id).success)) return null;
+  return { school, room, agent, kind: kind as MessageKind };
+}
