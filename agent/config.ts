@@ -27,6 +27,10 @@ const pjlinkTargetSchema = z.object({
 
 const expectedDeviceSchema = z.object({
   kind: deviceKindSchema,
+  connection: z
+    .enum(['usb', 'serial', 'network'])
+    .optional()
+    .describe('Where to look for it; defaults to network for projectors and displays, usb otherwise'),
   label: z.string().max(128).optional().describe('How a person names it, e.g. "front camera"'),
   vendorId: z.number().int().min(0).max(0xffff).optional(),
   productId: z.number().int().min(0).max(0xffff).optional(),

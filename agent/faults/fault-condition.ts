@@ -1,0 +1,28 @@
+import type { Device, FaultCode, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
+
+/** A fault seen in one cycle, before hysteresis decides whether it is raised. */
+export interface FaultCondition {
+  code: FaultCode;
+  /** The inventory device it concerns; null for faults of the PC itself. */
+  deviceId: string | null;
+  /** The probe source whose data shows it: while that source cannot be read, the fault's state is kept. */
+  source: ProbeSource;
+  message: string;
+  evidence: Record<string, unknown>;
+}
+
+export function faultKey(condition: Pick<FaultCondition, 'code' | 'deviceId'>): string {
+  return `${condition.code}|${condition.deviceId ?? '-'}`;
+}
+
+/** What one probe cycle saw: the input of every fault rule. */
+export interface CycleSnapshot {
+  at: Date;
+  devices: Device[];
+  sources: SourceStatus[];
+  system?: SystemSnapshot;
+}
+
+export function sourcesReadable(sources: readonly SourceStatus[]): Set<ProbeSource> {
+  return new Set(sources.filter((status) => status.state === 'ok').map((status) => status.source));
+}
