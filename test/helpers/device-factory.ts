@@ -1,7 +1,7 @@
 import type { Device, PjlinkInfo, SourceStatus, SystemSnapshot, UsbInfo } from '../../protocol/index.js';
 
 /** Builders for protocol objects in unit tests: only what a test names differs from a healthy default. */
-export function usbDevice(overrides: Partial<Device> & { usb?: Partial<UsbInfo> } = {}): Device {
+export function usbDevice(overrides: Omit<Partial<Device>, 'usb'> & { usb?: Partial<UsbInfo> } = {}): Device {
   const usb: UsbInfo = {
     vendorId: 0x046d,
     productId: 0x0843,

@@ -1,0 +1,127 @@
+import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
+import type { AgentConfig } from './config.js';
+import { runProbeCycle, type CycleResult } from './cycle.js';
+import { faultMessage, healthMessage, inventoryMessage } from './events.js';
+import type { FaultMonitor } from './fault-monitor.js';
+import type { Logger } from './log.js';
+import type { Probe } from './probes/probe.js';
+
+/** Where the running agent's events go: the console today, MQTT once the transport lands. */
+export interface AgentSink {
+  inventory(message: InventoryMessage, change: InventoryChange): void;
+  health(message: HealthMessage): void;
+  fault(message: FaultMessage): void;
+}
+
+export interface InventoryChange {
+  attached: Device[];
+  detached: Device[];
+  /** Devices whose status changed, with the status they had before. */
+  changed: Array<{ device: Device; previous: Device['status'] }>;
+}
+
+export interface HotplugWatcher {
+  stop(): void;
+}
+
+export interface AgentDaemonOptions {
+  config: AgentConfig;
+  log: Logger;
+  probes: readonly Probe[];
+  monitor: FaultMonitor;
+  sink: AgentSink;
+  /** Starts watching for USB attach/detach; each event triggers an early cycle. */
+  watchHotplug?: (onChange: () => void) => HotplugWatcher;
+  /** Stop after this many cycles (tests, one-off runs). */
+  maxCycles?: number;
+}
+
+/** A replug settles in a second or two; probing at once would catch it half enumerated. */
+const HOTPLUG_SETTLE_MS = 2000;
+
+/**
+ * The long-running agent: a probe cycle every interval (never two at once), an early cycle on
+ * hotplug, and every fault raised or cleared handed to the sink.
+ */
+export class AgentDaemon {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private cycles = 0;
+  private previous: Map<string, Device> | undefined;
+  private hotplug: HotplugWatcher | undefined;
+  private finished!: () => void;
+  /** Resolves when the daemon has stopped, by stop() or after maxCycles. */
+  readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+
+  constructor(private readonly options: AgentDaemonOptions) {}
+
+  start(): void {
+    this.hotplug = this.options.watchHotplug?.(() => this.schedule(HOTPLUG_SETTLE_MS));
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.hotplug?.stop();
+    await this.running;
+    this.finished();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.running) {
+        // A cycle is under way: run again right after it rather than overlapping it.
+        void this.running.then(() => this.schedule(0));
+        return;
+      }
+      this.running = this.cycle().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+  }
+
+  private async cycle(): Promise<void> {
+    const { config, log, probes, monitor, sink } = this.options;
+    try {
+      const result = await runProbeCycle(probes, { config, log });
+      this.report(result);
+      for (const transition of monitor.observe(result)) sink.fault(faultMessage(config, transition));
+    } catch (error) {
+      // runProbeCycle already contains probe failures; anything here is a bug, logged and survived.
+      log.error({ err: error }, 'probe cycle failed');
+    }
+    this.cycles += 1;
+    if (this.options.maxCycles !== undefined && this.cycles >= this.options.maxCycles) {
+      this.stopped = true;
+      this.hotplug?.stop();
+      this.finished();
+      return;
+    }
+    this.schedule(config.probeIntervalSeconds * 1000);
+  }
+
+  private report(result: CycleResult): void {
+    const { config, sink } = this.options;
+    const current = new Map(result.devices.map((device) => [device.id, device]));
+    const change = diffInventory(this.previous, current);
+    this.previous = current;
+    sink.inventory(inventoryMessage(config, result), change);
+    if (result.system) sink.health(healthMessage(config, result.system, result.at));
+  }
+}
+
+export function diffInventory(previous: Map<string, Device> | undefined, current: Map<string, Device>): InventoryChange {
+  const before = previous ?? new Map<string, Device>();
+  return {
+    attached: [...current.values()].filter((device) => !before.has(device.id)),
+    detached: [...before.values()].filter((device) => !current.has(device.id)),
+    changed: [...current.values()].flatMap((device) => {
+      const old = before.get(device.id);
+      return old && old.status !== device.status ? [{ device, previous: old.status }] : [];
+    }),
+  };
+}

@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type SystemSnapshot } from '../protocol/index.js';
+import type { AgentConfig } from './config.js';
+import type { CycleSnapshot } from './faults/fault-condition.js';
+import type { FaultTransition } from './faults/fault-tracker.js';
+
+type Identity = Pick<AgentConfig, 'agentId' | 'schoolId' | 'roomId'>;
+
+function header(identity: Identity, at: Date) {
+  return { schemaVersion: SCHEMA_VERSION, eventId: randomUUID(), agentId: identity.agentId, schoolId: identity.schoolId, roomId: identity.roomId, at: at.toISOString() };
+}
+
+export function inventoryMessage(identity: Identity, cycle: CycleSnapshot): InventoryMessage {
+  return { ...header(identity, cycle.at), type: 'inventory', devices: cycle.devices, sources: cycle.sources };
+}
+
+export function faultMessage(identity: Identity, transition: FaultTransition): FaultMessage {
+  const { condition } = transition;
+  return {
+    ...header(identity, transition.at),
+    type: 'fault',
+    state: transition.state,
+    code: condition.code,
+    category: transition.category,
+    severity: transition.severity,
+    deviceId: condition.deviceId,
+    message: condition.message,
+    evidence: condition.evidence,
+    firstSeenAt: transition.firstSeenAt.toISOString(),
+  };
+}
+
+export function healthMessage(identity: Identity, system: SystemSnapshot, at: Date): HealthMessage {
+  return { ...header(identity, at), type: 'health', system };
+}

@@ -1,0 +1,57 @@
+import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
+import type { AgentSink, InventoryChange } from './daemon.js';
+import type { Logger } from './log.js';
+import { describeConnection, printable, renderDevices, renderSources } from './render.js';
+
+function time(iso: string): string {
+  return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+function deviceLine(device: Device): string {
+  return `${device.kind} "${printable(device.name)}" (${printable(describeConnection(device))}) ${device.status}${device.error ? ` ${device.error.code}` : ''}`;
+}
+
+/** For a person watching `npm start` or `avcare-agent run` in a terminal. */
+export function consoleSink(out: NodeJS.WritableStream): AgentSink {
+  let first = true;
+  let lastSources = '';
+  return {
+    inventory(message: InventoryMessage, change: InventoryChange) {
+      const sources = renderSources(message.sources);
+      if (first) {
+        out.write(`${time(message.at)} agent ${message.agentId} in ${message.schoolId}/${message.roomId}: ${message.devices.length} device(s)\n${renderDevices(message.devices)}\n${sources}\n`);
+        first = false;
+      } else {
+        for (const device of change.attached) out.write(`${time(message.at)} + ${deviceLine(device)}\n`);
+        for (const device of change.detached) out.write(`${time(message.at)} - ${deviceLine(device)} (gone)\n`);
+        for (const { device, previous } of change.changed) out.write(`${time(message.at)} ~ ${deviceLine(device)} (was ${previous})\n`);
+        if (sources !== lastSources) out.write(`${time(message.at)} sources now:\n${sources}\n`);
+      }
+      lastSources = sources;
+    },
+    health() {
+      // Health samples go to the cloud; on the console they would scroll the faults away.
+    },
+    fault(message: FaultMessage) {
+      const verb = message.state === 'raised' ? 'FAULT RAISED ' : 'fault cleared';
+      out.write(`${time(message.at)} ${verb} ${message.severity} ${message.code}: ${printable(message.message)}\n`);
+    },
+  };
+}
+
+/** For systemd: one structured log line per event, in the journal. */
+export function logSink(log: Logger): AgentSink {
+  return {
+    inventory(message, change) {
+      if (change.attached.length || change.detached.length || change.changed.length) {
+        log.info({ attached: change.attached.map((d) => d.id), detached: change.detached.map((d) => d.id), changed: change.changed.map((c) => ({ id: c.device.id, from: c.previous, to: c.device.status })), devices: message.devices.length }, 'inventory changed');
+      }
+    },
+    health(message: HealthMessage) {
+      log.debug({ cpu: message.system.cpu.loadPercent, availableBytes: message.system.memory.availableBytes }, 'health');
+    },
+    fault(message) {
+      log[message.state === 'raised' ? 'warn' : 'info']({ code: message.code, deviceId: message.deviceId, severity: message.severity, category: message.category, evidence: message.evidence }, `fault ${message.state}: ${message.message}`);
+    },
+  };
+}

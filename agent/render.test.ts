@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { usbDevice } from '../test/helpers/device-factory.js';
+import { printable, renderDevices } from './render.js';
+
+describe('rendering for the terminal', () => {
+  it('escapes control characters from device strings instead of printing them', () => {
+    expect(printable('Cam\u001b[2J\u0007era')).toBe('Cam\\x1b[2J\\x07era');
+    const table = renderDevices([usbDevice({ name: 'Evil\u001b]0;pwned\u0007' })]);
+    expect(table).not.toMatch(/\u001b|\u0007/);
+    expect(table).toContain('Evil\\x1b]0;pwned\\x07');
+  });
+
+  it('shows kind, name, USB ids, connection and status in columns', () => {
+    const lines = renderDevices([usbDevice()]).split('\n');
+    expect(lines[0]).toMatch(/^KIND\s+NAME\s+ID\s+CONNECTED\s+STATUS$/);
+    expect(lines[1]).toMatch(/^camera\s+Logitech Webcam C930e\s+046d:0843\s+usb 1-1\.4\s+ok$/);
+  });
+});

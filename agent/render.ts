@@ -1,0 +1,62 @@
+import { FAULT_CODES, type Device, type SourceStatus } from '../protocol/index.js';
+import type { FaultCondition } from './faults/fault-condition.js';
+import type { ActiveFault } from './faults/fault-tracker.js';
+
+/**
+ * Device strings are untrusted: a USB product string or a projector name could carry terminal
+ * escape sequences. Every control character is shown as an escape instead of being executed.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function describeConnection(device: Device): string {
+  const c = device.connection;
+  switch (c.type) {
+    case 'usb':
+      return `usb ${c.portPath}`;
+    case 'serial':
+      return `serial ${c.path}${c.protocol === 'none' ? '' : ` (${c.protocol} ${c.baudRate})`}`;
+    case 'network':
+      return `${c.protocol} ${c.host}:${c.port}`;
+    case 'os':
+      return c.path;
+  }
+}
+
+function usbIds(device: Device): string {
+  return device.usb ? `${device.usb.vendorId.toString(16).padStart(4, '0')}:${device.usb.productId.toString(16).padStart(4, '0')}` : '';
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function renderDevices(devices: readonly Device[]): string {
+  if (devices.length === 0) return 'No devices found.';
+  const rows = [['KIND', 'NAME', 'ID', 'CONNECTED', 'STATUS']];
+  for (const device of devices) {
+    const status = device.error ? `${device.status}: ${device.error.code}` : device.status;
+    rows.push([device.kind, printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
+  }
+  return table(rows);
+}
+
+export function renderSources(sources: readonly SourceStatus[]): string {
+  return sources
+    .map((s) => `${s.source.padEnd(7)} ${s.state}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
+    .join('\n');
+}
+
+export function renderFaults(faults: readonly (FaultCondition | ActiveFault)[]): string {
+  if (faults.length === 0) return 'No faults.';
+  const rows = [['SEVERITY', 'CATEGORY', 'CODE', 'MESSAGE']];
+  for (const fault of faults) {
+    const condition = 'condition' in fault ? fault.condition : fault;
+    const info = FAULT_CODES[condition.code];
+    rows.push([info.severity, info.category, condition.code, printable(condition.message)]);
+  }
+  return table(rows);
+}
