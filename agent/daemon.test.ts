@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Device, FaultMessage, InventoryMessage } from '../protocol/index.js';
+import { faultMessageSchema, inventoryMessageSchema } from '../protocol/index.js';
+import { usbDevice } from '../test/helpers/device-factory.js';
+import { parseAgentConfig } from './config.js';
+import { AgentDaemon, type AgentSink, type InventoryChange } from './daemon.js';
+import { FaultMonitor } from './fault-monitor.js';
+import { silentLogger } from './log.js';
+import type { Probe } from './probes/probe.js';
+
+/** A USB source whose devices the test changes between cycles, as a person plugging cables would. */
+function scriptedUsb(): Probe & { devices: Device[] } {
+  const probe = {
+    id: 'usb' as const,
+    devices: [] as Device[],
+    run: () => Promise.resolve({ state: 'ok' as const, devices: probe.devices }),
+  };
+  return probe;
+}
+
+function recordingSink() {
+  const faults: FaultMessage[] = [];
+  const inventories: Array<{ message: InventoryMessage; change: InventoryChange }> = [];
+  const sink: AgentSink = { inventory: (message, change) => inventories.push({ message, change }), health: () => undefined, fault: (m) => faults.push(m) };
+  return { sink, faults, inventories };
+}
+
+describe('AgentDaemon', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const config = parseAgentConfig({ probeIntervalSeconds: 60, expectedDevices: [{ kind: 'camera', label: 'front camera' }], hysteresis: { raiseAfterCycles: 2, clearAfterCycles: 2 } });
+
+  it('raises a fault for an unplugged camera after hysteresis and clears it when it returns', async () => {
+    const usb = scriptedUsb();
+    const { sink, faults, inventories } = recordingSink();
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [usb], monitor: new FaultMonitor(config, null), sink, maxCycles: 6 });
+    daemon.start();
+    usb.devices = [usbDevice()];
+    await vi.advanceTimersByTimeAsync(0);
+    usb.devices = [];
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(faults).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(faults.map((f) => `${f.state}:${f.code}`)).toEqual(['raised:DEVICE_MISSING']);
+    usb.devices = [usbDevice()];
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(faults.map((f) => `${f.state}:${f.code}`)).toEqual(['raised:DEVICE_MISSING', 'cleared:DEVICE_MISSING']);
+    for (const fault of faults) expect(faultMessageSchema.parse(fault)).toBeTruthy();
+    expect(inventories[1]?.change.detached.map((d) => d.kind)).toEqual(['camera']);
+    expect(inventories[3]?.change.attached.map((d) => d.kind)).toEqual(['camera']);
+    for (const { message } of inventories) inventoryMessageSchema.parse(message);
+    await daemon.stop();
+  });
+
+  it('keeps cycling when a probe throws or hangs, reporting it as a source error', async () => {
+    const broken: Probe = { id: 'serial', run: () => Promise.reject(new Error('port exploded')) };
+    const hanging: Probe = { id: 'pjlink', run: () => new Promise(() => undefined) };
+    const usb = scriptedUsb();
+    usb.devices = [usbDevice()];
+    const { sink, inventories } = recordingSink();
+    const daemon = new AgentDaemon({ config: { ...config, probeTimeoutSeconds: 2 }, log: silentLogger, probes: [broken, hanging, usb], monitor: new FaultMonitor(config, null), sink, maxCycles: 2 });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(70_000);
+    await daemon.done;
+    expect(inventories).toHaveLength(2);
+    const sources = inventories[0]?.message.sources ?? [];
+    expect(sources.find((s) => s.source === 'serial')).toMatchObject({ state: 'error', errorCode: 'PROBE_FAILED', reason: 'port exploded' });
+    expect(sources.find((s) => s.source === 'pjlink')).toMatchObject({ state: 'error', errorCode: 'PROBE_TIMEOUT' });
+    expect(inventories[0]?.message.devices).toHaveLength(1);
+  });
+
+  it('runs an early cycle after a hotplug event instead of waiting for the interval', async () => {
+    const usb = scriptedUsb();
+    const { sink, inventories } = recordingSink();
+    let notify: () => void = () => undefined;
+    const stop = vi.fn();
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [usb], monitor: new FaultMonitor(config, null), sink, watchHotplug: (onChange) => ((notify = onChange), { stop }) });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(inventories).toHaveLength(1);
+    usb.devices = [usbDevice()];
+    notify();
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(inventories).toHaveLength(2);
+    expect(inventories[1]?.change.attached).toHaveLength(1);
+    await daemon.stop();
+    expect(stop).toHaveBeenCalledOnce();
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(inventories).toHaveLength(2);
+  });
+});
