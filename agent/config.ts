@@ -18,7 +18,7 @@ const serialPortSchema = z.object({
 });
 
 const pjlinkTargetSchema = z.object({
-  host: z.string().min(1).describe('Projector or display address'),
+  host: z.string().min(1).max(253).describe('Projector or display address (DNS names are at most 253 characters)'),
   port: z.number().int().min(1).max(65535).default(4352),
   password: z.string().max(32).optional().describe('PJLink password; never logged'),
   name: z.string().max(128).optional(),

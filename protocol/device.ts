@@ -126,6 +126,11 @@ export const pjlinkInfoSchema = z.object({
   softwareVersion: z.string().max(256).optional(),
   filterHours: z.number().int().min(0).optional(),
   authenticated: z.boolean(),
+  /**
+   * Commands the device refused: ERR3 (unavailable time, e.g. ERST/LAMP in standby) means the
+   * matching fields above are not a real "ok"; ERR4 is the device reporting its own failure.
+   */
+  commandErrors: z.array(z.object({ command: z.string().max(8), error: z.enum(['ERR1', 'ERR2', 'ERR3', 'ERR4']) })).max(16).optional(),
 });
 export type PjlinkInfo = z.infer<typeof pjlinkInfoSchema>;
 export type PjlinkErrorLevel = z.infer<typeof pjlinkErrorLevelSchema>;
@@ -140,7 +145,7 @@ export type DeviceError = z.infer<typeof deviceErrorSchema>;
 
 export const deviceSchema = z.object({
   /** Stable within an agent: the same physical device keeps its id across cycles and restarts. */
-  id: z.string().min(1).max(256),
+  id: z.string().min(1).max(320),
   kind: deviceKindSchema,
   name: z.string().max(256),
   make: z.string().max(256).optional(),
