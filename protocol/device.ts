@@ -73,6 +73,8 @@ export const videoNodeSchema = z.object({
   /** v4l2 device capabilities, e.g. ["video-capture", "streaming"]. */
   capabilities: z.array(z.string()),
   canCapture: z.boolean(),
+  /** true when the capabilities were guessed from the sysfs index because VIDIOC_QUERYCAP could not be asked (no v4l2-ctl). */
+  capabilitiesInferred: z.boolean().optional(),
   /** sysfs USB port path ("1-1.4") when the node belongs to a USB device. */
   usbPort: z.string().optional(),
 });
