@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   PROBE_FAILED: { hint: 'See the reason; the other probes of the cycle still ran.' },
   USB_UNAVAILABLE: { hint: 'This PC exposes no USB bus to the agent (no /sys/bus/usb); USB devices cannot be seen.' },
   SERIAL_OPEN_FAILED: { hint: 'Check the port path and that the avcare user is in the dialout group (`avcare-agent doctor`).' },
+  SERIAL_IO_FAILED: { hint: 'Writing to the serial port failed: the USB-serial adapter may have been unplugged mid-cycle.' },
   VISCA_TIMEOUT: { hint: 'The camera did not answer: check power, the RS-232 cable, the baud rate and the camera address.' },
   VISCA_GARBLED: { hint: 'The reply could not be parsed: check the baud rate and that the port is wired to a VISCA camera.' },
   VISCA_ERROR_REPLY: { hint: 'The camera answered with a VISCA error.' },
