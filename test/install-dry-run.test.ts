@@ -1,0 +1,273 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const installScript = join(repoRoot, 'install.sh');
+
+function commandWorks(command: string, args: string[]): boolean {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+}
+
+interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Prefix the command, e.g. to drop privileges with setpriv. */
+  wrapper?: string[];
+}
+
+function runInstall(args: string[], options: RunOptions = {}): SpawnSyncReturns<string> {
+  const command = [...(options.wrapper ?? []), 'bash', installScript, ...args];
+  const [program, ...rest] = command as [string, ...string[]];
+  return spawnSync(program, rest, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
+}
+
+/** Every file and directory under root, relative to it: what a run left behind. */
+function listTree(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+let avcareRoot: string;
+
+beforeEach(() => {
+  avcareRoot = mkdtempSync(join(tmpdir(), 'avcare-install-root-'));
+});
+
+afterEach(() => {
+  rmSync(avcareRoot, { recursive: true, force: true });
+});
+
+describe('install.sh --dry-run (install)', () => {
+  it('prints the udev rule, the service user, the systemd unit and systemctl enable, and writes nothing', () => {
+    const result = runInstall(['--dry-run'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.stderr).not.toMatch(/avcare: error/);
+    expect(result.status).toBe(0);
+    const plan = result.stdout;
+    expect(plan).toContain(`would write ${avcareRoot}/etc/udev/rules.d/60-avcare.rules`);
+    expect(plan).toMatch(/ENV\{ID_USB_INTERFACES\}=="\*:0e\?\?\?\?:\*", MODE="0664", GROUP="avcare"/);
+    // The user either exists on this machine already or the plan creates it.
+    expect(plan).toMatch(/would run: useradd --system .*avcare$|system user avcare exists/m);
+    expect(plan).toContain(`would write ${avcareRoot}/etc/systemd/system/avcare-agent.service`);
+    expect(plan).toMatch(/^ {4}\| ExecStart=\/\S+ \/\S+\/avcare\/dist\/agent\/cli\.js run$/m);
+    expect(plan).toContain('| User=avcare');
+    expect(plan).toContain('| MemoryMax=150M');
+    expect(plan).toContain('| MemoryHigh=100M');
+    expect(plan).toContain('| Restart=on-failure');
+    expect(plan).toContain('| RestartSec=5');
+    expect(plan).toContain('| Environment=AVCARE_CONFIG=/etc/avcare/agent.json');
+    expect(plan).toContain('| ProtectSystem=strict');
+    // Printed as a command on a systemd machine, named as skipped in a container: present either way.
+    expect(plan).toContain('systemctl enable avcare-agent.service');
+    expect(plan).toContain('dry run finished: nothing was changed');
+    expect(listTree(avcareRoot)).toEqual([]);
+  });
+
+  it('puts --school and --room into the new sample config it would write', () => {
+    const result = runInstall(['--dry-run', '--school', 's1', '--room', 'r101'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`would write ${avcareRoot}/etc/avcare/agent.json (mode 0640, owner root:avcare)`);
+    expect(result.stdout).toContain('|   "schoolId": "s1",');
+    expect(result.stdout).toContain('|   "roomId": "r101",');
+    expect(listTree(avcareRoot)).toEqual([]);
+  });
+
+  it('keeps an existing agent.json and says that --school was not applied', () => {
+    const configDir = join(avcareRoot, 'etc', 'avcare');
+    mkdirSync(configDir, { recursive: true });
+    const userConfig = '{ "schoolId": "mine" }\n';
+    writeFileSync(join(configDir, 'agent.json'), userConfig);
+
+    const result = runInstall(['--dry-run', '--school', 's1'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`keeping your ${avcareRoot}/etc/avcare/agent.json`);
+    expect(result.stdout).not.toContain('would write ' + join(configDir, 'agent.json'));
+    expect(result.stderr).toContain('--school/--room were not applied');
+    expect(readFileSync(join(configDir, 'agent.json'), 'utf8')).toBe(userConfig);
+  });
+
+  it('installs from the npm registry with --from-npm VERSION instead of building the clone', () => {
+    const result = runInstall(['--dry-run', '--from-npm', '0.1.0'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/would run: \S*npm install -g --no-audit --no-fund avcare@0\.1\.0/);
+    expect(result.stdout).not.toContain(' ci --no-audit');
+  });
+
+  it('builds the clone with npm ci and npm pack, then installs the tarball globally', () => {
+    const result = runInstall(['--dry-run'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.stdout).toMatch(/would run: .*npm ci --no-audit --no-fund/);
+    expect(result.stdout).toMatch(/would run: .*npm pack --pack-destination /);
+    expect(result.stdout).toMatch(/would run: \S*npm install -g --no-audit --no-fund \S+\/avcare-\d+\.\d+\.\d+\S*\.tgz/);
+  });
+
+  it('works for an unprivileged user', (context) => {
+    const isRoot = process.getuid?.() === 0;
+    const canDrop = commandWorks('setpriv', ['--version']);
+    context.skip(isRoot && !canDrop, 'running as root without setpriv to drop privileges');
+    const home = mkdtempSync(join(tmpdir(), 'avcare-install-home-'));
+    try {
+      chmodSync(avcareRoot, 0o777);
+      chmodSync(home, 0o777);
+      const wrapper = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      const result = runInstall(['--dry-run'], { env: { AVCARE_ROOT: avcareRoot, HOME: home }, wrapper });
+
+      expect(result.stderr).not.toMatch(/avcare: error/);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/dry run: printing every action, changing nothing \(running as (?!root\))/);
+      expect(result.stdout).toContain('MemoryMax=150M');
+      expect(listTree(avcareRoot)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('install.sh --dry-run --uninstall', () => {
+  function seedInstalledFiles(): void {
+    for (const dir of ['etc/udev/rules.d', 'etc/systemd/system', 'etc/avcare', 'var/lib/avcare']) {
+      mkdirSync(join(avcareRoot, dir), { recursive: true });
+    }
+    writeFileSync(join(avcareRoot, 'etc/udev/rules.d/60-avcare.rules'), '# rule\n');
+    writeFileSync(join(avcareRoot, 'etc/systemd/system/avcare-agent.service'), '[Unit]\n');
+    writeFileSync(join(avcareRoot, 'etc/avcare/agent.json'), '{}\n');
+  }
+
+  it('plans to remove the unit and the rule, keeps config and state, and removes nothing', () => {
+    seedInstalledFiles();
+    const before = listTree(avcareRoot);
+
+    const result = runInstall(['--dry-run', '--uninstall'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`would run: rm -rf -- ${avcareRoot}/etc/systemd/system/avcare-agent.service`);
+    expect(result.stdout).toContain(`would run: rm -rf -- ${avcareRoot}/etc/udev/rules.d/60-avcare.rules`);
+    expect(result.stdout).toMatch(/would run: userdel avcare|no user avcare to remove/);
+    expect(result.stdout).toContain(`kept ${avcareRoot}/etc/avcare and ${avcareRoot}/var/lib/avcare`);
+    expect(result.stdout).not.toContain(`rm -rf -- ${avcareRoot}/etc/avcare\n`);
+    expect(listTree(avcareRoot)).toEqual(before);
+  });
+
+  it('plans to delete config and state only with --purge', () => {
+    seedInstalledFiles();
+
+    const result = runInstall(['--dry-run', '--uninstall', '--purge'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`would run: rm -rf -- ${avcareRoot}/etc/avcare\n`);
+    expect(result.stdout).toContain(`would run: rm -rf -- ${avcareRoot}/var/lib/avcare\n`);
+    expect(readFileSync(join(avcareRoot, 'etc/avcare/agent.json'), 'utf8')).toBe('{}\n');
+  });
+});
+
+describe('install.sh arguments', () => {
+  it('rejects an unknown flag with a non-zero exit naming the flag', () => {
+    const result = runInstall(['--dry-run', '--bogus'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("unknown option '--bogus'");
+    expect(result.stdout).toBe('');
+  });
+
+  it('rejects a room id that could not be an MQTT topic level', () => {
+    const result = runInstall(['--dry-run', '--room', 'room/101'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("bad value for --room: 'room/101'");
+  });
+
+  it('rejects --school without a value', () => {
+    const result = runInstall(['--dry-run', '--school'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("option '--school' needs a value");
+  });
+
+  it('rejects --purge without --uninstall', () => {
+    const result = runInstall(['--dry-run', '--purge'], { env: { AVCARE_ROOT: avcareRoot } });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--purge only goes with --uninstall');
+  });
+
+  it('prints usage with --help and exits 0', () => {
+    const result = runInstall(['--help']);
+
+    expect(result.status).toBe(0);
+    for (const option of ['--school', '--room', '--from-npm', '--yes', '--dry-run', '--uninstall', '--purge']) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+});
+
+describe('install.sh when Node.js is too old', () => {
+  /**
+   * Fake node (v18), apt-cache (offers nodejs 20.20.2) and apt-get (records its arguments and
+   * fails) first on PATH, so the real run stops inside the Node step and cannot change the system.
+   */
+  function fakeToolsDir(): { dir: string; aptLog: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'avcare-fake-tools-'));
+    const aptLog = join(dir, 'apt-get.log');
+    const scripts: Record<string, string> = {
+      node: '#!/bin/sh\necho v18.19.0\n',
+      'apt-cache': '#!/bin/sh\nprintf "nodejs:\\n  Installed: (none)\\n  Candidate: 20.20.2-1\\n"\n',
+      'apt-get': `#!/bin/sh\necho "$*" >> '${aptLog}'\nexit 1\n`,
+    };
+    for (const [name, body] of Object.entries(scripts)) {
+      writeFileSync(join(dir, name), body, { mode: 0o755 });
+    }
+    return { dir, aptLog };
+  }
+
+  it('stops with a message naming --yes when stdin is not a terminal, before running apt-get', (context) => {
+    context.skip(process.getuid?.() !== 0, 'a real (not dry) run needs root, else install.sh re-runs itself with sudo');
+    const { dir, aptLog } = fakeToolsDir();
+    try {
+      const result = runInstall([], { env: { AVCARE_ROOT: avcareRoot, PATH: `${dir}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Node.js 18.19.0 is older than 20.19.0');
+      expect(result.stderr).toContain('stdin is not a terminal');
+      expect(result.stderr).toContain('--yes');
+      expect(() => readFileSync(aptLog, 'utf8')).toThrow(/ENOENT/);
+      expect(listTree(avcareRoot)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with --yes goes on to apt-get install nodejs without asking', (context) => {
+    context.skip(process.getuid?.() !== 0, 'a real (not dry) run needs root, else install.sh re-runs itself with sudo');
+    const { dir, aptLog } = fakeToolsDir();
+    try {
+      const result = runInstall(['--yes'], { env: { AVCARE_ROOT: avcareRoot, PATH: `${dir}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+
+      expect(result.status).not.toBe(0); // the fake apt-get fails, which stops the script there
+      expect(readFileSync(aptLog, 'utf8')).toContain('install -y -q --no-install-recommends nodejs');
+      expect(listTree(avcareRoot)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('install.sh lint', () => {
+  it('passes shellcheck', (context) => {
+    context.skip(!commandWorks('shellcheck', ['--version']), 'shellcheck is not installed (CI installs it: apt-get install shellcheck)');
+    const result = spawnSync('shellcheck', [installScript], { encoding: 'utf8' });
+
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
