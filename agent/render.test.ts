@@ -6,6 +6,7 @@ describe('rendering for the terminal', () => {
   it('escapes control characters from device strings instead of printing them', () => {
     expect(printable('Cam\u001b[2J\u0007era')).toBe('Cam\\x1b[2J\\x07era');
     const table = renderDevices([usbDevice({ name: 'Evil\u001b]0;pwned\u0007' })]);
+    // eslint-disable-next-line no-control-regex -- asserting that no control character survived
     expect(table).not.toMatch(/\u001b|\u0007/);
     expect(table).toContain('Evil\\x1b]0;pwned\\x07');
   });

@@ -24,7 +24,7 @@ describe('learned devices', () => {
     learned.observe([usbDevice(), usbDevice({ kind: 'speakerphone', usb: { vendorId: 0x0b0e, productId: 0x0422 } })], new Date(0));
     expect(learned.forget('usb:046d:0843')).toBe(1);
     expect(learned.forget('nope')).toBe(0);
-    expect(learned.forget('all')).toBe(1);
+    expect(learned.forgetAll()).toBe(1);
   });
 
   it('moves a damaged state file aside instead of crashing or overwriting it', () => {

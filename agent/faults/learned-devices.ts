@@ -88,14 +88,15 @@ export class LearnedDevices {
     return [...this.devices.values()].sort((a, b) => a.key.localeCompare(b.key));
   }
 
-  /** Forgets one device by key (as listed) or all; returns how many were removed. */
-  forget(key: string | 'all'): number {
-    if (key === 'all') {
-      const count = this.devices.size;
-      this.devices.clear();
-      return count;
-    }
+  /** Forgets one device by key (as listed); returns how many were removed. */
+  forget(key: string): number {
     return this.devices.delete(key) ? 1 : 0;
+  }
+
+  forgetAll(): number {
+    const count = this.devices.size;
+    this.devices.clear();
+    return count;
   }
 
   /** Written to a temporary file and renamed, so a power cut leaves the old or the new file, never half of one. */

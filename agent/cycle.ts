@@ -1,0 +1,26 @@
+import type { MediaInfo } from '../protocol/index.js';
+import type { CycleSnapshot } from './faults/fault-condition.js';
+import { attachMediaToUsb, unmatchedMedia } from './probes/media-match.js';
+import { runProbe, type Probe, type ProbeContext } from './probes/probe.js';
+
+export interface CycleResult extends CycleSnapshot {
+  /** OS media nodes no USB device claimed (built-in webcams, HDMI audio): kept so nothing is lost. */
+  unmatchedMedia?: MediaInfo;
+}
+
+/** One probe cycle: every probe in parallel, each under its own timeout, then media matched to USB devices. */
+export async function runProbeCycle(probes: readonly Probe[], context: ProbeContext, now: () => Date = () => new Date()): Promise<CycleResult> {
+  const timeoutMs = context.config.probeTimeoutSeconds * 1000;
+  const results = await Promise.all(probes.map((probe) => runProbe(probe, context, timeoutMs)));
+  let devices = results.flatMap((result) => result.findings.devices);
+  const cycle: CycleResult = { at: now(), devices, sources: results.map((result) => result.status) };
+  const system = results.find((result) => result.findings.system)?.findings.system;
+  if (system) cycle.system = system;
+  const media = results.find((result) => result.findings.media)?.findings.media;
+  if (media) {
+    devices = attachMediaToUsb(devices, media);
+    cycle.devices = devices;
+    cycle.unmatchedMedia = unmatchedMedia(devices, media);
+  }
+  return cycle;
+}

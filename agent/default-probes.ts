@@ -1,0 +1,22 @@
+import type { ProbeSource } from '../protocol/index.js';
+import { createMediaProbe } from './probes/media-probe.js';
+import { createPjlinkProbe } from './probes/pjlink-probe.js';
+import type { Probe } from './probes/probe.js';
+import { createSerialProbe } from './probes/serial-probe.js';
+import { createSystemProbe } from './probes/system-probe.js';
+import { loadUsbIds } from './probes/usb-ids.js';
+import { createUsbProbe } from './probes/usb-probe.js';
+
+const FACTORIES: Record<ProbeSource, () => Probe> = {
+  system: () => createSystemProbe(),
+  usb: () => createUsbProbe({ usbIds: loadUsbIds() }),
+  media: () => createMediaProbe(),
+  serial: () => createSerialProbe(),
+  pjlink: () => createPjlinkProbe(),
+};
+
+export const ALL_SOURCES: readonly ProbeSource[] = ['system', 'usb', 'media', 'serial', 'pjlink'];
+
+export function createProbes(sources: readonly ProbeSource[] = ALL_SOURCES): Probe[] {
+  return sources.map((source) => FACTORIES[source]());
+}

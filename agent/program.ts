@@ -1,0 +1,155 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AvcareError, isAvcareError, type ProbeSource } from '../protocol/index.js';
+import { parsePjlinkTarget, parseSerialTarget } from './adhoc-targets.js';
+import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
+import { runProbeCycle } from './cycle.js';
+import { AgentDaemon } from './daemon.js';
+import { createProbes } from './default-probes.js';
+import { doctorExitCode, formatDoctorReport, runDoctorChecks } from './doctor.js';
+import { inventoryMessage } from './events.js';
+import { FaultMonitor } from './fault-monitor.js';
+import { LearnedDevices } from './faults/learned-devices.js';
+import { createLogger } from './log.js';
+import { consoleSink, logSink } from './output.js';
+import { watchUsbHotplug } from './probes/usb-hotplug.js';
+import { loadUsbIds } from './probes/usb-ids.js';
+import { renderDevices, renderFaults, renderSources } from './render.js';
+import { loadReplay } from './replay.js';
+import { resolveStateDir } from './state-dir.js';
+import { AGENT_VERSION } from './version.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function learnedDevicesFor(config: AgentConfig): LearnedDevices {
+  return new LearnedDevices(join(resolveStateDir(config), 'learned-devices.json'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('avcare-agent')
+    .description('Probes this classroom PC\'s audio/video devices and reports what is wrong with them.')
+    .version(AGENT_VERSION)
+    .option('-c, --config <file>', 'configuration file (JSON); default $AVCARE_CONFIG or /etc/avcare/agent.json when present')
+    .showHelpAfterError();
+
+  program
+    .command('probe')
+    .description('run one probe cycle and print the devices and faults found')
+    .option('--json', 'print the inventory as JSON (valid against the protocol schema)')
+    .option('--serial <path:visca>', 'probe one VISCA camera on a serial port instead of this PC (repeatable)', collect, [])
+    .option('--pjlink <host[:port][,password]>', 'probe one PJLink projector instead of this PC (repeatable)', collect, [])
+    .option('--replay <file>', 'classify a saved inventory (`probe --json` output or `lsusb -v` text) instead of this PC')
+    .action(async (options: { json?: boolean; serial: string[]; pjlink: string[]; replay?: string }) => {
+      const base = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const adhoc = options.serial.length > 0 || options.pjlink.length > 0;
+      const config = adhoc
+        ? parseAgentConfig({ ...base, serialPorts: options.serial.map(parseSerialTarget), pjlink: options.pjlink.map(parsePjlinkTarget), discoverSerialPorts: false, expectedDevices: [], learnExpectedDevices: false })
+        : base;
+      const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+      const monitor = new FaultMonitor(config, adhoc || options.replay ? null : learnedDevicesFor(config), log);
+      let cycle;
+      if (options.replay) {
+        cycle = await loadReplay(options.replay, loadUsbIds());
+      } else {
+        const sources: ProbeSource[] = adhoc ? [...(options.serial.length ? (['serial'] as const) : []), ...(options.pjlink.length ? (['pjlink'] as const) : [])] : ['system', 'usb', 'media', 'serial', 'pjlink'];
+        cycle = await runProbeCycle(createProbes(sources), { config, log });
+      }
+      const faults = monitor.detect(cycle);
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(inventoryMessage(config, cycle), null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${renderDevices(cycle.devices)}\n\nSources:\n${renderSources(cycle.sources)}\n\nFaults (this cycle, before hysteresis):\n${renderFaults(faults)}\n`);
+    });
+
+  program
+    .command('run')
+    .description('run the agent: probe on an interval and on hotplug, raise and clear faults (for systemd)')
+    .option('--pretty', 'print devices and faults for a person (default when stdout is a terminal)')
+    .addOption(new Option('--max-cycles <n>', 'stop after n cycles').argParser((value) => positiveInt(value, '--max-cycles')))
+    .action(async (options: { pretty?: boolean; maxCycles?: number }) => {
+      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const log = createLogger({ level: config.logLevel });
+      const learned = learnedDevicesFor(config);
+      if (learned.loadWarning) log.warn(learned.loadWarning);
+      const pretty = options.pretty ?? process.stdout.isTTY;
+      const daemon = new AgentDaemon({
+        config,
+        log,
+        probes: createProbes(),
+        monitor: new FaultMonitor(config, learned, log),
+        sink: pretty ? consoleSink(process.stdout) : logSink(log),
+        watchHotplug: (onChange) => {
+          const watcher = watchUsbHotplug(() => onChange());
+          log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
+          return watcher;
+        },
+        ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }),
+      });
+      log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AGENT_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(signal, () => {
+          log.info({ signal }, 'stopping');
+          void daemon.stop();
+        });
+      }
+      daemon.start();
+      await daemon.done;
+    });
+
+  program
+    .command('doctor')
+    .description('check the prerequisites (USB permissions, dialout group, udev, tools) and say how to fix each')
+    .option('--json', 'print the checks as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const checks = await runDoctorChecks({ configPath: program.opts<{ config?: string }>().config });
+      process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorReport(checks));
+      process.exitCode = doctorExitCode(checks);
+    });
+
+  program
+    .command('expected')
+    .description('list the devices this room is expected to have (configured and learned), or forget learned ones')
+    .option('--forget <key>', 'forget one learned device (key as listed)')
+    .option('--forget-all', 'forget every learned device')
+    .option('--json', 'print as JSON')
+    .action((options: { forget?: string; forgetAll?: boolean; json?: boolean }) => {
+      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const learned = learnedDevicesFor(config);
+      if (options.forget !== undefined || options.forgetAll) {
+        const removed = options.forgetAll ? learned.forgetAll() : learned.forget(options.forget ?? '');
+        if (removed === 0) throw new AvcareError('INVALID_ARGUMENT', `no learned device with key "${options.forget ?? ''}"; run \`avcare-agent expected\` to list them`);
+        learned.save();
+        process.stdout.write(`forgot ${removed} learned device(s)\n`);
+        return;
+      }
+      const expectations = new FaultMonitor(config, learned).expectations(new Date());
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ expectations, learned: learned.list() }, null, 2)}\n`);
+        return;
+      }
+      const lines = learned.list().map((d) => `${d.key}  ${d.kind}  ${d.name}  last seen ${d.lastSeenAt}`);
+      process.stdout.write(`Expected: ${expectations.length ? expectations.map((e) => `${e.label} (${e.kind}, ${e.origin})`).join(', ') : 'nothing'}\nLearned:\n${lines.join('\n') || '(none)'}\n`);
+    });
+
+  return program;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1.`);
+  return parsed;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (isAvcareError(error)) {
+      process.stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
+    } else {
+      process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { AvcareError, inventoryMessageSchema, type Device } from '../protocol/index.js';
+import type { CycleSnapshot } from './faults/fault-condition.js';
+import { parseLsusbVerbose } from './probes/lsusb-parse.js';
+import { classifyUsb, usbDeviceFromInfo } from './probes/usb-classify.js';
+import type { UsbIds } from './probes/usb-ids.js';
+
+/**
+ * Classifies a saved inventory instead of this PC: what a school can send a support engineer.
+ * FILE is the agent's own `probe --json` output or the text of `lsusb -v`.
+ */
+export async function loadReplay(file: string, usbIds: UsbIds | null = null): Promise<CycleSnapshot> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new AvcareError('INVALID_ARGUMENT', `cannot read replay file ${file}: ${(error as Error).message}`, { file }, { cause: error });
+  }
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed.startsWith('{')) return replayInventory(trimmed, file);
+  if (/^Bus \d{3} Device \d{3}: ID [0-9a-f]{4}:[0-9a-f]{4}/im.test(text)) return replayLsusb(text, usbIds);
+  throw new AvcareError('REPLAY_UNRECOGNISED', `${file} is neither an avcare inventory (JSON) nor the output of \`lsusb -v\` (no "Bus NNN Device NNN: ID vvvv:pppp" line)`, { file });
+}
+
+function replayInventory(text: string, file: string): CycleSnapshot {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AvcareError('REPLAY_INVALID', `${file} starts like JSON but does not parse: ${(error as Error).message}`, { file });
+  }
+  const parsed = inventoryMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new AvcareError('REPLAY_INVALID', `${file} is not a valid avcare inventory:\n  ${problems.join('\n  ')}`, { file, problems });
+  }
+  // Re-classify with this agent's catalog: the point of a replay is a second opinion on the devices.
+  const devices = parsed.data.devices.map((device): Device => (device.usb ? { ...device, ...classifyUsb(device.usb) } : device));
+  return { at: new Date(parsed.data.at), devices, sources: parsed.data.sources };
+}
+
+function replayLsusb(text: string, usbIds: UsbIds | null): CycleSnapshot {
+  const devices = parseLsusbVerbose(text).map((info) => usbDeviceFromInfo(info, usbIds?.lookup(info.vendorId, info.productId)));
+  return { at: new Date(), devices, sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] };
+}
