@@ -90,8 +90,10 @@ export function parseAgentConfig(input: unknown, source = 'configuration'): Agen
  * agent works with no file at all.
  */
 export function loadAgentConfig(path: string | undefined): AgentConfig {
-  const file = path ?? process.env.AVCARE_CONFIG ?? DEFAULT_CONFIG_PATH;
-  const explicit = path !== undefined || process.env.AVCARE_CONFIG !== undefined;
+  // An empty variable counts as unset, as shells and systemd units leave it.
+  const fromEnv = process.env.AVCARE_CONFIG || undefined;
+  const file = path ?? fromEnv ?? DEFAULT_CONFIG_PATH;
+  const explicit = path !== undefined || fromEnv !== undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

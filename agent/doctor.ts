@@ -141,8 +141,8 @@ export function defaultDoctorEnv(options: { configPath?: string } = {}): DoctorE
     groups: currentGroupNames('/etc/group'),
     which: (command) => whichOnPath(command, environment.PATH ?? ''),
     canAccess,
-    configPath: options.configPath ?? environment.AVCARE_CONFIG ?? DEFAULT_CONFIG_PATH,
-    configRequired: options.configPath !== undefined || environment.AVCARE_CONFIG !== undefined,
+    configPath: options.configPath ?? (environment.AVCARE_CONFIG || undefined) ?? DEFAULT_CONFIG_PATH,
+    configRequired: options.configPath !== undefined || Boolean(environment.AVCARE_CONFIG),
     environment,
   };
 }

@@ -29,6 +29,9 @@ function replayInventory(text: string, file: string): CycleSnapshot {
   } catch (error) {
     throw new AvcareError('REPLAY_INVALID', `${file} starts like JSON but does not parse: ${(error as Error).message}`, { file });
   }
+  if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'inventory') {
+    throw new AvcareError('REPLAY_UNRECOGNISED', `${file} is JSON but not an avcare inventory (it has no "type": "inventory")`, { file });
+  }
   const parsed = inventoryMessageSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);

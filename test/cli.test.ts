@@ -1,0 +1,134 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryMessageSchema } from '../protocol/index.js';
+import { openPtyPair, type PtyPair } from './helpers/pty-pair.js';
+import { runCli, writeConfig } from './helpers/run-cli.js';
+import { startPjlinkProjector } from './sim/pjlink-projector.js';
+import { startViscaCamera } from './sim/visca-camera.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures/usb');
+
+// These run the built `avcare-agent` as a user would; `npm test` builds it first.
+describe('avcare-agent command line', () => {
+  it('probe --json prints only an inventory valid against the protocol schema, with USB reported unavailable on this PC', async () => {
+    const result = await runCli(['probe', '--json']);
+    expect(result.code).toBe(0);
+    const inventory = inventoryMessageSchema.parse(JSON.parse(result.stdout));
+    const usb = inventory.sources.find((s) => s.source === 'usb');
+    const system = inventory.sources.find((s) => s.source === 'system');
+    expect(system?.state).toBe('ok');
+    // This machine has no /sys/bus/usb: a state with its reason, not a crash and not an empty success.
+    expect(usb?.state).toBe('unavailable');
+    expect(usb?.reason).toMatch(/\/sys\/bus\/usb/);
+  });
+
+  it('probe prints devices, sources and faults for a person', async () => {
+    const result = await runCli(['probe']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Sources:$/m);
+    expect(result.stdout).toMatch(/^usb\s+unavailable: no USB bus/m);
+    expect(result.stdout).toMatch(/^Faults \(this cycle/m);
+  });
+
+  it('probe --replay classifies a school\'s lsusb -v dump', async () => {
+    const result = await runCli(['probe', '--replay', join(FIXTURES, 'vr-htc-vive-set.constructed.lsusb.txt')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^vr-headset\s+HTC Vive\s+0bb4:2c87/m);
+    expect(result.stdout).toMatch(/^vr-tracking\s+/m);
+    expect(result.stdout).toMatch(/^vr-controller\s+Watchman Dongle/m);
+  });
+
+  it('probe --replay --json round-trips through the agent\'s own JSON', async () => {
+    const first = await runCli(['probe', '--replay', join(FIXTURES, 'webcam-logitech-c270-with-mic.lsusb.txt'), '--json']);
+    expect(first.code).toBe(0);
+    const saved = join(mkdtempSync(join(tmpdir(), 'avcare-replay-')), 'room.json');
+    writeFileSync(saved, first.stdout);
+    const second = await runCli(['probe', '--replay', saved, '--json']);
+    expect(second.code).toBe(0);
+    const [a, b] = [first, second].map((r) => inventoryMessageSchema.parse(JSON.parse(r.stdout)));
+    expect(b?.devices.map((d) => [d.id, d.kind])).toEqual(a?.devices.map((d) => [d.id, d.kind]));
+    expect(a?.devices.some((d) => d.kind === 'camera')).toBe(true);
+  });
+
+  it('probe --replay refuses a file that is neither, saying what it expected', async () => {
+    const notes = join(mkdtempSync(join(tmpdir(), 'avcare-replay-')), 'notes.txt');
+    writeFileSync(notes, 'the projector flickers\n');
+    const result = await runCli(['probe', '--replay', notes]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('REPLAY_UNRECOGNISED');
+    expect(result.stderr).toContain('lsusb -v');
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses an invalid configuration naming the field and the problem', async () => {
+    const result = await runCli(['--config', writeConfig({ probeIntervalSeconds: 'often', pjlink: [{ host: '' }] }), 'probe']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('CONFIG_INVALID');
+    expect(result.stderr).toContain('probeIntervalSeconds');
+    expect(result.stderr).toContain('pjlink.0.host');
+  });
+
+  it('probe --pjlink checks one projector ad hoc and shows its lamp warning, never the password', async () => {
+    const projector = await startPjlinkProjector({ password: 'classroom42', errors: '010000', lamps: [[2950, true]], name: 'Room 101' });
+    try {
+      const result = await runCli(['probe', '--pjlink', `${projector.host}:${projector.port},classroom42`]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^projector\s+Room 101\s+pjlink 127\.0\.0\.1:\d+\s+degraded/m);
+      expect(result.stdout).toContain('PJLINK_LAMP_WARNING');
+      expect(result.stdout).toContain('LAMP_END_OF_LIFE');
+      expect(`${result.stdout}${result.stderr}`).not.toContain('classroom42');
+    } finally {
+      await projector.close();
+    }
+  });
+
+  describe('probe --serial against a simulated VISCA camera on a pty', () => {
+    let pair: PtyPair;
+    beforeAll(async () => {
+      pair = await openPtyPair();
+    });
+    afterAll(async () => {
+      await pair.close();
+    });
+
+    it('reports a camera that is on', async () => {
+      const camera = await startViscaCamera(pair.b, { mode: 'on' });
+      try {
+        const result = await runCli(['probe', '--serial', `${pair.a}:visca`, '--json']);
+        expect(result.code).toBe(0);
+        const device = inventoryMessageSchema.parse(JSON.parse(result.stdout)).devices[0];
+        expect(device).toMatchObject({ kind: 'camera', status: 'ok', visca: { power: 'on' } });
+      } finally {
+        await camera.close();
+      }
+    });
+
+    it('raises VISCA_POWER_ERROR for a camera reporting a power-circuit error', async () => {
+      const camera = await startViscaCamera(pair.b, { mode: 'power-error' });
+      try {
+        const result = await runCli(['probe', '--serial', `${pair.a}:visca`]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/urgent\s+hardware\s+VISCA_POWER_ERROR/);
+      } finally {
+        await camera.close();
+      }
+    });
+  });
+
+  it('run --pretty probes, prints what it finds and stops after the requested cycles', async () => {
+    const result = await runCli(['run', '--pretty', '--max-cycles', '1']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/agent \S+ in unassigned\/\S+: \d+ device\(s\)/);
+    expect(result.stdout).toMatch(/^usb\s+unavailable/m);
+  });
+
+  it('doctor names the missing USB bus with a fix and exits non-zero', async () => {
+    const result = await runCli(['doctor', '--json']);
+    expect(result.code).toBe(1);
+    const checks = JSON.parse(result.stdout) as Array<{ id: string; status: string; detail: string }>;
+    const failing = checks.filter((check) => check.status === 'fail');
+    expect(failing.map((c) => c.detail).join(' ')).toMatch(/\/sys\/bus\/usb/);
+  });
+});
