@@ -9,3 +9,4 @@ export * from './messages.js';
 export * from './topics.js';
 export * from './errors.js';
 export * from './envelope.js';
+export * from './untrusted-text.js';

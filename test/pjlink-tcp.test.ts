@@ -209,7 +209,7 @@ describe('pjlink probe over TCP', () => {
     const hostile = `\u001b[2J\u0007Evil\u0000\u202eName${'A'.repeat(300)}`;
     const sim = await projector({ name: hostile });
     const device = await probeOne(targetOf(sim));
-    expect(device.name.startsWith('[2JEvilName')).toBe(true);
+    expect(device.name.startsWith('[2J Evil Name')).toBe(true);
     expect(Array.from(device.name)).toHaveLength(64);
     // eslint-disable-next-line no-control-regex -- checking that none survived
     expect(device.name).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);

@@ -1,6 +1,7 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AudioCard } from '../../protocol/index.js';
+import { untrustedText, type AudioCard } from '../../protocol/index.js';
+import { readOptionalText, resolveOptionalLink } from './sysfs.js';
 import { usbPortFromSysfsPath } from './media-match.js';
 import type { RunCommand } from './media-probe.js';
 
@@ -135,26 +136,9 @@ function isHeaderKey(key: string): boolean {
   return /^(Capabilities|Playback channels|Capture channels|Limits|Capture exclusive group|Playback exclusive group|Items|Item\d+)$/.test(key);
 }
 
-/** Card ids and names come from USB strings: untrusted, so control characters go. */
+/** Card ids and names come from USB strings: untrusted. */
 function cleanText(text: string, maxLength: number): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, maxLength);
+  return untrustedText(text, maxLength) ?? '';
 }
 
-async function readOptionalText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 
-async function resolveOptionalLink(path: string): Promise<string | undefined> {
-  try {
-    return await realpath(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}

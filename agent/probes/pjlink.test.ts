@@ -162,7 +162,7 @@ describe('value parsers', () => {
 
 describe('sanitizeDeviceText', () => {
   it('removes control characters, terminal escapes and bidirectional overrides', () => {
-    expect(sanitizeDeviceText('Room\u0007 1\u001b[31m01\u0000\u202e')).toBe('Room 1[31m01');
+    expect(sanitizeDeviceText('Room\u0007 1\u001b[31m01\u0000\u202e')).toBe('Room 1 [31m01');
   });
 
   it('caps at 64 characters without splitting a multi-byte character', () => {

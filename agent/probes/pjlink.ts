@@ -3,7 +3,7 @@
  * responses and values. No I/O; the client in pjlink-client.ts does the talking.
  */
 import { createHash } from 'node:crypto';
-import { AvcareError, type PjlinkErrorLevel, type PjlinkInfo } from '../../protocol/index.js';
+import { AvcareError, untrustedText, type PjlinkErrorLevel, type PjlinkInfo } from '../../protocol/index.js';
 
 export type PjlinkClass = '1' | '2';
 export type PjlinkErrorCode = 'ERR1' | 'ERR2' | 'ERR3' | 'ERR4';
@@ -133,10 +133,7 @@ export function parseFilterHours(value: string): number {
  * in code points so a multi-byte character is never cut in half. Empty -> undefined.
  */
 export function sanitizeDeviceText(text: string, maxChars = PJLINK_MAX_TEXT_CHARS): string | undefined {
-  // eslint-disable-next-line no-control-regex -- removing control characters is the point
-  const cleaned = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
-  const capped = Array.from(cleaned).slice(0, maxChars).join('').trim();
-  return capped.length > 0 ? capped : undefined;
+  return untrustedText(text, maxChars);
 }
 
 function stripTerminator(line: string): string {

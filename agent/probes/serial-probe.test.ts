@@ -154,6 +154,6 @@ describe('serial probe discovery', () => {
     const { devices } = await probeDevices({ serialPorts: [], discoverSerialPorts: true }, {}, [
       { path: '/dev/serial/by-id/usb-Evil\u001b[2J\u0007', realPath: '/dev/ttyUSB3', byId: 'usb-Evil\u001b[2J\u0007' },
     ]);
-    expect(devices[0]?.name).toBe('Serial port usb-Evil [2J ');
+    expect(devices[0]?.name).toBe('Serial port usb-Evil [2J');
   });
 });

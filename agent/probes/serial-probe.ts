@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { AvcareError, isAvcareError, type Device, type DeviceError, type ViscaInfo } from '../../protocol/index.js';
+import { AvcareError, isAvcareError, untrustedText, type Device, type DeviceError, type ViscaInfo } from '../../protocol/index.js';
 import type { SerialPortConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Probe } from './probe.js';
@@ -171,6 +171,5 @@ function deviceId(path: string): string {
 
 /** by-id names and error messages carry strings from USB descriptors and drivers: untrusted. */
 function cleanText(text: string, maxLength = MAX_TEXT_LENGTH): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, maxLength);
+  return untrustedText(text, maxLength) ?? '';
 }

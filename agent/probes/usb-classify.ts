@@ -1,4 +1,4 @@
-import type { Device, DeviceKind, UsbInfo } from '../../protocol/index.js';
+import { untrustedText, type Device, type DeviceKind, type UsbInfo } from '../../protocol/index.js';
 import { findInUsbCatalog, type UsbCatalogEntry } from './usb-catalog.js';
 
 /** Names from the usb.ids database, used when the device's own strings are not readable. */
@@ -38,12 +38,7 @@ const STRING_MAX_LENGTH = 256;
  */
 export function cleanUsbString(value: string | undefined, maxLength = STRING_MAX_LENGTH): string | undefined {
   if (value === undefined) return undefined;
-  const cleaned = value
-    .replace(/[\p{Cc}\p{Cf}]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, maxLength)
-    .trim();
+  const cleaned = untrustedText(value, maxLength) ?? '';
   // Placeholders such as "--" (linux-hardware.org anonymises serials so) or "?" name nothing.
   return /[\p{L}\p{N}]/u.test(cleaned) ? cleaned : undefined;
 }

@@ -151,7 +151,7 @@ describe('readVideoNodes', () => {
 
     const [node] = await read(tree, noToolsInstalled);
     expect(node?.usbPort).toBeUndefined();
-    expect(node?.name).toBe('Dummy  video [31m device');
+    expect(node?.name).toBe('Dummy video [31m device');
     expect(node?.path).toBe(join(tree.devRoot, 'video7'));
   });
 

@@ -1,6 +1,7 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { VideoNode } from '../../protocol/index.js';
+import { untrustedText, type VideoNode } from '../../protocol/index.js';
+import { readOptionalText, resolveOptionalLink } from './sysfs.js';
 import { usbPortFromSysfsPath } from './media-match.js';
 import type { RunCommand } from './media-probe.js';
 
@@ -132,27 +133,9 @@ function nodeNumber(nodeName: string): number {
   return Number.parseInt(nodeName.slice('video'.length), 10);
 }
 
-/** sysfs `name` holds the camera's USB product string: untrusted, so control characters go. */
+/** sysfs `name` holds the camera's USB product string: untrusted. */
 function cleanSysfsText(text: string): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, MAX_NAME_LENGTH);
+  return untrustedText(text, MAX_NAME_LENGTH) ?? '';
 }
 
-async function readOptionalText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 
-/** A virtual node (v4l2loopback) has no `device` link and an unbound device has no `driver`. */
-async function resolveOptionalLink(path: string): Promise<string | undefined> {
-  try {
-    return await realpath(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
