@@ -2,6 +2,7 @@ import type { MediaInfo } from '../protocol/index.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import { attachMediaToUsb, unmatchedMedia } from './probes/media-match.js';
 import { runProbe, type Probe, type ProbeContext } from './probes/probe.js';
+import { refineAudioKindWithMedia } from './probes/usb-classify.js';
 
 export interface CycleResult extends CycleSnapshot {
   /** OS media nodes no USB device claimed (built-in webcams, HDMI audio): kept so nothing is lost. */
@@ -18,7 +19,7 @@ export async function runProbeCycle(probes: readonly Probe[], context: ProbeCont
   if (system) cycle.system = system;
   const media = results.find((result) => result.findings.media)?.findings.media;
   if (media) {
-    devices = attachMediaToUsb(devices, media);
+    devices = attachMediaToUsb(devices, media).map(refineAudioKindWithMedia);
     cycle.devices = devices;
     cycle.unmatchedMedia = unmatchedMedia(devices, media);
   }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { deviceSchema, type UsbInfo } from '../../protocol/index.js';
+import { deviceSchema, type Device, type UsbInfo } from '../../protocol/index.js';
 import { parseLsusbVerbose } from './lsusb-parse.js';
-import { audioKindFromDirections, classifyUsb, cleanUsbString, usbDeviceFromInfo, usbPortName } from './usb-classify.js';
+import { audioKindFromDirections, classifyUsb, cleanUsbString, refineAudioKindWithMedia, usbDeviceFromInfo, usbPortName } from './usb-classify.js';
 
 const fixture = (name: string): UsbInfo[] => parseLsusbVerbose(readFileSync(new URL(`../../test/fixtures/usb/${name}`, import.meta.url), 'utf8'));
 const only = (name: string): UsbInfo => {
@@ -157,5 +157,30 @@ describe('usbDeviceFromInfo', () => {
     expect(device.serialNumber).toBeUndefined();
     expect(device.usb?.serialNumber).toBeUndefined();
     expect(device).toMatchObject({ kind: 'hub', name: 'EHCI Host Controller', usb: { productName: '2.0 root hub' } });
+  });
+});
+
+describe('refineAudioKindWithMedia', () => {
+  const card = (capture: boolean, playback: boolean) => ({ index: 1, id: 'Device', name: 'USB Audio Device', capture, playback });
+  const generic = (kind: 'microphone' | 'headset', audioCards: ReturnType<typeof card>[]): Device => ({
+    id: 'usb:0d8c:0014:1-1.2',
+    kind,
+    name: 'USB Audio Device',
+    connection: { type: 'usb', bus: 1, portPath: '1-1.2' },
+    status: 'ok',
+    usb: { vendorId: 0x0d8c, productId: 0x0014, deviceClass: 0, deviceSubClass: 0, deviceProtocol: 0, interfaces: [{ number: 0, alternate: 0, class: 1, subClass: 1, protocol: 0 }, { number: 1, alternate: 0, class: 1, subClass: 2, protocol: 0 }], product: 'USB Audio Device', busNumber: 1, deviceAddress: 3, portPath: [1, 2] },
+    media: { videoNodes: [], audioCards },
+  });
+
+  it('turns a guessed microphone whose sound card only plays into a speaker', () => {
+    expect(refineAudioKindWithMedia(generic('microphone', [card(false, true)])).kind).toBe('speaker');
+    expect(refineAudioKindWithMedia(generic('headset', [card(true, false)])).kind).toBe('microphone');
+  });
+
+  it('leaves a guess alone without sound cards, and never overrides a named kind', () => {
+    expect(refineAudioKindWithMedia(generic('microphone', [])).kind).toBe('microphone');
+    const named = generic('microphone', [card(false, true)]);
+    if (named.usb) named.usb = { ...named.usb, product: 'Wireless Microphone Receiver' };
+    expect(refineAudioKindWithMedia(named).kind).toBe('microphone');
   });
 });

@@ -155,14 +155,41 @@ function vendorDefaultFits(kind: DeviceKind, evidence: InterfaceEvidence): boole
  *     and can correct this with `audioKindFromDirections`.
  */
 function audioKind(text: string, vendorDefault: DeviceKind | undefined, evidence: InterfaceEvidence): DeviceKind {
+  const named = audioKindFromNames(text, vendorDefault);
+  if (named !== undefined) return named;
+  if (evidence.audioStreamingInterfaces >= 2) return 'headset';
+  if (evidence.audioStreamingInterfaces === 1) return 'microphone';
+  return 'other';
+}
+
+/** Rules 1 and 2: what the device's name or its vendor says; undefined when only interfaces are left to guess from. */
+function audioKindFromNames(text: string, vendorDefault: DeviceKind | undefined): DeviceKind | undefined {
   if (KEYWORDS.speakerphone.test(text)) return 'speakerphone';
   if (KEYWORDS.headset.test(text)) return 'headset';
   if (KEYWORDS.microphone.test(text)) return 'microphone';
   if (KEYWORDS.speaker.test(text)) return 'speaker';
   if (vendorDefault !== undefined && AUDIO_KINDS.has(vendorDefault)) return vendorDefault;
-  if (evidence.audioStreamingInterfaces >= 2) return 'headset';
-  if (evidence.audioStreamingInterfaces === 1) return 'microphone';
-  return 'other';
+  return undefined;
+}
+
+const GUESSABLE_AUDIO_KINDS: ReadonlySet<DeviceKind> = new Set(['microphone', 'headset', 'speaker']);
+
+/**
+ * Corrects an audio kind that rules 3 and 4 guessed from interface counts, once the OS has said
+ * which directions the device's sound card has: a one-way USB speaker is not a microphone, and
+ * must not be reported as one without a capture device. Named and catalogued kinds stand.
+ */
+export function refineAudioKindWithMedia(device: Device): Device {
+  if (!device.usb || !device.media || !GUESSABLE_AUDIO_KINDS.has(device.kind) || device.media.audioCards.length === 0) return device;
+  const { product, vendor } = findInUsbCatalog(device.usb.vendorId, device.usb.productId);
+  if (product?.kind !== undefined) return device;
+  const evidence = interfaceEvidence(device.usb);
+  const vendorDefault = vendor?.kind !== undefined && vendorDefaultFits(vendor.kind, evidence) ? vendor.kind : undefined;
+  const text = [cleanUsbString(device.usb.product), cleanUsbString(device.usb.productName), product?.model].filter((part) => part !== undefined).join(' ').toLowerCase();
+  if (audioKindFromNames(text, vendorDefault) !== undefined) return device;
+  const cards = device.media.audioCards;
+  const kind = audioKindFromDirections(cards.some((card) => card.capture), cards.some((card) => card.playback));
+  return kind === 'other' || kind === device.kind ? device : { ...device, kind };
 }
 
 /** The kind of a USB audio device from what ALSA says it can do (capture = microphone). */
