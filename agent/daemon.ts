@@ -109,8 +109,8 @@ export class AgentDaemon {
     const current = new Map(result.devices.map((device) => [device.id, device]));
     const change = diffInventory(this.previous, current);
     this.previous = current;
-    sink.inventory(inventoryMessage(config, result), change);
     if (result.system) sink.health(healthMessage(config, result.system, result.at));
+    sink.inventory(inventoryMessage(config, result), change);
   }
 }
 

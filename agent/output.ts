@@ -1,7 +1,7 @@
 import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
 import type { AgentSink, InventoryChange } from './daemon.js';
 import type { Logger } from './log.js';
-import { describeConnection, printable, renderDevices, renderSources } from './render.js';
+import { describeConnection, printable, renderDevices, renderSources, renderSystem } from './render.js';
 
 function time(iso: string): string {
   return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
@@ -15,6 +15,7 @@ function deviceLine(device: Device): string {
 export function consoleSink(out: NodeJS.WritableStream): AgentSink {
   let first = true;
   let lastSources = '';
+  let systemShown = false;
   return {
     inventory(message: InventoryMessage, change: InventoryChange) {
       const sources = renderSources(message.sources);
@@ -29,8 +30,11 @@ export function consoleSink(out: NodeJS.WritableStream): AgentSink {
       }
       lastSources = sources;
     },
-    health() {
-      // Health samples go to the cloud; on the console they would scroll the faults away.
+    health(message: HealthMessage) {
+      // Once at start: repeated health samples would scroll the faults away (they go to the cloud).
+      if (systemShown) return;
+      systemShown = true;
+      out.write(`${renderSystem(message.system)}\n`);
     },
     fault(message: FaultMessage) {
       const verb = message.state === 'raised' ? 'FAULT RAISED ' : 'fault cleared';

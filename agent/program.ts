@@ -14,7 +14,7 @@ import { createLogger } from './log.js';
 import { consoleSink, logSink } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { loadUsbIds } from './probes/usb-ids.js';
-import { renderDevices, renderFaults, renderSources } from './render.js';
+import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
 import { loadReplay } from './replay.js';
 import { resolveStateDir } from './state-dir.js';
 import { AGENT_VERSION } from './version.js';
@@ -59,6 +59,7 @@ export function buildProgram(): Command {
         process.stdout.write(`${JSON.stringify(inventoryMessage(config, cycle), null, 2)}\n`);
         return;
       }
+      if (cycle.system) process.stdout.write(`${renderSystem(cycle.system)}\n\n`);
       process.stdout.write(`${renderDevices(cycle.devices)}\n\nSources:\n${renderSources(cycle.sources)}\n\nFaults (this cycle, before hysteresis):\n${renderFaults(faults)}\n`);
     });
 
@@ -69,10 +70,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-cycles <n>', 'stop after n cycles').argParser((value) => positiveInt(value, '--max-cycles')))
     .action(async (options: { pretty?: boolean; maxCycles?: number }) => {
       const config = loadAgentConfig(program.opts<{ config?: string }>().config);
-      const log = createLogger({ level: config.logLevel });
+      const pretty = options.pretty ?? process.stdout.isTTY;
+      // A person at a terminal reads the console output; only problems go to the log there.
+      const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel });
       const learned = learnedDevicesFor(config);
       if (learned.loadWarning) log.warn(learned.loadWarning);
-      const pretty = options.pretty ?? process.stdout.isTTY;
       const daemon = new AgentDaemon({
         config,
         log,
@@ -82,11 +84,13 @@ export function buildProgram(): Command {
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
+          if (pretty) process.stdout.write(`USB hotplug: ${watcher.mode}${watcher.reason ? ` (${watcher.reason})` : ''}\n`);
           return watcher;
         },
         ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }),
       });
       log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AGENT_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
+      if (pretty) process.stdout.write(`avcare agent ${AGENT_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
           log.info({ signal }, 'stopping');

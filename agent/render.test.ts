@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { usbDevice } from '../test/helpers/device-factory.js';
-import { printable, renderDevices } from './render.js';
+import { systemSnapshot, usbDevice } from '../test/helpers/device-factory.js';
+import { printable, renderDevices, renderSystem } from './render.js';
 
 describe('rendering for the terminal', () => {
   it('escapes control characters from device strings instead of printing them', () => {
@@ -15,5 +15,12 @@ describe('rendering for the terminal', () => {
     const lines = renderDevices([usbDevice()]).split('\n');
     expect(lines[0]).toMatch(/^KIND\s+NAME\s+ID\s+CONNECTED\s+STATUS$/);
     expect(lines[1]).toMatch(/^camera\s+Logitech Webcam C930e\s+046d:0843\s+usb 1-1\.4\s+ok$/);
+  });
+});
+
+describe('renderSystem', () => {
+  it('summarises the PC in one line, escaping the host name', () => {
+    const line = renderSystem(systemSnapshot({ os: { platform: 'linux', distro: 'Ubuntu', release: '24.04', arch: 'x64', hostname: 'room\u001b101' }, cpuTemperatureC: 61.4 }));
+    expect(line).toBe('PC room\\x1b101: Ubuntu 24.04 x64, 4 cores at 12% load, 3.7 of 7.5 GiB memory free, disk / 40% used, CPU 61°C');
   });
 });

@@ -1,4 +1,4 @@
-import { FAULT_CODES, type Device, type SourceStatus } from '../protocol/index.js';
+import { FAULT_CODES, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
 import type { FaultCondition } from './faults/fault-condition.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
 
@@ -59,4 +59,19 @@ export function renderFaults(faults: readonly (FaultCondition | ActiveFault)[]):
     rows.push([info.severity, info.category, condition.code, printable(condition.message)]);
   }
   return table(rows);
+}
+
+const GIB = 1024 ** 3;
+
+/** One line about the PC itself: what an engineer asks first on the phone. */
+export function renderSystem(system: SystemSnapshot): string {
+  const disks = system.disks.map((disk) => `${printable(disk.mount)} ${disk.usePercent.toFixed(0)}% used`).join(', ');
+  const parts = [
+    `PC ${printable(system.os.hostname)}: ${printable(system.os.distro)} ${printable(system.os.release)} ${system.os.arch}`,
+    `${system.cpu.cores} cores at ${system.cpu.loadPercent.toFixed(0)}% load`,
+    `${(system.memory.availableBytes / GIB).toFixed(1)} of ${(system.memory.totalBytes / GIB).toFixed(1)} GiB memory free`,
+  ];
+  if (disks) parts.push(`disk ${disks}`);
+  if (system.cpuTemperatureC !== null) parts.push(`CPU ${system.cpuTemperatureC.toFixed(0)}°C`);
+  return parts.join(', ');
 }
