@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
-import { AvcareError, isAvcareError, type ErrorCode } from '../../protocol/index.js';
+import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, systemSnapshotSchema, type ErrorCode } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../log.js';
 
@@ -24,6 +25,15 @@ export interface Probe {
   run(context: ProbeContext, signal: AbortSignal): Promise<ProbeFindings>;
 }
 
+/** Every probe's result schema: what it returns must be fit to send, or the cycle reports the probe as failed. */
+export const probeFindingsSchema = z.object({
+  state: z.enum(['ok', 'unavailable']),
+  reason: z.string().optional(),
+  devices: z.array(deviceSchema),
+  system: systemSnapshotSchema.optional(),
+  media: mediaInfoSchema.optional(),
+});
+
 export interface ProbeResult {
   status: SourceStatus;
   findings: ProbeFindings;
@@ -40,12 +50,13 @@ export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: n
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new AvcareError('PROBE_TIMEOUT', `${probe.id} probe did not finish within ${timeoutMs} ms`, { probe: probe.id, timeoutMs });
-      controller.abort(error);
+      // Reject before aborting: a probe that returns at once on abort must still count as timed out.
       reject(error);
+      controller.abort(error);
     }, timeoutMs);
   });
   try {
-    const findings = await Promise.race([probe.run(context, controller.signal), timeout]);
+    const findings = checkFindings(probe.id, await Promise.race([probe.run(context, controller.signal), timeout]));
     const status: SourceStatus = { source: probe.id, state: findings.state, durationMs: elapsed(started) };
     if (findings.reason !== undefined) status.reason = findings.reason;
     return { status, findings };
@@ -60,6 +71,13 @@ export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: n
   } finally {
     clearTimeout(timer);
   }
+}
+
+function checkFindings(source: ProbeSource, findings: ProbeFindings): ProbeFindings {
+  const checked = probeFindingsSchema.safeParse(findings);
+  if (checked.success) return findings;
+  const problems = checked.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new AvcareError('PROBE_FAILED', `${source} probe returned data that does not fit the protocol (${problems.join('; ')})`, { source, problems });
 }
 
 function elapsed(started: number): number {
