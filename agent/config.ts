@@ -65,6 +65,21 @@ export const agentConfigSchema = z
         clearAfterCycles: z.number().int().min(1).max(50).default(3).describe('Consecutive clean cycles before a raised fault is cleared'),
       })
       .prefault({}),
+    broker: z
+      .object({
+        url: z.string().regex(/^mqtts?:\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL').optional().describe('MQTT broker of the avcare cloud; without it the agent only prints'),
+        caFile: z.string().min(1).optional().describe('CA certificate (PEM) to verify an mqtts:// broker'),
+        username: z.string().max(256).optional(),
+        password: z.string().max(256).optional().describe('Never logged'),
+        keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+      })
+      .prefault({}),
+    healthIntervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often a health sample is sent'),
+    outbox: z
+      .object({
+        maxEvents: z.number().int().min(100).max(10_000_000).default(100_000).describe('Bound of unsent events kept on disk while the cloud is unreachable'),
+      })
+      .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

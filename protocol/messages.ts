@@ -15,6 +15,12 @@ const header = {
   schoolId: topicIdSchema,
   roomId: topicIdSchema,
   at: z.iso.datetime({ offset: true }),
+  /**
+   * Per-agent sequence number assigned by the agent's outbox, increasing by one per event, so the
+   * cloud can store events in order and see gaps. Absent only in output that never leaves the PC
+   * (`probe --json`).
+   */
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 };
 
 export const inventoryMessageSchema = z.object({
@@ -25,10 +31,20 @@ export const inventoryMessageSchema = z.object({
 });
 export type InventoryMessage = z.infer<typeof inventoryMessageSchema>;
 
+/** What the agent's outbox had to do since the last health sample: every drop is reported. */
+export const outboxStatsSchema = z.object({
+  pending: z.number().int().nonnegative(),
+  droppedHealth: z.number().int().nonnegative().describe('Oldest health samples thinned because the outbox was full'),
+  droppedOther: z.number().int().nonnegative().describe('Other events dropped (never faults unless the outbox is full of faults)'),
+  droppedFaults: z.number().int().nonnegative(),
+});
+export type OutboxStats = z.infer<typeof outboxStatsSchema>;
+
 export const healthMessageSchema = z.object({
   ...header,
   type: z.literal('health'),
   system: systemSnapshotSchema,
+  outbox: outboxStatsSchema.optional(),
 });
 export type HealthMessage = z.infer<typeof healthMessageSchema>;
 

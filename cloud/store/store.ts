@@ -1,0 +1,123 @@
+import type { AgentMessage, Device, FaultMessage, HealthMessage, InventoryMessage, OutboxStats, SystemSnapshot } from '../../protocol/index.js';
+
+/**
+ * Agents are keyed by school and agent id together: agent ids default to host names, and two
+ * schools may well both have a "PC-01". The key is `${schoolId}:${agentId}` (":" cannot occur in
+ * either id, so it is unambiguous) and is the `:id` of the HTTP API.
+ */
+export type AgentKey = `${string}:${string}`;
+
+export function agentKey(schoolId: string, agentId: string): AgentKey {
+  return `${schoolId}:${agentId}`;
+}
+
+/** One message as the collector accepted it: parsed with its schema, topic checked against its body. */
+export interface AcceptedEvent {
+  message: AgentMessage;
+  receivedAt: Date;
+}
+
+export interface IngestResult {
+  /** Events written for the first time. */
+  stored: number;
+  /** Events whose eventId was already stored (at-least-once delivery in, exactly-once rows out). */
+  duplicates: number;
+}
+
+export type AgentState = 'online' | 'offline' | 'unknown';
+
+export interface AgentSummary {
+  id: AgentKey;
+  agentId: string;
+  schoolId: string;
+  roomId: string;
+  state: AgentState;
+  /** Why it is offline: "last will" (crash or network loss announced by the broker), "stopped" (clean stop), ... */
+  stateReason: string | null;
+  stateChangedAt: string | null;
+  lastSeenAt: string;
+  agentVersion: string | null;
+  deviceCount: number;
+  openFaultCount: number;
+}
+
+export interface OpenFault {
+  code: FaultMessage['code'];
+  deviceId: string | null;
+  category: FaultMessage['category'];
+  severity: FaultMessage['severity'];
+  message: string;
+  evidence: Record<string, unknown>;
+  firstSeenAt: string;
+  raisedAt: string;
+  eventId: string;
+}
+
+export interface HealthPoint {
+  at: string;
+  /** "raw" samples are kept for the retention window; older ones are folded into "hour" averages. */
+  resolution: 'raw' | 'hour';
+  cpuLoadPercent: number;
+  memoryAvailableBytes: number;
+  diskUsePercentMax: number;
+  cpuTemperatureC: number | null;
+  outbox?: OutboxStats;
+}
+
+export interface AgentDetail extends AgentSummary {
+  devices: Device[];
+  inventoryAt: string | null;
+  system: SystemSnapshot | null;
+  openFaults: OpenFault[];
+  recentHealth: HealthPoint[];
+}
+
+/** A stored event as read back (tests and diagnostics), in per-agent sequence order. */
+export interface StoredEvent {
+  eventId: string;
+  agentKey: AgentKey;
+  seq: number | null;
+  type: AgentMessage['type'];
+  at: string;
+  receivedAt: string;
+  message: AgentMessage;
+}
+
+export interface RetentionPolicy {
+  /** Raw health samples older than this are averaged per agent and hour, then deleted. */
+  rawHealthDays: number;
+  /** Hourly health averages older than this are deleted. */
+  hourlyHealthDays: number;
+  /** Fault, inventory, status and measurement events older than this are deleted. */
+  eventDays: number;
+}
+
+export interface PruneResult {
+  rawHealthFolded: number;
+  hourlyHealthDeleted: number;
+  eventsDeleted: number;
+}
+
+/**
+ * The one query layer: SQLite (embedded, better-sqlite3) and PostgreSQL (`pg`) implement it over
+ * one set of migrations, and the test suite runs against both.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Applies pending migrations; safe to call on every start and from two processes at once. */
+  migrate(): Promise<void>;
+  /**
+   * Writes a batch in one transaction: new events (duplicates by eventId skipped), health points,
+   * and the fleet state they imply (online/offline, last seen, latest inventory and health, open
+   * faults). Idempotent: the same batch twice changes nothing the second time.
+   */
+  ingest(events: readonly AcceptedEvent[]): Promise<IngestResult>;
+  listAgents(filter?: { schoolId?: string; state?: AgentState }): Promise<AgentSummary[]>;
+  getAgent(id: AgentKey, options?: { healthSince?: Date }): Promise<AgentDetail | null>;
+  events(id: AgentKey, options?: { type?: AgentMessage['type']; limit?: number }): Promise<StoredEvent[]>;
+  countEvents(): Promise<number>;
+  prune(now: Date, policy: RetentionPolicy): Promise<PruneResult>;
+  close(): Promise<void>;
+}
+
+export type { FaultMessage, HealthMessage, InventoryMessage };
