@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Device, FaultMessage, InventoryMessage } from '../protocol/index.js';
-import { faultMessageSchema, inventoryMessageSchema } from '../protocol/index.js';
-import { usbDevice } from '../test/helpers/device-factory.js';
+import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
+import { faultMessageSchema, healthMessageSchema, inventoryMessageSchema } from '../protocol/index.js';
+import { systemSnapshot, usbDevice } from '../test/helpers/device-factory.js';
 import { parseAgentConfig } from './config.js';
 import { AgentDaemon, type AgentSink, type InventoryChange } from './daemon.js';
 import { FaultMonitor } from './fault-monitor.js';
@@ -20,9 +20,23 @@ function scriptedUsb(): Probe & { devices: Device[] } {
 
 function recordingSink() {
   const faults: FaultMessage[] = [];
+  const healths: HealthMessage[] = [];
   const inventories: Array<{ message: InventoryMessage; change: InventoryChange }> = [];
-  const sink: AgentSink = { inventory: (message, change) => inventories.push({ message, change }), health: () => undefined, fault: (m) => faults.push(m) };
-  return { sink, faults, inventories };
+  const sink: AgentSink = { inventory: (message, change) => inventories.push({ message, change }), health: (m) => healths.push(m), fault: (m) => faults.push(m) };
+  return { sink, faults, healths, inventories };
+}
+
+/** A system probe that reports a different CPU load each time, so samples can be told apart. */
+function countingSystemProbe(): Probe & { runs: number } {
+  const probe = {
+    id: 'system' as const,
+    runs: 0,
+    run: () => {
+      probe.runs += 1;
+      return Promise.resolve({ state: 'ok' as const, devices: [], system: systemSnapshot({ cpu: { cores: 4, loadPercent: probe.runs } }) });
+    },
+  };
+  return probe;
 }
 
 describe('AgentDaemon', () => {
@@ -88,5 +102,52 @@ describe('AgentDaemon', () => {
     expect(stop).toHaveBeenCalledOnce();
     await vi.advanceTimersByTimeAsync(600_000);
     expect(inventories).toHaveLength(2);
+  });
+
+  it('sends health samples on their own interval when given a health probe, not once per cycle', async () => {
+    const usb = scriptedUsb();
+    const cycleSystem = countingSystemProbe();
+    const healthProbe = countingSystemProbe();
+    const { sink, healths, inventories } = recordingSink();
+    const daemon = new AgentDaemon({ config: { ...config, healthIntervalSeconds: 30 }, log: silentLogger, probes: [usb, cycleSystem], monitor: new FaultMonitor(config, null), sink, healthProbe });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(120_000);
+    // Cycles at 0, 60 and 120 s; samples at 0, 30, 60, 90 and 120 s.
+    expect(inventories).toHaveLength(3);
+    expect(healths.map((h) => h.system.cpu.loadPercent)).toEqual([1, 2, 3, 4, 5]);
+    for (const sample of healths) healthMessageSchema.parse(sample);
+    await daemon.stop();
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(healths).toHaveLength(5);
+  });
+
+  it('reports each cycle\'s system snapshot as the health sample when there is no health probe', async () => {
+    const { sink, healths } = recordingSink();
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [countingSystemProbe()], monitor: new FaultMonitor(config, null), sink, maxCycles: 2 });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await daemon.done;
+    expect(healths).toHaveLength(2);
+  });
+
+  it('waits for a health sample under way before it reports itself done', async () => {
+    let release: () => void = () => undefined;
+    const slowHealth: Probe = {
+      id: 'system',
+      run: () => new Promise((resolve) => (release = () => resolve({ state: 'ok', devices: [], system: systemSnapshot() }))),
+    };
+    const { sink, healths } = recordingSink();
+    const slowUsb: Probe = { id: 'usb', run: () => new Promise((resolve) => setTimeout(() => resolve({ state: 'ok', devices: [] }), 500)) };
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [slowUsb], monitor: new FaultMonitor(config, null), sink, healthProbe: slowHealth, maxCycles: 1 });
+    daemon.start();
+    let done = false;
+    void daemon.done.then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(done).toBe(false);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(true);
+    expect(healths).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import { runProbeCycle, type CycleResult } from './cycle.js';
 import { faultMessage, healthMessage, inventoryMessage } from './events.js';
 import type { FaultMonitor } from './fault-monitor.js';
 import type { Logger } from './log.js';
-import type { Probe } from './probes/probe.js';
+import { runProbe, type Probe } from './probes/probe.js';
 
 /** Where the running agent's events go: the console today, MQTT once the transport lands. */
 export interface AgentSink {
@@ -34,6 +34,12 @@ export interface AgentDaemonOptions {
   watchHotplug?: (onChange: () => void) => HotplugWatcher;
   /** Stop after this many cycles (tests, one-off runs). */
   maxCycles?: number;
+  /**
+   * Run on its own timer every config.healthIntervalSeconds (the probe cycle is slower, 60 s by
+   * default) to produce the health samples. Without it each cycle's system snapshot is the
+   * health sample, which is enough when nothing is published.
+   */
+  healthProbe?: Probe;
 }
 
 /** A replug settles in a second or two; probing at once would catch it half enumerated. */
@@ -50,6 +56,8 @@ export class AgentDaemon {
   private cycles = 0;
   private previous: Map<string, Device> | undefined;
   private hotplug: HotplugWatcher | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private healthRunning: Promise<void> | undefined;
   private finished!: () => void;
   /** Resolves when the daemon has stopped, by stop() or after maxCycles. */
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
@@ -59,6 +67,7 @@ export class AgentDaemon {
   start(): void {
     this.hotplug = this.options.watchHotplug?.(() => this.schedule(HOTPLUG_SETTLE_MS));
     this.schedule(0);
+    if (this.options.healthProbe) this.scheduleHealth(0);
   }
 
   async stop(): Promise<void> {
@@ -66,7 +75,37 @@ export class AgentDaemon {
     clearTimeout(this.timer);
     this.hotplug?.stop();
     await this.running;
+    await this.stopHealth();
     this.finished();
+  }
+
+  /** Health samples on their own clock: a slow probe cycle neither delays nor doubles them. */
+  private scheduleHealth(delayMs: number): void {
+    if (this.stopped) return;
+    this.healthTimer = setTimeout(() => {
+      this.healthRunning = this.sampleHealth().finally(() => {
+        this.healthRunning = undefined;
+        this.scheduleHealth(this.options.config.healthIntervalSeconds * 1000);
+      });
+    }, delayMs);
+  }
+
+  private async sampleHealth(): Promise<void> {
+    const { config, log, sink, healthProbe } = this.options;
+    if (!healthProbe) return;
+    try {
+      // runProbe turns a probe failure into a result (and logs it): that sample is skipped.
+      const { findings } = await runProbe(healthProbe, { config, log }, config.probeTimeoutSeconds * 1000);
+      if (findings.system) sink.health(healthMessage(config, findings.system, new Date()));
+    } catch (error) {
+      log.error({ err: error }, 'health sample failed');
+    }
+  }
+
+  private async stopHealth(): Promise<void> {
+    clearTimeout(this.healthTimer);
+    await this.healthRunning;
+    clearTimeout(this.healthTimer);
   }
 
   private schedule(delayMs: number): void {
@@ -98,6 +137,7 @@ export class AgentDaemon {
     if (this.options.maxCycles !== undefined && this.cycles >= this.options.maxCycles) {
       this.stopped = true;
       this.hotplug?.stop();
+      await this.stopHealth();
       this.finished();
       return;
     }
@@ -109,7 +149,7 @@ export class AgentDaemon {
     const current = new Map(result.devices.map((device) => [device.id, device]));
     const change = diffInventory(this.previous, current);
     this.previous = current;
-    if (result.system) sink.health(healthMessage(config, result.system, result.at));
+    if (result.system && !this.options.healthProbe) sink.health(healthMessage(config, result.system, result.at));
     sink.inventory(inventoryMessage(config, result), change);
   }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type SystemSnapshot } from '../protocol/index.js';
+import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type StatusMessage, type SystemSnapshot } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { FaultTransition } from './faults/fault-tracker.js';
+import { AGENT_VERSION } from './version.js';
 
 type Identity = Pick<AgentConfig, 'agentId' | 'schoolId' | 'roomId'>;
 
@@ -32,4 +33,11 @@ export function faultMessage(identity: Identity, transition: FaultTransition): F
 
 export function healthMessage(identity: Identity, system: SystemSnapshot, at: Date): HealthMessage {
   return { ...header(identity, at), type: 'health', system };
+}
+
+/** Retained on the status topic: online on connect, offline when stopped or (as the MQTT last will) when the connection is lost. */
+export function statusMessage(identity: Identity, state: StatusMessage['state'], at: Date, reason?: string): StatusMessage {
+  const message: StatusMessage = { ...header(identity, at), type: 'status', state, agentVersion: AGENT_VERSION };
+  if (reason !== undefined) message.reason = reason;
+  return message;
 }

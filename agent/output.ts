@@ -59,3 +59,24 @@ export function logSink(log: Logger): AgentSink {
     },
   };
 }
+
+/**
+ * Hands every event to each sink in turn; a sink that throws (a full disk under the outbox) is
+ * logged and the others still get the event, so printing never stops because publishing failed.
+ */
+export function teeSink(log: Logger, sinks: readonly AgentSink[]): AgentSink {
+  const each = (kind: keyof AgentSink, call: (sink: AgentSink) => void) => {
+    for (const sink of sinks) {
+      try {
+        call(sink);
+      } catch (error) {
+        log.error({ err: error, kind }, 'an event sink failed; the other sinks still got the event');
+      }
+    }
+  };
+  return {
+    inventory: (message, change) => each('inventory', (sink) => sink.inventory(message, change)),
+    health: (message) => each('health', (sink) => sink.health(message)),
+    fault: (message) => each('fault', (sink) => sink.fault(message)),
+  };
+}

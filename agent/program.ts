@@ -10,13 +10,17 @@ import { doctorExitCode, formatDoctorReport, runDoctorChecks } from './doctor.js
 import { inventoryMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
-import { createLogger } from './log.js';
-import { consoleSink, logSink } from './output.js';
+import { createLogger, type Logger } from './log.js';
+import { consoleSink, logSink, teeSink } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
+import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
 import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
 import { loadReplay } from './replay.js';
 import { resolveStateDir } from './state-dir.js';
+import { MqttTransport, redactUrl } from './transport/mqtt-transport.js';
+import { Outbox, outboxFile } from './transport/outbox.js';
+import { OutboxSink } from './transport/outbox-sink.js';
 import { AGENT_VERSION } from './version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -65,32 +69,41 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run the agent: probe on an interval and on hotplug, raise and clear faults (for systemd)')
+    .description('run the agent: probe on an interval and on hotplug, raise and clear faults, publish to the cloud (for systemd)')
     .option('--pretty', 'print devices and faults for a person (default when stdout is a terminal)')
+    .option('--broker <url>', 'publish to this MQTT broker (mqtt://HOST:PORT or mqtts://...) instead of the configured broker.url')
+    .option('--school <id>', 'school id, instead of the configured schoolId')
+    .option('--room <id>', 'room id, instead of the configured roomId')
     .addOption(new Option('--max-cycles <n>', 'stop after n cycles').argParser((value) => positiveInt(value, '--max-cycles')))
-    .action(async (options: { pretty?: boolean; maxCycles?: number }) => {
-      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+    .action(async (options: RunOptions) => {
+      const config = withRunOverrides(loadAgentConfig(program.opts<{ config?: string }>().config), options);
       const pretty = options.pretty ?? process.stdout.isTTY;
       // A person at a terminal reads the console output; only problems go to the log there.
       const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel });
       const learned = learnedDevicesFor(config);
       if (learned.loadWarning) log.warn(learned.loadWarning);
+      const printing = pretty ? consoleSink(process.stdout) : logSink(log);
+      const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log);
       const daemon = new AgentDaemon({
         config,
         log,
         probes: createProbes(),
         monitor: new FaultMonitor(config, learned, log),
-        sink: pretty ? consoleSink(process.stdout) : logSink(log),
+        sink: publishing ? teeSink(log, [publishing.sink, printing]) : printing,
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
           if (pretty) process.stdout.write(`USB hotplug: ${watcher.mode}${watcher.reason ? ` (${watcher.reason})` : ''}\n`);
           return watcher;
         },
+        ...(publishing ? { healthProbe: createSystemProbe() } : {}),
         ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }),
       });
       log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AGENT_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
-      if (pretty) process.stdout.write(`avcare agent ${AGENT_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
+      if (pretty) {
+        process.stdout.write(`avcare agent ${AGENT_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
+        if (publishing) process.stdout.write(`Publishing to ${publishing.describe()}\n`);
+      }
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
           log.info({ signal }, 'stopping');
@@ -99,6 +112,7 @@ export function buildProgram(): Command {
       }
       daemon.start();
       await daemon.done;
+      await publishing?.stop();
     });
 
   program
@@ -137,6 +151,49 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+interface RunOptions {
+  pretty?: boolean;
+  maxCycles?: number;
+  broker?: string;
+  school?: string;
+  room?: string;
+}
+
+/** The command line wins over the file; checked by the same schema, so a bad id gets the usual field error. */
+export function withRunOverrides(config: AgentConfig, options: Pick<RunOptions, 'broker' | 'school' | 'room'>): AgentConfig {
+  if (options.broker === undefined && options.school === undefined && options.room === undefined) return config;
+  return parseAgentConfig(
+    {
+      ...config,
+      ...(options.school === undefined ? {} : { schoolId: options.school }),
+      ...(options.room === undefined ? {} : { roomId: options.room }),
+      broker: { ...config.broker, ...(options.broker === undefined ? {} : { url: options.broker }) },
+    },
+    'the command line (--broker, --school, --room)',
+  );
+}
+
+/** The durable outbox, the MQTT transport and the sink that feeds them, started together. */
+function startPublishing(config: AgentConfig, broker: AgentConfig['broker'] & { url: string }, log: Logger) {
+  const outbox = new Outbox({ path: outboxFile(resolveStateDir(config)), maxEvents: config.outbox.maxEvents, log });
+  let transport: MqttTransport;
+  try {
+    transport = new MqttTransport({ identity: config, broker, outbox, log });
+  } catch (error) {
+    outbox.close();
+    throw error;
+  }
+  transport.start();
+  return {
+    sink: new OutboxSink({ outbox, onEnqueued: () => transport.wake() }),
+    describe: () => `${redactUrl(broker.url)} (unsent events wait in ${outbox.path})`,
+    async stop() {
+      await transport.stop();
+      outbox.close();
+    },
+  };
 }
 
 function positiveInt(value: string, flag: string): number {

@@ -7,6 +7,8 @@ import { openPtyPair, type PtyPair } from './helpers/pty-pair.js';
 import { runCli, writeConfig } from './helpers/run-cli.js';
 import { startPjlinkProjector } from './sim/pjlink-projector.js';
 import { startViscaCamera } from './sim/visca-camera.js';
+import { startAedes } from './transport/aedes-broker.js';
+import { record } from './transport/recorder.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/usb');
 
@@ -122,6 +124,37 @@ describe('avcare-agent command line', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/agent \S+ in unassigned\/\S+: \d+ device\(s\)/);
     expect(result.stdout).toMatch(/^usb\s+unavailable/m);
+  });
+
+  it('run --broker --school --room publishes to the broker over the configuration file and keeps printing', async () => {
+    const broker = await startAedes();
+    const recorder = await record(broker.url);
+    try {
+      // stateDir in the file: as root the agent would otherwise keep its outbox in /var/lib/avcare.
+      const config = writeConfig({ schoolId: 'from-file', stateDir: mkdtempSync(join(tmpdir(), 'avcare-cli-outbox-')) });
+      const result = await runCli(['-c', config, 'run', '--pretty', '--broker', broker.url, '--school', 'sch-9', '--room', 'r-204', '--max-cycles', '1']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`Publishing to ${broker.url}`);
+      expect(result.stdout).toMatch(/agent \S+ in sch-9\/r-204: \d+ device\(s\)/);
+      await recorder.waitFor((received) => received.some((r) => r.message.type === 'status' && r.message.state === 'offline'));
+      const types = recorder.received.map((r) => r.message.type);
+      expect(types[0]).toBe('status');
+      expect(types).toEqual(expect.arrayContaining(['inventory', 'health']));
+      expect(recorder.received.every((r) => r.message.schoolId === 'sch-9' && r.message.roomId === 'r-204')).toBe(true);
+    } finally {
+      await recorder.close();
+      await broker.close();
+    }
+  });
+
+  it('run rejects a bad --school or --broker with the usual field error before probing', async () => {
+    const school = await runCli(['run', '--school', 'room/101', '--max-cycles', '1']);
+    expect(school.code).toBe(1);
+    expect(school.stderr).toContain('CONFIG_INVALID');
+    expect(school.stderr).toMatch(/schoolId: may hold letters/);
+    const broker = await runCli(['run', '--broker', 'http://cloud.example', '--max-cycles', '1']);
+    expect(broker.code).toBe(1);
+    expect(broker.stderr).toMatch(/broker\.url: must be an mqtt:\/\/ or mqtts:\/\/ URL/);
   });
 
   it('doctor names the missing USB bus with a fix and exits non-zero', async () => {

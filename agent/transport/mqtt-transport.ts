@@ -1,0 +1,269 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { AvcareError, topicFor } from '../../protocol/index.js';
+import type { AgentConfig } from '../config.js';
+import { statusMessage } from '../events.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_BACKOFF, ReconnectBackoff, type BackoffPolicy } from './backoff.js';
+import type { Outbox } from './outbox.js';
+
+export interface MqttTransportOptions {
+  identity: Pick<AgentConfig, 'agentId' | 'schoolId' | 'roomId'>;
+  broker: AgentConfig['broker'] & { url: string };
+  outbox: Outbox;
+  log: Logger;
+  backoff?: BackoffPolicy;
+  /** Events published and not yet acknowledged at most; the rest wait in the outbox, not in memory. */
+  inFlightWindow?: number;
+  /** How long stop() waits for the backlog, the offline status and the disconnect. */
+  stopTimeoutMs?: number;
+}
+
+export interface TransportStatus {
+  connected: boolean;
+  /** The last connection error (refused, TLS verification, bad credentials), for doctor and tests. */
+  lastError?: string;
+  connects: number;
+  inFlight: number;
+}
+
+const DEFAULT_IN_FLIGHT_WINDOW = 64;
+const DEFAULT_STOP_TIMEOUT_MS = 2000;
+
+/** Shows where the agent publishes without the credentials a URL may carry. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(mqtts?:\/\/)[^@/]*@/, '$1[redacted]@');
+}
+
+/** The MQTT client id: one per agent, so a broker can tell agents apart and replace a stale connection. */
+export function mqttClientId(identity: Pick<AgentConfig, 'agentId' | 'schoolId'>): string {
+  return `avcare-agent-${identity.schoolId}-${identity.agentId}`.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/**
+ * Publishes the outbox to the cloud's MQTT broker: on every connection a retained status online,
+ * then the backlog in sequence order with QoS 1, each event deleted from the outbox only on its
+ * PUBACK. What is unacknowledged when the connection drops stays in the outbox and is sent again
+ * after the reconnect (the cloud de-duplicates by eventId). The last will announces a lost
+ * connection; stop() announces a clean one itself.
+ *
+ * Reconnects are driven here, with a fresh MQTT.js client per attempt (reconnectPeriod 0): MQTT.js
+ * reconnects at a fixed reconnectPeriod (no backoff, no jitter), and its reconnect() swaps in
+ * empty message stores while the callbacks of unacknowledged QoS 1 publishes stay in
+ * client.outgoing, never called. A fresh client starts from the outbox, the only copy that counts.
+ */
+export class MqttTransport {
+  private readonly log: Logger;
+  private readonly backoff: ReconnectBackoff;
+  private readonly window: number;
+  private readonly clientId: string;
+  private readonly ca: Buffer | undefined;
+  private client: MqttClient | undefined;
+  private generation = 0;
+  private connected = false;
+  private stopping = false;
+  private connects = 0;
+  private lastError: string | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Seqs published on the current connection and not yet acknowledged. */
+  private readonly inFlight = new Set<number>();
+  /** The highest seq published on the current connection: next() reads after it. */
+  private sentUpTo = 0;
+  private acked: number[] = [];
+  private ackFlush: NodeJS.Immediate | undefined;
+
+  constructor(private readonly options: MqttTransportOptions) {
+    this.log = options.log.child({ module: 'mqtt-transport' });
+    this.backoff = new ReconnectBackoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.window = options.inFlightWindow ?? DEFAULT_IN_FLIGHT_WINDOW;
+    this.clientId = mqttClientId(options.identity);
+    this.ca = readCa(options.broker.caFile);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** New events are in the outbox: publish them now if connected (otherwise they wait there). */
+  wake(): void {
+    this.pump();
+  }
+
+  status(): TransportStatus {
+    const status: TransportStatus = { connected: this.connected, connects: this.connects, inFlight: this.inFlight.size };
+    if (this.lastError !== undefined) status.lastError = this.lastError;
+    return status;
+  }
+
+  /**
+   * Sends what it can of the backlog within the timeout, publishes status offline 'stopped', and
+   * disconnects cleanly (so the broker does not publish the last will). Unsent events stay in the
+   * outbox for the next start.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    const deadline = Date.now() + (this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    if (client && this.connected) {
+      await waitFor(() => !this.connected || (this.inFlight.size === 0 && this.options.outbox.next(1, this.sentUpTo).length === 0), deadline);
+      if (this.connected) await this.publishStopped(client, deadline);
+      this.flushAcks();
+      // A clean DISCONNECT makes the broker discard the last will; MQTT.js sends it once nothing is in flight.
+      if (this.connected && (await withDeadline(client.endAsync(false), deadline))) {
+        this.log.info('disconnected from broker');
+        return;
+      }
+    }
+    this.flushAcks();
+    client?.end(true);
+  }
+
+  private connect(): void {
+    if (this.stopping) return;
+    const generation = ++this.generation;
+    const { broker, identity } = this.options;
+    const will = statusMessage(identity, 'offline', new Date(), 'connection lost');
+    const options: IClientOptions = {
+      clientId: this.clientId,
+      // The outbox, not a broker session, holds what is unsent: nothing is subscribed either.
+      clean: true,
+      // aedes (the cloud's embedded broker) speaks MQTT 3.1.1 only.
+      protocolVersion: 4,
+      keepalive: broker.keepaliveSeconds,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      will: { topic: this.statusTopic(), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+    };
+    if (broker.username !== undefined) options.username = broker.username;
+    if (broker.password !== undefined) options.password = broker.password;
+    if (this.ca) options.ca = this.ca;
+    const client = mqtt.connect(broker.url, options);
+    this.client = client;
+    client.on('connect', () => {
+      if (generation === this.generation) this.onConnect(client);
+    });
+    client.on('error', (error) => {
+      if (generation === this.generation) this.onError(error);
+    });
+    client.on('close', () => {
+      if (generation === this.generation) this.onClose(client);
+    });
+  }
+
+  private onConnect(client: MqttClient): void {
+    this.connected = true;
+    this.connects += 1;
+    this.backoff.connected(Date.now());
+    this.lastError = undefined;
+    this.log.info({ url: redactUrl(this.options.broker.url), clientId: this.clientId, pending: this.options.outbox.stats().pending }, 'connected to broker');
+    const online = statusMessage(this.options.identity, 'online', new Date());
+    client.publish(this.statusTopic(), JSON.stringify(online), { qos: 1, retain: true }, (error) => {
+      if (error && this.connected) this.log.warn({ err: error }, 'status online was not acknowledged');
+    });
+    // Acknowledgements of the previous connection go first, so they are not sent again needlessly.
+    this.flushAcks();
+    this.sentUpTo = 0;
+    this.pump();
+  }
+
+  private onError(error: Error): void {
+    // A broker that stays down repeats the same error every attempt: say it once, then quietly.
+    const level = error.message === this.lastError ? 'debug' : 'warn';
+    this.lastError = error.message;
+    this.log[level]({ url: redactUrl(this.options.broker.url), err: error.message }, 'broker connection failed');
+  }
+
+  private onClose(client: MqttClient): void {
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.inFlight.clear();
+    // Releases MQTT.js's own copies of unacknowledged publishes: the outbox still has them.
+    client.end(true);
+    if (this.stopping) return;
+    if (wasConnected) this.backoff.disconnected(Date.now());
+    const delayMs = this.backoff.nextDelayMs();
+    if (wasConnected) this.log.warn({ reconnectInMs: delayMs, pending: this.options.outbox.stats().pending }, 'connection to broker lost');
+    else this.log.debug({ reconnectInMs: delayMs, attempt: this.backoff.attempts }, 'broker unreachable, retrying');
+    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  /** Publishes the oldest unsent events until the in-flight window is full or the outbox is drained. */
+  private pump(): void {
+    const client = this.client;
+    if (!client || !this.connected) return;
+    while (this.inFlight.size < this.window) {
+      const entries = this.options.outbox.next(this.window - this.inFlight.size, this.sentUpTo);
+      if (entries.length === 0) return;
+      for (const entry of entries) {
+        this.inFlight.add(entry.seq);
+        this.sentUpTo = entry.seq;
+        client.publish(entry.topic, entry.payload, { qos: 1, retain: entry.retain }, (error) => this.onPublished(client, entry.seq, error));
+      }
+    }
+  }
+
+  private onPublished(client: MqttClient, seq: number, error: Error | undefined): void {
+    if (error) {
+      // The connection closed before the PUBACK: the event stays in the outbox and goes again.
+      this.log.debug({ seq, err: error.message }, 'publish not acknowledged');
+      return;
+    }
+    if (client === this.client) this.inFlight.delete(seq);
+    this.acked.push(seq);
+    this.ackFlush ??= setImmediate(() => {
+      this.ackFlush = undefined;
+      this.flushAcks();
+      this.pump();
+    });
+  }
+
+  /** Deletes acknowledged events in one transaction per batch of PUBACKs. */
+  private flushAcks(): void {
+    if (this.acked.length === 0) return;
+    const seqs = this.acked;
+    this.acked = [];
+    try {
+      this.options.outbox.ackMany(seqs);
+    } catch (error) {
+      // The events stay in the outbox and are published again: a duplicate, which the cloud drops.
+      this.log.error({ err: error, count: seqs.length }, 'could not delete acknowledged events from the outbox');
+    }
+  }
+
+  private async publishStopped(client: MqttClient, deadline: number): Promise<void> {
+    const offline = statusMessage(this.options.identity, 'offline', new Date(), 'stopped');
+    const sent = await withDeadline(client.publishAsync(this.statusTopic(), JSON.stringify(offline), { qos: 1, retain: true }), deadline);
+    if (!sent) this.log.warn('status offline was not acknowledged before the stop timeout');
+  }
+
+  private statusTopic(): string {
+    const { identity } = this.options;
+    return topicFor({ school: identity.schoolId, room: identity.roomId, agent: identity.agentId, kind: 'status' });
+  }
+}
+
+function readCa(caFile: string | undefined): Buffer | undefined {
+  if (caFile === undefined) return undefined;
+  try {
+    return readFileSync(caFile);
+  } catch (error) {
+    throw new AvcareError('CONFIG_UNREADABLE', `cannot read broker.caFile ${caFile}: ${(error as Error).message}`, { file: caFile }, { cause: error });
+  }
+}
+
+/** Resolves true if the promise settles successfully before the deadline, false otherwise. */
+async function withDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([promise.then(() => true, () => false), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function waitFor(condition: () => boolean, deadline: number): Promise<void> {
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { topicIdSchema } from '../../protocol/index.js';
+import { agentKey, type AgentDetail, type AgentSummary, type Store } from '../store/store.js';
+import { ApiError } from './api-error.js';
+import { parseRequestPart } from './parse-request.js';
+
+const MAX_HEALTH_HOURS = 24 * 90;
+
+const listQuerySchema = z.strictObject({
+  school: topicIdSchema.optional().describe('Only agents of this school id'),
+  state: z.enum(['online', 'offline', 'unknown']).optional().describe('Only agents in this state'),
+});
+
+const detailQuerySchema = z.strictObject({
+  healthHours: z.coerce.number().int().min(1).max(MAX_HEALTH_HOURS).default(24).describe('How many hours of health history to return (1..2160)'),
+});
+
+/** `${schoolId}:${agentId}`, each a topic id; the ":" may arrive URL-encoded (fastify decodes params). */
+const agentIdParamsSchema = z.strictObject({
+  id: z
+    .string()
+    .max(200)
+    .transform((id, context) => {
+      const separator = id.indexOf(':');
+      const school = topicIdSchema.safeParse(id.slice(0, separator));
+      const agent = topicIdSchema.safeParse(id.slice(separator + 1));
+      if (separator < 0 || !school.success || !agent.success) {
+        context.addIssue({ code: 'custom', message: 'must be SCHOOL_ID:AGENT_ID (as listed by GET /api/agents)' });
+        return z.NEVER;
+      }
+      return agentKey(school.data, agent.data);
+    }),
+});
+
+export interface AgentsRoutesOptions {
+  store: Store;
+}
+
+/** The fleet as the collector stored it: the list of agents, and one agent's state in detail. */
+export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOptions): void {
+  app.get('/api/agents', async (request): Promise<{ agents: AgentSummary[] }> => {
+    const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
+    const filter = { ...(query.school === undefined ? {} : { schoolId: query.school }), ...(query.state === undefined ? {} : { state: query.state }) };
+    return { agents: await queryStore(() => store.listAgents(filter)) };
+  });
+
+  app.get('/api/agents/:id', async (request): Promise<{ agent: AgentDetail }> => {
+    const { id } = parseRequestPart(agentIdParamsSchema, request.params, 'path parameter');
+    const { healthHours } = parseRequestPart(detailQuerySchema, request.query, 'query parameter');
+    const healthSince = new Date(Date.now() - healthHours * 3_600_000);
+    const agent = await queryStore(() => store.getAgent(id, { healthSince }));
+    if (!agent) throw new ApiError('AGENT_NOT_FOUND', `no agent "${id}" has reported to this cloud`);
+    return { agent };
+  });
+}
+
+/** A database that cannot answer is the server's trouble, not the request's: 503, cause in the log. */
+async function queryStore<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    throw new ApiError('STORE_UNAVAILABLE', 'the database cannot be queried right now', { cause: error });
+  }
+}

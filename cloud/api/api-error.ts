@@ -1,0 +1,68 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isAvcareError, untrustedText } from '../../protocol/index.js';
+
+/**
+ * The codes the HTTP API answers with, each with its status. A code is never renamed: dashboards
+ * and scripts match on it. AGENT_NOT_FOUND and STORE_UNAVAILABLE are HTTP-only for now (protocol/
+ * ERROR_CODES has no such codes yet); an AvcareError thrown by a handler keeps its own code.
+ */
+export const API_ERROR_STATUS = {
+  INVALID_ARGUMENT: 400,
+  AGENT_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return API_ERROR_STATUS[this.code];
+  }
+}
+
+export function errorBody(code: string, message: string): ApiErrorBody {
+  return { error: { code, message } };
+}
+
+/**
+ * Every failure leaves the API as `{ error: { code, message } }`: our own errors with their
+ * status, fastify's (bad content type, body too large, ...) with the status fastify chose, and
+ * anything unexpected as a 500 whose details stay in the log, not in the response.
+ */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.status >= 500) request.log.error({ err: error.cause ?? error }, error.message);
+      return reply.status(error.status).send(errorBody(error.code, error.message));
+    }
+    if (isAvcareError(error) && error.code === 'INVALID_ARGUMENT') {
+      return reply.status(400).send(errorBody(error.code, error.message));
+    }
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send(errorBody('code' in error && typeof error.code === 'string' ? error.code : 'BAD_REQUEST', error.message));
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send(errorBody('INTERNAL_ERROR', 'the server failed to answer this request; see its log'));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${untrustedText(request.url.split('?')[0] ?? '', 200) ?? ''}; see GET / for the routes`)),
+  );
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { CloudMetrics } from '../metrics.js';
+import { agentKey, type Store } from '../store/store.js';
+import { errorBody } from './api-error.js';
+
+export interface HealthRoutesOptions {
+  store: Store;
+  metrics: CloudMetrics;
+  /** A database that takes longer than this to answer counts as down: a probe must not hang. */
+  healthTimeoutMs?: number;
+}
+
+/**
+ * No agent can have this key ("-" is not a valid topic id), so looking it up is one primary-key
+ * read that proves the database answers, however large the tables are.
+ */
+const PROBE_KEY = agentKey('-', '-');
+
+/** What a load balancer, Prometheus and a person at the root URL need. */
+export function healthRoutes(app: FastifyInstance, { store, metrics, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
+  app.get('/', () => ({
+    name: 'avcare cloud',
+    routes: { agents: '/api/agents', agent: '/api/agents/:schoolId:agentId', health: '/healthz', metrics: '/metrics' },
+  }));
+
+  app.get('/healthz', async (request, reply) => {
+    try {
+      await withTimeout(store.getAgent(PROBE_KEY), healthTimeoutMs);
+      return { status: 'ok', db: 'ok' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'health check: the database cannot be queried');
+      return reply.status(503).send({ status: 'unavailable', db: 'error', ...errorBody('STORE_UNAVAILABLE', 'the database cannot be queried') });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

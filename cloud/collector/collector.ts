@@ -1,0 +1,262 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { AvcareError, parseTopic, untrustedText } from '../../protocol/index.js';
+import type { CloudMetrics } from '../metrics.js';
+import type { AcceptedEvent, IngestResult, Store } from '../store/store.js';
+import { gateMessage } from './message-gate.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+
+/**
+ * - stored: committed in a batch that wrote new rows (in a batch mixing new and repeated events
+ *   the store reports only counts, so each event of it reads "stored");
+ * - duplicate: its eventId was stored before (at-least-once delivery resent it);
+ * - rejected: malformed or hostile, counted and dropped.
+ */
+export type AcceptOutcome = 'stored' | 'duplicate' | 'rejected';
+
+export interface CollectorOptions {
+  store: Store;
+  metrics: CloudMetrics;
+  log: Logger;
+  /** A batch is written as soon as it holds this many events. */
+  maxBatch?: number;
+  /** ... or this long after its first event arrived. */
+  maxDelayMs?: number;
+  maxPayloadBytes?: number;
+  /** Waits between attempts while the database refuses a batch: doubling from the first to the last. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** agentsOnline is recounted at most this often. */
+  agentsOnlineIntervalMs?: number;
+  /** Interval of the rate-limited log lines (rejects, database failures). */
+  logIntervalMs?: number;
+}
+
+interface Pending {
+  event: AcceptedEvent;
+  resolve(outcome: 'stored' | 'duplicate'): void;
+  reject(error: Error): void;
+  done: Promise<unknown>;
+}
+
+/**
+ * Gates every MQTT message, writes accepted ones to the store in batches, and resolves each
+ * `accept` only once its batch is committed, so the caller acknowledges (PUBACK) only what is
+ * safe on disk: a crash anywhere before that makes the broker or the agent send it again, and the
+ * store's de-duplication by eventId turns that into exactly one row.
+ */
+export class Collector {
+  private readonly store: Store;
+  private readonly metrics: CloudMetrics;
+  private readonly log: Logger;
+  private readonly limitedLog: RateLimitedLog;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly maxPayloadBytes: number;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+  private readonly agentsOnlineIntervalMs: number;
+
+  private queue: Pending[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** The queue is to be written as soon as the batch in flight is done. */
+  private due = false;
+  private writing: Promise<void> | undefined;
+  private closing = false;
+  private wakeRetry: (() => void) | undefined;
+
+  private agentsOnlineTimer: NodeJS.Timeout | undefined;
+  private agentsOnlineRefreshedAt = Number.NEGATIVE_INFINITY;
+  private agentsOnlineRefresh: Promise<void> | undefined;
+
+  constructor(options: CollectorOptions) {
+    this.store = options.store;
+    this.metrics = options.metrics;
+    this.log = options.log.child({ module: 'collector' });
+    this.limitedLog = new RateLimitedLog(this.log, options.logIntervalMs === undefined ? {} : { intervalMs: options.logIntervalMs });
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 25;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+    this.retryInitialMs = options.retryInitialMs ?? 100;
+    this.retryMaxMs = options.retryMaxMs ?? 5_000;
+    this.agentsOnlineIntervalMs = options.agentsOnlineIntervalMs ?? 1_000;
+  }
+
+  /**
+   * Resolves 'rejected' at once for a bad message (acknowledge it: resending cannot fix it), and
+   * otherwise only after the batch holding the message is committed. While the database is down
+   * it does not resolve at all. Rejects only when the collector is closed or gave up at shutdown:
+   * then the message must not be acknowledged.
+   */
+  accept(topic: string, payload: Buffer): Promise<AcceptOutcome> {
+    if (this.closing) {
+      return Promise.reject(new AvcareError('INVALID_ARGUMENT', 'the collector is closed: the message was not stored and must not be acknowledged', { topic: untrustedText(topic, 128) }));
+    }
+    const gate = gateMessage(topic, payload, this.maxPayloadBytes);
+    if (!gate.ok) {
+      this.metrics.messagesIn.inc({ kind: parseTopic(topic)?.kind ?? 'unknown' });
+      this.metrics.rejected.inc({ reason: gate.reason });
+      this.limitedLog.warn(
+        `rejected:${gate.reason}`,
+        { reason: gate.reason, topic: untrustedText(topic, 128) ?? '(empty)', size: payload.length, detail: gate.detail.slice(0, 200) },
+        'dropped a malformed or hostile message',
+      );
+      return Promise.resolve('rejected');
+    }
+    this.metrics.messagesIn.inc({ kind: gate.message.type });
+    let resolve!: Pending['resolve'];
+    let reject!: Pending['reject'];
+    const outcome = new Promise<'stored' | 'duplicate'>((resolveOutcome, rejectOutcome) => {
+      resolve = resolveOutcome;
+      reject = rejectOutcome;
+    });
+    // `done` never rejects, so flush() can wait on it without an unhandled rejection.
+    const done = outcome.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.enqueue({ event: { message: gate.message, receivedAt: new Date() }, resolve, reject, done });
+    return outcome;
+  }
+
+  /** Writes everything accepted so far and resolves when it is committed (or given up at shutdown). */
+  async flush(): Promise<void> {
+    const waiting = this.queue.map((pending) => pending.done);
+    if (this.queue.length > 0) this.markDue();
+    await Promise.all([...waiting, this.writing]);
+  }
+
+  /**
+   * Stops taking messages, writes what is queued, then stops. If the database fails during the
+   * close, the unwritten messages are given up (their accept rejects, so they were never
+   * acknowledged and will be sent again) instead of holding the shutdown forever.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return this.flush();
+    this.closing = true;
+    this.wakeRetry?.();
+    await this.flush();
+    clearTimeout(this.batchTimer);
+    clearTimeout(this.agentsOnlineTimer);
+    this.agentsOnlineTimer = undefined;
+    await this.agentsOnlineRefresh;
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    if (this.queue.length >= this.maxBatch) this.markDue();
+    else if (!this.due && !this.batchTimer) this.batchTimer = setTimeout(() => this.markDue(), this.maxDelayMs);
+  }
+
+  private markDue(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.due = true;
+    this.startNextBatch();
+  }
+
+  /** One batch in flight at a time keeps each agent's events in order; the next one fills meanwhile. */
+  private startNextBatch(): void {
+    if (this.writing || !this.due) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    // What is left has waited a whole write already: it goes right after this batch.
+    this.due = this.queue.length > 0;
+    if (batch.length === 0) return;
+    this.writing = this.write(batch).finally(() => {
+      this.writing = undefined;
+      this.startNextBatch();
+    });
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const { unique, repeated } = splitRepeatedEvents(batch);
+    const events = unique.map((pending) => pending.event);
+    let failures = 0;
+    for (;;) {
+      const started = performance.now();
+      let result: IngestResult;
+      try {
+        result = await this.store.ingest(events);
+      } catch (error) {
+        failures += 1;
+        if (this.closing) {
+          this.giveUp(batch, error);
+          return;
+        }
+        const waitMs = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(failures - 1, 20));
+        this.limitedLog.error('database-write', { err: error, events: events.length, failures, retryInMs: waitMs }, 'writing a batch failed; nothing is acknowledged, retrying');
+        await this.sleepUnlessClosing(waitMs);
+        continue;
+      }
+      this.metrics.writeLatency.observe((performance.now() - started) / 1000);
+      this.metrics.batchSize.observe(batch.length);
+      this.metrics.stored.inc(result.stored);
+      this.metrics.duplicates.inc(result.duplicates + repeated.length);
+      if (failures > 0) this.log.info({ failures }, 'writing batches works again');
+      const outcome = result.stored === 0 && events.length > 0 ? 'duplicate' : 'stored';
+      for (const pending of unique) pending.resolve(outcome);
+      for (const pending of repeated) pending.resolve('duplicate');
+      if (events.some((event) => event.message.type === 'status')) this.requestAgentsOnlineRefresh();
+      return;
+    }
+  }
+
+  private giveUp(batch: Pending[], error: unknown): void {
+    this.log.error({ err: error, events: batch.length }, 'writing a batch failed at shutdown; its messages were not acknowledged and will be sent again');
+    const reason = new AvcareError('INVALID_ARGUMENT', 'the collector closed before the message could be stored', {}, { cause: error });
+    for (const pending of batch) pending.reject(reason);
+  }
+
+  private sleepUnlessClosing(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(wake, ms);
+      this.wakeRetry = wake;
+      function wake(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => {
+      this.wakeRetry = undefined;
+    });
+  }
+
+  /** Leading edge at once, then at most once per interval, with a trailing refresh so the gauge ends right. */
+  private requestAgentsOnlineRefresh(): void {
+    if (this.agentsOnlineTimer || this.closing) return;
+    const waitMs = Math.max(0, this.agentsOnlineRefreshedAt + this.agentsOnlineIntervalMs - Date.now());
+    this.agentsOnlineTimer = setTimeout(() => {
+      this.agentsOnlineTimer = undefined;
+      this.agentsOnlineRefreshedAt = Date.now();
+      const refresh = this.refreshAgentsOnline();
+      this.agentsOnlineRefresh = refresh;
+      void refresh.finally(() => {
+        if (this.agentsOnlineRefresh === refresh) this.agentsOnlineRefresh = undefined;
+      });
+    }, waitMs);
+  }
+
+  private async refreshAgentsOnline(): Promise<void> {
+    try {
+      const online = await this.store.listAgents({ state: 'online' });
+      this.metrics.agentsOnline.set(online.length);
+    } catch (error) {
+      this.limitedLog.warn('agents-online', { err: error }, 'counting online agents failed; the gauge keeps its last value');
+    }
+  }
+}
+
+/** The same eventId twice in one batch (a resend that caught up with the original) is written once. */
+function splitRepeatedEvents(batch: Pending[]): { unique: Pending[]; repeated: Pending[] } {
+  const seen = new Set<string>();
+  const unique: Pending[] = [];
+  const repeated: Pending[] = [];
+  for (const pending of batch) {
+    const id = pending.event.message.eventId;
+    if (seen.has(id)) repeated.push(pending);
+    else {
+      seen.add(id);
+      unique.push(pending);
+    }
+  }
+  return { unique, repeated };
+}

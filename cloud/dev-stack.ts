@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { createLogger } from '../agent/log.js';
+import { AGENT_VERSION } from '../agent/version.js';
+import { isAvcareError } from '../protocol/index.js';
+import { describeCloud, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
+
+/** The agent as installed users run it, next to this file in dist/. */
+const AGENT_CLI = resolve(import.meta.dirname, '../agent/cli.js');
+
+interface DevStackFlags {
+  port?: string;
+  mqttPort?: string;
+  host: string;
+  data: string;
+}
+
+interface StartedCloud {
+  cloud: RunningCloud;
+  /** Defaults that were taken by something else and what was used instead, for the person at the terminal. */
+  substitutions: string[];
+}
+
+/**
+ * `npm start`: the cloud (embedded broker, SQLite under ./avcare-data) and an agent for this PC
+ * publishing to it, in one terminal. Ports given on the command line are used or refused; the
+ * defaults fall back to free ports, because a developer's machine often runs its own Mosquitto on
+ * 1883 or some server on 8080.
+ */
+async function runDevStack(flags: DevStackFlags): Promise<void> {
+  // The terminal belongs to the agent's readable output; the cloud speaks only of problems.
+  const log = createLogger({ level: process.env.AVCARE_LOG_LEVEL ?? 'warn' });
+  const { cloud, substitutions } = await startWithFallback(
+    {
+      log,
+      host: flags.host,
+      dataDir: flags.data,
+      httpPort: flags.port ?? 8080,
+      mqttPort: flags.mqttPort ?? 1883,
+    },
+    { httpPortChosen: flags.port !== undefined, mqttPortChosen: flags.mqttPort !== undefined },
+  );
+
+  process.stdout.write(`avcare ${AGENT_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
+  for (const line of substitutions) process.stdout.write(`  note: ${line}\n`);
+
+  const agentArgs = [AGENT_CLI, 'run', '--pretty', '--broker', cloud.mqtt.url];
+  process.stdout.write(`Starting the agent: node ${agentArgs.map((arg) => (arg === AGENT_CLI ? 'dist/agent/cli.js' : arg)).join(' ')}\nCtrl-C stops both.\n\n`);
+  const agent = spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const agentExited = new Promise<number>((resolveExit) => {
+    agent.once('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+    agent.once('error', (error) => {
+      log.error({ err: error }, 'the agent could not be started');
+      resolveExit(1);
+    });
+  });
+
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    // The agent first: its clean stop publishes "offline, stopped" through the broker while the cloud still stores it.
+    await stopChild(agent, agentExited, 10_000);
+    await cloud.stop();
+  };
+  stopOnSignals({ stop: stopAll }, log, { forceAfterMs: 25_000, onStopped: () => process.stdout.write('\navcare stopped (cloud and agent)\n') });
+
+  const code = await agentExited;
+  if (stopping) return;
+  process.stderr.write(`\nthe agent exited on its own (code ${code}); stopping the cloud\n`);
+  await cloud.stop();
+  process.exitCode = code === 0 ? 1 : code;
+}
+
+async function startWithFallback(options: StartCloudOptions & { httpPort: number | string; mqttPort: number | string }, chosen: { httpPortChosen: boolean; mqttPortChosen: boolean }): Promise<StartedCloud> {
+  const attempt = { ...options };
+  // At most one retry per port: a refusal of port 0 is not a taken port, so it is thrown.
+  for (;;) {
+    try {
+      const cloud = await startCloud(attempt);
+      const substitutions: string[] = [];
+      if (attempt.httpPort !== options.httpPort) substitutions.push(`port ${options.httpPort} is already in use: the HTTP API took ${cloud.httpPort} instead`);
+      if (attempt.mqttPort !== options.mqttPort && cloud.mqtt.mode === 'embedded') {
+        substitutions.push(`port ${options.mqttPort} is already in use (another MQTT broker?): the embedded broker took ${cloud.mqtt.port} instead`);
+      }
+      return { cloud, substitutions };
+    } catch (error) {
+      const flag = takenPortFlag(error);
+      if (flag === '--port' && !chosen.httpPortChosen && attempt.httpPort !== 0) attempt.httpPort = 0;
+      else if (flag === '--mqtt-port' && !chosen.mqttPortChosen && attempt.mqttPort !== 0) attempt.mqttPort = 0;
+      else throw error;
+    }
+  }
+}
+
+/** The flag of a port refused as in use (explainListenError's context), or undefined for any other failure. */
+function takenPortFlag(error: unknown): string | undefined {
+  if (!isAvcareError(error)) return undefined;
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  return cause?.code === 'EADDRINUSE' && typeof error.context.flag === 'string' ? error.context.flag : undefined;
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolveLate) => (timer = setTimeout(() => resolveLate('late'), graceMs)));
+  if ((await Promise.race([exited, late])) === 'late') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
+const program = new Command('avcare-dev-stack')
+  .description('npm start: the avcare cloud and an agent for this PC, on one machine')
+  .option('--port <port>', 'HTTP API port (default 8080, or a free one when 8080 is taken)')
+  .option('--mqtt-port <port>', 'embedded MQTT broker port (default 1883, or a free one when 1883 is taken)')
+  .option('--host <address>', 'address to listen on; 0.0.0.0 lets other PCs connect (the embedded broker has no authentication)', '127.0.0.1')
+  .option('--data <dir>', 'data folder for the SQLite database', './avcare-data')
+  .action(runDevStack);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (isAvcareError(error)) {
+    process.stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
+  } else {
+    process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exitCode = 1;
+}

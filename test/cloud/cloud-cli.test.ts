@@ -1,0 +1,118 @@
+import { createServer, type Server } from 'node:net';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validMessage, payloadOf, topicOf } from '../collector/agent-traffic.js';
+import { freePort } from '../helpers/free-port.js';
+import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import { CLOUD_CLI, eventually, getJson, runNodeEntry, type RunningProcess } from './cloud-process.js';
+
+const running: RunningProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cloud of running.splice(0)) cloud.kill();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function startCloudCli(args: string[]): RunningProcess {
+  const cloud = runNodeEntry(CLOUD_CLI, ['start', ...args], { env: { AVCARE_LOG_LEVEL: 'warn' } });
+  running.push(cloud);
+  return cloud;
+}
+
+/** Publishes one valid status message at QoS 1 and resolves once the broker acknowledged it. */
+async function publishStatus(url: string, sender: { schoolId: string; roomId: string; agentId: string }): Promise<void> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `test-${sender.agentId}` });
+  try {
+    const message = validMessage('status', sender);
+    await client.publishAsync(topicOf(message), payloadOf(message), { qos: 1, retain: true });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+function occupy(port: number): Promise<Server> {
+  return new Promise((resolveServer, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolveServer(server));
+  });
+}
+
+describe('avcare-cloud start (the built binary)', () => {
+  it('serves /healthz, stores what an agent publishes to its embedded broker, and stops cleanly on SIGTERM', async () => {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const cloud = startCloudCli(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1']);
+    await cloud.waitForOutput(/Ctrl-C stops/);
+    expect(cloud.stdout()).toContain(`API       http://127.0.0.1:${httpPort}/api/agents`);
+    expect(cloud.stdout()).toContain(`MQTT      mqtt://127.0.0.1:${mqttPort}`);
+    expect(cloud.stdout()).toMatch(/database {2}sqlite:.*avcare-data\/avcare\.db/);
+
+    expect(await getJson(`http://127.0.0.1:${httpPort}/healthz`)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
+
+    await publishStatus(`mqtt://127.0.0.1:${mqttPort}`, { schoolId: 'sch-cli', roomId: 'r1', agentId: 'pc-1' });
+    // The embedded broker acknowledges only once the collector committed: the agent is there already.
+    const { body } = await getJson<{ agents: { id: string; state: string }[] }>(`http://127.0.0.1:${httpPort}/api/agents`);
+    expect(body.agents).toEqual([expect.objectContaining({ id: 'sch-cli:pc-1', state: 'online' })]);
+
+    cloud.child.kill('SIGTERM');
+    expect(await cloud.exited).toBe(0);
+    expect(cloud.stdout()).toContain('avcare cloud stopped');
+  });
+
+  it('refuses an HTTP port that is taken, naming the port and --port, and exits', async () => {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const blocker = await occupy(httpPort);
+    cleanups.push(() => new Promise((done) => blocker.close(() => done())));
+    const cloud = startCloudCli(['--port', String(httpPort), '--mqtt-port', String(mqttPort)]);
+    // Exiting at all shows the failed start closed the database and everything else it had opened.
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain(`port ${httpPort} is already in use; choose another with --port`);
+  });
+
+  it('refuses an MQTT port that is taken, naming the port and --mqtt-port, and exits', async () => {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const blocker = await occupy(mqttPort);
+    cleanups.push(() => new Promise((done) => blocker.close(() => done())));
+    const cloud = startCloudCli(['--port', String(httpPort), '--mqtt-port', String(mqttPort)]);
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain(`port ${mqttPort} is already in use; choose another with --mqtt-port`);
+  });
+
+  it('refuses an out-of-range option naming its flag', async () => {
+    const cloud = startCloudCli(['--retention-raw-days', '0', '--port', '70000']);
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain('--port: must be a port number from 0 to 65535');
+    expect(cloud.stderr()).toContain('--retention-raw-days');
+  });
+
+  it('refuses --mqtt-port together with --broker, which replaces the embedded broker', async () => {
+    const cloud = startCloudCli(['--broker', 'mqtt://127.0.0.1:1', '--mqtt-port', '1884']);
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain('--mqtt-port sets the embedded broker, which --broker replaces');
+  });
+
+  it('with --broker subscribes to an external Mosquitto instead of embedding one', async () => {
+    const mosquitto: OwnMosquitto = await startMosquitto();
+    cleanups.push(() => mosquitto.stop());
+    const httpPort = await freePort();
+    // No --mqtt-port: were it embedding a broker, the default 1883 (this machine's Mosquitto) would refuse it.
+    const cloud = startCloudCli(['--port', String(httpPort), '--broker', mosquitto.url]);
+    await cloud.waitForOutput(/Ctrl-C stops/);
+    expect(cloud.stdout()).toContain(`mqtt://127.0.0.1:${mosquitto.port}   (external broker, subscribed)`);
+
+    await publishStatus(mosquitto.url, { schoolId: 'sch-ext', roomId: 'r1', agentId: 'pc-2' });
+    const agents = await eventually(
+      async () => {
+        const { body } = await getJson<{ agents: { id: string }[] }>(`http://127.0.0.1:${httpPort}/api/agents`);
+        return body.agents.length > 0 ? body.agents : undefined;
+      },
+      10_000,
+      'the agent to appear through Mosquitto',
+    );
+    expect(agents.map((a) => a.id)).toEqual(['sch-ext:pc-2']);
+
+    cloud.child.kill('SIGTERM');
+    expect(await cloud.exited).toBe(0);
+  });
+});

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The built entries, exactly as users run them: `npm test` builds them first. */
+export const CLOUD_CLI = resolve(import.meta.dirname, '../../dist/cloud/cli.js');
+export const DEV_STACK = resolve(import.meta.dirname, '../../dist/cloud/dev-stack.js');
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  /** The working directory it runs in (a scratch folder unless given). */
+  readonly cwd: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of the pattern in stdout; rejects when the process exits first or time runs out. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The exit code (128 + n for a signal), once the process has ended. */
+  readonly exited: Promise<number>;
+  /** SIGKILL if still running: for afterEach, so a failed test leaves no process behind. */
+  kill(): void;
+}
+
+/**
+ * Runs a built entry with node in a scratch working directory, its agent state kept there too
+ * (STATE_DIRECTORY is what systemd sets; the agent honours it before /var/lib/avcare).
+ */
+export function runNodeEntry(entry: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningProcess {
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does it first)`);
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'avcare-cloud-run-'));
+  const child = spawn(process.execPath, [entry, ...args], {
+    cwd,
+    env: { ...process.env, AVCARE_CONFIG: '', STATE_DIRECTORY: join(cwd, 'agent-state'), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number>((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))));
+
+  return {
+    child,
+    cwd,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    waitForOutput(pattern, timeoutMs = 15_000) {
+      return new Promise((resolveMatch, reject) => {
+        const deadline = setTimeout(() => finish(new Error(`no ${String(pattern)} within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
+        const check = (): void => {
+          const match = out.match(pattern);
+          if (match) finish(match);
+        };
+        const onExit = (): void => finish(new Error(`exited before printing ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`));
+        function finish(result: RegExpMatchArray | Error): void {
+          clearTimeout(deadline);
+          child.stdout?.off('data', check);
+          child.off('exit', onExit);
+          if (result instanceof Error) reject(result);
+          else resolveMatch(result);
+        }
+        child.stdout?.on('data', check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+  };
+}
+
+/** GETs a URL and returns the status and parsed JSON body. */
+export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** Polls until the check returns a value (not undefined) or time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+  }
+}

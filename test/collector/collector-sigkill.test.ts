@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../cloud/store/open-store.js';
+import { agentKey, type Store } from '../../cloud/store/store.js';
+import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import { payloadOf, SENDER, topicOf, validMessage } from './agent-traffic.js';
+
+const COLLECTOR_PROCESS = resolve(import.meta.dirname, 'collector-process.ts');
+/** Long enough that the kill lands while messages wait in the collector's batch. */
+const BATCH_DELAY_MS = 150;
+
+function startCollectorProcess(storeSpec: string, brokerUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', COLLECTOR_PROCESS, storeSpec, brokerUrl, String(BATCH_DELAY_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolvePromise, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready\n')) resolvePromise(child);
+    });
+    child.once('exit', (code) => reject(new Error(`collector process exited (${code}) before it was ready: ${output}`)));
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+  child.kill('SIGKILL');
+  return exited;
+}
+
+describe('collector process killed with SIGKILL mid-stream (Mosquitto, MQTT feed, SQLite)', () => {
+  let mosquitto: OwnMosquitto | undefined;
+  let child: ChildProcess | undefined;
+  let store: Store | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (child) await kill(child);
+    await store?.close();
+    await mosquitto?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loses nothing and stores nothing twice: what was not acknowledged is redelivered to the restarted collector', async () => {
+    mosquitto = await startMosquitto();
+    dir = mkdtempSync(join(tmpdir(), 'avcare-sigkill-'));
+    const storeSpec = `sqlite:${join(dir, 'avcare.db')}`;
+    child = await startCollectorProcess(storeSpec, mosquitto.url);
+    store = await openStore(storeSpec);
+    const readStore = store;
+
+    const total = 1_500;
+    const messages = Array.from({ length: total }, (_, index) => validMessage('health', SENDER, index + 1));
+    const agent = await mqtt.connectAsync(mosquitto.url, { clientId: 'pc-01', protocolVersion: 4 });
+    let published = 0;
+    const publishing = (async () => {
+      for (let start = 0; start < total; start += 50) {
+        await Promise.all(messages.slice(start, start + 50).map((message) => agent.publishAsync(topicOf(message), payloadOf(message), { qos: 1 })));
+        published = start + 50;
+        await new Promise((resolvePromise) => setTimeout(resolvePromise, 5));
+      }
+    })();
+
+    await expect.poll(() => readStore.countEvents(), { timeout: 10_000, interval: 5 }).toBeGreaterThan(200);
+    // Halfway through the collector's batch delay: a batch is received but not yet committed.
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, BATCH_DELAY_MS / 2));
+    const countAtKill = await readStore.countEvents();
+    await kill(child);
+    const publishedAtKill = published;
+    await publishing;
+    await agent.endAsync();
+    expect(countAtKill).toBeLessThan(total);
+    expect(publishedAtKill).toBeLessThan(total);
+
+    child = await startCollectorProcess(storeSpec, mosquitto.url);
+    await expect.poll(() => readStore.countEvents(), { timeout: 15_000 }).toBe(total);
+    const stored = await readStore.events(agentKey(SENDER.schoolId, SENDER.agentId), { limit: total + 10 });
+    expect(stored.map((event) => event.seq)).toEqual(messages.map((_, index) => index + 1));
+  }, 40_000);
+});
