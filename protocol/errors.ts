@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   PJLINK_TIMEOUT: { hint: 'The projector accepted the connection but did not answer; projectors in eco-standby often stop answering.' },
   PJLINK_AUTH_FAILED: { hint: 'Set the projector\'s PJLink password in the configuration (pjlink[].password).' },
   PJLINK_PROTOCOL_ERROR: { hint: 'The device answered something that is not PJLink.' },
+  PORT_IN_USE: { hint: 'Another program listens there (`ss -ltnp` shows which); choose a free port with the flag named.' },
+  COLLECTOR_CLOSED: { hint: 'The collector is shutting down; the message stays with the broker or the agent and is delivered again.' },
+  STORE_UNAVAILABLE: { hint: 'Check that the database is running and reachable (the --db option) and that the disk is not full.' },
   STATE_UNWRITABLE: { hint: 'Check that the agent\'s state directory is writable.' },
 } as const;
 

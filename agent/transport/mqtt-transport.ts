@@ -60,6 +60,7 @@ export class MqttTransport {
   private readonly ca: Buffer | undefined;
   private client: MqttClient | undefined;
   private generation = 0;
+  private connectedAt: Date | undefined;
   private connected = false;
   private stopping = false;
   private connects = 0;
@@ -124,7 +125,11 @@ export class MqttTransport {
     if (this.stopping) return;
     const generation = ++this.generation;
     const { broker, identity } = this.options;
-    const will = statusMessage(identity, 'offline', new Date(), 'connection lost');
+    // The will and this connection's "online" carry the same time: the store keeps the newer status
+    // and lets "offline" win a tie, so a will built a few ms before its own "online" still counts.
+    const connectedAt = new Date();
+    this.connectedAt = connectedAt;
+    const will = statusMessage(identity, 'offline', connectedAt, 'connection lost');
     const options: IClientOptions = {
       clientId: this.clientId,
       // The outbox, not a broker session, holds what is unsent: nothing is subscribed either.
@@ -158,7 +163,7 @@ export class MqttTransport {
     this.backoff.connected(Date.now());
     this.lastError = undefined;
     this.log.info({ url: redactUrl(this.options.broker.url), clientId: this.clientId, pending: this.options.outbox.stats().pending }, 'connected to broker');
-    const online = statusMessage(this.options.identity, 'online', new Date());
+    const online = statusMessage(this.options.identity, 'online', this.connectedAt ?? new Date());
     client.publish(this.statusTopic(), JSON.stringify(online), { qos: 1, retain: true }, (error) => {
       if (error && this.connected) this.log.warn({ err: error }, 'status online was not acknowledged');
     });

@@ -13,7 +13,7 @@ describe('explainListenError', () => {
   it('names the port and the flag when the port is in use', () => {
     const explained = explainListenError(errno('EADDRINUSE'), target);
     expect(explained).toBeInstanceOf(AvcareError);
-    expect(explained).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'port 1883 is already in use; choose another with --mqtt-port', context: { port: 1883, flag: '--mqtt-port' } });
+    expect(explained).toMatchObject({ code: 'PORT_IN_USE', message: 'port 1883 is already in use; choose another with --mqtt-port', context: { port: 1883, flag: '--mqtt-port' } });
   });
 
   it('names the port and the flag when the port needs privileges', () => {

@@ -16,7 +16,7 @@ export function explainListenError(error: Error, target: ListenTarget): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const context = { port: target.port, host: target.host, flag: target.flag };
   if (code === 'EADDRINUSE') {
-    return new AvcareError('INVALID_ARGUMENT', `port ${target.port} is already in use; choose another with ${target.flag}`, context, { cause: error });
+    return new AvcareError('PORT_IN_USE', `port ${target.port} is already in use; choose another with ${target.flag}`, context, { cause: error });
   }
   if (code === 'EACCES') {
     return new AvcareError('INVALID_ARGUMENT', `port ${target.port} needs more privileges than this process has; choose one above 1023 with ${target.flag}`, context, { cause: error });

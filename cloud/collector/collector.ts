@@ -90,7 +90,7 @@ export class Collector {
    */
   accept(topic: string, payload: Buffer): Promise<AcceptOutcome> {
     if (this.closing) {
-      return Promise.reject(new AvcareError('INVALID_ARGUMENT', 'the collector is closed: the message was not stored and must not be acknowledged', { topic: untrustedText(topic, 128) }));
+      return Promise.reject(new AvcareError('COLLECTOR_CLOSED', 'the collector is closed: the message was not stored and must not be acknowledged', { topic: untrustedText(topic, 128) }));
     }
     const gate = gateMessage(topic, payload, this.maxPayloadBytes);
     if (!gate.ok) {
@@ -203,7 +203,7 @@ export class Collector {
 
   private giveUp(batch: Pending[], error: unknown): void {
     this.log.error({ err: error, events: batch.length }, 'writing a batch failed at shutdown; its messages were not acknowledged and will be sent again');
-    const reason = new AvcareError('INVALID_ARGUMENT', 'the collector closed before the message could be stored', {}, { cause: error });
+    const reason = new AvcareError('COLLECTOR_CLOSED', 'the collector closed before the message could be stored', {}, { cause: error });
     for (const pending of batch) pending.reject(reason);
   }
 

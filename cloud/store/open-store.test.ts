@@ -63,9 +63,9 @@ describe('openStore', () => {
     }
   });
 
-  it('reports an unreachable PostgreSQL server as STATE_UNWRITABLE without its password', async () => {
+  it('reports an unreachable PostgreSQL server as STORE_UNAVAILABLE without its password', async () => {
     const error: unknown = await openStore('postgres://avcare:s3cret@127.0.0.1:1/avcare').catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'STATE_UNWRITABLE' });
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect(String(error)).toContain('127.0.0.1:1');
     expect(String(error)).not.toContain('s3cret');
   });

@@ -45,7 +45,7 @@ export async function openStore(spec: string, options: { dataDir?: string; log?:
   } catch (error) {
     await dialect.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new AvcareError('STATE_UNWRITABLE', `cannot connect to PostgreSQL at ${redactSpec(target.url)}: ${reason}`, { spec: redactSpec(target.url) }, { cause: error });
+    throw new AvcareError('STORE_UNAVAILABLE', `cannot connect to PostgreSQL at ${redactSpec(target.url)}: ${reason}`, { spec: redactSpec(target.url) }, { cause: error });
   }
   return new SqlStore(dialect, log);
 }

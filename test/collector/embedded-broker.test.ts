@@ -95,7 +95,7 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
       cloud = await startTestCollector('sqlite');
       const failure = startEmbeddedBroker({ port, host: '127.0.0.1', collector: cloud.collector, log: silentLogger });
       await expect(failure).rejects.toBeInstanceOf(AvcareError);
-      await expect(failure).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: `port ${port} is already in use; choose another with --mqtt-port` });
+      await expect(failure).rejects.toMatchObject({ code: 'PORT_IN_USE', message: `port ${port} is already in use; choose another with --mqtt-port` });
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }

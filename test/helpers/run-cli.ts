@@ -12,7 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs avcare-agent with its state kept in a temporary folder, never in the developer's home. */
+/**
+ * Runs avcare-agent with its state kept in a temporary folder, never in the developer's home or,
+ * as root, in /var/lib/avcare (STATE_DIRECTORY wins over both, as under systemd).
+ */
 export function runCli(args: string[], options: { stateHome?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
   const stateHome = options.stateHome ?? mkdtempSync(join(tmpdir(), 'avcare-cli-state-'));
@@ -20,7 +23,7 @@ export function runCli(args: string[], options: { stateHome?: string; timeoutMs?
     execFile(
       process.execPath,
       [CLI, ...args],
-      { timeout: options.timeoutMs ?? 30_000, env: { ...process.env, XDG_STATE_HOME: stateHome, AVCARE_CONFIG: '', AVCARE_LOG_LEVEL: 'warn' } },
+      { timeout: options.timeoutMs ?? 30_000, env: { ...process.env, XDG_STATE_HOME: stateHome, STATE_DIRECTORY: stateHome, AVCARE_CONFIG: '', AVCARE_LOG_LEVEL: 'warn' } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });
