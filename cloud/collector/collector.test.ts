@@ -200,3 +200,22 @@ describe('Collector', () => {
     await collector.close();
   });
 });
+
+describe('Collector group commit (the default)', () => {
+  it('writes at once when idle and puts everything that arrived during a write into the next batch', async () => {
+    const { store, collector } = setup();
+    store.ingestDelayMs = 30;
+    const send = (seq: number) => {
+      const message = validMessage('health', SENDER, seq);
+      return collector.accept(topicOf(message), payloadOf(message));
+    };
+    const first = send(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(store.inFlight).toBe(1);
+    const during = [2, 3, 4, 5].map(send);
+    await Promise.all([first, ...during]);
+    expect(store.batches.map((batch) => batch.length)).toEqual([1, 4]);
+    expect(store.maxInFlight).toBe(1);
+    await collector.close();
+  });
+});

@@ -20,7 +20,7 @@ export interface CollectorOptions {
   log: Logger;
   /** A batch is written as soon as it holds this many events. */
   maxBatch?: number;
-  /** ... or this long after its first event arrived. */
+  /** ... or this long after its first event arrived when no batch is being written (0, the default: on the next turn of the event loop). */
   maxDelayMs?: number;
   maxPayloadBytes?: number;
   /** Waits between attempts while the database refuses a batch: doubling from the first to the last. */
@@ -75,7 +75,7 @@ export class Collector {
     this.log = options.log.child({ module: 'collector' });
     this.limitedLog = new RateLimitedLog(this.log, options.logIntervalMs === undefined ? {} : { intervalMs: options.logIntervalMs });
     this.maxBatch = options.maxBatch ?? 500;
-    this.maxDelayMs = options.maxDelayMs ?? 25;
+    this.maxDelayMs = options.maxDelayMs ?? 0;
     this.maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
@@ -145,6 +145,11 @@ export class Collector {
   private enqueue(pending: Pending): void {
     this.queue.push(pending);
     if (this.queue.length >= this.maxBatch) this.markDue();
+    // Group commit: with no write under way, the batch goes out after this turn of the event loop
+    // (gathering everything one socket read delivered); during a write, messages wait for it and
+    // go right after. A fixed delay would cap throughput at (broker in-flight limit / delay):
+    // Mosquitto sends a subscriber at most max_inflight_messages (20 by default) unacknowledged.
+    else if (this.writing) return;
     else if (!this.due && !this.batchTimer) this.batchTimer = setTimeout(() => this.markDue(), this.maxDelayMs);
   }
 
@@ -164,7 +169,8 @@ export class Collector {
     if (batch.length === 0) return;
     this.writing = this.write(batch).finally(() => {
       this.writing = undefined;
-      this.startNextBatch();
+      // What arrived during the write has waited a whole write already: it goes now.
+      if (this.queue.length > 0) this.markDue();
     });
   }
 
