@@ -1,0 +1,214 @@
+/**
+ * bench:ingest — simulated classrooms (2,000 agents' telemetry) through an own Mosquitto into the
+ * collector (`avcare-cloud start --broker`, a child process) with SQLite and with PostgreSQL, and
+ * in the same run a bare MQTT.js subscriber draining the same stream (the ceiling).
+ *
+ * Throughput: the stream is queued in Mosquitto for a persistent session, then the consumer is
+ * started and timed until it has taken all of it, so the publisher's CPU does not compete with it.
+ * Latency: a fixed-rate live stream while the collector runs; per event, `received_at - at` from
+ * the database (publish time to acceptance by the collector; the batch commits right after, its
+ * mean write time is reported beside it). Ends with one JSON line.
+ *
+ *   BENCH_MESSAGES=60000 BENCH_LIVE_RATE=3000 npm run bench:ingest
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { topicFilter } from '../../protocol/index.js';
+import { freePort } from '../helpers/free-port.js';
+import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { percentile, round, sampleProcess, type ProcSample } from './proc-stats.js';
+import { nextMessage, simulatedFleet, type SimulatedAgent } from './telemetry.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 60_000);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 2_000);
+const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 3_000);
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 5);
+const COLLECTOR_ID = 'avcare-collector';
+const root = resolve(import.meta.dirname, '../..');
+const fleet: SimulatedAgent[] = simulatedFleet(AGENTS);
+let sent = 0;
+
+async function presubscribe(url: string, clientId: string): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId, clean: false, protocolVersion: 4 });
+  await client.subscribeAsync(topicFilter('+'), { qos: 1 });
+  await client.endAsync();
+}
+
+/** Publishes `count` messages QoS 1 as fast as the broker takes them, with a bounded window. */
+async function publish(url: string, count: number, ratePerSecond?: number): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId: `bench-pub-${process.pid}`, protocolVersion: 4 });
+  const window = 1000;
+  let inFlight = 0;
+  let done = 0;
+  const started = performance.now();
+  await new Promise<void>((finish) => {
+    const pump = (): void => {
+      while (inFlight < window && done + inFlight < count) {
+        if (ratePerSecond && done + inFlight > ((performance.now() - started) / 1000) * ratePerSecond) {
+          setTimeout(pump, 2);
+          return;
+        }
+        const agent = fleet[sent % fleet.length];
+        if (!agent) throw new Error('empty fleet');
+        const { topic, payload } = nextMessage(agent, sent);
+        sent += 1;
+        inFlight += 1;
+        client.publish(topic, payload, { qos: 1 }, () => {
+          inFlight -= 1;
+          done += 1;
+          if (done === count) finish();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  await client.endAsync();
+}
+
+async function bareDrain(url: string, count: number): Promise<number> {
+  const started = performance.now();
+  let received = 0;
+  const client = mqtt.connect(url, { clientId: 'bench-bare', clean: false, protocolVersion: 4 });
+  await new Promise<void>((finish) => {
+    client.on('message', () => {
+      received += 1;
+      if (received === count) finish();
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await client.endAsync();
+  return count / seconds;
+}
+
+interface CollectorRun {
+  child: ChildProcess;
+  httpPort: number;
+  metric(name: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startCollector(brokerUrl: string, db: string): Promise<CollectorRun> {
+  const httpPort = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'avcare-bench-cloud-'));
+  const child = spawn(process.execPath, [join(root, 'dist/cloud/cli.js'), 'start', '--broker', brokerUrl, '--db', db, '--port', String(httpPort), '--host', '127.0.0.1', '--data', data], {
+    env: { ...process.env, AVCARE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok) break;
+    } catch {
+      if (attempt > 200) throw new Error('collector did not start');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    httpPort,
+    metric,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface StoreFigures {
+  storedPerSecond: number;
+  ratioToBare: number;
+  collectorRssMB: number;
+  collectorCpuPercent: number;
+  latencyMs: { p50: number; p99: number; samples: number };
+  meanBatchWriteMs: number;
+}
+
+async function runStore(broker: OwnMosquitto, db: string, latencies: () => Promise<number[]>, bareRate: number): Promise<StoreFigures> {
+  await presubscribe(broker.url, COLLECTOR_ID);
+  await publish(broker.url, MESSAGES);
+  const started = performance.now();
+  const collector = await startCollector(broker.url, db);
+  const pid = collector.child.pid ?? 0;
+  const samples: ProcSample[] = [sampleProcess(pid)];
+  for (;;) {
+    const taken = (await collector.metric('avcare_events_stored_total')) + (await collector.metric('avcare_messages_duplicate_total'));
+    samples.push(sampleProcess(pid));
+    if (taken >= MESSAGES) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const cpuPercent = first && last ? ((last.cpuSeconds - first.cpuSeconds) / ((last.at - first.at) / 1000)) * 100 : NaN;
+
+  // Live phase: a fixed rate while the collector runs, for publish-to-accepted latency.
+  await publish(broker.url, LIVE_RATE * LIVE_SECONDS, LIVE_RATE);
+  await new Promise((r) => setTimeout(r, 1000));
+  const writeSum = await collector.metric('avcare_write_batch_seconds_sum');
+  const writeCount = await collector.metric('avcare_write_batch_seconds_count');
+  await collector.stop();
+  const lat = await latencies();
+  return {
+    storedPerSecond: Math.round(MESSAGES / seconds),
+    ratioToBare: round(MESSAGES / seconds / bareRate, 2),
+    collectorRssMB: round(Math.max(...samples.map((s) => s.rssBytes)) / 1024 / 1024),
+    collectorCpuPercent: round(cpuPercent),
+    latencyMs: { p50: percentile(lat, 50), p99: percentile(lat, 99), samples: lat.length },
+    meanBatchWriteMs: round((writeSum / writeCount) * 1000, 2),
+  };
+}
+
+async function main(): Promise<void> {
+  const broker = await startMosquitto();
+  try {
+    await presubscribe(broker.url, 'bench-bare');
+    await publish(broker.url, MESSAGES);
+    const bareRate = await bareDrain(broker.url, MESSAGES);
+    console.log(`bare MQTT.js subscriber: ${Math.round(bareRate)} msg/s`);
+
+    const sqliteFile = join(mkdtempSync(join(tmpdir(), 'avcare-bench-sqlite-')), 'bench.db');
+    const sqlite = await runStore(broker, `sqlite:${sqliteFile}`, () => {
+      const db = new Database(sqliteFile, { readonly: true });
+      // The live phase's events are the newest ones by publish time.
+      const rows = db.prepare('SELECT received_at - at AS lag FROM events ORDER BY at DESC LIMIT ?').all(LIVE_RATE * LIVE_SECONDS) as Array<{ lag: number }>;
+      db.close();
+      return Promise.resolve(rows.map((row) => row.lag));
+    }, bareRate);
+    console.log(`collector + SQLite: ${sqlite.storedPerSecond} msg/s (${sqlite.ratioToBare} of bare)`);
+
+    const database = await createTestDatabase();
+    let postgres: StoreFigures;
+    try {
+      postgres = await runStore(broker, database.url, async () => {
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        const { rows } = await client.query<{ lag: string }>('SELECT received_at - at AS lag FROM events ORDER BY at DESC LIMIT $1', [LIVE_RATE * LIVE_SECONDS]);
+        await client.end();
+        return rows.map((row) => Number(row.lag));
+      }, bareRate);
+    } finally {
+      await database.drop();
+    }
+    console.log(`collector + PostgreSQL: ${postgres.storedPerSecond} msg/s (${postgres.ratioToBare} of bare)`);
+    const pass = [sqlite, postgres].every((s) => s.ratioToBare >= 0.8 && s.storedPerSecond >= 10_000);
+    console.log(JSON.stringify({ bench: 'ingest', messages: MESSAGES, agents: AGENTS, bareSubscriberPerSecond: Math.round(bareRate), sqlite, postgres, targets: { ratioToBare: 0.8, storedPerSecond: 10_000 }, pass }));
+  } finally {
+    await broker.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
