@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../cloud/store/open-store.js';
 import { agentKey, type Store } from '../../cloud/store/store.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { payloadOf, SENDER, topicOf, validMessage } from './agent-traffic.js';
 
 const COLLECTOR_PROCESS = resolve(import.meta.dirname, 'collector-process.ts');
@@ -33,8 +34,9 @@ function kill(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-describe('collector process killed with SIGKILL mid-stream (Mosquitto, MQTT feed, SQLite)', () => {
+describe.each(['sqlite', 'postgres'] as const)('collector process killed with SIGKILL mid-stream (Mosquitto, MQTT feed, %s)', (backend) => {
   let mosquitto: OwnMosquitto | undefined;
+  let database: TestDatabase | undefined;
   let child: ChildProcess | undefined;
   let store: Store | undefined;
   let dir: string | undefined;
@@ -42,13 +44,16 @@ describe('collector process killed with SIGKILL mid-stream (Mosquitto, MQTT feed
     if (child) await kill(child);
     await store?.close();
     await mosquitto?.stop();
+    await database?.drop();
+    database = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('loses nothing and stores nothing twice: what was not acknowledged is redelivered to the restarted collector', async () => {
     mosquitto = await startMosquitto();
     dir = mkdtempSync(join(tmpdir(), 'avcare-sigkill-'));
-    const storeSpec = `sqlite:${join(dir, 'avcare.db')}`;
+    database = backend === 'postgres' ? await createTestDatabase() : undefined;
+    const storeSpec = database ? database.url : `sqlite:${join(dir, 'avcare.db')}`;
     child = await startCollectorProcess(storeSpec, mosquitto.url);
     store = await openStore(storeSpec);
     const readStore = store;
