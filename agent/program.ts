@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AvcareError, isAvcareError, type ProbeSource } from '../protocol/index.js';
+import { AvcareError, reportCommandError, type ProbeSource } from '../protocol/index.js';
 import { parsePjlinkTarget, parseSerialTarget } from './adhoc-targets.js';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
@@ -206,11 +206,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    if (isAvcareError(error)) {
-      process.stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
-    } else {
-      process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    }
-    process.exitCode = 1;
+    reportCommandError(error);
   }
 }

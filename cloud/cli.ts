@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { createLogger } from '../agent/log.js';
 import { AGENT_VERSION } from '../agent/version.js';
-import { AvcareError, isAvcareError } from '../protocol/index.js';
+import { AvcareError, reportCommandError } from '../protocol/index.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
 import { describeCloud, startCloud, stopOnSignals } from './main.js';
 
@@ -61,10 +61,5 @@ function defined<T extends Record<string, string | undefined>>(values: T): { [K 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  if (isAvcareError(error)) {
-    process.stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
-  } else {
-    process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
-  process.exitCode = 1;
+  reportCommandError(error);
 }

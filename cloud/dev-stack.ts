@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { createLogger } from '../agent/log.js';
 import { AGENT_VERSION } from '../agent/version.js';
-import { isAvcareError } from '../protocol/index.js';
+import { isAvcareError, reportCommandError } from '../protocol/index.js';
 import { describeCloud, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
 
 /** The agent as installed users run it, next to this file in dist/. */
@@ -123,10 +123,5 @@ const program = new Command('avcare-dev-stack')
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (isAvcareError(error)) {
-    process.stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
-  } else {
-    process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
-  process.exitCode = 1;
+  reportCommandError(error);
 }

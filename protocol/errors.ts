@@ -48,3 +48,16 @@ export class AvcareError extends Error {
 export function isAvcareError(error: unknown): error is AvcareError {
   return error instanceof AvcareError;
 }
+
+/**
+ * How every avcare command reports a failure: the code, the message and the hint for an
+ * AvcareError, the stack for anything else (a bug); the exit status becomes 1.
+ */
+export function reportCommandError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): void {
+  if (isAvcareError(error)) {
+    stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
+  } else {
+    stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exitCode = 1;
+}
