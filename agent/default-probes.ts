@@ -4,12 +4,12 @@ import { createPjlinkProbe } from './probes/pjlink-probe.js';
 import type { Probe } from './probes/probe.js';
 import { createSerialProbe } from './probes/serial-probe.js';
 import { createSystemProbe } from './probes/system-probe.js';
-import { loadUsbIds } from './probes/usb-ids.js';
 import { createUsbProbe } from './probes/usb-probe.js';
 
 const FACTORIES: Record<ProbeSource, () => Probe> = {
   system: () => createSystemProbe(),
-  usb: () => createUsbProbe({ usbIds: loadUsbIds() }),
+  // usb.ids is opened by the probe, on a PC that has a USB bus.
+  usb: () => createUsbProbe(),
   media: () => createMediaProbe(),
   serial: () => createSerialProbe(),
   pjlink: () => createPjlinkProbe(),

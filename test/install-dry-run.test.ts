@@ -1,9 +1,10 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DAEMON_NODE_FLAGS } from '../agent/daemon-node-flags.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const installScript = join(repoRoot, 'install.sh');
@@ -16,13 +17,14 @@ interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Prefix the command, e.g. to drop privileges with setpriv. */
   wrapper?: string[];
+  script?: string;
 }
 
 function runInstall(args: string[], options: RunOptions = {}): SpawnSyncReturns<string> {
-  const command = [...(options.wrapper ?? []), 'bash', installScript, ...args];
+  const command = [...(options.wrapper ?? []), 'bash', options.script ?? installScript, ...args];
   const [program, ...rest] = command as [string, ...string[]];
   return spawnSync(program, rest, {
-    cwd: repoRoot,
+    cwd: tmpdir(),
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +59,10 @@ describe('install.sh --dry-run (install)', () => {
     // The user either exists on this machine already or the plan creates it.
     expect(plan).toMatch(/would run: useradd --system .*avcare$|system user avcare exists/m);
     expect(plan).toContain(`would write ${avcareRoot}/etc/systemd/system/avcare-agent.service`);
-    expect(plan).toMatch(/^ {4}\| ExecStart=\/\S+ \/\S+\/avcare\/dist\/agent\/cli\.js run$/m);
+    const execStart = /^ {4}\| ExecStart=(\/\S+) (.*) (\/\S+\/avcare\/dist\/agent\/cli\.js) run$/m.exec(plan);
+    // The flags bench:agent measures the daemon with are the flags the service runs it with.
+    expect(execStart?.[2]?.split(' ')).toEqual(DAEMON_NODE_FLAGS);
+    expect(plan).toContain('| MemoryDenyWriteExecute=yes');
     expect(plan).toContain('| User=avcare');
     expect(plan).toContain('| MemoryMax=150M');
     expect(plan).toContain('| MemoryHigh=100M');
@@ -121,7 +126,12 @@ describe('install.sh --dry-run (install)', () => {
       chmodSync(avcareRoot, 0o777);
       chmodSync(home, 0o777);
       const wrapper = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-      const result = runInstall(['--dry-run'], { env: { AVCARE_ROOT: avcareRoot, HOME: home }, wrapper });
+      // The clone may sit in a directory only root can enter (a CI's mktemp -d): the unprivileged
+      // user gets its own copy of what a dry run from a source tree reads.
+      const tree = join(home, 'avcare');
+      mkdirSync(tree, { mode: 0o755 });
+      for (const file of ['install.sh', 'package.json', 'tsconfig.build.json']) copyFileSync(join(repoRoot, file), join(tree, file));
+      const result = runInstall(['--dry-run'], { env: { AVCARE_ROOT: avcareRoot, HOME: home }, wrapper, script: join(tree, 'install.sh') });
 
       expect(result.stderr).not.toMatch(/avcare: error/);
       expect(result.status).toBe(0);

@@ -1,4 +1,4 @@
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { AvcareError } from '../../protocol/index.js';
 
 /**
@@ -20,6 +20,8 @@ export interface SerialLink {
  */
 export async function openSerialLink(path: string, baudRate: number, signal?: AbortSignal): Promise<SerialLink> {
   signal?.throwIfAborted();
+  // Loaded on first use: most rooms configure no serial camera, and the agent's footprint counts.
+  const { SerialPort } = await import('serialport');
   const port = new SerialPort({
     path,
     baudRate,

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../agent/daemon-node-flags.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { footprint, sampleProcess, type ProcSample } from './proc-stats.js';
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   }
   const broker = await startMosquitto();
   const stateHome = mkdtempSync(join(tmpdir(), 'avcare-bench-agent-'));
-  const agent = start(process.execPath, [join(root, 'dist/agent/cli.js'), 'run', '--broker', broker.url, '--school', 'bench', '--room', 'r101'], {
+  // As the service runs it (install.sh's ExecStart).
+  const agent = start(process.execPath, [...DAEMON_NODE_FLAGS, join(root, 'dist/agent/cli.js'), 'run', '--broker', broker.url, '--school', 'bench', '--room', 'r101'], {
     ...process.env,
     XDG_STATE_HOME: stateHome,
     AVCARE_CONFIG: '',
