@@ -24,7 +24,7 @@ export interface BulkInsert {
   readonly rows: readonly (readonly SqlValue[])[];
   /** An `ON CONFLICT ...` clause, written once for both dialects. */
   readonly onConflict?: string;
-  /** One column returned for every row actually written (e.g. the event ids that were new). */
+  /** One of `columns`, returned for every row actually written (e.g. the event ids that were new). */
   readonly returning?: string;
 }
 
