@@ -4,6 +4,8 @@ import { REDACT_PATHS } from '../agent/log.js';
 import { agentsRoutes } from './api/agents-routes.js';
 import { installErrorHandlers } from './api/api-error.js';
 import { healthRoutes } from './api/health-routes.js';
+import { ticketsRoutes } from './api/tickets-routes.js';
+import type { TicketEngine } from './tickets/ticket-engine.js';
 import type { CloudMetrics } from './metrics.js';
 import type { Store } from './store/store.js';
 
@@ -11,6 +13,8 @@ export interface AppOptions {
   store: Store;
   metrics: CloudMetrics;
   log: Logger;
+  /** Without it (tests of the fleet API alone) the ticket routes are not mounted. */
+  tickets?: TicketEngine;
 }
 
 /** Request headers that carry credentials; a pino child's redact replaces its parent's, so these add to REDACT_PATHS. */
@@ -20,12 +24,12 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
     loggerInstance: httpLog,
-    // Only the API's own JSON is answered; nothing here takes a body.
+    // Bodies are small JSON (ticket actions); anything bigger is a mistake or an attack.
     bodyLimit: 64 * 1024,
   });
   installErrorHandlers(app);
@@ -35,5 +39,6 @@ export function buildApp({ store, metrics, log }: AppOptions): FastifyInstance {
   });
   agentsRoutes(app, { store });
   healthRoutes(app, { store, metrics });
+  if (tickets) ticketsRoutes(app, { tickets });
   return app;
 }

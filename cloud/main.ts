@@ -8,6 +8,8 @@ import { explainListenError } from './broker/port-errors.js';
 import { startEmbeddedBroker } from './broker/embedded-broker.js';
 import { parseCloudOptions, type CloudOptions, type CloudOptionsInput } from './cloud-options.js';
 import { Collector } from './collector/collector.js';
+import { EMPTY_DIRECTORY } from './tickets/service-directory.js';
+import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
 import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
@@ -32,6 +34,7 @@ export interface RunningCloud {
   readonly database: string;
   readonly store: Store;
   readonly metrics: CloudMetrics;
+  readonly tickets: TicketEngine;
   /** Stops accepting, writes what was accepted, closes broker or feed, then the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -62,10 +65,13 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     await store.migrate();
 
     const metrics = new CloudMetrics();
-    const collector = new Collector({ store, metrics, log: baseLog });
+    const tickets = new TicketEngine({ db: store.database, directory: EMPTY_DIRECTORY, log: baseLog });
+    tickets.start();
+    undo.push(() => tickets.stop());
+    const collector = new Collector({ store, metrics, log: baseLog, onCommitted: (result) => result.changed && tickets.notify(result.changed) });
     undo.push(() => collector.close());
 
-    const app = buildApp({ store, metrics, log: baseLog });
+    const app = buildApp({ store, metrics, log: baseLog, tickets });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
 
@@ -99,10 +105,11 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['collector flush', () => settlesWithin(collector.flush(), 5_000).then(() => undefined)],
         [mqtt.mode === 'embedded' ? 'embedded broker' : 'MQTT feed', closeTransport],
         ['collector', () => collector.close()],
+        ['ticket engine', () => tickets.stop()],
         ['store', () => store.close()],
       ]).then(() => log.info('cloud stopped')));
 
-    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, stop };
+    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, stop };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch((cleanupError: unknown) => log.warn({ err: cleanupError }, 'cleanup after a failed start failed'));

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   COLLECTOR_CLOSED: { hint: 'The collector is shutting down; the message stays with the broker or the agent and is delivered again.' },
   STORE_UNAVAILABLE: { hint: 'Check that the database is running and reachable (the --db option) and that the disk is not full.' },
   STATE_UNWRITABLE: { hint: 'Check that the agent\'s state directory is writable.' },
+  TICKET_NOT_FOUND: { hint: 'List tickets with `avcare-cloud tickets list` (or GET /api/tickets) to find its id.' },
+  TICKET_STATE_CONFLICT: { hint: 'A ticket moves open -> acknowledged -> in progress -> resolved -> closed; show it to see where it is now.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,12 +9,20 @@ import { isAvcareError, untrustedText } from '../../protocol/index.js';
 export const API_ERROR_STATUS = {
   INVALID_ARGUMENT: 400,
   AGENT_NOT_FOUND: 404,
+  TICKET_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   STORE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+/** AvcareErrors a handler may let through, with the status each answers with. */
+const AVCARE_ERROR_STATUS = {
+  INVALID_ARGUMENT: 400,
+  TICKET_NOT_FOUND: 404,
+  TICKET_STATE_CONFLICT: 409,
+} as const;
 
 export interface ApiErrorBody {
   error: { code: string; message: string };
@@ -51,8 +59,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       if (error.status >= 500) request.log.error({ err: error.cause ?? error }, error.message);
       return reply.status(error.status).send(errorBody(error.code, error.message));
     }
-    if (isAvcareError(error) && error.code === 'INVALID_ARGUMENT') {
-      return reply.status(400).send(errorBody(error.code, error.message));
+    if (isAvcareError(error) && error.code in AVCARE_ERROR_STATUS) {
+      return reply.status(AVCARE_ERROR_STATUS[error.code as keyof typeof AVCARE_ERROR_STATUS]).send(errorBody(error.code, error.message));
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

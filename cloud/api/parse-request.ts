@@ -5,7 +5,7 @@ import { ApiError } from './api-error.js';
  * Parses a request's query or params with a zod schema; a failure becomes a 400 that names the
  * parameter and what is wrong with it, so `?state=onlin` says "state" rather than "bad request".
  */
-export function parseRequestPart<Schema extends z.ZodType>(schema: Schema, value: unknown, part: 'query parameter' | 'path parameter'): z.infer<Schema> {
+export function parseRequestPart<Schema extends z.ZodType>(schema: Schema, value: unknown, part: 'query parameter' | 'path parameter' | 'body field'): z.infer<Schema> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -19,6 +19,10 @@ class MemoryStore implements Store {
   ingestDelayMs = 0;
   online: AgentSummary[] = [];
 
+  get database(): never {
+    throw new Error('MemoryStore has no SQL behind it');
+  }
+
   migrate(): Promise<void> {
     return Promise.resolve();
   }

@@ -30,6 +30,8 @@ export interface CollectorOptions {
   agentsOnlineIntervalMs?: number;
   /** Interval of the rate-limited log lines (rejects, database failures). */
   logIntervalMs?: number;
+  /** Told after each committed batch what it changed (the ticket engine follows up). Must not throw. */
+  onCommitted?: (result: IngestResult) => void;
 }
 
 interface Pending {
@@ -56,6 +58,7 @@ export class Collector {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly agentsOnlineIntervalMs: number;
+  private readonly onCommitted: ((result: IngestResult) => void) | undefined;
 
   private queue: Pending[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
@@ -80,6 +83,7 @@ export class Collector {
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
     this.agentsOnlineIntervalMs = options.agentsOnlineIntervalMs ?? 1_000;
+    this.onCommitted = options.onCommitted;
   }
 
   /**
@@ -203,6 +207,7 @@ export class Collector {
       for (const pending of unique) pending.resolve(outcome);
       for (const pending of repeated) pending.resolve('duplicate');
       if (events.some((event) => event.message.type === 'status')) this.requestAgentsOnlineRefresh();
+      if (result.stored > 0) this.onCommitted?.(result);
       return;
     }
   }

@@ -89,6 +89,76 @@ CREATE INDEX health_at ON health (at);
 CREATE UNIQUE INDEX health_hour ON health (agent_key, at) WHERE resolution = 'hour';
 `,
   },
+  {
+    id: '0002-tickets',
+    sql: `
+CREATE TABLE tickets (
+  id TEXT PRIMARY KEY,
+  -- What the ticket is about: a fault (code + device), AGENT_OFFLINE, or a teacher's report.
+  agent_key TEXT NOT NULL,
+  code TEXT NOT NULL,
+  -- JSON text of the device id as in faults.device_key; '' for the PC itself. A teacher's report
+  -- puts its event id here, so every report is a ticket of its own.
+  device_key TEXT NOT NULL,
+  school_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  -- 1 while a new occurrence belongs to this ticket (open, acknowledged, in progress, or resolved
+  -- within the reopen window); 0 once closed. One active ticket per subject, enforced below.
+  active INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  category TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  -- JSON string[]: why the severity is what it is (the fault's default, a lesson, a room that cannot teach, ...).
+  severity_reasons TEXT NOT NULL,
+  region_id TEXT,
+  team_id TEXT,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  -- JSON {kind, make, model, serial, name, id} of the device, when known.
+  device TEXT,
+  occurrences INTEGER NOT NULL,
+  first_occurrence_at BIGINT NOT NULL,
+  last_occurrence_at BIGINT NOT NULL,
+  -- The raise of the fault episode the ticket last took in (flap and reopen decisions).
+  episode_raised_at BIGINT,
+  -- When the agent reported the fault clear; the ticket resolves once it stays clear for the hold time.
+  fault_cleared_at BIGINT,
+  flaps INTEGER NOT NULL,
+  reopens INTEGER NOT NULL,
+  opened_at BIGINT NOT NULL,
+  acknowledged_at BIGINT,
+  first_response_at BIGINT,
+  resolved_at BIGINT,
+  closed_at BIGINT,
+  -- JSON: what the agent already tried, the diagnostic bundle, the resolution report, the rating.
+  agent_actions TEXT NOT NULL,
+  bundle TEXT,
+  resolution TEXT,
+  rating TEXT,
+  -- JSON string[] of SLA escalations already raised ("resolution:near-breach"), so each is raised once.
+  escalations TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX tickets_one_active ON tickets (agent_key, code, device_key) WHERE active = 1;
+CREATE INDEX tickets_school_status ON tickets (school_id, status);
+CREATE INDEX tickets_status_opened ON tickets (status, opened_at);
+
+CREATE TABLE ticket_history (
+  ticket_id TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  -- Per ticket, from 1: orders changes made within the same millisecond.
+  step INTEGER NOT NULL,
+  -- Who: "agent" (the agent's own evidence), "system" (the engine's rules), "user:NAME", "school:NAME".
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  from_status TEXT,
+  to_status TEXT,
+  -- JSON with the details of the change.
+  detail TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, step)
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -201,6 +201,10 @@ export class SqlStore implements Store {
     this.dialect = db.name;
   }
 
+  get database(): Dialect {
+    return this.db;
+  }
+
   async migrate(): Promise<void> {
     for (const migration of MIGRATIONS) {
       // One transaction per migration, each under the lock: a second process waits, then finds it applied.
@@ -241,10 +245,11 @@ export class SqlStore implements Store {
       const fresh = rows.filter((row) => newIds.has(row.eventId));
       await writeAgents(tx, fresh);
       await writeHealth(tx, fresh);
-      await this.writeFaults(tx, fresh);
-      return fresh.length;
+      const faults = await this.writeFaults(tx, fresh);
+      const agents = [...new Set(fresh.filter((row) => row.message.type === 'status').map((row) => row.agentKey))];
+      return { count: fresh.length, changed: { faults, agents } };
     });
-    return { stored, duplicates: events.length - stored };
+    return { stored: stored.count, duplicates: events.length - stored.count, changed: stored.changed };
   }
 
   async listAgents(filter: { schoolId?: string; state?: AgentState } = {}): Promise<AgentSummary[]> {
@@ -347,11 +352,11 @@ export class SqlStore implements Store {
    * Faults go read-modify-write: their rules (late clears, reopening) are a pure function over
    * the stored state, and only the agents of this batch that sent faults are read.
    */
-  private async writeFaults(tx: SqlRunner, fresh: readonly EventRow[]): Promise<void> {
+  private async writeFaults(tx: SqlRunner, fresh: readonly EventRow[]): Promise<Array<{ agentKey: string; code: string; deviceKey: string }>> {
     const faultEvents = fresh
       .filter((row): row is EventRow & { message: FaultMessage } => row.message.type === 'fault')
       .sort((a, b) => a.at - b.at);
-    if (faultEvents.length === 0) return;
+    if (faultEvents.length === 0) return [];
     const agentKeys = [...new Set(faultEvents.map((row) => row.agentKey))];
     const stored = await tx.query<FaultRowData>(`SELECT * FROM faults WHERE ${this.db.inTextList('agent_key', 1)}${this.db.forUpdate}`, [this.db.textList(agentKeys)]);
     const faults = new Map<string, { agentKey: string; record: FaultRecord }>();
@@ -371,6 +376,10 @@ export class SqlStore implements Store {
       return fault ? [faultValues(fault.agentKey, fault.record)] : [];
     });
     await tx.insertMany({ table: 'faults', columns: FAULT_COLUMNS, rows, onConflict: FAULT_UPSERT });
+    return [...changed].flatMap((key) => {
+      const fault = faults.get(key);
+      return fault ? [{ agentKey: fault.agentKey, code: fault.record.code, deviceKey: faultDeviceKey(fault.record.deviceId) }] : [];
+    });
   }
 }
 

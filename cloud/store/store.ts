@@ -1,3 +1,4 @@
+import type { Dialect } from './dialect.js';
 import type { AgentMessage, Device, FaultMessage, HealthMessage, InventoryMessage, OutboxStats, SystemSnapshot } from '../../protocol/index.js';
 
 /**
@@ -22,6 +23,8 @@ export interface IngestResult {
   stored: number;
   /** Events whose eventId was already stored (at-least-once delivery in, exactly-once rows out). */
   duplicates: number;
+  /** Faults whose state the batch changed, and agents that sent a status: what tickets follow up. */
+  changed?: { faults: Array<{ agentKey: string; code: string; deviceKey: string }>; agents: string[] };
 }
 
 export type AgentState = 'online' | 'offline' | 'unknown';
@@ -104,6 +107,8 @@ export interface PruneResult {
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** The query layer itself, for modules that keep tables of their own (tickets). */
+  readonly database: Dialect;
   /** Applies pending migrations; safe to call on every start and from two processes at once. */
   migrate(): Promise<void>;
   /**

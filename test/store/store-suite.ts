@@ -15,6 +15,8 @@ export interface StoreTestTarget {
 const PC01 = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
 const PC01_KEY = agentKey('sch-1', 'pc-01');
 const HOUR = 3_600_000;
+/** A batch of health samples changes no fault and no agent's status: the ticket engine has nothing to do. */
+const NOTHING_FOLLOWS = { faults: [], agents: [] };
 const DAY = 24 * HOUR;
 
 /**
@@ -66,7 +68,8 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       // Delivered out of order, as after a reconnect.
       const result = await store.ingest([measurement, status, health, fault, inventory].map((message) => accepted(message)));
 
-      expect(result).toEqual({ stored: 5, duplicates: 0 });
+      // What changed is what the ticket engine follows up: the fault, and the agent that sent a status.
+      expect(result).toEqual({ stored: 5, duplicates: 0, changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: '"expected:usb:camera"' }], agents: [PC01_KEY] } });
       expect(await store.countEvents()).toBe(5);
       const events = await store.events(PC01_KEY);
       expect(events.map((event) => event.eventId)).toEqual([inventory, health, fault, measurement, status].map((message) => message.eventId));
@@ -89,11 +92,11 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       const from = messagesFrom(PC01);
       const [h1, h2, h3] = [1, 2, 3].map((seq) => from.health({ at: minutes(seq), seq, cpuLoad: seq * 10 })) as [ReturnType<typeof from.health>, ReturnType<typeof from.health>, ReturnType<typeof from.health>];
 
-      expect(await store.ingest([accepted(h1), accepted(h1), accepted(h2)])).toEqual({ stored: 2, duplicates: 1 });
-      expect(await store.ingest([accepted(h2), accepted(h3)])).toEqual({ stored: 1, duplicates: 1 });
+      expect(await store.ingest([accepted(h1), accepted(h1), accepted(h2)])).toEqual({ stored: 2, duplicates: 1, changed: NOTHING_FOLLOWS });
+      expect(await store.ingest([accepted(h2), accepted(h3)])).toEqual({ stored: 1, duplicates: 1, changed: NOTHING_FOLLOWS });
       const before = await store.getAgent(PC01_KEY, { healthSince: new Date(T0) });
 
-      expect(await store.ingest([accepted(h1), accepted(h2), accepted(h3)])).toEqual({ stored: 0, duplicates: 3 });
+      expect(await store.ingest([accepted(h1), accepted(h2), accepted(h3)])).toEqual({ stored: 0, duplicates: 3, changed: NOTHING_FOLLOWS });
       expect(await store.getAgent(PC01_KEY, { healthSince: new Date(T0) })).toEqual(before);
       expect(before?.recentHealth.map((point) => point.cpuLoadPercent)).toEqual([10, 20, 30]);
       expect(await store.countEvents()).toBe(3);
@@ -268,7 +271,11 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       const fault = from.fault('raised', { at: minutes(1), seq: 1, message: HOSTILE, deviceId: HOSTILE_DEVICE_ID, evidence: { [HOSTILE]: HOSTILE, nested: [HOSTILE] } });
       const inventory = from.inventory({ at: minutes(2), seq: 2, devices: [usbDevice({ id: HOSTILE_DEVICE_ID, name: HOSTILE })] });
       const status = from.status('offline', { at: minutes(3), reason: HOSTILE, agentVersion: HOSTILE });
-      expect(await store.ingest([fault, inventory, status].map((message) => accepted(message)))).toEqual({ stored: 3, duplicates: 0 });
+      expect(await store.ingest([fault, inventory, status].map((message) => accepted(message)))).toEqual({
+        stored: 3,
+        duplicates: 0,
+        changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: JSON.stringify(HOSTILE_DEVICE_ID) }], agents: [PC01_KEY] },
+      });
 
       const agent = await store.getAgent(PC01_KEY);
       expect(agent).toMatchObject({ stateReason: HOSTILE, agentVersion: HOSTILE });
@@ -325,7 +332,7 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       await first.migrate();
       expect(first).toBeInstanceOf(SqlStore);
       expect(await (first as SqlStore).appliedMigrations()).toEqual(MIGRATIONS.map((migration) => migration.id));
-      expect(await second.ingest([accepted(messagesFrom(PC01).health({ at: minutes(1), seq: 1 }))])).toEqual({ stored: 1, duplicates: 0 });
+      expect(await second.ingest([accepted(messagesFrom(PC01).health({ at: minutes(1), seq: 1 }))])).toEqual({ stored: 1, duplicates: 0, changed: NOTHING_FOLLOWS });
     });
 
     it('two stores ingesting overlapping batches at once store each event exactly once', async () => {

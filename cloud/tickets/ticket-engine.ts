@@ -1,0 +1,566 @@
+import type { Logger } from 'pino';
+import { AvcareError, type Severity } from '../../protocol/index.js';
+import type { Dialect, SqlRunner } from '../store/dialect.js';
+import type { ServiceDirectory } from './service-directory.js';
+import { agentActions, describeFault, describeOffline, ticketDevice } from './ticket-drafts.js';
+import { HOUR_MS, MINUTE_MS, type TicketPolicy } from './ticket-policy.js';
+import {
+  AGENT_OFFLINE,
+  capabilityLost,
+  codeInfo,
+  decideForAgentState,
+  decideForFault,
+  holdElapsed,
+  reopenWindowPassed,
+  ticketSeverity,
+  type TicketFacts,
+  type TicketStatus,
+} from './ticket-rules.js';
+import { newTicketId, TicketStore, type ResolutionReport, type TicketRow } from './ticket-store.js';
+import type { TeachingCapability } from './teaching-impact.js';
+
+/** One fault of one agent, as the faults table keys it. */
+export interface FaultKey {
+  agentKey: string;
+  code: string;
+  deviceKey: string;
+}
+
+/** What a committed batch changed, for the engine to follow up. */
+export interface TicketSubjects {
+  faults: readonly FaultKey[];
+  agents: readonly string[];
+}
+
+export interface TicketEngineOptions {
+  db: Dialect;
+  directory: ServiceDirectory;
+  log: Logger;
+  /** How often time-driven rules run (hold, reopen window, offline grace, catch-up). */
+  sweepIntervalMs?: number;
+  /** Injected for tests; epoch ms. */
+  now?: () => number;
+}
+
+interface FaultRowData {
+  agent_key: string;
+  code: string;
+  device_key: string;
+  state: 'raised' | 'cleared';
+  detail: string;
+  first_seen_at: number;
+  raised_at: number;
+  changed_at: number;
+}
+
+interface AgentRowData {
+  agent_key: string;
+  school_id: string;
+  agent_id: string;
+  room_id: string;
+  state: 'online' | 'offline' | 'unknown';
+  status: string | null;
+  state_changed_at: number | null;
+  inventory: string | null;
+}
+
+const TIME_ZONE = 'Asia/Shanghai';
+
+/**
+ * Turns the store's fault and agent state into tickets: one active ticket per (agent, fault code,
+ * device), enforced by a unique index so two collectors on one PostgreSQL cannot open two. It is
+ * level-triggered: each subject is reconciled against the current state of its fault (not the
+ * event that announced it), so order of arrival, redelivery and a crash between a batch and its
+ * follow-up change nothing: the sweep catches up on whatever was missed.
+ */
+export class TicketEngine {
+  readonly store: TicketStore;
+  private readonly db: Dialect;
+  private readonly directory: ServiceDirectory;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly sweepIntervalMs: number;
+  private pendingFaults = new Map<string, FaultKey>();
+  private pendingAgents = new Set<string>();
+  private draining: Promise<void> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(options: TicketEngineOptions) {
+    this.db = options.db;
+    this.store = new TicketStore(options.db);
+    this.directory = options.directory;
+    this.log = options.log.child({ module: 'tickets' });
+    this.now = options.now ?? Date.now;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = (): void => {
+      this.sweepTimer = setTimeout(() => {
+        this.sweeping = this.sweep()
+          .catch((error: unknown) => this.log.error({ err: error }, 'ticket sweep failed; retrying at the next interval'))
+          .finally(() => {
+            this.sweeping = undefined;
+            if (!this.stopped) tick();
+          });
+      }, this.sweepIntervalMs);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.sweepTimer);
+    await this.sweeping;
+    await this.settle();
+  }
+
+  /** Called after a batch commits: its faults and agents are reconciled right away, coalesced. */
+  notify(subjects: TicketSubjects): void {
+    for (const key of subjects.faults) this.pendingFaults.set(faultKeyString(key), key);
+    for (const agent of subjects.agents) this.pendingAgents.add(agent);
+    if (this.pendingFaults.size > 0 || this.pendingAgents.size > 0) this.drain();
+  }
+
+  /** Resolves when everything notified so far has been reconciled. */
+  async settle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = (async () => {
+      while (this.pendingFaults.size > 0 || this.pendingAgents.size > 0) {
+        const faults = [...this.pendingFaults.values()];
+        const agents = [...this.pendingAgents];
+        this.pendingFaults.clear();
+        this.pendingAgents.clear();
+        for (const key of faults) await this.guard(() => this.reconcileFault(key), { fault: key });
+        for (const agent of agents) await this.guard(() => this.reconcileAgent(agent), { agent });
+      }
+    })().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  /** One subject failing (a database hiccup) must not stop the others; the sweep retries it. */
+  private async guard(work: () => Promise<void>, subject: Record<string, unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error({ err: error, ...subject }, 'reconciling a ticket failed; the next sweep retries it');
+    }
+  }
+
+  /** Brings the active ticket of one fault in line with the fault's current state. */
+  async reconcileFault(key: FaultKey): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [fault] = await tx.query<FaultRowData>(
+        `SELECT agent_key, code, device_key, state, detail, first_seen_at, raised_at, changed_at FROM faults WHERE agent_key = $1 AND code = $2 AND device_key = $3${this.db.forUpdate}`,
+        [key.agentKey, key.code, key.deviceKey],
+      );
+      if (!fault) return;
+      const agent = await this.agent(tx, key.agentKey);
+      if (!agent) return;
+      const policy = this.directory.policy(agent.school_id);
+      const now = this.now();
+      let ticket = await this.store.activeTicket(tx, key);
+      if (ticket && reopenWindowPassed(facts(ticket), policy, now)) {
+        await this.close(tx, ticket, 'system', now, 'the fault stayed away for the reopen window');
+        ticket = undefined;
+      }
+      const decision = decideForFault({ code: fault.code, state: fault.state, raisedAt: Number(fault.raised_at), changedAt: Number(fault.changed_at) }, ticket && facts(ticket), policy);
+      switch (decision.action) {
+        case 'none':
+          return;
+        case 'open':
+          await this.openFaultTicket(tx, fault, agent, policy, now);
+          return;
+        case 'cleared':
+          if (!ticket) return;
+          await this.store.update(tx, ticket.id, { fault_cleared_at: decision.at, updated_at: now });
+          await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'agent', action: 'fault-cleared', detail: { clearedAt: new Date(decision.at).toISOString(), holdMinutes: policy.holdMinutes } });
+          return;
+        case 'recur':
+        case 'reopen': {
+          if (!ticket) return;
+          const raisedAt = Number(fault.raised_at);
+          const reopen = decision.action === 'reopen';
+          await this.store.update(tx, ticket.id, {
+            status: reopen ? 'open' : ticket.status,
+            occurrences: Number(ticket.occurrences) + 1,
+            last_occurrence_at: raisedAt,
+            episode_raised_at: raisedAt,
+            fault_cleared_at: null,
+            flaps: Number(ticket.flaps) + (decision.flap ? 1 : 0),
+            reopens: Number(ticket.reopens) + (reopen ? 1 : 0),
+            ...(reopen ? { resolved_at: null, resolution: null } : {}),
+            updated_at: now,
+          });
+          await this.store.appendHistory(tx, {
+            ticketId: ticket.id,
+            at: now,
+            actor: 'agent',
+            action: reopen ? 'reopened' : 'recurred',
+            fromStatus: ticket.status,
+            toStatus: reopen ? 'open' : ticket.status,
+            detail: { raisedAt: new Date(raisedAt).toISOString(), flap: decision.flap },
+          });
+          return;
+        }
+      }
+    });
+  }
+
+  /** Opens or resolves the offline ticket of one agent. */
+  async reconcileAgent(agentKey: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [agent] = await tx.query<AgentRowData>(`SELECT agent_key, school_id, agent_id, room_id, state, status, state_changed_at, inventory FROM agents WHERE agent_key = $1${this.db.forUpdate}`, [agentKey]);
+      if (!agent) return;
+      const policy = this.directory.policy(agent.school_id);
+      const now = this.now();
+      const subject = { agentKey, code: AGENT_OFFLINE, deviceKey: '' };
+      let ticket = await this.store.activeTicket(tx, subject);
+      if (ticket && reopenWindowPassed(facts(ticket), policy, now)) {
+        await this.close(tx, ticket, 'system', now, 'the agent stayed online for the reopen window');
+        ticket = undefined;
+      }
+      const decision = decideForAgentState({ state: agent.state, stateChangedAt: agent.state_changed_at === null ? null : Number(agent.state_changed_at) }, ticket && facts(ticket), policy, now);
+      if (decision.action === 'resolve' && ticket) {
+        await this.resolveRow(tx, ticket, now, { by: 'agent', verifiedBy: 'agent', cause: null, actions: null, note: 'The agent is reporting again.' });
+      } else if (decision.action === 'open') {
+        if (ticket?.status === 'resolved') {
+          await this.reopenOffline(tx, ticket, now);
+          return;
+        }
+        await this.openOfflineTicket(tx, agent, policy, now);
+      }
+    });
+  }
+
+  /**
+   * Time-driven rules: a fault clear past the hold resolves, a resolved ticket past the reopen
+   * window closes, an agent offline past the grace opens a ticket, and anything a crash left
+   * unreconciled (a raised fault with no ticket, a cleared one whose ticket never heard) catches up.
+   */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    // Candidates by the shortest hold and reopen window any school has; each ticket is then checked against its own school's policy.
+    const policies = this.directory.policies();
+    const holdMs = Math.min(...policies.map((policy) => policy.holdMinutes * MINUTE_MS));
+    const reopenMs = Math.min(...policies.map((policy) => policy.reopenWindowHours * HOUR_MS));
+    const due = await this.store.dueForSweep(this.db, now - holdMs, now - reopenMs);
+    for (const row of due) {
+      await this.guard(() => this.sweepTicket(row.id), { ticket: row.id });
+    }
+    const offline = await this.db.query<{ agent_key: string }>(
+      `SELECT agent_key FROM agents a WHERE (state = 'offline' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))
+          OR (state = 'online' AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))`,
+      [AGENT_OFFLINE],
+    );
+    for (const { agent_key: agent } of offline) await this.guard(() => this.reconcileAgent(agent), { agent });
+    const missed = await this.db.query<{ agent_key: string; code: string; device_key: string }>(
+      `SELECT f.agent_key, f.code, f.device_key FROM faults f WHERE
+         (f.state = 'raised' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = f.agent_key AND t.code = f.code AND t.device_key = f.device_key AND t.active = 1 AND t.episode_raised_at >= f.raised_at))
+         OR (f.state = 'cleared' AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = f.agent_key AND t.code = f.code AND t.device_key = f.device_key AND t.active = 1 AND t.status <> 'resolved' AND t.fault_cleared_at IS NULL))`,
+    );
+    for (const row of missed) {
+      const key = { agentKey: row.agent_key, code: row.code, deviceKey: row.device_key };
+      await this.guard(() => this.reconcileFault(key), { fault: key });
+    }
+  }
+
+  private async sweepTicket(id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.store.lockTicket(tx, id);
+      if (!ticket || Number(ticket.active) !== 1) return;
+      const policy = this.directory.policy(ticket.school_id);
+      const now = this.now();
+      if (holdElapsed(facts(ticket), policy, now)) {
+        await this.resolveRow(tx, ticket, now, {
+          by: 'agent',
+          verifiedBy: 'agent',
+          cause: null,
+          actions: null,
+          note: `The agent verified the fault: it stayed clear for ${policy.holdMinutes} min.`,
+        });
+      } else if (reopenWindowPassed(facts(ticket), policy, now)) {
+        await this.close(tx, ticket, 'system', now, `no recurrence within ${policy.reopenWindowHours} h of the resolution`);
+      }
+    });
+  }
+
+  // --- what people do ------------------------------------------------------------------------
+
+  async acknowledge(id: string, actor: string): Promise<void> {
+    await this.transition(id, actor, ['open'], 'acknowledged', (row, now) => ({ acknowledged_at: now, first_response_at: row.first_response_at ?? now }));
+  }
+
+  async startWork(id: string, actor: string): Promise<void> {
+    await this.transition(id, actor, ['open', 'acknowledged'], 'in_progress', (row, now) => ({ acknowledged_at: row.acknowledged_at ?? now, first_response_at: row.first_response_at ?? now }));
+  }
+
+  async resolve(id: string, actor: string, report: { note: string; cause?: string | undefined; actions?: string | undefined }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, ['open', 'acknowledged', 'in_progress'], 'resolve');
+      await this.resolveRow(tx, ticket, this.now(), { by: actor, verifiedBy: 'engineer', cause: report.cause ?? null, actions: report.actions ?? null, note: report.note });
+    });
+  }
+
+  async closeTicket(id: string, actor: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, ['resolved'], 'close');
+      await this.close(tx, ticket, actor, this.now(), 'closed by hand');
+    });
+  }
+
+  /** The school rates the service once the ticket is resolved (again later replaces the rating). */
+  async rate(id: string, actor: string, rating: { score: number; comment?: string | undefined }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, ['resolved', 'closed'], 'rate');
+      const now = this.now();
+      const value = { by: actor, score: rating.score, comment: rating.comment ?? null, at: new Date(now).toISOString() };
+      await this.store.update(tx, ticket.id, { rating: JSON.stringify(value), updated_at: now });
+      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: 'rated', detail: { score: rating.score, comment: rating.comment ?? null } });
+    });
+  }
+
+  private async transition(id: string, actor: string, from: readonly TicketStatus[], to: TicketStatus, patch: (row: TicketRow, now: number) => Partial<TicketRow>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, from, to);
+      const now = this.now();
+      await this.store.update(tx, ticket.id, { ...patch(ticket, now), status: to, updated_at: now });
+      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: to === 'in_progress' ? 'started' : to, fromStatus: ticket.status, toStatus: to });
+    });
+  }
+
+  private async lockForAction(tx: SqlRunner, id: string, from: readonly TicketStatus[], action: string): Promise<TicketRow> {
+    const ticket = await this.store.lockTicket(tx, id);
+    if (!ticket) throw new AvcareError('TICKET_NOT_FOUND', `no ticket ${id}`, { id });
+    if (!from.includes(ticket.status)) {
+      throw new AvcareError('TICKET_STATE_CONFLICT', `ticket ${id} is ${ticket.status.replace('_', ' ')}: "${action}" needs it ${from.map((status) => status.replace('_', ' ')).join(' or ')}`, {
+        id,
+        status: ticket.status,
+      });
+    }
+    return ticket;
+  }
+
+  // --- writes shared by rules and people -------------------------------------------------------
+
+  private async resolveRow(tx: SqlRunner, ticket: TicketRow, now: number, report: Omit<ResolutionReport, 'minutesToRestore'>): Promise<void> {
+    const restoredAt = report.verifiedBy === 'agent' && ticket.fault_cleared_at !== null ? Number(ticket.fault_cleared_at) : now;
+    const resolution: ResolutionReport = { ...report, minutesToRestore: Math.max(0, Math.round((restoredAt - Number(ticket.first_occurrence_at)) / MINUTE_MS)) };
+    await this.store.update(tx, ticket.id, { status: 'resolved', resolved_at: now, resolution: JSON.stringify(resolution), first_response_at: ticket.first_response_at ?? now, updated_at: now });
+    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: report.verifiedBy === 'agent' ? 'agent' : report.by, action: 'resolved', fromStatus: ticket.status, toStatus: 'resolved', detail: { ...resolution } });
+  }
+
+  private async close(tx: SqlRunner, ticket: TicketRow, actor: string, now: number, why: string): Promise<void> {
+    await this.store.update(tx, ticket.id, { status: 'closed', active: 0, closed_at: now, updated_at: now });
+    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: 'closed', fromStatus: ticket.status, toStatus: 'closed', detail: { why } });
+  }
+
+  private async reopenOffline(tx: SqlRunner, ticket: TicketRow, now: number): Promise<void> {
+    await this.store.update(tx, ticket.id, { status: 'open', resolved_at: null, resolution: null, reopens: Number(ticket.reopens) + 1, occurrences: Number(ticket.occurrences) + 1, last_occurrence_at: now, updated_at: now });
+    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'reopened', fromStatus: 'resolved', toStatus: 'open', detail: { why: 'the agent went offline again' } });
+  }
+
+  private async openFaultTicket(tx: SqlRunner, fault: FaultRowData, agent: AgentRowData, policy: TicketPolicy, now: number): Promise<void> {
+    const detail = JSON.parse(fault.detail) as { deviceId: string | null; message: string; evidence: Record<string, unknown> };
+    const info = codeInfo(fault.code);
+    const inventory = agent.inventory === null ? [] : (JSON.parse(agent.inventory) as Record<string, unknown>[]);
+    const device = ticketDevice(detail.deviceId, detail.evidence, inventory);
+    const roomLost = await this.roomCapabilitiesLost(tx, agent);
+    const lost = capabilityLost(fault.code, detail.evidence);
+    if (lost) roomLost.add(lost);
+    const schoolRoomsHit = await this.schoolRoomsHit(tx, agent, policy, now);
+    const severity = ticketSeverity(info.severity, { roomLost, teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit }, policy);
+    const raisedAt = Number(fault.raised_at);
+    const row = this.newRow({
+      agent,
+      code: fault.code,
+      deviceKey: fault.device_key,
+      category: info.category,
+      severity,
+      title: `${info.title} in room ${agent.room_id}`,
+      description: describeFault({ title: info.title, message: detail.message, schoolId: agent.school_id, roomId: agent.room_id, agentId: agent.agent_id, device, firstSeenAt: Number(fault.first_seen_at), timeZone: TIME_ZONE }),
+      device: device === null ? null : JSON.stringify(device),
+      occurredAt: raisedAt,
+      episodeRaisedAt: raisedAt,
+      agentActions: JSON.stringify(agentActions(detail.evidence)),
+      bundle: await this.bundle(tx, agent, { fault: { code: fault.code, message: detail.message, evidence: detail.evidence } }),
+      now,
+    });
+    await this.insertOpened(tx, row, { code: fault.code, severityReasons: severity.reasons });
+    if (schoolRoomsHit >= policy.schoolIncident.rooms) await this.raiseSchoolIncident(tx, agent.school_id, schoolRoomsHit, policy, now);
+  }
+
+  private async openOfflineTicket(tx: SqlRunner, agent: AgentRowData, policy: TicketPolicy, now: number): Promise<void> {
+    const info = codeInfo(AGENT_OFFLINE);
+    const since = agent.state_changed_at === null ? now : Number(agent.state_changed_at);
+    const status = agent.status === null ? {} : (JSON.parse(agent.status) as { reason?: string });
+    const severity = ticketSeverity(info.severity, { roomLost: new Set(), teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit: 0 }, policy);
+    const row = this.newRow({
+      agent,
+      code: AGENT_OFFLINE,
+      deviceKey: '',
+      category: info.category,
+      severity,
+      title: `${info.title}: ${agent.agent_id} in room ${agent.room_id}`,
+      description: describeOffline({ schoolId: agent.school_id, roomId: agent.room_id, agentId: agent.agent_id, since, reason: status.reason ?? null, timeZone: TIME_ZONE }),
+      device: null,
+      occurredAt: since,
+      episodeRaisedAt: since,
+      agentActions: '[]',
+      bundle: await this.bundle(tx, agent, {}),
+      now,
+    });
+    await this.insertOpened(tx, row, { code: AGENT_OFFLINE, severityReasons: severity.reasons, offlineSince: new Date(since).toISOString() });
+  }
+
+  private newRow(input: {
+    agent: AgentRowData;
+    code: string;
+    deviceKey: string;
+    category: TicketRow['category'];
+    severity: { severity: Severity; reasons: string[] };
+    title: string;
+    description: string;
+    device: string | null;
+    occurredAt: number;
+    episodeRaisedAt: number;
+    agentActions: string;
+    bundle: string;
+    now: number;
+  }): TicketRow {
+    const route = this.directory.route(input.agent.school_id);
+    return {
+      id: newTicketId(),
+      agent_key: input.agent.agent_key,
+      code: input.code,
+      device_key: input.deviceKey,
+      school_id: input.agent.school_id,
+      room_id: input.agent.room_id,
+      active: 1,
+      status: 'open',
+      category: input.category,
+      severity: input.severity.severity,
+      severity_reasons: JSON.stringify(input.severity.reasons),
+      region_id: route.regionId,
+      team_id: route.teamId,
+      title: input.title,
+      description: input.description,
+      device: input.device,
+      occurrences: 1,
+      first_occurrence_at: input.occurredAt,
+      last_occurrence_at: input.occurredAt,
+      episode_raised_at: input.episodeRaisedAt,
+      fault_cleared_at: null,
+      flaps: 0,
+      reopens: 0,
+      opened_at: input.now,
+      acknowledged_at: null,
+      first_response_at: null,
+      resolved_at: null,
+      closed_at: null,
+      agent_actions: input.agentActions,
+      bundle: input.bundle,
+      resolution: null,
+      rating: null,
+      escalations: '[]',
+      updated_at: input.now,
+    };
+  }
+
+  private async insertOpened(tx: SqlRunner, row: TicketRow, detail: Record<string, unknown>): Promise<void> {
+    if (!(await this.store.insert(tx, row))) return;
+    await this.store.appendHistory(tx, { ticketId: row.id, at: row.opened_at, actor: 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
+    if (row.team_id === null) this.log.warn({ ticket: row.id, school: row.school_id }, 'no service team covers this school: the ticket is unrouted');
+  }
+
+  private async agent(tx: SqlRunner, agentKey: string): Promise<AgentRowData | undefined> {
+    const [agent] = await tx.query<AgentRowData>('SELECT agent_key, school_id, agent_id, room_id, state, status, state_changed_at, inventory FROM agents WHERE agent_key = $1', [agentKey]);
+    return agent;
+  }
+
+  /** What the room's raised faults (on any of its PCs) have taken from it. */
+  private async roomCapabilitiesLost(tx: SqlRunner, agent: AgentRowData): Promise<Set<TeachingCapability>> {
+    const rows = await tx.query<{ code: string; detail: string }>(
+      `SELECT f.code, f.detail FROM faults f JOIN agents a ON a.agent_key = f.agent_key WHERE a.school_id = $1 AND a.room_id = $2 AND f.state = 'raised'`,
+      [agent.school_id, agent.room_id],
+    );
+    const lost = new Set<TeachingCapability>();
+    for (const row of rows) {
+      const capability = capabilityLost(row.code, (JSON.parse(row.detail) as { evidence: Record<string, unknown> }).evidence);
+      if (capability) lost.add(capability);
+    }
+    return lost;
+  }
+
+  /** Rooms of the school with a ticket opened within the incident window, counting this one. */
+  private async schoolRoomsHit(tx: SqlRunner, agent: AgentRowData, policy: TicketPolicy, now: number): Promise<number> {
+    const rows = await tx.query<{ room_id: string }>(
+      `SELECT DISTINCT room_id FROM tickets WHERE school_id = $1 AND active = 1 AND status <> 'resolved' AND opened_at >= $2 AND code <> $3`,
+      [agent.school_id, now - policy.schoolIncident.windowMinutes * MINUTE_MS, AGENT_OFFLINE],
+    );
+    const rooms = new Set(rows.map((row) => row.room_id));
+    rooms.add(agent.room_id);
+    return rooms.size;
+  }
+
+  /** Many rooms hit at once: every recent ticket of the school becomes critical, each saying why. */
+  private async raiseSchoolIncident(tx: SqlRunner, schoolId: string, rooms: number, policy: TicketPolicy, now: number): Promise<void> {
+    const tickets = await tx.query<TicketRow>(
+      `SELECT * FROM tickets WHERE school_id = $1 AND active = 1 AND status <> 'resolved' AND opened_at >= $2 AND severity <> 'critical' AND code <> $3`,
+      [schoolId, now - policy.schoolIncident.windowMinutes * MINUTE_MS, AGENT_OFFLINE],
+    );
+    const reason = `critical: ${rooms} rooms of this school hit within ${policy.schoolIncident.windowMinutes} min`;
+    for (const ticket of tickets) {
+      const reasons = [...(JSON.parse(ticket.severity_reasons) as string[]), reason];
+      await this.store.update(tx, ticket.id, { severity: 'critical', severity_reasons: JSON.stringify(reasons), updated_at: now });
+      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'severity-raised', detail: { from: ticket.severity, to: 'critical', reason } });
+    }
+  }
+
+  /**
+   * The diagnostic bundle: what the engineer would otherwise ask the school for. Taken when the
+   * ticket opens, so it shows the room as it was when the fault happened.
+   */
+  private async bundle(tx: SqlRunner, agent: AgentRowData, extra: Record<string, unknown>): Promise<string> {
+    const [state] = await tx.query<{ system: string | null; health_at: number | null; last_seen_at: number }>('SELECT system, health_at, last_seen_at FROM agents WHERE agent_key = $1', [agent.agent_key]);
+    const health = await tx.query<{ at: number; cpu_load: number; mem_available: number; disk_use_max: number; cpu_temp: number | null }>(
+      "SELECT at, cpu_load, mem_available, disk_use_max, cpu_temp FROM health WHERE agent_key = $1 AND resolution = 'raw' ORDER BY at DESC LIMIT 20",
+      [agent.agent_key],
+    );
+    const measurements = await tx.query<{ payload: string }>("SELECT payload FROM events WHERE agent_key = $1 AND type = 'measurement' ORDER BY at DESC LIMIT 20", [agent.agent_key]);
+    return JSON.stringify({
+      takenAt: new Date(this.now()).toISOString(),
+      agent: { id: agent.agent_id, schoolId: agent.school_id, roomId: agent.room_id, state: agent.state, lastSeenAt: state ? new Date(Number(state.last_seen_at)).toISOString() : null },
+      inventory: agent.inventory === null ? [] : (JSON.parse(agent.inventory) as unknown),
+      system: state?.system ? (JSON.parse(state.system) as unknown) : null,
+      recentHealth: health.map((point) => ({ at: new Date(Number(point.at)).toISOString(), cpuLoadPercent: point.cpu_load, memAvailableBytes: point.mem_available, diskUseMaxPercent: point.disk_use_max, cpuTemperatureC: point.cpu_temp })),
+      recentMeasurements: measurements.map((row) => {
+        const message = JSON.parse(row.payload) as { at: string; name: string; value: number; unit: string; deviceId: string | null };
+        return { at: message.at, name: message.name, value: message.value, unit: message.unit, deviceId: message.deviceId };
+      }),
+      ...extra,
+    });
+  }
+}
+
+function facts(row: TicketRow): TicketFacts {
+  return {
+    status: row.status,
+    episodeRaisedAt: row.episode_raised_at === null ? null : Number(row.episode_raised_at),
+    faultClearedAt: row.fault_cleared_at === null ? null : Number(row.fault_cleared_at),
+    resolvedAt: row.resolved_at === null ? null : Number(row.resolved_at),
+  };
+}
+
+function faultKeyString(key: FaultKey): string {
+  return JSON.stringify([key.agentKey, key.code, key.deviceKey]);
+}
+

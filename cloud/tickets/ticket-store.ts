@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import type { FaultCategory, Severity } from '../../protocol/index.js';
+import type { Dialect, SqlRunner, SqlValue } from '../store/dialect.js';
+import type { TicketStatus } from './ticket-rules.js';
+
+/** A ticket as the API shows it. Times are ISO strings; JSON columns are parsed. */
+export interface Ticket {
+  id: string;
+  agentKey: string;
+  code: string;
+  /** The fault's device id, null for the PC itself (and for offline and teacher tickets). */
+  deviceId: string | null;
+  schoolId: string;
+  roomId: string;
+  status: TicketStatus;
+  category: FaultCategory;
+  severity: Severity;
+  severityReasons: string[];
+  regionId: string | null;
+  teamId: string | null;
+  title: string;
+  description: string;
+  device: TicketDevice | null;
+  occurrences: number;
+  flaps: number;
+  reopens: number;
+  firstOccurrenceAt: string;
+  lastOccurrenceAt: string;
+  faultClearedAt: string | null;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  firstResponseAt: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+  agentActions: AgentAction[];
+  resolution: ResolutionReport | null;
+  rating: ServiceRating | null;
+  updatedAt: string;
+}
+
+export interface TicketDevice {
+  id: string;
+  kind: string | null;
+  name: string | null;
+  make: string | null;
+  model: string | null;
+  serialNumber: string | null;
+}
+
+/** Something the agent did about the fault before anybody was asked (re-probe, USB reset, VISCA re-init). */
+export interface AgentAction {
+  action: string;
+  at: string | null;
+  result: string;
+}
+
+export interface ResolutionReport {
+  by: string;
+  /** "agent": the fault stayed clear for the hold time; "engineer": someone resolved it. */
+  verifiedBy: 'agent' | 'engineer';
+  cause: string | null;
+  actions: string | null;
+  note: string;
+  /** From the first occurrence to the resolution, in whole minutes. */
+  minutesToRestore: number;
+}
+
+export interface ServiceRating {
+  by: string;
+  score: number;
+  comment: string | null;
+  at: string;
+}
+
+export interface TicketHistoryEntry {
+  at: string;
+  step: number;
+  actor: string;
+  action: string;
+  fromStatus: TicketStatus | null;
+  toStatus: TicketStatus | null;
+  detail: Record<string, unknown>;
+}
+
+export interface TicketFilter {
+  schoolId?: string;
+  status?: TicketStatus;
+  severity?: Severity;
+  teamId?: string;
+  agentKey?: string;
+  /** Only tickets not closed (open, acknowledged, in progress, resolved). */
+  activeOnly?: boolean;
+  limit?: number;
+}
+
+/** The row as stored; the engine works on it, the API on `Ticket`. */
+export interface TicketRow {
+  id: string;
+  agent_key: string;
+  code: string;
+  device_key: string;
+  school_id: string;
+  room_id: string;
+  active: number;
+  status: TicketStatus;
+  category: FaultCategory;
+  severity: Severity;
+  severity_reasons: string;
+  region_id: string | null;
+  team_id: string | null;
+  title: string;
+  description: string;
+  device: string | null;
+  occurrences: number;
+  first_occurrence_at: number;
+  last_occurrence_at: number;
+  episode_raised_at: number | null;
+  fault_cleared_at: number | null;
+  flaps: number;
+  reopens: number;
+  opened_at: number;
+  acknowledged_at: number | null;
+  first_response_at: number | null;
+  resolved_at: number | null;
+  closed_at: number | null;
+  agent_actions: string;
+  bundle: string | null;
+  resolution: string | null;
+  rating: string | null;
+  escalations: string;
+  updated_at: number;
+}
+
+const COLUMNS: readonly (keyof TicketRow)[] = [
+  'id', 'agent_key', 'code', 'device_key', 'school_id', 'room_id', 'active', 'status', 'category', 'severity', 'severity_reasons',
+  'region_id', 'team_id', 'title', 'description', 'device', 'occurrences', 'first_occurrence_at', 'last_occurrence_at',
+  'episode_raised_at', 'fault_cleared_at', 'flaps', 'reopens', 'opened_at', 'acknowledged_at', 'first_response_at', 'resolved_at',
+  'closed_at', 'agent_actions', 'bundle', 'resolution', 'rating', 'escalations', 'updated_at',
+];
+const UPDATABLE = new Set<keyof TicketRow>(COLUMNS.filter((column) => column !== 'id' && column !== 'agent_key' && column !== 'code' && column !== 'device_key'));
+
+/** Readable in a phone call ("TK-7F3K9QXM"), random so ids do not reveal a provider's volume. */
+export function newTicketId(): string {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  return `TK-${[...randomBytes(8)].map((byte) => alphabet[byte % 32]).join('')}`;
+}
+
+/** The SQL of tickets, over the one query layer (the same statements on SQLite and PostgreSQL). */
+export class TicketStore {
+  constructor(readonly db: Dialect) {}
+
+  async activeTicket(tx: SqlRunner, subject: { agentKey: string; code: string; deviceKey: string }): Promise<TicketRow | undefined> {
+    const [row] = await tx.query<TicketRow>(
+      `SELECT * FROM tickets WHERE agent_key = $1 AND code = $2 AND device_key = $3 AND active = 1${this.db.forUpdate}`,
+      [subject.agentKey, subject.code, subject.deviceKey],
+    );
+    return row;
+  }
+
+  async lockTicket(tx: SqlRunner, id: string): Promise<TicketRow | undefined> {
+    const [row] = await tx.query<TicketRow>(`SELECT * FROM tickets WHERE id = $1${this.db.forUpdate}`, [id]);
+    return row;
+  }
+
+  /** False when another active ticket holds the subject (a concurrent collector got there first). */
+  async insert(tx: SqlRunner, row: TicketRow): Promise<boolean> {
+    const values = COLUMNS.map((column) => row[column]);
+    const placeholders = COLUMNS.map((_, index) => `$${index + 1}`).join(', ');
+    const changed = await tx.execute(
+      `INSERT INTO tickets (${COLUMNS.join(', ')}) VALUES (${placeholders}) ON CONFLICT (agent_key, code, device_key) WHERE active = 1 DO NOTHING`,
+      values,
+    );
+    return changed === 1;
+  }
+
+  /**
+   * Applies `patch` if the ticket still has `expectStatus` (when given): two collectors sweeping at
+   * once both find a ticket due, and only the first update may count.
+   */
+  async update(tx: SqlRunner, id: string, patch: Partial<TicketRow>, expectStatus?: TicketStatus): Promise<boolean> {
+    const entries = Object.entries(patch).filter(([column]) => UPDATABLE.has(column as keyof TicketRow));
+    const params: SqlValue[] = entries.map(([, value]) => value);
+    const sets = entries.map(([column], index) => `${column} = $${index + 1}`);
+    params.push(id);
+    let sql = `UPDATE tickets SET ${sets.join(', ')} WHERE id = $${params.length}`;
+    if (expectStatus !== undefined) {
+      params.push(expectStatus);
+      sql += ` AND status = $${params.length}`;
+    }
+    return (await tx.execute(sql, params)) === 1;
+  }
+
+  async appendHistory(
+    tx: SqlRunner,
+    entry: { ticketId: string; at: number; actor: string; action: string; fromStatus?: TicketStatus | null; toStatus?: TicketStatus | null; detail?: Record<string, unknown> },
+  ): Promise<void> {
+    const [last] = await tx.query<{ step: number | null }>('SELECT MAX(step) AS step FROM ticket_history WHERE ticket_id = $1', [entry.ticketId]);
+    await tx.execute('INSERT INTO ticket_history (ticket_id, at, step, actor, action, from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      entry.ticketId,
+      entry.at,
+      Number(last?.step ?? 0) + 1,
+      entry.actor,
+      entry.action,
+      entry.fromStatus ?? null,
+      entry.toStatus ?? null,
+      JSON.stringify(entry.detail ?? {}),
+    ]);
+  }
+
+  async list(filter: TicketFilter = {}): Promise<Ticket[]> {
+    const conditions: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (sql: string, value: SqlValue): void => {
+      params.push(value);
+      conditions.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.schoolId !== undefined) add('school_id = ?', filter.schoolId);
+    if (filter.status !== undefined) add('status = ?', filter.status);
+    if (filter.severity !== undefined) add('severity = ?', filter.severity);
+    if (filter.teamId !== undefined) add('team_id = ?', filter.teamId);
+    if (filter.agentKey !== undefined) add('agent_key = ?', filter.agentKey);
+    if (filter.activeOnly) conditions.push('active = 1');
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    params.push(filter.limit ?? 500);
+    const rows = await this.db.query<TicketRow>(`SELECT * FROM tickets${where} ORDER BY opened_at DESC, id LIMIT $${params.length}`, params);
+    return rows.map(toTicket);
+  }
+
+  async get(id: string): Promise<{ ticket: Ticket; bundle: unknown; history: TicketHistoryEntry[] } | null> {
+    const [row] = await this.db.query<TicketRow>('SELECT * FROM tickets WHERE id = $1', [id]);
+    if (!row) return null;
+    const history = await this.db.query<{ at: number; step: number; actor: string; action: string; from_status: TicketStatus | null; to_status: TicketStatus | null; detail: string }>(
+      'SELECT at, step, actor, action, from_status, to_status, detail FROM ticket_history WHERE ticket_id = $1 ORDER BY step',
+      [id],
+    );
+    return {
+      ticket: toTicket(row),
+      bundle: row.bundle === null ? null : (JSON.parse(row.bundle) as unknown),
+      history: history.map((entry) => ({
+        at: iso(entry.at),
+        step: Number(entry.step),
+        actor: entry.actor,
+        action: entry.action,
+        fromStatus: entry.from_status,
+        toStatus: entry.to_status,
+        detail: JSON.parse(entry.detail) as Record<string, unknown>,
+      })),
+    };
+  }
+
+  /** Active tickets whose fault stayed clear or whose reopen window may have passed: the sweep's work list. */
+  async dueForSweep(tx: SqlRunner, clearedBefore: number, resolvedBefore: number): Promise<TicketRow[]> {
+    return tx.query<TicketRow>(
+      `SELECT * FROM tickets WHERE active = 1 AND ((fault_cleared_at IS NOT NULL AND fault_cleared_at <= $1 AND status <> 'resolved') OR (status = 'resolved' AND resolved_at <= $2))`,
+      [clearedBefore, resolvedBefore],
+    );
+  }
+}
+
+export function toTicket(row: TicketRow): Ticket {
+  return {
+    id: row.id,
+    agentKey: row.agent_key,
+    code: row.code,
+    deviceId: row.device_key === '' || row.code === 'TEACHER_REPORT' ? null : (JSON.parse(row.device_key) as string),
+    schoolId: row.school_id,
+    roomId: row.room_id,
+    status: row.status,
+    category: row.category,
+    severity: row.severity,
+    severityReasons: JSON.parse(row.severity_reasons) as string[],
+    regionId: row.region_id,
+    teamId: row.team_id,
+    title: row.title,
+    description: row.description,
+    device: row.device === null ? null : (JSON.parse(row.device) as TicketDevice),
+    occurrences: Number(row.occurrences),
+    flaps: Number(row.flaps),
+    reopens: Number(row.reopens),
+    firstOccurrenceAt: iso(row.first_occurrence_at),
+    lastOccurrenceAt: iso(row.last_occurrence_at),
+    faultClearedAt: isoOrNull(row.fault_cleared_at),
+    openedAt: iso(row.opened_at),
+    acknowledgedAt: isoOrNull(row.acknowledged_at),
+    firstResponseAt: isoOrNull(row.first_response_at),
+    resolvedAt: isoOrNull(row.resolved_at),
+    closedAt: isoOrNull(row.closed_at),
+    agentActions: JSON.parse(row.agent_actions) as AgentAction[],
+    resolution: row.resolution === null ? null : (JSON.parse(row.resolution) as ResolutionReport),
+    rating: row.rating === null ? null : (JSON.parse(row.rating) as ServiceRating),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(Number(ms)).toISOString();
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}

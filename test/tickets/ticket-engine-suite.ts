@@ -1,0 +1,298 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { openStore } from '../../cloud/store/open-store.js';
+import { agentKey, type Store } from '../../cloud/store/store.js';
+import type { AgentMessage } from '../../protocol/index.js';
+import { EMPTY_DIRECTORY, type ServiceDirectory, type TeachingNow } from '../../cloud/tickets/service-directory.js';
+import { DEFAULT_TICKET_POLICY } from '../../cloud/tickets/ticket-policy.js';
+import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
+import { accepted, messagesFrom, T0 } from '../store/store-messages.js';
+import type { StoreTestTarget } from '../store/store-suite.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const at = (offsetMinutes: number): string => new Date(T0 + offsetMinutes * MIN).toISOString();
+
+const PC01 = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
+const PC01_KEY = agentKey('sch-1', 'pc-01');
+
+/** Routes sch-1 to team "east"; a room's teaching state is whatever the test sets. */
+function directory(teaching: { now: TeachingNow | null }): ServiceDirectory {
+  return {
+    ...EMPTY_DIRECTORY,
+    route: (schoolId) => (schoolId === 'sch-1' ? { regionId: 'shanghai-pudong', teamId: 'east' } : { regionId: null, teamId: null }),
+    teaching: () => teaching.now,
+  };
+}
+
+/**
+ * The ticket engine over a real store, run against each dialect. The clock is the test's: every
+ * rule with a time in it (hold, flap window, grace, reopen window) is checked on both sides of it.
+ */
+export function ticketEngineSuite(label: string, createTarget: () => Promise<StoreTestTarget>): void {
+  describe(`ticket engine on ${label}`, () => {
+    let target: StoreTestTarget;
+    let store: Store;
+    let engine: TicketEngine;
+    let clock: number;
+    const teaching: { now: TeachingNow | null } = { now: null };
+    const pc01 = messagesFrom(PC01);
+
+    beforeEach(async () => {
+      target = await createTarget();
+      store = await openStore(target.spec);
+      await store.migrate();
+      clock = T0;
+      teaching.now = null;
+      engine = new TicketEngine({ db: store.database, directory: directory(teaching), log: pino({ level: 'silent' }), now: () => clock });
+    });
+
+    afterEach(async () => {
+      await engine.stop();
+      await store.close();
+      await target.cleanup();
+    });
+
+    /** As the collector does it: commit a batch, then tell the engine what changed. */
+    async function deliver(...messages: AgentMessage[]): Promise<void> {
+      const result = await store.ingest(messages.map((message) => accepted(message)));
+      if (result.changed) engine.notify(result.changed);
+      await engine.settle();
+    }
+
+    async function tickets() {
+      return engine.store.list({});
+    }
+
+    it('opens one ticket for a raised fault, routed, with the domain category and severity, the device and a diagnostic bundle', async () => {
+      clock = T0 + 2 * MIN;
+      await deliver(pc01.inventory({ at: at(0) }), pc01.health({ at: at(0), cpuLoad: 12 }), pc01.measurement({ at: at(1), value: 40 }), pc01.fault('raised', { at: at(1) }));
+
+      const [ticket, ...others] = await tickets();
+      expect(others).toEqual([]);
+      expect(ticket).toMatchObject({
+        agentKey: PC01_KEY,
+        code: 'DEVICE_MISSING',
+        deviceId: 'expected:usb:camera',
+        schoolId: 'sch-1',
+        roomId: 'r101',
+        status: 'open',
+        category: 'hardware',
+        severity: 'urgent',
+        regionId: 'shanghai-pudong',
+        teamId: 'east',
+        occurrences: 1,
+        firstOccurrenceAt: at(1),
+        openedAt: at(2),
+        title: 'Expected device missing in room r101',
+      });
+      expect(ticket?.description).toContain('front camera is missing');
+      expect(ticket?.description).toContain('school sch-1, room r101, classroom PC pc-01');
+      expect(ticket?.device).toMatchObject({ id: 'expected:usb:camera', kind: 'camera' });
+
+      const detail = await engine.store.get(ticket?.id ?? '');
+      expect(detail?.history.map((entry) => [entry.actor, entry.action, entry.toStatus])).toEqual([['agent', 'opened', 'open']]);
+      const bundle = detail?.bundle as { inventory: unknown[]; recentHealth: Array<{ cpuLoadPercent: number }>; recentMeasurements: Array<{ value: number }>; fault: { code: string } };
+      expect(bundle.inventory).toHaveLength(1);
+      expect(bundle.recentHealth.map((point) => point.cpuLoadPercent)).toEqual([12]);
+      expect(bundle.recentMeasurements.map((point) => point.value)).toEqual([40]);
+      expect(bundle.fault.code).toBe('DEVICE_MISSING');
+    });
+
+    it('keeps repeats of an open fault on the same ticket: a redelivery changes nothing, a new episode counts', async () => {
+      const raise = pc01.fault('raised', { at: at(0) });
+      await deliver(raise);
+      await deliver(raise);
+      await deliver(pc01.fault('raised', { at: at(1), message: 'still missing' }));
+      expect((await tickets()).map((ticket) => ticket.occurrences)).toEqual([1]);
+
+      // Cleared and back after the flap window, before the hold resolved anything: same ticket, occurrence 2.
+      await deliver(pc01.fault('cleared', { at: at(2) }));
+      await deliver(pc01.fault('raised', { at: at(20) }));
+      const [ticket, ...others] = await tickets();
+      expect(others).toEqual([]);
+      expect(ticket).toMatchObject({ status: 'open', occurrences: 2, flaps: 0, lastOccurrenceAt: at(20), faultClearedAt: null });
+    });
+
+    it('counts a fault that clears and returns within the flap window as a flap on the same ticket, never resolving it', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      await deliver(pc01.fault('cleared', { at: at(1) }));
+      clock = T0 + 4 * MIN;
+      await engine.sweep();
+      await deliver(pc01.fault('raised', { at: at(4) }));
+      clock = T0 + 30 * MIN;
+      await engine.sweep();
+      const [ticket, ...others] = await tickets();
+      expect(others).toEqual([]);
+      expect(ticket).toMatchObject({ status: 'open', occurrences: 2, flaps: 1, resolvedAt: null });
+    });
+
+    it('resolves a ticket once its fault stays clear for the hold time, as verified by the agent', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      clock = T0 + 10 * MIN;
+      await deliver(pc01.fault('cleared', { at: at(10) }));
+      clock = T0 + 14 * MIN + 59_000;
+      await engine.sweep();
+      expect((await tickets())[0]?.status).toBe('open');
+
+      clock = T0 + 15 * MIN;
+      await engine.sweep();
+      const [ticket] = await tickets();
+      expect(ticket).toMatchObject({ status: 'resolved', resolvedAt: at(15) });
+      expect(ticket?.resolution).toMatchObject({ verifiedBy: 'agent', by: 'agent', minutesToRestore: 10 });
+      expect(ticket?.resolution?.note).toContain('stayed clear for 5 min');
+      const history = (await engine.store.get(ticket?.id ?? ''))?.history.map((entry) => entry.action);
+      expect(history).toEqual(['opened', 'fault-cleared', 'resolved']);
+    });
+
+    it('reopens a resolved ticket when its fault returns within 24 h, and opens a new one after', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      await deliver(pc01.fault('cleared', { at: at(1) }));
+      clock = T0 + 10 * MIN;
+      await engine.sweep();
+      clock = T0 + 3 * HOUR;
+      await deliver(pc01.fault('raised', { at: at(180) }));
+      let [ticket, ...others] = await tickets();
+      expect(others).toEqual([]);
+      expect(ticket).toMatchObject({ status: 'open', reopens: 1, occurrences: 2, resolvedAt: null, resolution: null });
+
+      // Resolved again; 24 h without the fault closes it, and the next occurrence is a new ticket.
+      await deliver(pc01.fault('cleared', { at: at(181) }));
+      clock = T0 + 190 * MIN;
+      await engine.sweep();
+      clock = T0 + 190 * MIN + 24 * HOUR;
+      await engine.sweep();
+      [ticket] = await tickets();
+      expect(ticket).toMatchObject({ status: 'closed', closedAt: new Date(clock).toISOString() });
+
+      await deliver(pc01.fault('raised', { at: new Date(clock + MIN).toISOString() }));
+      const all = await tickets();
+      expect(all.map((t) => t.status).sort()).toEqual(['closed', 'open']);
+    });
+
+    it('opens an offline ticket only after the grace period, and resolves it when the agent is back', async () => {
+      await deliver(pc01.status('online', { at: at(0) }), pc01.status('offline', { at: at(1), reason: 'last will' }));
+      clock = T0 + 2 * MIN + 59_000;
+      await engine.sweep();
+      expect(await tickets()).toEqual([]);
+
+      clock = T0 + 3 * MIN;
+      await engine.sweep();
+      const [ticket] = await tickets();
+      expect(ticket).toMatchObject({ code: 'AGENT_OFFLINE', status: 'open', category: 'network', firstOccurrenceAt: at(1), teamId: 'east' });
+      expect(ticket?.description).toContain('last will');
+
+      clock = T0 + 10 * MIN;
+      await deliver(pc01.status('online', { at: at(10) }));
+      const [back] = await tickets();
+      expect(back).toMatchObject({ status: 'resolved', resolution: { verifiedBy: 'agent', note: 'The agent is reporting again.' } });
+    });
+
+    it('raises severity for a fault during a lesson or shortly before one', async () => {
+      teaching.now = { inLesson: true, minutesToNextLesson: null };
+      await deliver(pc01.fault('raised', { at: at(0), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} }));
+      teaching.now = { inLesson: false, minutesToNextLesson: 20 };
+      // Three schools, so that the school-incident rule (many rooms of one school) stays out of it.
+      await deliver(messagesFrom({ schoolId: 'sch-2', roomId: 'r102', agentId: 'pc-02' }).fault('raised', { at: at(0), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} }));
+      teaching.now = { inLesson: false, minutesToNextLesson: 45 };
+      await deliver(messagesFrom({ schoolId: 'sch-3', roomId: 'r103', agentId: 'pc-03' }).fault('raised', { at: at(0), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} }));
+
+      const byRoom = Object.fromEntries((await tickets()).map((ticket) => [ticket.roomId, ticket]));
+      expect(byRoom.r101?.severity).toBe('urgent');
+      expect(byRoom.r101?.severityReasons).toEqual(['general: the fault\'s level', 'urgent: a lesson is under way']);
+      expect(byRoom.r102?.severity).toBe('urgent');
+      expect(byRoom.r102?.severityReasons[1]).toBe('urgent: the next lesson starts in 20 min');
+      expect(byRoom.r103?.severity).toBe('general');
+    });
+
+    it('makes a ticket critical when the room can no longer teach: no camera and no microphone', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      await deliver(pc01.fault('raised', { at: at(1), code: 'MICROPHONE_NO_CAPTURE', deviceId: 'usb:mic', evidence: {} }));
+      const byCode = Object.fromEntries((await tickets()).map((ticket) => [ticket.code, ticket]));
+      expect(byCode.DEVICE_MISSING?.severity).toBe('urgent');
+      expect(byCode.MICROPHONE_NO_CAPTURE?.severity).toBe('critical');
+      expect(byCode.MICROPHONE_NO_CAPTURE?.severityReasons).toContain('critical: the room cannot teach (lost: camera, microphone)');
+    });
+
+    it('makes every recent ticket of a school critical when many of its rooms are hit at once', async () => {
+      for (const [index, room] of ['r101', 'r102', 'r103'].entries()) {
+        clock = T0 + index * MIN;
+        await deliver(messagesFrom({ ...PC01, roomId: room, agentId: `pc-${room}` }).fault('raised', { at: at(index), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} }));
+      }
+      const all = await tickets();
+      expect(all.map((ticket) => ticket.severity)).toEqual(['critical', 'critical', 'critical']);
+      const first = all.find((ticket) => ticket.roomId === 'r101');
+      const history = (await engine.store.get(first?.id ?? ''))?.history.map((entry) => entry.action);
+      expect(history).toEqual(['opened', 'severity-raised']);
+    });
+
+    it('catches up in the sweep on faults whose batch was committed but never followed up (a crash in between)', async () => {
+      await store.ingest([accepted(pc01.fault('raised', { at: at(0) }))]);
+      expect(await tickets()).toEqual([]);
+      await engine.sweep();
+      expect((await tickets()).map((ticket) => ticket.code)).toEqual(['DEVICE_MISSING']);
+      await engine.sweep();
+      expect(await tickets()).toHaveLength(1);
+    });
+
+    it('ignores a late clear of an older episode', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      await deliver(pc01.fault('cleared', { at: at(1) }));
+      await deliver(pc01.fault('raised', { at: at(30) }));
+      // Delivered late: a clear stamped before the current episode's raise.
+      await deliver(pc01.fault('cleared', { at: at(2) }));
+      const [ticket] = await tickets();
+      expect(ticket).toMatchObject({ status: 'open', faultClearedAt: null, occurrences: 2 });
+    });
+
+    it('moves through acknowledged, in progress and resolved by hand, records who and when, and takes a rating', async () => {
+      await deliver(pc01.fault('raised', { at: at(0) }));
+      const [opened] = await tickets();
+      const id = opened?.id ?? '';
+      clock = T0 + 30 * MIN;
+      await engine.acknowledge(id, 'engineer-wang');
+      clock = T0 + 40 * MIN;
+      await engine.startWork(id, 'engineer-wang');
+      await expect(engine.acknowledge(id, 'engineer-li')).rejects.toMatchObject({ code: 'TICKET_STATE_CONFLICT' });
+      clock = T0 + 90 * MIN;
+      await engine.resolve(id, 'engineer-wang', { note: 'replaced the USB cable', cause: 'cable worn', actions: 'new cable' });
+      await engine.rate(id, 'school:admin', { score: 5, comment: 'fast' });
+      await expect(engine.rate('TK-00000000', 'x', { score: 3 })).rejects.toMatchObject({ code: 'TICKET_NOT_FOUND' });
+
+      const detail = await engine.store.get(id);
+      expect(detail?.ticket).toMatchObject({
+        status: 'resolved',
+        acknowledgedAt: at(30),
+        firstResponseAt: at(30),
+        resolvedAt: at(90),
+        resolution: { by: 'engineer-wang', verifiedBy: 'engineer', cause: 'cable worn', note: 'replaced the USB cable', minutesToRestore: 90 },
+        rating: { by: 'school:admin', score: 5, comment: 'fast' },
+      });
+      expect(detail?.history.map((entry) => [entry.actor, entry.action, entry.fromStatus, entry.toStatus, entry.at])).toEqual([
+        ['agent', 'opened', null, 'open', at(0)],
+        ['engineer-wang', 'acknowledged', 'open', 'acknowledged', at(30)],
+        ['engineer-wang', 'started', 'acknowledged', 'in_progress', at(40)],
+        ['engineer-wang', 'resolved', 'in_progress', 'resolved', at(90)],
+        ['school:admin', 'rated', null, null, at(90)],
+      ]);
+    });
+
+    it('opens exactly one ticket when two engines (two collectors) reconcile the same fault at once', async () => {
+      const second = await openStore(target.spec);
+      const otherEngine = new TicketEngine({ db: second.database, directory: directory(teaching), log: pino({ level: 'silent' }), now: () => clock });
+      try {
+        await store.ingest([accepted(pc01.fault('raised', { at: at(0) }))]);
+        const key = { agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: JSON.stringify('expected:usb:camera') };
+        await Promise.all([engine.reconcileFault(key), otherEngine.reconcileFault(key), engine.sweep(), otherEngine.sweep()]);
+        expect(await tickets()).toHaveLength(1);
+      } finally {
+        await otherEngine.stop();
+        await second.close();
+      }
+    });
+
+    it('uses the default policy of the issue', () => {
+      expect(DEFAULT_TICKET_POLICY).toMatchObject({ offlineGraceMinutes: 2, flapWindowMinutes: 10, holdMinutes: 5, reopenWindowHours: 24, lessonLeadMinutes: 30 });
+    });
+  });
+}
