@@ -5,6 +5,7 @@ import { AGENT_VERSION } from '../agent/version.js';
 import { AvcareError, reportCommandError } from '../protocol/index.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
 import { describeCloud, startCloud, stopOnSignals } from './main.js';
+import { ticketsCommand } from './tickets-command.js';
 
 interface StartFlags {
   port?: string;
@@ -49,6 +50,8 @@ function buildProgram(): Command {
       process.stdout.write(`avcare cloud ${AGENT_VERSION} started\n${describeCloud(cloud)}\nCtrl-C stops.\n`);
       stopOnSignals(cloud, log, { onStopped: () => process.stdout.write('avcare cloud stopped\n') });
     });
+
+  program.addCommand(ticketsCommand());
 
   return program;
 }

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   COLLECTOR_CLOSED: { hint: 'The collector is shutting down; the message stays with the broker or the agent and is delivered again.' },
   STORE_UNAVAILABLE: { hint: 'Check that the database is running and reachable (the --db option) and that the disk is not full.' },
   STATE_UNWRITABLE: { hint: 'Check that the agent\'s state directory is writable.' },
+  CLOUD_UNREACHABLE: { hint: 'Check that `avcare-cloud start` runs there and the address is right (--url or AVCARE_CLOUD_URL).' },
+  CLOUD_REQUEST_FAILED: { hint: 'The cloud refused the request; its message says why, and its log has the details.' },
   TICKET_NOT_FOUND: { hint: 'List tickets with `avcare-cloud tickets list` (or GET /api/tickets) to find its id.' },
   TICKET_STATE_CONFLICT: { hint: 'A ticket moves open -> acknowledged -> in progress -> resolved -> closed; show it to see where it is now.' },
 } as const;

@@ -1,0 +1,139 @@
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { AvcareError, ERROR_CODES, untrustedText } from '../protocol/index.js';
+import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+interface CommonFlags {
+  url?: string;
+  json?: boolean;
+}
+
+/** `avcare-cloud tickets ...`: the ticket API from a terminal, for engineers and scripts. */
+export function ticketsCommand(): Command {
+  const command = new Command('tickets').description('list, show, acknowledge and resolve service tickets through a running cloud');
+  const common = (sub: Command): Command =>
+    sub
+      .option('--url <url>', `the cloud's HTTP API (default $AVCARE_CLOUD_URL or ${DEFAULT_URL})`)
+      .option('--json', 'print the API answer as JSON');
+
+  common(command.command('list'))
+    .description('tickets, newest first')
+    .option('--school <id>', 'only this school')
+    .addOption(new Option('--status <status>', 'only tickets in this status').choices(['open', 'acknowledged', 'in_progress', 'resolved', 'closed']))
+    .addOption(new Option('--severity <severity>', 'only this severity').choices(['general', 'urgent', 'critical']))
+    .option('--team <id>', 'only tickets routed to this service team')
+    .option('--active', 'leave out closed tickets')
+    .action(async (flags: CommonFlags & { school?: string; status?: string; severity?: string; team?: string; active?: boolean }) => {
+      const query = new URLSearchParams();
+      for (const [name, value] of [['school', flags.school], ['status', flags.status], ['severity', flags.severity], ['team', flags.team]] as const) {
+        if (value !== undefined) query.set(name, value);
+      }
+      if (flags.active) query.set('active', 'true');
+      const { tickets } = await request<{ tickets: Ticket[] }>(flags, 'GET', `/api/tickets?${query.toString()}`);
+      print(flags, { tickets }, () => renderList(tickets));
+    });
+
+  common(command.command('show'))
+    .description('one ticket with its history and SLA, as the engineer sees it')
+    .argument('<id>', 'ticket id, e.g. TK-7F3K9QXM')
+    .action(async (id: string, flags: CommonFlags) => {
+      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'GET', `/api/tickets/${encodeURIComponent(id)}`);
+      print(flags, found, () => renderTicket(found.ticket, found.history));
+    });
+
+  common(command.command('ack'))
+    .description('acknowledge a ticket (the first response)')
+    .argument('<id>', 'ticket id')
+    .option('--by <name>', 'who acknowledges (default: your user name)')
+    .action(async (id: string, flags: CommonFlags & { by?: string }) => {
+      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'POST', `/api/tickets/${encodeURIComponent(id)}/ack`, { by: flags.by ?? userInfo().username });
+      print(flags, found, () => `${found.ticket.id} is now ${found.ticket.status}\n`);
+    });
+
+  common(command.command('resolve'))
+    .description('resolve a ticket with a written report')
+    .argument('<id>', 'ticket id')
+    .requiredOption('--note <text>', 'what was done')
+    .option('--cause <text>', 'the cause found')
+    .option('--actions <text>', 'the actions taken')
+    .option('--by <name>', 'who resolves (default: your user name)')
+    .action(async (id: string, flags: CommonFlags & { by?: string; note: string; cause?: string; actions?: string }) => {
+      const body = { by: flags.by ?? userInfo().username, note: flags.note, ...(flags.cause === undefined ? {} : { cause: flags.cause }), ...(flags.actions === undefined ? {} : { actions: flags.actions }) };
+      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'POST', `/api/tickets/${encodeURIComponent(id)}/resolve`, body);
+      print(flags, found, () => `${found.ticket.id} is now ${found.ticket.status}\n`);
+    });
+
+  return command;
+}
+
+async function request<T>(flags: CommonFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const base = flags.url ?? process.env.AVCARE_CLOUD_URL ?? DEFAULT_URL;
+  let url: URL;
+  try {
+    url = new URL(path, base);
+  } catch {
+    throw new AvcareError('INVALID_ARGUMENT', `--url ${base} is not a URL (expected e.g. ${DEFAULT_URL})`, { url: base });
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    throw new AvcareError('CLOUD_UNREACHABLE', `cannot reach the avcare cloud at ${url.origin}: ${reason}`, { url: url.origin }, { cause: error });
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AvcareError('CLOUD_REQUEST_FAILED', `${url.origin} answered ${response.status} with something that is not the avcare API`, { status: response.status });
+  }
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string } }).error;
+    const code = error?.code !== undefined && error.code in ERROR_CODES ? (error.code as keyof typeof ERROR_CODES) : 'CLOUD_REQUEST_FAILED';
+    throw new AvcareError(code, untrustedText(error?.message ?? `HTTP ${response.status}`, 500) ?? `HTTP ${response.status}`, { status: response.status });
+  }
+  return parsed as T;
+}
+
+function print(flags: CommonFlags, value: unknown, human: () => string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+/** Text that came from devices or people: control characters (terminal escapes) never reach the terminal. */
+function safe(text: string | null, max = 200): string {
+  return text === null ? '-' : (untrustedText(text, max) ?? '');
+}
+
+function renderList(tickets: readonly Ticket[]): string {
+  if (tickets.length === 0) return 'no tickets\n';
+  const rows = tickets.map((ticket) => [ticket.id, ticket.severity, ticket.status, `${ticket.schoolId}/${ticket.roomId}`, ticket.teamId ?? '(unrouted)', ticket.openedAt.slice(0, 16).replace('T', ' '), safe(ticket.title, 70)]);
+  const header = ['ID', 'SEVERITY', 'STATUS', 'SCHOOL/ROOM', 'TEAM', 'OPENED (UTC)', 'TITLE'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function renderTicket(ticket: Ticket, history: readonly TicketHistoryEntry[]): string {
+  const lines = [
+    `${ticket.id}  ${ticket.severity.toUpperCase()}  ${ticket.status}  ${safe(ticket.title)}`,
+    `school ${ticket.schoolId}, room ${ticket.roomId}, agent ${ticket.agentKey}; team ${ticket.teamId ?? '(unrouted)'}`,
+    `category ${ticket.category}; occurrences ${ticket.occurrences} (flaps ${ticket.flaps}, reopened ${ticket.reopens}); first ${ticket.firstOccurrenceAt}, last ${ticket.lastOccurrenceAt}`,
+    `severity because: ${ticket.severityReasons.map((reason) => safe(reason)).join('; ')}`,
+    '',
+    ...ticket.description.split('\n').map((line) => `  ${safe(line, 500)}`),
+  ];
+  if (ticket.agentActions.length > 0) {
+    lines.push('', 'what the agent already tried:', ...ticket.agentActions.map((action) => `  ${safe(action.action)}: ${safe(action.result)}`));
+  }
+  if (ticket.resolution) lines.push('', `resolved by ${safe(ticket.resolution.by)} (${ticket.resolution.verifiedBy}) after ${ticket.resolution.minutesToRestore} min: ${safe(ticket.resolution.note, 500)}`);
+  lines.push('', 'history:', ...history.map((entry) => `  ${entry.at}  ${safe(entry.actor)}  ${entry.action}${entry.toStatus ? ` -> ${entry.toStatus}` : ''}`));
+  return `${lines.join('\n')}\n`;
+}
