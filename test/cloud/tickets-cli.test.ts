@@ -39,7 +39,8 @@ describe('avcare-cloud tickets', () => {
     }
     id = await eventually(async () => {
       const listed = await tickets(['list', '--url', url, '--json']);
-      return JSON.parse(listed.stdout === '' ? '{"tickets":[]}' : listed.stdout).tickets[0]?.id as string | undefined;
+      if (listed.code !== 0) return undefined;
+      return (JSON.parse(listed.stdout) as { tickets: Ticket[] }).tickets[0]?.id;
     }, 10_000, 'the ticket of the published fault');
   }, 30_000);
 
