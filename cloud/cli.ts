@@ -12,6 +12,8 @@ interface StartFlags {
   host?: string;
   mqttPort?: string;
   broker?: string;
+  collectorId?: string;
+  sharedGroup?: string;
   db?: string;
   data?: string;
   retentionRawDays?: string;
@@ -32,19 +34,33 @@ function buildProgram(): Command {
     .option('--host <address>', 'address the HTTP API and the embedded broker listen on (default 0.0.0.0)')
     .option('--mqtt-port <port>', 'port of the embedded MQTT broker (default 1883)')
     .option('--broker <url>', 'use an external broker (mqtt://HOST:PORT or mqtts://) instead of the embedded one')
+    .option('--collector-id <id>', 'MQTT client id at the external broker (default avcare-collector); one per collector')
+    .option('--shared-group <name>', 'with --broker: share the stream among the collectors of this group (several processes, one database)')
     .option('--db <spec>', `database: ${ACCEPTED_STORE_SPECS} (default sqlite:<data>/avcare.db)`)
     .option('--data <dir>', 'data folder, created when missing (default ./avcare-data)')
     .option('--retention-raw-days <n>', 'days raw health samples are kept before being folded into hourly averages (default 7)')
     .option('--retention-hourly-days <n>', 'days hourly health averages are kept (default 90)')
     .option('--retention-event-days <n>', 'days fault, inventory, status and measurement events are kept (default 365)')
     .action(async (flags: StartFlags) => {
+      if (flags.broker === undefined && (flags.sharedGroup !== undefined || flags.collectorId !== undefined)) {
+        throw new AvcareError('INVALID_ARGUMENT', '--shared-group and --collector-id apply to an external broker: give --broker too', { flags: ['--shared-group', '--collector-id'] });
+      }
       if (flags.broker !== undefined && flags.mqttPort !== undefined) {
         throw new AvcareError('INVALID_ARGUMENT', '--mqtt-port sets the embedded broker, which --broker replaces: give one of them', { flags: ['--broker', '--mqtt-port'] });
       }
       const log = createLogger();
       const cloud = await startCloud({
         log,
-        ...defined({ httpPort: flags.port, host: flags.host, mqttPort: flags.mqttPort, brokerUrl: flags.broker, db: flags.db, dataDir: flags.data }),
+        ...defined({
+          httpPort: flags.port,
+          host: flags.host,
+          mqttPort: flags.mqttPort,
+          brokerUrl: flags.broker,
+          collectorId: flags.collectorId,
+          sharedGroup: flags.sharedGroup,
+          db: flags.db,
+          dataDir: flags.data,
+        }),
         retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays }),
       });
       process.stdout.write(`avcare cloud ${AGENT_VERSION} started\n${describeCloud(cloud)}\nCtrl-C stops.\n`);

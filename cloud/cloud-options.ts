@@ -14,6 +14,16 @@ export const cloudOptionsSchema = z.object({
     .regex(/^mqtts?:\/\/[^/]+/, 'must be mqtt://HOST:PORT or mqtts://HOST:PORT')
     .optional()
     .describe('An external broker to subscribe to instead of running the embedded one'),
+  collectorId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .default('avcare-collector')
+    .describe('MQTT client id of the collector at an external broker; each collector of a shared group needs its own'),
+  sharedGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .optional()
+    .describe('Share the stream among the collectors of this group (MQTT shared subscription, $share/GROUP/...)'),
   dataDir: z.string().min(1).default('./avcare-data').describe('Folder for the SQLite database (created when missing)'),
   db: z.string().min(1).optional().describe('sqlite:PATH or postgres://...; default sqlite:<dataDir>/avcare.db'),
   retention: z
@@ -34,6 +44,8 @@ export const CLOUD_FLAGS: Record<string, string> = {
   host: '--host',
   mqttPort: '--mqtt-port',
   brokerUrl: '--broker',
+  collectorId: '--collector-id',
+  sharedGroup: '--shared-group',
   dataDir: '--data',
   db: '--db',
   'retention.rawHealthDays': '--retention-raw-days',

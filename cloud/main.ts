@@ -83,7 +83,13 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       closeTransport = () => broker.close();
       undo.push(closeTransport);
     } else {
-      const feed = startMqttFeed({ url: options.brokerUrl, collector, log: baseLog });
+      const feed = startMqttFeed({
+        url: options.brokerUrl,
+        collector,
+        log: baseLog,
+        clientId: options.collectorId,
+        ...(options.sharedGroup === undefined ? {} : { sharedGroup: options.sharedGroup }),
+      });
       mqtt = { mode: 'external', url: redactSpec(options.brokerUrl) };
       closeTransport = () => feed.close();
       undo.push(closeTransport);

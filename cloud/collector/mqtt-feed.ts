@@ -12,6 +12,12 @@ export interface MqttFeedOptions {
   /** Fixed, so the broker keeps this subscriber's session and queues for it while it is away. */
   clientId?: string;
   protocolVersion?: 4 | 5;
+  /**
+   * Several collectors share one stream: the broker hands each message to one member of the group
+   * ($share/GROUP/filter; Mosquitto does this for MQTT 3.1.1 clients too). The store's eventId
+   * de-duplication and the tickets' unique index keep rows exactly-once whichever member takes it.
+   */
+  sharedGroup?: string;
   /** How long close() waits for messages already handed to the collector to be committed and acknowledged. */
   drainTimeoutMs?: number;
   reconnectPeriodMs?: number;
@@ -55,6 +61,7 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
   const protocolVersion = options.protocolVersion ?? 4;
   const { collector } = options;
   const broker = describeBroker(options.url);
+  const filter = options.sharedGroup === undefined ? topicFilter('+') : `$share/${options.sharedGroup}/${topicFilter('+')}`;
 
   const client = mqtt.connect(options.url, {
     clientId: options.clientId ?? 'avcare-collector',
@@ -90,14 +97,14 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
     }
     // A fresh session (first start, or the broker lost it): subscribing again with a session present would
     // only make the broker resend every retained message.
-    client.subscribe(topicFilter('+'), { qos: 1 }, (error, granted) => {
+    client.subscribe(filter, { qos: 1 }, (error, granted) => {
       if (error) {
         log.error({ err: error, broker }, 'subscribing failed; retrying on the next connection');
         client.reconnect();
         return;
       }
       if (granted?.some((grant) => grant.qos === 0x80)) {
-        log.error({ broker, topic: topicFilter('+') }, 'the broker refused the subscription; check its ACL for the collector');
+        log.error({ broker, topic: filter }, 'the broker refused the subscription; check its ACL for the collector');
         return;
       }
       log.info({ granted: granted?.map((grant) => ({ topic: grant.topic, qos: grant.qos })) }, 'subscribed');
