@@ -159,6 +159,32 @@ CREATE TABLE ticket_history (
 );
 `,
   },
+  {
+    id: '0003-webhooks',
+    sql: `
+-- The webhook outbox: ticket events queued in the transaction that made them, drained by the deliverer.
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  -- pending | delivered | given-up
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  -- A claim is a lease: a process that died mid-attempt leaves it to expire.
+  claimed_until BIGINT,
+  created_at BIGINT NOT NULL,
+  last_attempt_at BIGINT,
+  last_status INTEGER,
+  last_error TEXT,
+  delivered_at BIGINT
+);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (endpoint_id, event_id);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, state, created_at, event_id);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {
