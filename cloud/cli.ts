@@ -16,6 +16,7 @@ interface StartFlags {
   sharedGroup?: string;
   db?: string;
   data?: string;
+  service?: string;
   retentionRawDays?: string;
   retentionHourlyDays?: string;
   retentionEventDays?: string;
@@ -37,6 +38,7 @@ function buildProgram(): Command {
     .option('--collector-id <id>', 'MQTT client id at the external broker (default avcare-collector); one per collector')
     .option('--shared-group <name>', 'with --broker: share the stream among the collectors of this group (several processes, one database)')
     .option('--db <spec>', `database: ${ACCEPTED_STORE_SPECS} (default sqlite:<data>/avcare.db)`)
+    .option('--service <file>', 'service configuration (JSON): regions, teams, schools with calendars, timetables and SLA contracts, webhooks')
     .option('--data <dir>', 'data folder, created when missing (default ./avcare-data)')
     .option('--retention-raw-days <n>', 'days raw health samples are kept before being folded into hourly averages (default 7)')
     .option('--retention-hourly-days <n>', 'days hourly health averages are kept (default 90)')
@@ -60,6 +62,7 @@ function buildProgram(): Command {
           sharedGroup: flags.sharedGroup,
           db: flags.db,
           dataDir: flags.data,
+          serviceConfig: flags.service,
         }),
         retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays }),
       });

@@ -8,6 +8,7 @@ describe('cloud options', () => {
       httpPort: 8080,
       host: '0.0.0.0',
       mqttPort: 1883,
+      collectorId: 'avcare-collector',
       dataDir: './avcare-data',
       retention: { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365 },
     });

@@ -24,6 +24,7 @@ export const cloudOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
     .optional()
     .describe('Share the stream among the collectors of this group (MQTT shared subscription, $share/GROUP/...)'),
+  serviceConfig: z.string().min(1).optional().describe('JSON file: regions, teams, schools (calendars, timetables, SLA contracts), webhooks'),
   dataDir: z.string().min(1).default('./avcare-data').describe('Folder for the SQLite database (created when missing)'),
   db: z.string().min(1).optional().describe('sqlite:PATH or postgres://...; default sqlite:<dataDir>/avcare.db'),
   retention: z
@@ -46,6 +47,7 @@ export const CLOUD_FLAGS: Record<string, string> = {
   brokerUrl: '--broker',
   collectorId: '--collector-id',
   sharedGroup: '--shared-group',
+  serviceConfig: '--service',
   dataDir: '--data',
   db: '--db',
   'retention.rawHealthDays': '--retention-raw-days',

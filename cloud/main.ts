@@ -8,7 +8,8 @@ import { explainListenError } from './broker/port-errors.js';
 import { startEmbeddedBroker } from './broker/embedded-broker.js';
 import { parseCloudOptions, type CloudOptions, type CloudOptionsInput } from './cloud-options.js';
 import { Collector } from './collector/collector.js';
-import { EMPTY_DIRECTORY } from './tickets/service-directory.js';
+import { EMPTY_SERVICE_CONFIG, loadServiceConfig, serviceDirectory, summariseServiceConfig } from './tickets/service-config.js';
+import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
 import { CloudMetrics } from './metrics.js';
@@ -65,9 +66,14 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     await store.migrate();
 
     const metrics = new CloudMetrics();
-    const tickets = new TicketEngine({ db: store.database, directory: EMPTY_DIRECTORY, log: baseLog });
+    const service = options.serviceConfig === undefined ? EMPTY_SERVICE_CONFIG : loadServiceConfig(options.serviceConfig);
+    const directory = serviceDirectory(service);
+    const tickets = new TicketEngine({ db: store.database, directory, log: baseLog });
     tickets.start();
     undo.push(() => tickets.stop());
+    const webhooks = new WebhookDeliverer({ queue: tickets.webhookQueue, endpoints: () => directory.webhooks(), log: baseLog });
+    webhooks.start();
+    undo.push(() => webhooks.stop());
     const collector = new Collector({ store, metrics, log: baseLog, onCommitted: (result) => result.changed && tickets.notify(result.changed) });
     undo.push(() => collector.close());
 
@@ -100,7 +106,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
 
     const retention = startRetentionTimer({ store, policy: options.retention, log: baseLog });
     const httpUrl = `http://${reachableHost(options.host)}:${httpPort}/`;
-    log.info({ httpUrl, mqtt, database: redactSpec(spec) }, 'cloud started');
+    log.info({ httpUrl, mqtt, database: redactSpec(spec), service: summariseServiceConfig(service) }, 'cloud started');
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
@@ -112,6 +118,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         [mqtt.mode === 'embedded' ? 'embedded broker' : 'MQTT feed', closeTransport],
         ['collector', () => collector.close()],
         ['ticket engine', () => tickets.stop()],
+        ['webhook deliverer', () => webhooks.stop()],
         ['store', () => store.close()],
       ]).then(() => log.info('cloud stopped')));
 

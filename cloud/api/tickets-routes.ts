@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { severitySchema, topicIdSchema } from '../../protocol/index.js';
-import type { TicketEngine } from '../tickets/ticket-engine.js';
-import type { Ticket, TicketHistoryEntry } from '../tickets/ticket-store.js';
+import type { TicketEngine, TicketView } from '../tickets/ticket-engine.js';
+import type { TicketHistoryEntry } from '../tickets/ticket-store.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
 
@@ -42,9 +42,9 @@ export interface TicketsRoutesOptions {
 
 /** Tickets as the engine keeps them, with the moves people make on them. */
 export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOptions): void {
-  app.get('/api/tickets', async (request): Promise<{ tickets: Ticket[] }> => {
+  app.get('/api/tickets', async (request): Promise<{ tickets: TicketView[] }> => {
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
-    const list = await tickets.store.list({
+    const list = await tickets.list({
       ...(query.school === undefined ? {} : { schoolId: query.school }),
       ...(query.status === undefined ? {} : { status: query.status }),
       ...(query.severity === undefined ? {} : { severity: query.severity }),
@@ -56,9 +56,9 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
     return { tickets: list };
   });
 
-  app.get('/api/tickets/:id', async (request): Promise<{ ticket: Ticket; history: TicketHistoryEntry[]; bundle: unknown }> => {
+  app.get('/api/tickets/:id', async (request): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown }> => {
     const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
-    const found = await tickets.store.get(id);
+    const found = await tickets.get(id);
     if (!found) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
     return found;
   });
@@ -67,7 +67,7 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
     app.post(`/api/tickets/:id/${path}`, async (request) => {
       const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
       await run(id, request.body ?? {});
-      const found = await tickets.store.get(id);
+      const found = await tickets.get(id);
       return found;
     });
   };

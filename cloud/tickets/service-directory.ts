@@ -1,4 +1,8 @@
-import { DEFAULT_TICKET_POLICY, type TicketPolicy } from './ticket-policy.js';
+import type { WebhookEndpoint } from '../webhooks/webhook-endpoint.js';
+import type { BusinessCalendar } from './business-calendar.js';
+import { EMPTY_SERVICE_CONFIG, serviceDirectory } from './service-config.js';
+import type { SlaPolicy } from './sla.js';
+import type { TicketPolicy } from './ticket-policy.js';
 
 /** Where a school's tickets go: its region and the service team that covers it. */
 export interface Route {
@@ -11,9 +15,18 @@ export interface TeachingNow {
   minutesToNextLesson: number | null;
 }
 
+/** A school's service terms: the calendar its SLA clocks count in, the SLA, and where its team sits. */
+export interface SchoolTerms {
+  calendar: BusinessCalendar;
+  sla: SlaPolicy;
+  /** The covering team's service point is in the school's city (on-site target). */
+  sameCity: boolean;
+}
+
 /**
- * What the ticket engine needs to know about schools beyond their telemetry: routing, timetables
- * and policy. The service configuration implements it; tests pass small literal ones.
+ * What the ticket engine needs to know about schools beyond their telemetry: routing, timetables,
+ * policies and SLA terms. The service configuration implements it (service-config.ts); tests
+ * override parts of EMPTY_DIRECTORY.
  */
 export interface ServiceDirectory {
   route(schoolId: string): Route;
@@ -22,12 +35,9 @@ export interface ServiceDirectory {
   policy(schoolId: string): TicketPolicy;
   /** Every policy in use (at least one): the sweep selects candidates by the shortest times. */
   policies(): readonly TicketPolicy[];
+  terms(schoolId: string): SchoolTerms;
+  webhooks(): readonly WebhookEndpoint[];
 }
 
-/** No regions, teams or timetables: tickets open unrouted, with the default policy. */
-export const EMPTY_DIRECTORY: ServiceDirectory = {
-  route: () => ({ regionId: null, teamId: null }),
-  teaching: () => null,
-  policy: () => DEFAULT_TICKET_POLICY,
-  policies: () => [DEFAULT_TICKET_POLICY],
-};
+/** No regions, teams, timetables or webhooks: tickets open unrouted, with the defaults of shared/domain.md. */
+export const EMPTY_DIRECTORY: ServiceDirectory = serviceDirectory(EMPTY_SERVICE_CONFIG);

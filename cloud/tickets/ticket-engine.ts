@@ -16,7 +16,10 @@ import {
   type TicketFacts,
   type TicketStatus,
 } from './ticket-rules.js';
-import { newTicketId, TicketStore, type ResolutionReport, type TicketRow } from './ticket-store.js';
+import { newTicketId, TicketStore, toTicket, type ResolutionReport, type Ticket, type TicketFilter, type TicketHistoryEntry, type TicketRow } from './ticket-store.js';
+import { slaTimers, type SlaTimer, type SlaTimers } from './sla.js';
+import { SqlWebhookQueue } from '../webhooks/sql-webhook-queue.js';
+import { planWebhookDeliveries } from '../webhooks/webhook-endpoint.js';
 import type { TeachingCapability } from './teaching-impact.js';
 
 /** One fault of one agent, as the faults table keys it. */
@@ -73,8 +76,15 @@ const TIME_ZONE = 'Asia/Shanghai';
  * event that announced it), so order of arrival, redelivery and a crash between a batch and its
  * follow-up change nothing: the sweep catches up on whatever was missed.
  */
+/** A ticket as the API shows it: with where each SLA promise stands now. */
+export interface TicketView extends Ticket {
+  sla: SlaTimers;
+}
+
 export class TicketEngine {
   readonly store: TicketStore;
+  /** Ticket events for the webhooks, queued in the transaction that records them (an outbox). */
+  readonly webhookQueue: SqlWebhookQueue;
   private readonly db: Dialect;
   private readonly directory: ServiceDirectory;
   private readonly log: Logger;
@@ -90,6 +100,7 @@ export class TicketEngine {
   constructor(options: TicketEngineOptions) {
     this.db = options.db;
     this.store = new TicketStore(options.db);
+    this.webhookQueue = new SqlWebhookQueue({ db: options.db });
     this.directory = options.directory;
     this.log = options.log.child({ module: 'tickets' });
     this.now = options.now ?? Date.now;
@@ -182,7 +193,7 @@ export class TicketEngine {
         case 'cleared':
           if (!ticket) return;
           await this.store.update(tx, ticket.id, { fault_cleared_at: decision.at, updated_at: now });
-          await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'agent', action: 'fault-cleared', detail: { clearedAt: new Date(decision.at).toISOString(), holdMinutes: policy.holdMinutes } });
+          await this.record(tx, { ticketId: ticket.id, at: now, actor: 'agent', action: 'fault-cleared', detail: { clearedAt: new Date(decision.at).toISOString(), holdMinutes: policy.holdMinutes } });
           return;
         case 'recur':
         case 'reopen': {
@@ -200,7 +211,7 @@ export class TicketEngine {
             ...(reopen ? { resolved_at: null, resolution: null } : {}),
             updated_at: now,
           });
-          await this.store.appendHistory(tx, {
+          await this.record(tx, {
             ticketId: ticket.id,
             at: now,
             actor: 'agent',
@@ -256,6 +267,8 @@ export class TicketEngine {
     for (const row of due) {
       await this.guard(() => this.sweepTicket(row.id), { ticket: row.id });
     }
+    const working = await this.db.query<{ id: string }>("SELECT id FROM tickets WHERE active = 1 AND status IN ('open', 'acknowledged', 'in_progress')");
+    for (const { id } of working) await this.guard(() => this.escalate(id), { ticket: id });
     const offline = await this.db.query<{ agent_key: string }>(
       `SELECT agent_key FROM agents a WHERE (state = 'offline' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))
           OR (state = 'online' AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))`,
@@ -271,6 +284,42 @@ export class TicketEngine {
       const key = { agentKey: row.agent_key, code: row.code, deviceKey: row.device_key };
       await this.guard(() => this.reconcileFault(key), { fault: key });
     }
+  }
+
+  /**
+   * Raises each SLA escalation of a ticket once: near breach (80 % of a target used) and breach.
+   * The ones raised are kept on the ticket, so a restart or a second collector raises none twice.
+   */
+  private async escalate(id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const row = await this.store.lockTicket(tx, id);
+      if (!row || Number(row.active) !== 1 || row.status === 'resolved' || row.status === 'closed') return;
+      const now = this.now();
+      const timers = this.timers(toTicket(row), new Date(now));
+      const raised = new Set(JSON.parse(row.escalations) as string[]);
+      const due = [timers.firstResponse, timers.resolution, ...(timers.onSite ? [timers.onSite] : [])].flatMap((timer): Array<{ timer: SlaTimer; kind: 'near-breach' | 'breach' }> => {
+        if (timer.state === 'breached') return raised.has(`${timer.name}:breach`) ? [] : [{ timer, kind: 'breach' }];
+        if (timer.state === 'near-breach') return raised.has(`${timer.name}:near-breach`) ? [] : [{ timer, kind: 'near-breach' }];
+        return [];
+      });
+      if (due.length === 0) return;
+      for (const { timer, kind } of due) {
+        raised.add(`${timer.name}:${kind}`);
+        // A breach found without its warning (the sweep was down) implies the warning: never raised after it.
+        if (kind === 'breach') raised.add(`${timer.name}:near-breach`);
+      }
+      await this.store.update(tx, row.id, { escalations: JSON.stringify([...raised].sort()), updated_at: now });
+      for (const { timer, kind } of due) {
+        await this.record(tx, {
+          ticketId: row.id,
+          at: now,
+          actor: 'system',
+          action: 'escalated',
+          detail: { timer: timer.name, kind, dueAt: timer.dueAt.toISOString(), severity: row.severity, teamId: row.team_id },
+        });
+      }
+      this.log.warn({ ticket: row.id, escalations: due.map(({ timer, kind }) => `${timer.name}:${kind}`), team: row.team_id }, 'SLA escalation');
+    });
   }
 
   private async sweepTicket(id: string): Promise<void> {
@@ -291,6 +340,36 @@ export class TicketEngine {
         await this.close(tx, ticket, 'system', now, `no recurrence within ${policy.reopenWindowHours} h of the resolution`);
       }
     });
+  }
+
+  // --- what the API shows -------------------------------------------------------------------
+
+  async list(filter: TicketFilter = {}): Promise<TicketView[]> {
+    const now = new Date(this.now());
+    return (await this.store.list(filter)).map((ticket) => this.view(ticket, now));
+  }
+
+  async get(id: string): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown } | null> {
+    const found = await this.store.get(id);
+    return found && { ...found, ticket: this.view(found.ticket, new Date(this.now())) };
+  }
+
+  /** Where each SLA promise of a ticket stands, counted in its school's business calendar. */
+  timers(ticket: Pick<Ticket, 'schoolId' | 'severity' | 'openedAt' | 'firstResponseAt' | 'resolvedAt'>, now: Date): SlaTimers {
+    const terms = this.directory.terms(ticket.schoolId);
+    return slaTimers({
+      policy: terms.sla,
+      calendar: terms.calendar,
+      severity: ticket.severity,
+      openedAt: new Date(ticket.openedAt),
+      firstResponseAt: ticket.firstResponseAt === null ? undefined : new Date(ticket.firstResponseAt),
+      resolvedAt: ticket.resolvedAt === null ? undefined : new Date(ticket.resolvedAt),
+      now,
+    });
+  }
+
+  private view(ticket: Ticket, now: Date): TicketView {
+    return { ...ticket, sla: this.timers(ticket, now) };
   }
 
   // --- what people do ------------------------------------------------------------------------
@@ -324,7 +403,7 @@ export class TicketEngine {
       const now = this.now();
       const value = { by: actor, score: rating.score, comment: rating.comment ?? null, at: new Date(now).toISOString() };
       await this.store.update(tx, ticket.id, { rating: JSON.stringify(value), updated_at: now });
-      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: 'rated', detail: { score: rating.score, comment: rating.comment ?? null } });
+      await this.record(tx, { ticketId: ticket.id, at: now, actor, action: 'rated', detail: { score: rating.score, comment: rating.comment ?? null } });
     });
   }
 
@@ -333,7 +412,7 @@ export class TicketEngine {
       const ticket = await this.lockForAction(tx, id, from, to);
       const now = this.now();
       await this.store.update(tx, ticket.id, { ...patch(ticket, now), status: to, updated_at: now });
-      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: to === 'in_progress' ? 'started' : to, fromStatus: ticket.status, toStatus: to });
+      await this.record(tx, { ticketId: ticket.id, at: now, actor, action: to === 'in_progress' ? 'started' : to, fromStatus: ticket.status, toStatus: to });
     });
   }
 
@@ -355,17 +434,17 @@ export class TicketEngine {
     const restoredAt = report.verifiedBy === 'agent' && ticket.fault_cleared_at !== null ? Number(ticket.fault_cleared_at) : now;
     const resolution: ResolutionReport = { ...report, minutesToRestore: Math.max(0, Math.round((restoredAt - Number(ticket.first_occurrence_at)) / MINUTE_MS)) };
     await this.store.update(tx, ticket.id, { status: 'resolved', resolved_at: now, resolution: JSON.stringify(resolution), first_response_at: ticket.first_response_at ?? now, updated_at: now });
-    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: report.verifiedBy === 'agent' ? 'agent' : report.by, action: 'resolved', fromStatus: ticket.status, toStatus: 'resolved', detail: { ...resolution } });
+    await this.record(tx, { ticketId: ticket.id, at: now, actor: report.verifiedBy === 'agent' ? 'agent' : report.by, action: 'resolved', fromStatus: ticket.status, toStatus: 'resolved', detail: { ...resolution } });
   }
 
   private async close(tx: SqlRunner, ticket: TicketRow, actor: string, now: number, why: string): Promise<void> {
     await this.store.update(tx, ticket.id, { status: 'closed', active: 0, closed_at: now, updated_at: now });
-    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor, action: 'closed', fromStatus: ticket.status, toStatus: 'closed', detail: { why } });
+    await this.record(tx, { ticketId: ticket.id, at: now, actor, action: 'closed', fromStatus: ticket.status, toStatus: 'closed', detail: { why } });
   }
 
   private async reopenOffline(tx: SqlRunner, ticket: TicketRow, now: number): Promise<void> {
     await this.store.update(tx, ticket.id, { status: 'open', resolved_at: null, resolution: null, reopens: Number(ticket.reopens) + 1, occurrences: Number(ticket.occurrences) + 1, last_occurrence_at: now, updated_at: now });
-    await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'reopened', fromStatus: 'resolved', toStatus: 'open', detail: { why: 'the agent went offline again' } });
+    await this.record(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'reopened', fromStatus: 'resolved', toStatus: 'open', detail: { why: 'the agent went offline again' } });
   }
 
   private async openFaultTicket(tx: SqlRunner, fault: FaultRowData, agent: AgentRowData, policy: TicketPolicy, now: number): Promise<void> {
@@ -477,7 +556,7 @@ export class TicketEngine {
 
   private async insertOpened(tx: SqlRunner, row: TicketRow, detail: Record<string, unknown>): Promise<void> {
     if (!(await this.store.insert(tx, row))) return;
-    await this.store.appendHistory(tx, { ticketId: row.id, at: row.opened_at, actor: 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
+    await this.record(tx, { ticketId: row.id, at: row.opened_at, actor: 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
     if (row.team_id === null) this.log.warn({ ticket: row.id, school: row.school_id }, 'no service team covers this school: the ticket is unrouted');
   }
 
@@ -521,8 +600,35 @@ export class TicketEngine {
     for (const ticket of tickets) {
       const reasons = [...(JSON.parse(ticket.severity_reasons) as string[]), reason];
       await this.store.update(tx, ticket.id, { severity: 'critical', severity_reasons: JSON.stringify(reasons), updated_at: now });
-      await this.store.appendHistory(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'severity-raised', detail: { from: ticket.severity, to: 'critical', reason } });
+      await this.record(tx, { ticketId: ticket.id, at: now, actor: 'system', action: 'severity-raised', detail: { from: ticket.severity, to: 'critical', reason } });
     }
+  }
+
+  /**
+   * Every change of a ticket goes into its history and, in the same transaction, to the webhook
+   * outbox as `ticket.<action>` with the ticket as it now is, so a helpdesk mirror misses nothing.
+   */
+  private async record(
+    tx: SqlRunner,
+    entry: { ticketId: string; at: number; actor: string; action: string; fromStatus?: TicketStatus | null; toStatus?: TicketStatus | null; detail?: Record<string, unknown> },
+  ): Promise<void> {
+    const step = await this.store.appendHistory(tx, entry);
+    const endpoints = this.directory.webhooks();
+    if (endpoints.length === 0) return;
+    const [row] = await tx.query<TicketRow>('SELECT * FROM tickets WHERE id = $1', [entry.ticketId]);
+    if (!row) return;
+    const type = `ticket.${entry.action.replace(/-/g, '_')}`;
+    const eventId = `${entry.ticketId}:${String(step).padStart(6, '0')}`;
+    const createdAt = new Date(entry.at);
+    const body = JSON.stringify({
+      id: eventId,
+      type,
+      at: createdAt.toISOString(),
+      actor: entry.actor,
+      change: { from: entry.fromStatus ?? null, to: entry.toStatus ?? null, detail: entry.detail ?? {} },
+      ticket: toTicket(row),
+    });
+    await this.webhookQueue.enqueue(tx, planWebhookDeliveries({ id: eventId, type, body, createdAt }, endpoints));
   }
 
   /**

@@ -193,18 +193,20 @@ export class TicketStore {
   async appendHistory(
     tx: SqlRunner,
     entry: { ticketId: string; at: number; actor: string; action: string; fromStatus?: TicketStatus | null; toStatus?: TicketStatus | null; detail?: Record<string, unknown> },
-  ): Promise<void> {
+  ): Promise<number> {
     const [last] = await tx.query<{ step: number | null }>('SELECT MAX(step) AS step FROM ticket_history WHERE ticket_id = $1', [entry.ticketId]);
+    const step = Number(last?.step ?? 0) + 1;
     await tx.execute('INSERT INTO ticket_history (ticket_id, at, step, actor, action, from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
       entry.ticketId,
       entry.at,
-      Number(last?.step ?? 0) + 1,
+      step,
       entry.actor,
       entry.action,
       entry.fromStatus ?? null,
       entry.toStatus ?? null,
       JSON.stringify(entry.detail ?? {}),
     ]);
+    return step;
   }
 
   async list(filter: TicketFilter = {}): Promise<Ticket[]> {

@@ -10,6 +10,7 @@ import { openStore } from '../../cloud/store/open-store.js';
 import type { Store } from '../../cloud/store/store.js';
 import { EMPTY_DIRECTORY } from '../../cloud/tickets/service-directory.js';
 import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
+import type { TicketView } from '../../cloud/tickets/ticket-engine.js';
 import type { Ticket } from '../../cloud/tickets/ticket-store.js';
 import { accepted, messagesFrom, T0 } from '../store/store-messages.js';
 
@@ -26,15 +27,18 @@ describe('ticket API', () => {
   beforeAll(async () => {
     store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'avcare-tickets-api-')), 'avcare.db')}`);
     await store.migrate();
-    engine = new TicketEngine({ db: store.database, directory: { ...EMPTY_DIRECTORY, route: (school) => ({ regionId: 'r', teamId: school === 'sch-1' ? 'east' : null }) }, log: pino({ level: 'silent' }), now: () => T0 + 5 * 60_000 });
+    let clock = T0 + 5 * 60_000;
+    engine = new TicketEngine({ db: store.database, directory: { ...EMPTY_DIRECTORY, route: (school) => ({ regionId: 'r', teamId: school === 'sch-1' ? 'east' : null }) }, log: pino({ level: 'silent' }), now: () => clock });
     app = buildApp({ store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), tickets: engine });
     const pc01 = messagesFrom({ schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' });
     const pc07 = messagesFrom({ schoolId: 'sch-2', roomId: 'lab', agentId: 'pc-07' });
-    const result = await store.ingest(
-      [pc01.fault('raised', { at: at(0), message: HOSTILE }), pc07.fault('raised', { at: at(1), code: 'DISK_NEARLY_FULL', deviceId: null, evidence: {} })].map((message) => accepted(message)),
-    );
-    if (result.changed) engine.notify(result.changed);
-    await engine.settle();
+    // One after the other, so "newest first" has an answer.
+    for (const message of [pc01.fault('raised', { at: at(0), message: HOSTILE }), pc07.fault('raised', { at: at(1), code: 'DISK_NEARLY_FULL', deviceId: null, evidence: {} })]) {
+      const result = await store.ingest([accepted(message)]);
+      if (result.changed) engine.notify(result.changed);
+      await engine.settle();
+      clock += 60_000;
+    }
     ticketId = (await engine.store.list({ schoolId: 'sch-1' }))[0]?.id ?? '';
   });
 
@@ -70,10 +74,13 @@ describe('ticket API', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('application/json');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
-    const body = response.json<{ ticket: Ticket; history: Array<{ action: string }>; bundle: { fault: { message: string } } }>();
+    const body = response.json<{ ticket: TicketView; history: Array<{ action: string }>; bundle: { fault: { message: string } } }>();
     expect(body.ticket.description).toContain(HOSTILE);
     expect(body.bundle.fault.message).toBe(HOSTILE);
     expect(body.history.map((entry) => entry.action)).toEqual(['opened']);
+    // Where the SLA stands, in the school's business calendar.
+    expect(body.ticket.sla.firstResponse).toMatchObject({ name: 'first-response', targetMs: 2 * 3_600_000 });
+    expect(['running', 'near-breach', 'breached']).toContain(body.ticket.sla.resolution.state);
     expect((await app.inject('/api/tickets/TK-00000000')).json()).toMatchObject({ error: { code: 'TICKET_NOT_FOUND' } });
     expect((await app.inject('/api/tickets/1%27%20OR%201=1')).statusCode).toBe(400);
   });

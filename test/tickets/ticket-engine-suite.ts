@@ -290,6 +290,64 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       }
     });
 
+    it('raises each SLA escalation once: the first response near breach at 80 %, then breached', async () => {
+      const terms = EMPTY_DIRECTORY.terms('sch-1');
+      const calendarClock: ServiceDirectory = { ...directory(teaching), terms: () => ({ ...terms, sla: { ...terms.sla, clock: 'calendar' } }) };
+      const slaEngine = new TicketEngine({ db: store.database, directory: calendarClock, log: pino({ level: 'silent' }), now: () => clock });
+      const result = await store.ingest([accepted(pc01.fault('raised', { at: at(0) }))]);
+      if (result.changed) slaEngine.notify(result.changed);
+      await slaEngine.settle();
+      const [ticket] = await slaEngine.list();
+      expect(ticket?.sla.firstResponse).toMatchObject({ state: 'running', targetMs: 2 * HOUR, dueAt: new Date(T0 + 2 * HOUR) });
+      expect(ticket?.sla.resolution).toMatchObject({ state: 'running', targetMs: 8 * HOUR });
+
+      const escalations = async () => ((await slaEngine.get(ticket?.id ?? ''))?.history ?? []).filter((entry) => entry.action === 'escalated').map((entry) => entry.detail);
+      clock = T0 + 95 * MIN;
+      await slaEngine.sweep();
+      expect(await escalations()).toEqual([]);
+      clock = T0 + 97 * MIN;
+      await slaEngine.sweep();
+      await slaEngine.sweep();
+      expect(await escalations()).toEqual([expect.objectContaining({ timer: 'first-response', kind: 'near-breach', teamId: 'east' })]);
+      clock = T0 + 121 * MIN;
+      await slaEngine.sweep();
+      expect((await escalations()).map((detail) => `${String(detail.timer)}:${String(detail.kind)}`)).toEqual(['first-response:near-breach', 'first-response:breach']);
+      expect((await slaEngine.list())[0]?.sla.firstResponse.state).toBe('breached');
+
+      // Acknowledged late: the timer is missed, and nothing more is raised for it.
+      await slaEngine.acknowledge(ticket?.id ?? '', 'engineer-wang');
+      clock = T0 + 200 * MIN;
+      await slaEngine.sweep();
+      expect(await escalations()).toHaveLength(2);
+      expect((await slaEngine.list())[0]?.sla.firstResponse.state).toBe('missed');
+      await slaEngine.stop();
+    });
+
+    it('queues every ticket change for the webhooks that want it, in the transaction that made it', async () => {
+      const endpoint = { id: 'zammad', url: 'https://helpdesk.example.com/hook', secret: '0123456789abcdef0123', events: ['ticket.opened', 'ticket.resolved'], enabled: true };
+      const withHooks: ServiceDirectory = { ...directory(teaching), webhooks: () => [endpoint] };
+      const hookEngine = new TicketEngine({ db: store.database, directory: withHooks, log: pino({ level: 'silent' }), now: () => clock });
+      const raised = await store.ingest([accepted(pc01.fault('raised', { at: at(0) }))]);
+      if (raised.changed) hookEngine.notify(raised.changed);
+      await hookEngine.settle();
+      const cleared = await store.ingest([accepted(pc01.fault('cleared', { at: at(1) }))]);
+      if (cleared.changed) hookEngine.notify(cleared.changed);
+      await hookEngine.settle();
+      clock = T0 + 10 * MIN;
+      await hookEngine.sweep();
+
+      const queued = await hookEngine.webhookQueue.claimDue(new Date(clock), 10);
+      expect(queued.map((delivery) => [delivery.endpointId, delivery.eventType])).toEqual([['zammad', 'ticket.opened']]);
+      const body = JSON.parse(queued[0]?.body ?? '{}') as { type: string; ticket: { status: string; code: string }; change: { to: string } };
+      expect(body).toMatchObject({ type: 'ticket.opened', ticket: { status: 'open', code: 'DEVICE_MISSING' }, change: { to: 'open' } });
+      // In order per endpoint: "resolved" waits until "opened" is delivered.
+      await hookEngine.webhookQueue.markDelivered(queued[0]?.id ?? '', new Date(clock), 200);
+      const next = await hookEngine.webhookQueue.claimDue(new Date(clock), 10);
+      expect(next.map((delivery) => delivery.eventType)).toEqual(['ticket.resolved']);
+      expect(await hookEngine.webhookQueue.counts()).toEqual({ pending: 1, delivered: 1, 'given-up': 0 });
+      await hookEngine.stop();
+    });
+
     it('uses the default policy of the issue', () => {
       expect(DEFAULT_TICKET_POLICY).toMatchObject({ offlineGraceMinutes: 2, flapWindowMinutes: 10, holdMinutes: 5, reopenWindowHours: 24, lessonLeadMinutes: 30 });
     });
