@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { systemSnapshot, usbDevice } from '../test/helpers/device-factory.js';
-import { printable, renderDevices, renderSystem } from './render.js';
+import { FAULT_CODES, SELF_HELP } from '../protocol/index.js';
+import { printable, renderDevices, renderFaults, renderSystem } from './render.js';
 
 describe('rendering for the terminal', () => {
   it('escapes control characters from device strings instead of printing them', () => {
@@ -22,5 +23,17 @@ describe('renderSystem', () => {
   it('summarises the PC in one line, escaping the host name', () => {
     const line = renderSystem(systemSnapshot({ os: { platform: 'linux', distro: 'Ubuntu', release: '24.04', arch: 'x64', hostname: 'room\u001b101' }, cpuTemperatureC: 61.4 }));
     expect(line).toBe('PC room\\x1b101: Ubuntu 24.04 x64, 4 cores at 12% load, 3.7 of 7.5 GiB memory free, disk / 40% used, CPU 61°C');
+  });
+
+  it('lists faults with what the IT teacher can try, once per code', () => {
+    const condition = { code: 'MICROPHONE_MUTED' as const, deviceId: 'usb:mic', source: 'media' as const, message: 'Jabra Speak 510: microphone capture is muted', evidence: {} };
+    const text = renderFaults([condition, { ...condition, deviceId: 'usb:mic2' }]);
+    expect(text.split('\n')[0]).toMatch(/^SEVERITY\s+CATEGORY\s+CODE\s+MESSAGE$/);
+    expect(text).toContain('What you can try for MICROPHONE_MUTED:\n  1. Press the mute button');
+    expect(text.match(/What you can try/g)).toHaveLength(1);
+  });
+
+  it('has self-help steps for every fault code', () => {
+    for (const code of Object.keys(FAULT_CODES)) expect(SELF_HELP[code as keyof typeof SELF_HELP].length).toBeGreaterThan(0);
   });
 });

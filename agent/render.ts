@@ -1,4 +1,4 @@
-import { FAULT_CODES, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
+import { FAULT_CODES, selfHelpFor, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
 import type { FaultCondition } from './faults/fault-condition.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
 
@@ -58,7 +58,18 @@ export function renderFaults(faults: readonly (FaultCondition | ActiveFault)[]):
     const info = FAULT_CODES[condition.code];
     rows.push([info.severity, info.category, condition.code, printable(condition.message)]);
   }
-  return table(rows);
+  return `${table(rows)}${renderSelfHelp(faults.map((fault) => ('condition' in fault ? fault.condition.code : fault.code)))}`;
+}
+
+/** What the IT teacher can try now, once per fault code (the knowledge base's fixed part). */
+function renderSelfHelp(codes: readonly string[]): string {
+  const lines: string[] = [];
+  for (const code of new Set(codes)) {
+    const steps = selfHelpFor(code);
+    if (steps.length === 0) continue;
+    lines.push('', `What you can try for ${code}:`, ...steps.map((step, index) => `  ${index + 1}. ${step}`));
+  }
+  return lines.length === 0 ? '' : `\n${lines.join('\n').slice(1)}`;
 }
 
 const GIB = 1024 ** 3;

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { AvcareError, ERROR_CODES, untrustedText } from '../protocol/index.js';
+import type { Knowledge } from './tickets/ticket-engine.js';
 import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -39,8 +40,8 @@ export function ticketsCommand(): Command {
     .description('one ticket with its history and SLA, as the engineer sees it')
     .argument('<id>', 'ticket id, e.g. TK-7F3K9QXM')
     .action(async (id: string, flags: CommonFlags) => {
-      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'GET', `/api/tickets/${encodeURIComponent(id)}`);
-      print(flags, found, () => renderTicket(found.ticket, found.history));
+      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[]; knowledge?: Knowledge }>(flags, 'GET', `/api/tickets/${encodeURIComponent(id)}`);
+      print(flags, found, () => renderTicket(found.ticket, found.history, found.knowledge));
     });
 
   common(command.command('ack'))
@@ -121,7 +122,7 @@ function renderList(tickets: readonly Ticket[]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-function renderTicket(ticket: Ticket, history: readonly TicketHistoryEntry[]): string {
+function renderTicket(ticket: Ticket, history: readonly TicketHistoryEntry[], knowledge?: Knowledge): string {
   const lines = [
     `${ticket.id}  ${ticket.severity.toUpperCase()}  ${ticket.status}  ${safe(ticket.title)}`,
     `school ${ticket.schoolId}, room ${ticket.roomId}, agent ${ticket.agentKey}; team ${ticket.teamId ?? '(unrouted)'}`,
@@ -134,6 +135,10 @@ function renderTicket(ticket: Ticket, history: readonly TicketHistoryEntry[]): s
     lines.push('', 'what the agent already tried:', ...ticket.agentActions.map((action) => `  ${safe(action.action)}: ${safe(action.result)}`));
   }
   if (ticket.resolution) lines.push('', `resolved by ${safe(ticket.resolution.by)} (${ticket.resolution.verifiedBy}) after ${ticket.resolution.minutesToRestore} min: ${safe(ticket.resolution.note, 500)}`);
+  if (knowledge && knowledge.selfHelp.length > 0) lines.push('', 'self-help:', ...knowledge.selfHelp.map((step, index) => `  ${index + 1}. ${safe(step, 500)}`));
+  if (knowledge && knowledge.pastResolutions.length > 0) {
+    lines.push('', 'resolved before:', ...knowledge.pastResolutions.map((past) => `  ${past.ticketId} (${safe(past.by)}): ${safe(past.cause ?? past.note, 300)}`));
+  }
   lines.push('', 'history:', ...history.map((entry) => `  ${entry.at}  ${safe(entry.actor)}  ${entry.action}${entry.toStatus ? ` -> ${entry.toStatus}` : ''}`));
   return `${lines.join('\n')}\n`;
 }

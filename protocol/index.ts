@@ -10,3 +10,4 @@ export * from './topics.js';
 export * from './errors.js';
 export * from './envelope.js';
 export * from './untrusted-text.js';
+export * from './self-help.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { severitySchema, topicIdSchema } from '../../protocol/index.js';
-import type { TicketEngine, TicketView } from '../tickets/ticket-engine.js';
+import type { Knowledge, TicketEngine, TicketView } from '../tickets/ticket-engine.js';
 import type { TicketHistoryEntry } from '../tickets/ticket-store.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
@@ -17,6 +17,8 @@ const listQuerySchema = z.strictObject({
   active: z.enum(['true', 'false']).optional().describe('true: only tickets not closed'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
+
+const codeParamsSchema = z.strictObject({ code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'must be a fault code like MICROPHONE_MUTED') });
 
 const idParamsSchema = z.strictObject({ id: z.string().regex(/^TK-[0-9A-Z]{8}$/, 'must be a ticket id like TK-7F3K9QXM') });
 
@@ -56,11 +58,16 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
     return { tickets: list };
   });
 
-  app.get('/api/tickets/:id', async (request): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown }> => {
+  app.get('/api/tickets/:id', async (request): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge }> => {
     const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
     const found = await tickets.get(id);
     if (!found) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
     return found;
+  });
+
+  app.get('/api/knowledge/:code', async (request): Promise<{ knowledge: Knowledge }> => {
+    const { code } = parseRequestPart(codeParamsSchema, request.params, 'path parameter');
+    return { knowledge: await tickets.knowledge(code, 20) };
   });
 
   const action = (path: string, run: (id: string, body: unknown) => Promise<void>): void => {

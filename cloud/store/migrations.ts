@@ -185,6 +185,22 @@ CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (endpoint_id, 
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, state, created_at, event_id);
 `,
   },
+  {
+    id: '0004-knowledge',
+    sql: `
+-- What engineers found when they resolved a ticket: the knowledge base grows from resolutions.
+CREATE TABLE knowledge_notes (
+  ticket_id TEXT PRIMARY KEY,
+  code TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  author TEXT NOT NULL,
+  cause TEXT,
+  actions TEXT,
+  note TEXT NOT NULL
+);
+CREATE INDEX knowledge_notes_code ON knowledge_notes (code, at);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

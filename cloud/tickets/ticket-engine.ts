@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AvcareError, type Severity } from '../../protocol/index.js';
+import { AvcareError, selfHelpFor, type Severity } from '../../protocol/index.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
 import type { ServiceDirectory } from './service-directory.js';
 import { agentActions, describeFault, describeOffline, ticketDevice } from './ticket-drafts.js';
@@ -76,6 +76,13 @@ const TIME_ZONE = 'Asia/Shanghai';
  * event that announced it), so order of arrival, redelivery and a crash between a batch and its
  * follow-up change nothing: the sweep catches up on whatever was missed.
  */
+/** The knowledge base for one fault code: fixed self-help steps, and what fixed it before. */
+export interface Knowledge {
+  code: string;
+  selfHelp: string[];
+  pastResolutions: Array<{ ticketId: string; at: string; by: string; cause: string | null; actions: string | null; note: string }>;
+}
+
 /** A ticket as the API shows it: with where each SLA promise stands now. */
 export interface TicketView extends Ticket {
   sla: SlaTimers;
@@ -349,9 +356,10 @@ export class TicketEngine {
     return (await this.store.list(filter)).map((ticket) => this.view(ticket, now));
   }
 
-  async get(id: string): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown } | null> {
+  async get(id: string): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge } | null> {
     const found = await this.store.get(id);
-    return found && { ...found, ticket: this.view(found.ticket, new Date(this.now())) };
+    if (!found) return null;
+    return { ...found, ticket: this.view(found.ticket, new Date(this.now())), knowledge: await this.knowledge(found.ticket.code) };
   }
 
   /** Where each SLA promise of a ticket stands, counted in its school's business calendar. */
@@ -385,8 +393,28 @@ export class TicketEngine {
   async resolve(id: string, actor: string, report: { note: string; cause?: string | undefined; actions?: string | undefined }): Promise<void> {
     await this.db.transaction(async (tx) => {
       const ticket = await this.lockForAction(tx, id, ['open', 'acknowledged', 'in_progress'], 'resolve');
-      await this.resolveRow(tx, ticket, this.now(), { by: actor, verifiedBy: 'engineer', cause: report.cause ?? null, actions: report.actions ?? null, note: report.note });
+      const now = this.now();
+      await this.resolveRow(tx, ticket, now, { by: actor, verifiedBy: 'engineer', cause: report.cause ?? null, actions: report.actions ?? null, note: report.note });
+      // The resolution feeds the knowledge base: the next ticket with this code shows how it was fixed.
+      await tx.execute(
+        `INSERT INTO knowledge_notes (ticket_id, code, at, author, cause, actions, note) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (ticket_id) DO UPDATE SET at = excluded.at, author = excluded.author, cause = excluded.cause, actions = excluded.actions, note = excluded.note`,
+        [ticket.id, ticket.code, now, actor, report.cause ?? null, report.actions ?? null, report.note],
+      );
     });
+  }
+
+  /** Self-help steps for a code, and how engineers resolved it lately (newest first). */
+  async knowledge(code: string, limit = 5): Promise<Knowledge> {
+    const notes = await this.db.query<{ ticket_id: string; at: number; author: string; cause: string | null; actions: string | null; note: string }>(
+      'SELECT ticket_id, at, author, cause, actions, note FROM knowledge_notes WHERE code = $1 ORDER BY at DESC, ticket_id LIMIT $2',
+      [code, limit],
+    );
+    return {
+      code,
+      selfHelp: [...selfHelpFor(code)],
+      pastResolutions: notes.map((note) => ({ ticketId: note.ticket_id, at: new Date(Number(note.at)).toISOString(), by: note.author, cause: note.cause, actions: note.actions, note: note.note })),
+    };
   }
 
   async closeTicket(id: string, actor: string): Promise<void> {

@@ -98,6 +98,12 @@ describe('ticket API', () => {
       ticket: { status: 'resolved', resolution: { by: 'engineer-wang', cause: 'loose cable', verifiedBy: 'engineer' } },
     });
     expect((await post('rate', { by: 'school:admin', score: 4, comment: 'ok' })).json()).toMatchObject({ ticket: { rating: { score: 4 } } });
+    // The resolution feeds the knowledge base for the code, next to the fixed self-help steps.
+    const knowledge = (await app.inject('/api/knowledge/DEVICE_MISSING')).json<{ knowledge: { selfHelp: string[]; pastResolutions: Array<{ ticketId: string; cause: string; by: string }> } }>().knowledge;
+    expect(knowledge.selfHelp[0]).toMatch(/plugged in/);
+    expect(knowledge.pastResolutions).toEqual([expect.objectContaining({ ticketId, cause: 'loose cable', by: 'engineer-wang' })]);
+    expect((await app.inject('/api/knowledge/not-a-code')).statusCode).toBe(400);
+    expect((await app.inject(`/api/tickets/${ticketId}`)).json()).toMatchObject({ knowledge: { code: 'DEVICE_MISSING', pastResolutions: [{ note: 'reseated the camera cable' }] } });
     const closed = (await post('close', { by: 'engineer-wang' })).json<{ ticket: Ticket; history: Array<{ actor: string; action: string }> }>();
     expect(closed.ticket.status).toBe('closed');
     expect(closed.history.map((entry) => `${entry.actor}:${entry.action}`)).toEqual([

@@ -63,6 +63,8 @@ describe('avcare-cloud tickets', () => {
     expect(shown.stdout).toContain('resolved by engineer-wang (engineer)');
     expect(shown.stdout).toMatch(/engineer-wang\s+acknowledged -> acknowledged/);
     expect(shown.stdout).toContain('camera gone');
+    expect(shown.stdout).toMatch(/self-help:\n {2}1\. /);
+    expect(shown.stdout).toContain(`resolved before:\n  ${id} (engineer-wang): loose cable`);
     expect(shown.stdout).not.toContain('\u001b');
   });
 

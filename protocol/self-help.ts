@@ -1,0 +1,73 @@
+import type { FaultCode, PjlinkPart } from './fault-codes.js';
+
+/**
+ * What an IT teacher can try before waiting for an engineer, per fault code: the knowledge base's
+ * fixed part (resolution notes from engineers add to it in the cloud). Shown by `avcare-agent
+ * probe` next to a fault and on the ticket. Typed over every code, so a new code without advice
+ * does not compile.
+ */
+export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
+  DEVICE_MISSING: [
+    'Check that the device is plugged in and its cable is seated at both ends; try another USB port on the PC (not a front-panel or unpowered hub port).',
+    'If it has its own power supply, check that it is switched on.',
+    'If the device was moved to another room on purpose, tell your service provider so the room stops expecting it.',
+  ],
+  CAMERA_NO_VIDEO_NODE: [
+    'Unplug the camera, wait 10 seconds and plug it into a USB port directly on the PC.',
+    'Close any program that may hold the camera (video meeting, recording software) and run `avcare-agent probe` again.',
+    'Restart the PC; if the camera still has no video device, its driver or firmware needs an engineer.',
+  ],
+  MICROPHONE_NO_CAPTURE: [
+    'Unplug the microphone or speakerphone, wait 10 seconds and plug it in again, directly on the PC.',
+    'Restart the PC; if it still shows no recording device, the driver needs an engineer.',
+  ],
+  MICROPHONE_MUTED: [
+    'Press the mute button on the microphone or speakerphone (its light usually turns from red to green or white).',
+    'Open the sound settings of the PC and unmute the recording device; check its level is above zero.',
+  ],
+  VISCA_POWER_ERROR: [
+    'Switch the camera off at its power supply, wait 30 seconds and switch it on again.',
+    'If the error returns, the camera\'s power circuit needs an engineer: do not open the camera.',
+  ],
+  VISCA_NOT_ANSWERING: [
+    'Check that the camera is powered (its light is on) and that the control cable (RS-232/RS-422) is seated at the camera and at the PC adapter.',
+    'Power the camera off and on; the agent re-initialises the control link on its next cycle.',
+  ],
+  PJLINK_NOT_ANSWERING: [
+    'Check that the projector is plugged in and its network cable is connected (a standby projector still answers PJLink when "network standby" is on).',
+    'In the projector menu, check that network control (PJLink) is enabled and its IP address is the one configured for this room.',
+  ],
+  PJLINK_AUTH_FAILED: [
+    'The PJLink password in the agent configuration differs from the projector\'s: ask your service provider to update /etc/avcare/agent.json, or reset it in the projector menu.',
+  ],
+  ...pjlinkAdvice(),
+  LAMP_END_OF_LIFE: [
+    'The projector lamp is near the end of its life: order a replacement lamp now, so the room is not left without a projector.',
+  ],
+  DISK_NEARLY_FULL: [
+    'Delete or move old recordings and downloads from the classroom PC; empty the recycle bin.',
+  ],
+  CPU_SUSTAINED_HIGH: [
+    'Close programs that are not needed for the lesson; restart the PC if it stays slow.',
+  ],
+};
+
+function pjlinkAdvice(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, readonly string[]> {
+  const byPart: Record<PjlinkPart, readonly string[]> = {
+    fan: ['Check that nothing blocks the projector\'s air vents; switch it off and let it cool for 30 minutes.'],
+    lamp: ['Switch the projector off and let it cool; if the lamp error stays, the lamp needs replacing.'],
+    temperature: ['Check the air vents and the room temperature; clean the filter; switch the projector off to cool for 30 minutes.'],
+    cover: ['Check that the lamp cover and the lens cover are closed properly.'],
+    filter: ['Clean or replace the projector\'s air filter (see the projector manual), then reset the filter timer in its menu.'],
+    other: ['Switch the projector off at the power for a minute and on again; if the error stays, it needs an engineer.'],
+  };
+  const entries = (Object.keys(byPart) as PjlinkPart[]).flatMap((part) => [
+    [`PJLINK_${part.toUpperCase()}_WARNING`, byPart[part]],
+    [`PJLINK_${part.toUpperCase()}_ERROR`, byPart[part]],
+  ]);
+  return Object.fromEntries(entries) as Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, readonly string[]>;
+}
+
+export function selfHelpFor(code: string): readonly string[] {
+  return (SELF_HELP as Readonly<Record<string, readonly string[]>>)[code] ?? [];
+}
