@@ -84,6 +84,8 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
     const { by, ...report } = parseRequestPart(resolveBodySchema, body, 'body field');
     return tickets.resolve(id, by, report);
   });
+  action('on-site', (id, body) => tickets.requestOnSite(id, parseRequestPart(actionBodySchema, body, 'body field').by));
+  action('arrived', (id, body) => tickets.arriveOnSite(id, parseRequestPart(actionBodySchema, body, 'body field').by));
   action('close', (id, body) => tickets.closeTicket(id, parseRequestPart(actionBodySchema, body, 'body field').by));
   action('rate', (id, body) => {
     const { by, ...rating } = parseRequestPart(rateBodySchema, body, 'body field');

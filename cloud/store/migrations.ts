@@ -201,6 +201,14 @@ CREATE TABLE knowledge_notes (
 CREATE INDEX knowledge_notes_code ON knowledge_notes (code, at);
 `,
   },
+  {
+    id: '0005-on-site',
+    sql: `
+-- An engineer's visit, when remote help was not enough: its own SLA timer (48 h same city, 72 h elsewhere).
+ALTER TABLE tickets ADD COLUMN on_site_requested_at BIGINT;
+ALTER TABLE tickets ADD COLUMN on_site_arrived_at BIGINT;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

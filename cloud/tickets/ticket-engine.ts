@@ -363,9 +363,14 @@ export class TicketEngine {
   }
 
   /** Where each SLA promise of a ticket stands, counted in its school's business calendar. */
-  timers(ticket: Pick<Ticket, 'schoolId' | 'severity' | 'openedAt' | 'firstResponseAt' | 'resolvedAt'>, now: Date): SlaTimers {
+  timers(ticket: Pick<Ticket, 'schoolId' | 'severity' | 'openedAt' | 'firstResponseAt' | 'resolvedAt' | 'onSiteRequestedAt' | 'onSiteArrivedAt'>, now: Date): SlaTimers {
     const terms = this.directory.terms(ticket.schoolId);
+    const onSite =
+      ticket.onSiteRequestedAt === null
+        ? undefined
+        : { requestedAt: new Date(ticket.onSiteRequestedAt), sameCity: terms.sameCity, arrivedAt: ticket.onSiteArrivedAt === null ? undefined : new Date(ticket.onSiteArrivedAt) };
     return slaTimers({
+      onSite,
       policy: terms.sla,
       calendar: terms.calendar,
       severity: ticket.severity,
@@ -415,6 +420,29 @@ export class TicketEngine {
       selfHelp: [...selfHelpFor(code)],
       pastResolutions: notes.map((note) => ({ ticketId: note.ticket_id, at: new Date(Number(note.at)).toISOString(), by: note.author, cause: note.cause, actions: note.actions, note: note.note })),
     };
+  }
+
+  /** Remote help was not enough: an engineer must go; the on-site timer starts. */
+  async requestOnSite(id: string, actor: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, ['open', 'acknowledged', 'in_progress'], 'request an on-site visit');
+      if (ticket.on_site_requested_at !== null) throw new AvcareError('TICKET_STATE_CONFLICT', `an on-site visit for ticket ${id} was already requested`, { id });
+      const now = this.now();
+      await this.store.update(tx, ticket.id, { on_site_requested_at: now, first_response_at: ticket.first_response_at ?? now, updated_at: now });
+      await this.record(tx, { ticketId: ticket.id, at: now, actor, action: 'on-site-requested', detail: { sameCity: this.directory.terms(ticket.school_id).sameCity } });
+    });
+  }
+
+  async arriveOnSite(id: string, actor: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ticket = await this.lockForAction(tx, id, ['open', 'acknowledged', 'in_progress'], 'arrive on site');
+      if (ticket.on_site_requested_at === null || ticket.on_site_arrived_at !== null) {
+        throw new AvcareError('TICKET_STATE_CONFLICT', `ticket ${id} has no on-site visit waiting for an arrival`, { id });
+      }
+      const now = this.now();
+      await this.store.update(tx, ticket.id, { on_site_arrived_at: now, updated_at: now });
+      await this.record(tx, { ticketId: ticket.id, at: now, actor, action: 'on-site-arrived' });
+    });
   }
 
   async closeTicket(id: string, actor: string): Promise<void> {
@@ -579,6 +607,8 @@ export class TicketEngine {
       rating: null,
       escalations: '[]',
       updated_at: input.now,
+      on_site_requested_at: null,
+      on_site_arrived_at: null,
     };
   }
 

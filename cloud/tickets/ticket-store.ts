@@ -32,6 +32,8 @@ export interface Ticket {
   firstResponseAt: string | null;
   resolvedAt: string | null;
   closedAt: string | null;
+  onSiteRequestedAt: string | null;
+  onSiteArrivedAt: string | null;
   agentActions: AgentAction[];
   resolution: ResolutionReport | null;
   rating: ServiceRating | null;
@@ -129,13 +131,15 @@ export interface TicketRow {
   rating: string | null;
   escalations: string;
   updated_at: number;
+  on_site_requested_at: number | null;
+  on_site_arrived_at: number | null;
 }
 
 const COLUMNS: readonly (keyof TicketRow)[] = [
   'id', 'agent_key', 'code', 'device_key', 'school_id', 'room_id', 'active', 'status', 'category', 'severity', 'severity_reasons',
   'region_id', 'team_id', 'title', 'description', 'device', 'occurrences', 'first_occurrence_at', 'last_occurrence_at',
   'episode_raised_at', 'fault_cleared_at', 'flaps', 'reopens', 'opened_at', 'acknowledged_at', 'first_response_at', 'resolved_at',
-  'closed_at', 'agent_actions', 'bundle', 'resolution', 'rating', 'escalations', 'updated_at',
+  'closed_at', 'agent_actions', 'bundle', 'resolution', 'rating', 'escalations', 'updated_at', 'on_site_requested_at', 'on_site_arrived_at',
 ];
 const UPDATABLE = new Set<keyof TicketRow>(COLUMNS.filter((column) => column !== 'id' && column !== 'agent_key' && column !== 'code' && column !== 'device_key'));
 
@@ -287,6 +291,8 @@ export function toTicket(row: TicketRow): Ticket {
     firstResponseAt: isoOrNull(row.first_response_at),
     resolvedAt: isoOrNull(row.resolved_at),
     closedAt: isoOrNull(row.closed_at),
+    onSiteRequestedAt: isoOrNull(row.on_site_requested_at),
+    onSiteArrivedAt: isoOrNull(row.on_site_arrived_at),
     agentActions: JSON.parse(row.agent_actions) as AgentAction[],
     resolution: row.resolution === null ? null : (JSON.parse(row.resolution) as ResolutionReport),
     rating: row.rating === null ? null : (JSON.parse(row.rating) as ServiceRating),

@@ -316,6 +316,14 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
 
       // Acknowledged late: the timer is missed, and nothing more is raised for it.
       await slaEngine.acknowledge(ticket?.id ?? '', 'engineer-wang');
+      // An engineer must go: the on-site timer runs from the request, 72 h to a school outside the team's city.
+      await slaEngine.requestOnSite(ticket?.id ?? '', 'engineer-wang');
+      await expect(slaEngine.requestOnSite(ticket?.id ?? '', 'engineer-wang')).rejects.toMatchObject({ code: 'TICKET_STATE_CONFLICT' });
+      expect((await slaEngine.list())[0]?.sla.onSite).toMatchObject({ name: 'on-site', state: 'running', targetMs: 72 * HOUR, dueAt: new Date(clock + 72 * HOUR) });
+      clock += 20 * HOUR;
+      await slaEngine.arriveOnSite(ticket?.id ?? '', 'engineer-wang');
+      expect((await slaEngine.list())[0]?.sla.onSite?.state).toBe('met');
+      clock = T0 + 121 * MIN;
       clock = T0 + 200 * MIN;
       await slaEngine.sweep();
       expect(await escalations()).toHaveLength(2);
