@@ -11,6 +11,7 @@ describe('agent config', () => {
     expect(config.probeIntervalSeconds).toBe(60);
     expect(config.hysteresis).toEqual({ raiseAfterCycles: 2, clearAfterCycles: 3 });
     expect(config.thresholds.diskUsePercent).toBe(90);
+    expect(config.remediation).toEqual({ enabled: true, cooldownMinutes: 30, budgetSeconds: 10 });
     expect(config.agentId).toMatch(/^[A-Za-z0-9]/);
   });
 

@@ -74,6 +74,13 @@ export const agentConfigSchema = z
         keepaliveSeconds: z.number().int().min(5).max(600).default(30),
       })
       .prefault({}),
+    remediation: z
+      .object({
+        enabled: z.boolean().default(true).describe('Before raising a fault, try the obvious fix (re-probe, USB reset, VISCA re-init, PJLink reconnect) and report what was tried'),
+        cooldownMinutes: z.number().int().min(1).max(1440).default(30).describe('The same fix is not tried again for the same fault within this time, so a device that stays broken is not reset every cycle'),
+        budgetSeconds: z.number().int().min(1).max(60).default(10).describe('Most time the fixes may add to one probe cycle'),
+      })
+      .prefault({}),
     healthIntervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often a health sample is sent'),
     outbox: z
       .object({

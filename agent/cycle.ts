@@ -9,10 +9,17 @@ export interface CycleResult extends CycleSnapshot {
   unmatchedMedia?: MediaInfo;
 }
 
+export interface CycleOptions {
+  now?: () => Date;
+  /** Ends every probe early (each still reports, as an error with the signal's reason). */
+  signal?: AbortSignal;
+}
+
 /** One probe cycle: every probe in parallel, each under its own timeout, then media matched to USB devices. */
-export async function runProbeCycle(probes: readonly Probe[], context: ProbeContext, now: () => Date = () => new Date()): Promise<CycleResult> {
+export async function runProbeCycle(probes: readonly Probe[], context: ProbeContext, options: CycleOptions = {}): Promise<CycleResult> {
+  const { now = () => new Date(), signal } = options;
   const timeoutMs = context.config.probeTimeoutSeconds * 1000;
-  const results = await Promise.all(probes.map((probe) => runProbe(probe, context, timeoutMs)));
+  const results = await Promise.all(probes.map((probe) => runProbe(probe, context, timeoutMs, signal)));
   let devices = results.flatMap((result) => result.findings.devices);
   const cycle: CycleResult = { at: now(), devices, sources: results.map((result) => result.status) };
   const system = results.find((result) => result.findings.system)?.findings.system;

@@ -9,11 +9,15 @@ import { silentLogger } from './log.js';
 import type { Probe } from './probes/probe.js';
 
 /** A USB source whose devices the test changes between cycles, as a person plugging cables would. */
-function scriptedUsb(): Probe & { devices: Device[] } {
+function scriptedUsb(): Probe & { devices: Device[]; runs: number } {
   const probe = {
     id: 'usb' as const,
     devices: [] as Device[],
-    run: () => Promise.resolve({ state: 'ok' as const, devices: probe.devices }),
+    runs: 0,
+    run: () => {
+      probe.runs += 1;
+      return Promise.resolve({ state: 'ok' as const, devices: probe.devices });
+    },
   };
   return probe;
 }
@@ -65,6 +69,27 @@ describe('AgentDaemon', () => {
     expect(inventories[3]?.change.attached.map((d) => d.kind)).toEqual(['camera']);
     for (const { message } of inventories) inventoryMessageSchema.parse(message);
     await daemon.stop();
+  });
+
+  it('probes again before it raises a missing device, and says so in the fault, unless remediation is off', async () => {
+    for (const enabled of [true, false]) {
+      const usb = scriptedUsb();
+      const { sink, faults } = recordingSink();
+      const withRemediation = { ...config, remediation: { ...config.remediation, enabled } };
+      const daemon = new AgentDaemon({ config: withRemediation, log: silentLogger, probes: [usb], monitor: new FaultMonitor(withRemediation, null), sink, maxCycles: 2 });
+      daemon.start();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await daemon.done;
+      expect(faults.map((f) => `${f.state}:${f.code}`)).toEqual(['raised:DEVICE_MISSING']);
+      if (enabled) {
+        expect(faults[0]?.evidence.actions).toEqual([{ action: 're-probe', at: expect.any(String) as unknown, result: expect.stringMatching(/^probed the device again; still failing afterwards: front camera is missing/) as unknown }]);
+        // The cycle's own run, the first sighting's cycle, and the re-probe before raising.
+        expect(usb.runs).toBe(3);
+      } else {
+        expect(faults[0]?.evidence).not.toHaveProperty('actions');
+        expect(usb.runs).toBe(2);
+      }
+    }
   });
 
   it('keeps cycling when a probe throws or hangs, reporting it as a source error', async () => {

@@ -5,6 +5,7 @@ import { faultMessage, healthMessage, inventoryMessage } from './events.js';
 import type { FaultMonitor } from './fault-monitor.js';
 import type { Logger } from './log.js';
 import { runProbe, type Probe } from './probes/probe.js';
+import { Remediator, type FaultRemediator } from './remediation/remediator.js';
 
 /** Where the running agent's events go: the console today, MQTT once the transport lands. */
 export interface AgentSink {
@@ -40,6 +41,8 @@ export interface AgentDaemonOptions {
    * health sample, which is enough when nothing is published.
    */
   healthProbe?: Probe;
+  /** Tries the obvious fix before a fault is raised; by default one built on `probes` (off when config.remediation.enabled is false). */
+  remediator?: FaultRemediator;
 }
 
 /** A replug settles in a second or two; probing at once would catch it half enumerated. */
@@ -59,10 +62,15 @@ export class AgentDaemon {
   private healthTimer: NodeJS.Timeout | undefined;
   private healthRunning: Promise<void> | undefined;
   private finished!: () => void;
+  private readonly remediator: FaultRemediator;
+  /** Aborted by stop(), so a remediation under way (a VISCA re-init, a USB settle) does not delay it. */
+  private readonly stopping = new AbortController();
   /** Resolves when the daemon has stopped, by stop() or after maxCycles. */
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
-  constructor(private readonly options: AgentDaemonOptions) {}
+  constructor(private readonly options: AgentDaemonOptions) {
+    this.remediator = options.remediator ?? new Remediator({ config: options.config, log: options.log, probes: options.probes });
+  }
 
   start(): void {
     this.hotplug = this.options.watchHotplug?.(() => this.schedule(HOTPLUG_SETTLE_MS));
@@ -74,6 +82,7 @@ export class AgentDaemon {
     this.stopped = true;
     clearTimeout(this.timer);
     this.hotplug?.stop();
+    this.stopping.abort(new Error('the agent is stopping'));
     await this.running;
     await this.stopHealth();
     this.finished();
@@ -128,7 +137,8 @@ export class AgentDaemon {
     try {
       const result = await runProbeCycle(probes, { config, log });
       this.report(result);
-      for (const transition of monitor.observe(result)) sink.fault(faultMessage(config, transition));
+      const transitions = await monitor.observe(result, { remediator: this.remediator, signal: this.stopping.signal });
+      for (const transition of transitions) sink.fault(faultMessage(config, transition));
     } catch (error) {
       // runProbeCycle already contains probe failures; anything here is a bug, logged and survived.
       log.error({ err: error }, 'probe cycle failed');

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type StatusMessage, type SystemSnapshot } from '../protocol/index.js';
+import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type ReportBundle, type ReportMessage, type StatusMessage, type SystemSnapshot } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { FaultTransition } from './faults/fault-tracker.js';
+import type { ReportInput } from './report-bundle.js';
 import { AGENT_VERSION } from './version.js';
 
 type Identity = Pick<AgentConfig, 'agentId' | 'schoolId' | 'roomId'>;
@@ -39,5 +40,13 @@ export function healthMessage(identity: Identity, system: SystemSnapshot, at: Da
 export function statusMessage(identity: Identity, state: StatusMessage['state'], at: Date, reason?: string): StatusMessage {
   const message: StatusMessage = { ...header(identity, at), type: 'status', state, agentVersion: AGENT_VERSION };
   if (reason !== undefined) message.reason = reason;
+  return message;
+}
+
+/** A person's report with the agent's diagnostic bundle; its eventId is the report id they are shown. */
+export function reportMessage(identity: Identity, input: ReportInput, bundle: ReportBundle, at: Date): ReportMessage {
+  const message: ReportMessage = { ...header(identity, at), type: 'report', text: input.text, bundle };
+  if (input.reporter !== undefined) message.reporter = input.reporter;
+  if (input.deviceId !== undefined) message.deviceId = input.deviceId;
   return message;
 }

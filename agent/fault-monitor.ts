@@ -1,11 +1,20 @@
 import type { PjlinkInfo } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { expectationFromConfig, type Expectation } from './faults/expected-devices.js';
-import { sourcesReadable, type CycleSnapshot, type FaultCondition } from './faults/fault-condition.js';
+import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } from './faults/fault-condition.js';
 import { evaluateFaults } from './faults/fault-rules.js';
 import { FaultTracker, type ActiveFault, type FaultTransition } from './faults/fault-tracker.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
 import { silentLogger, type Logger } from './log.js';
+import { withActions } from './remediation/remediation-plan.js';
+import type { FaultRemediator, RemediationReport } from './remediation/remediator.js';
+
+export interface ObserveOptions {
+  /** Tries the fix for each fault about to be raised; without it faults are raised as seen. */
+  remediator?: FaultRemediator;
+  /** Ends the remediation early (the agent is stopping). */
+  signal?: AbortSignal;
+}
 
 /**
  * Turns cycles into raised and cleared faults: expectations (configured and learned), the pure
@@ -32,14 +41,34 @@ export class FaultMonitor {
     return evaluateFaults(cycle, { config: this.config, expectations: this.expectations(cycle.at), lastPjlinkAnswer: this.lastPjlinkAnswer });
   }
 
-  /** Feeds one cycle of the running agent; returns the faults raised or cleared by it. */
-  observe(cycle: CycleSnapshot): FaultTransition[] {
-    const conditions = this.detect(cycle);
+  /**
+   * Feeds one cycle of the running agent; returns the faults raised or cleared by it. A fault
+   * about to be raised is first remediated: one the fix cured is left out of the cycle (it counts
+   * as not seen), one it did not is raised saying what was tried.
+   */
+  async observe(cycle: CycleSnapshot, options: ObserveOptions = {}): Promise<FaultTransition[]> {
+    const seen = this.detect(cycle);
+    const conditions = options.remediator ? await this.remediate(seen, cycle, options.remediator, options.signal) : seen;
     for (const device of cycle.devices) if (device.pjlink) this.lastPjlinkAnswer.set(device.id, device.pjlink);
     const transitions = this.tracker.observe(conditions, sourcesReadable(cycle.sources), cycle.at);
     // Learn after evaluating, so a device seen for the first time is not "expected" in its own cycle.
     if (this.config.learnExpectedDevices && this.learned?.observe(cycle.devices, cycle.at)) this.saveLearned();
     return transitions;
+  }
+
+  private async remediate(conditions: FaultCondition[], cycle: CycleSnapshot, remediator: FaultRemediator, signal: AbortSignal | undefined): Promise<FaultCondition[]> {
+    const due = this.tracker.wouldRaise(conditions);
+    if (due.length === 0) return conditions;
+    const context = { cycle, detect: (snapshot: CycleSnapshot) => this.detect(snapshot) };
+    let report: RemediationReport;
+    try {
+      report = await remediator.remediate(due, signal === undefined ? context : { ...context, signal });
+    } catch (error) {
+      // A fix that fails must not keep the fault from being raised.
+      this.log.error({ err: error }, 'remediation failed; raising the faults as seen');
+      return conditions;
+    }
+    return conditions.filter((condition) => !report.fixed.has(faultKey(condition))).map((condition) => withActions(condition, report.actions.get(faultKey(condition)) ?? []));
   }
 
   private saveLearned(): void {

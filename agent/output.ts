@@ -39,8 +39,20 @@ export function consoleSink(out: NodeJS.WritableStream): AgentSink {
     fault(message: FaultMessage) {
       const verb = message.state === 'raised' ? 'FAULT RAISED ' : 'fault cleared';
       out.write(`${time(message.at)} ${verb} ${message.severity} ${message.code}: ${printable(message.message)}\n`);
+      for (const line of triedLines(message)) out.write(`${line}\n`);
     },
   };
+}
+
+/** What the agent tried before raising (evidence.actions), one line each; the rest of the evidence goes to the cloud. */
+function triedLines(message: FaultMessage): string[] {
+  const actions = message.evidence.actions;
+  if (message.state !== 'raised' || !Array.isArray(actions)) return [];
+  return actions.flatMap((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { action, result } = entry as Record<string, unknown>;
+    return typeof action === 'string' && typeof result === 'string' ? [`           tried ${printable(action)}: ${printable(result)}`] : [];
+  });
 }
 
 /** For systemd: one structured log line per event, in the journal. */

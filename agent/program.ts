@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeSource } from '../protocol/index.js';
@@ -5,6 +6,7 @@ import { parsePjlinkTarget, parseSerialTarget } from './adhoc-targets.js';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
+import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
 import { createProbes } from './default-probes.js';
 import { doctorExitCode, formatDoctorReport, runDoctorChecks } from './doctor.js';
 import { inventoryMessage } from './events.js';
@@ -16,7 +18,11 @@ import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
 import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
+import { RecentLog, recentLogFile } from './recent-log.js';
+import { fileReport } from './report-command.js';
+import { describeReportOutcome, REPORT_STRINGS } from './report-strings.js';
 import { loadReplay } from './replay.js';
+import { configuredSecrets } from './scrub-secrets.js';
 import { resolveStateDir } from './state-dir.js';
 import { MqttTransport, redactUrl } from './transport/mqtt-transport.js';
 import { Outbox, outboxFile } from './transport/outbox.js';
@@ -79,17 +85,19 @@ export function buildProgram(): Command {
       const config = withRunOverrides(loadAgentConfig(program.opts<{ config?: string }>().config), options);
       const pretty = options.pretty ?? process.stdout.isTTY;
       // A person at a terminal reads the console output; only problems go to the log there.
-      const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel });
+      const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel, recent: recentLogFor(config, () => log) });
       const learned = learnedDevicesFor(config);
       if (learned.loadWarning) log.warn(learned.loadWarning);
       const printing = pretty ? consoleSink(process.stdout) : logSink(log);
       const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log);
+      // What `avcare-agent report`, a process of its own, needs from this one.
+      const shared = new DaemonStateSink({ file: daemonStateFile(resolveStateDir(config)), config, publishing: publishing !== undefined, log });
       const daemon = new AgentDaemon({
         config,
         log,
         probes: createProbes(),
         monitor: new FaultMonitor(config, learned, log),
-        sink: publishing ? teeSink(log, [publishing.sink, printing]) : printing,
+        sink: teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]),
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
@@ -110,9 +118,39 @@ export function buildProgram(): Command {
           void daemon.stop();
         });
       }
+      shared.started();
       daemon.start();
       await daemon.done;
       await publishing?.stop();
+      shared.stopped();
+    });
+
+  program
+    .command('report')
+    .description('report a problem in your own words; the agent adds what the engineer needs and sends it to the service team')
+    .argument('<text...>', 'what is wrong, e.g. "the projector flickers" (1 to 2000 characters)')
+    .option('--device <id>', 'the device it is about, an id shown by `avcare-agent probe --json`')
+    .option('--by <name>', 'who reports it (default: your user name)')
+    .option('--json', 'print the report id and whether it was sent, as JSON')
+    .action(async (words: string[], options: { device?: string; by?: string; json?: boolean }) => {
+      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      // The outcome is said in words below; broker errors on the console would only alarm a teacher.
+      const recent = recentLogFor(config, () => log);
+      const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
+      const outcome = await fileReport({
+        config,
+        words,
+        by: options.by,
+        device: options.device,
+        defaultReporter: osUserName(),
+        learned: learnedDevicesFor(config),
+        log,
+        recent,
+        onProbing: () => {
+          if (!options.json) process.stdout.write(`${REPORT_STRINGS.probing()}\n`);
+        },
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${describeReportOutcome(outcome)}\n`);
     });
 
   program
@@ -151,6 +189,29 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/**
+ * The recent log of this process for teachers' reports, appended to the state directory's file
+ * that every agent process shares; `log` is the logger it feeds, told once if the file cannot be written.
+ */
+function recentLogFor(config: AgentConfig, log: () => Logger): RecentLog {
+  return new RecentLog({
+    file: recentLogFile(resolveStateDir(config)),
+    knownSecrets: configuredSecrets(config),
+    onPersistError: (error) => log().warn({ err: error }, 'cannot keep the recent log in the state directory; reports will carry fewer log lines'),
+  });
+}
+
+/** Who typed the report: the person behind sudo rather than root. */
+function osUserName(): string | undefined {
+  if (process.env.SUDO_USER) return process.env.SUDO_USER;
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers): the report simply names nobody.
+    return undefined;
+  }
 }
 
 interface RunOptions {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   CLOUD_UNREACHABLE: { hint: 'Check that `avcare-cloud start` runs there and the address is right (--url or AVCARE_CLOUD_URL).' },
   CLOUD_REQUEST_FAILED: { hint: 'The cloud refused the request; its message says why, and its log has the details.' },
   TICKET_NOT_FOUND: { hint: 'List tickets with `avcare-cloud tickets list` (or GET /api/tickets) to find its id.' },
+  REPORT_INVALID: { hint: 'Describe the problem in quotes, in 1 to 2000 characters: avcare-agent report "the projector flickers". --device takes an id shown by `avcare-agent probe --json`; --by a name of at most 128 characters.' },
   TICKET_STATE_CONFLICT: { hint: 'A ticket moves open -> acknowledged -> in progress -> resolved -> closed; show it to see where it is now.' },
 } as const;
 

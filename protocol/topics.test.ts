@@ -22,6 +22,13 @@ describe('topics', () => {
     }
   });
 
+  it('gives a teacher\'s report a topic of its own kind', () => {
+    const topic = topicFor({ school: 'sch-001', room: 'r101', agent: 'pc-01', kind: 'report' });
+    expect(topic).toBe('avcare/v1/sch-001/r101/pc-01/report');
+    expect(parseTopic(topic)?.kind).toBe('report');
+    expect(topicFilter('report')).toBe('avcare/v1/+/+/+/report');
+  });
+
   it('rejects topics that are not ours', () => {
     expect(parseTopic('avcare/v1/s/r/a/unknown')).toBeNull();
     expect(parseTopic('avcare/v2/s/r/a/fault')).toBeNull();

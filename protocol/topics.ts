@@ -3,7 +3,7 @@ import { topicIdSchema } from './ids.js';
 import { AvcareError } from './errors.js';
 
 export const TOPIC_ROOT = 'avcare/v1';
-export const MESSAGE_KINDS = ['inventory', 'health', 'fault', 'measurement', 'status'] as const satisfies readonly MessageKind[];
+export const MESSAGE_KINDS = ['inventory', 'health', 'fault', 'measurement', 'status', 'report'] as const satisfies readonly MessageKind[];
 
 export interface TopicAddress {
   school: string;

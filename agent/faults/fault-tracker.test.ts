@@ -59,4 +59,24 @@ describe('FaultTracker hysteresis', () => {
     expect(tracker.observe([cable, other], usbReadable, new Date()).map((t) => t.condition.deviceId)).toEqual([cable.deviceId, other.deviceId]);
     expect(tracker.observe([cable], usbReadable, new Date()).map((t) => `${t.state}:${t.condition.deviceId}`)).toEqual([`cleared:${other.deviceId}`]);
   });
+
+  it('tells which conditions the next observation would raise, without counting them', () => {
+    const tracker = new FaultTracker({ raiseAfterCycles: 2, clearAfterCycles: 3 });
+    expect(tracker.wouldRaise([cable])).toEqual([]);
+    tracker.observe([cable], usbReadable, new Date(0));
+    expect(tracker.wouldRaise([cable, cable])).toEqual([cable]);
+    expect(tracker.wouldRaise([cable])).toEqual([cable]);
+    expect(tracker.observe([cable], usbReadable, new Date(1)).map((t) => t.state)).toEqual(['raised']);
+    // Raised already: nothing left to raise.
+    expect(tracker.wouldRaise([cable])).toEqual([]);
+  });
+
+  it('raises at once a fault that a remediation held back once and that came back', () => {
+    const tracker = new FaultTracker({ raiseAfterCycles: 2, clearAfterCycles: 3 });
+    tracker.observe([cable], usbReadable, new Date(0));
+    // Fixed before it was raised: the monitor leaves it out of the cycle, which counts as clean.
+    expect(tracker.wouldRaise([cable])).toEqual([cable]);
+    expect(tracker.observe([], usbReadable, new Date(1))).toEqual([]);
+    expect(tracker.observe([cable], usbReadable, new Date(2)).map((t) => t.state)).toEqual(['raised']);
+  });
 });

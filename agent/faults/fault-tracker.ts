@@ -75,6 +75,21 @@ export class FaultTracker {
     return transitions;
   }
 
+  /**
+   * The conditions that observing these would raise, without observing them: the window in
+   * which remediation may still fix a fault before anybody is told about it.
+   */
+  wouldRaise(conditions: readonly FaultCondition[]): FaultCondition[] {
+    const due = new Map<string, FaultCondition>();
+    for (const condition of conditions) {
+      const key = faultKey(condition);
+      const entry = this.entries.get(key);
+      if (due.has(key) || entry?.raised) continue;
+      if ((entry?.sightings ?? 0) + 1 >= this.raiseAfter(condition.code)) due.set(key, condition);
+    }
+    return [...due.values()];
+  }
+
   active(): ActiveFault[] {
     return [...this.entries.values()]
       .filter((entry) => entry.raised)

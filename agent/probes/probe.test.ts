@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AvcareError } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
 import { silentLogger } from '../log.js';
 import { runProbe, type Probe } from './probe.js';
@@ -34,5 +35,26 @@ describe('runProbe', () => {
   it('passes the reason of an unavailable source through', async () => {
     const absent: Probe = { id: 'media', run: () => Promise.resolve({ state: 'unavailable', reason: 'no ALSA', devices: [] }) };
     expect((await runProbe(absent, context, 1000)).status).toMatchObject({ state: 'unavailable', reason: 'no ALSA' });
+  });
+});
+
+describe('runProbe with a caller signal', () => {
+  const waitsForAbort: Probe = {
+    id: 'pjlink',
+    run: (_context, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('gave up')))),
+  };
+
+  it('ends the probe when the caller aborts and reports the caller\'s reason', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new AvcareError('PROBE_TIMEOUT', 'remediation time used up')), 20);
+    const result = await runProbe(waitsForAbort, context, 10_000, controller.signal);
+    expect(result.status).toMatchObject({ state: 'error', errorCode: 'PROBE_TIMEOUT', reason: 'remediation time used up' });
+  });
+
+  it('does not wait at all when the caller has already aborted', async () => {
+    const started = performance.now();
+    const result = await runProbe(waitsForAbort, context, 10_000, AbortSignal.abort());
+    expect(result.status).toMatchObject({ state: 'error', errorCode: 'PROBE_TIMEOUT' });
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

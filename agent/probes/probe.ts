@@ -41,19 +41,24 @@ export interface ProbeResult {
 
 /**
  * Runs one probe under a timeout and turns every failure into a result with an error code, so
- * one failing probe never stops a cycle.
+ * one failing probe never stops a cycle. `signal` lets the caller end it sooner (a remediation
+ * whose time is up, an agent stopping); that too becomes a result, with the signal's reason.
  */
-export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
+export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onCallerAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new AvcareError('PROBE_TIMEOUT', `${probe.id} probe did not finish within ${timeoutMs} ms`, { probe: probe.id, timeoutMs });
-      // Reject before aborting: a probe that returns at once on abort must still count as timed out.
+    const stop = (error: Error): void => {
+      // Reject before aborting: a probe that returns at once on abort must still count as stopped.
       reject(error);
       controller.abort(error);
-    }, timeoutMs);
+    };
+    timer = setTimeout(() => stop(new AvcareError('PROBE_TIMEOUT', `${probe.id} probe did not finish within ${timeoutMs} ms`, { probe: probe.id, timeoutMs })), timeoutMs);
+    onCallerAbort = () => stop(callerReason(probe.id, signal));
+    if (signal?.aborted) onCallerAbort();
+    else signal?.addEventListener('abort', onCallerAbort, { once: true });
   });
   try {
     const findings = checkFindings(probe.id, await Promise.race([probe.run(context, controller.signal), timeout]));
@@ -70,7 +75,15 @@ export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: n
     };
   } finally {
     clearTimeout(timer);
+    if (onCallerAbort) signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** A caller's AvcareError says why (time used up, agent stopping); any other reason is a plain cancel. */
+function callerReason(source: ProbeSource, signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (isAvcareError(reason)) return reason;
+  return new AvcareError('PROBE_TIMEOUT', `${source} probe was cancelled`, { probe: source }, { cause: reason });
 }
 
 function checkFindings(source: ProbeSource, findings: ProbeFindings): ProbeFindings {

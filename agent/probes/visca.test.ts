@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ViscaFrameSplitter,
   addressSet,
+  camerasOnChain,
   commandTarget,
   fromHex,
   ifClear,
@@ -98,6 +99,35 @@ describe('parseReply on documented replies from camera 1', () => {
 
   it('marks a reply from camera 2 as foreign, not as an answer or an error', () => {
     expect(parseReply(fromHex('A0 50 02 FF'), 1, 'power')).toEqual({ type: 'foreign', address: 2, raw: fromHex('a05002ff') });
+  });
+});
+
+describe('VISCA re-init exchange (IF_Clear and Address Set broadcasts)', () => {
+  // Sony VISCA command list: IF_Clear (broadcast) 88 01 00 01 FF comes back unchanged once it has
+  // passed every camera; Address Set 88 30 01 FF comes back as 88 30 0n FF, n = last address + 1.
+  it.each([
+    ['IF_Clear', ifClear(), '88 01 00 01 FF', '88 01 00 01 FF', { type: 'if-clear' }],
+    ['Address Set, one camera', addressSet(), '88 30 01 FF', '88 30 02 FF', { type: 'address-set', nextAddress: 2 }],
+    ['Address Set, seven cameras', addressSet(), '88 30 01 FF', '88 30 08 FF', { type: 'address-set', nextAddress: 8 }],
+  ] as const)('%s: sends the documented bytes and decodes the documented reply', (_name, command, sent, reply, decoded) => {
+    expect(command).toEqual(fromHex(sent));
+    expect(commandTarget(command)).toBe('broadcast');
+    // Broadcast replies carry no camera address, whichever camera the client is talking to.
+    expect(parseReply(fromHex(reply), 1)).toEqual(decoded);
+    expect(parseReply(fromHex(reply), 5)).toEqual(decoded);
+  });
+
+  it('counts the cameras on the chain from the Address Set reply', () => {
+    expect(camerasOnChain({ type: 'address-set', nextAddress: 2 })).toBe(1);
+    expect(camerasOnChain({ type: 'address-set', nextAddress: 4 })).toBe(3);
+  });
+
+  it.each([
+    ['an address beyond seven cameras', '88 30 09 FF'],
+    ['address 0', '88 30 00 FF'],
+    ['a truncated IF_Clear', '88 01 00 FF'],
+  ])('treats a broadcast reply with %s as garbled', (_name, hex) => {
+    expect(parseReply(fromHex(hex), 1)).toMatchObject({ type: 'garbled', reason: 'unknown broadcast reply' });
   });
 });
 

@@ -89,6 +89,14 @@ export function addressSet(): Uint8Array {
   return Uint8Array.of(VISCA_BROADCAST_HEADER, 0x30, 0x01, VISCA_TERMINATOR);
 }
 
+/**
+ * How many cameras answered an Address Set: each camera takes the address it is offered and
+ * passes the next one on, so the reply that comes back carries the last camera's address + 1.
+ */
+export function camerasOnChain(reply: Extract<ViscaReply, { type: 'address-set' }>): number {
+  return reply.nextAddress - 1;
+}
+
 /** The camera address a command packet is sent to, or 'broadcast'. */
 export function commandTarget(command: Uint8Array): number | 'broadcast' {
   const header = command[0];

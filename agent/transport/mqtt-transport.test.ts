@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startAedes, type InProcessBroker } from '../../test/transport/aedes-broker.js';
-import { fault, health, IDENTITY, inventory } from '../../test/transport/agent-messages.js';
+import { fault, health, IDENTITY, inventory, report } from '../../test/transport/agent-messages.js';
 import { firstArrivals, record, until, type Recorder } from '../../test/transport/recorder.js';
 import { MqttTransport, mqttClientId, redactUrl, type MqttTransportOptions } from './mqtt-transport.js';
 import { Outbox, outboxFile } from './outbox.js';
@@ -131,6 +131,34 @@ describe('MqttTransport against a real broker (aedes)', () => {
     const recorder = await subscriber(second.url);
     await recorder.waitFor((received) => firstArrivals(received).length === 30);
     expect(firstArrivals(recorder.received)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('publishes what another process enqueued in its outbox without being woken (a teacher\'s report)', async () => {
+    const { url } = await broker();
+    const recorder = await subscriber(url);
+    const box = outbox();
+    const agent = transport(url, box, { outboxPollMs: 100 });
+    await until(() => agent.status().connected, 5000, 'the connection');
+    const other = new Outbox({ path: box.path, maxEvents: 1000 });
+    cleanup.push(() => other.close());
+    const filed = other.enqueue(report(), { retain: false });
+    await recorder.waitFor((received) => received.some((r) => r.message.eventId === filed.eventId));
+    await until(() => !box.contains(filed.seq ?? 0), 5000, 'the report to leave the outbox');
+  });
+
+  it('as a one-shot sender with its own client id, publishes the backlog but never the status, and leaves the agent connected', async () => {
+    const server = await broker();
+    const watcher = await subscriber(server.url);
+    const daemon = transport(server.url, outbox());
+    await watcher.waitFor((received) => received.some((r) => r.message.type === 'status'));
+    const box = outbox();
+    const filed = box.enqueue(report(), { retain: false });
+    const oneShot = transport(server.url, box, { clientId: `${mqttClientId(IDENTITY)}-report`, announceStatus: false });
+    await watcher.waitFor((received) => received.some((r) => r.message.eventId === filed.eventId));
+    await oneShot.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(watcher.received.filter((r) => r.message.type === 'status').map((r) => r.message.type === 'status' && r.message.state)).toEqual(['online']);
+    expect(daemon.status()).toMatchObject({ connected: true, connects: 1 });
   });
 
   it('sends the username and password to the broker and never writes the password to the log', async () => {

@@ -17,6 +17,18 @@ export interface MqttTransportOptions {
   inFlightWindow?: number;
   /** How long stop() waits for the backlog, the offline status and the disconnect. */
   stopTimeoutMs?: number;
+  /**
+   * While connected, look in the outbox this often for events another process enqueued
+   * (`avcare-agent report` writes to the daemon's outbox and cannot wake() it). 0 turns it off.
+   */
+  outboxPollMs?: number;
+  /**
+   * The agent's status (retained online, offline on stop, offline as the last will); false for a
+   * one-shot sender such as `avcare-agent report`, which is not the agent coming online.
+   */
+  announceStatus?: boolean;
+  /** Defaults to mqttClientId(identity); a one-shot sender needs its own, or the broker would disconnect the daemon. */
+  clientId?: string;
 }
 
 export interface TransportStatus {
@@ -29,6 +41,8 @@ export interface TransportStatus {
 
 const DEFAULT_IN_FLIGHT_WINDOW = 64;
 const DEFAULT_STOP_TIMEOUT_MS = 2000;
+/** One indexed read every 2 s while idle: nothing measurable, and a report goes out within seconds. */
+const DEFAULT_OUTBOX_POLL_MS = 2000;
 
 /** Shows where the agent publishes without the credentials a URL may carry. */
 export function redactUrl(url: string): string {
@@ -66,6 +80,8 @@ export class MqttTransport {
   private connects = 0;
   private lastError: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly announceStatus: boolean;
   /** Seqs published on the current connection and not yet acknowledged. */
   private readonly inFlight = new Set<number>();
   /** The highest seq published on the current connection: next() reads after it. */
@@ -77,7 +93,8 @@ export class MqttTransport {
     this.log = options.log.child({ module: 'mqtt-transport' });
     this.backoff = new ReconnectBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.window = options.inFlightWindow ?? DEFAULT_IN_FLIGHT_WINDOW;
-    this.clientId = mqttClientId(options.identity);
+    this.clientId = options.clientId ?? mqttClientId(options.identity);
+    this.announceStatus = options.announceStatus ?? true;
     this.ca = readCa(options.broker.caFile);
   }
 
@@ -105,11 +122,12 @@ export class MqttTransport {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.pollTimer);
     const client = this.client;
     const deadline = Date.now() + (this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     if (client && this.connected) {
       await waitFor(() => !this.connected || (this.inFlight.size === 0 && this.options.outbox.next(1, this.sentUpTo).length === 0), deadline);
-      if (this.connected) await this.publishStopped(client, deadline);
+      if (this.connected && this.announceStatus) await this.publishStopped(client, deadline);
       this.flushAcks();
       // A clean DISCONNECT makes the broker discard the last will; MQTT.js sends it once nothing is in flight.
       if (this.connected && (await withDeadline(client.endAsync(false), deadline))) {
@@ -142,8 +160,8 @@ export class MqttTransport {
       // MQTT.js would otherwise pre-build a Buffer for each of the 65,536 packet ids (~6 MB of heap)
       // to save an allocation per publish; an agent publishes a few messages a minute.
       writeCache: false,
-      will: { topic: this.statusTopic(), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     };
+    if (this.announceStatus) options.will = { topic: this.statusTopic(), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true };
     if (broker.username !== undefined) options.username = broker.username;
     if (broker.password !== undefined) options.password = broker.password;
     if (this.ca) options.ca = this.ca;
@@ -166,14 +184,30 @@ export class MqttTransport {
     this.backoff.connected(Date.now());
     this.lastError = undefined;
     this.log.info({ url: redactUrl(this.options.broker.url), clientId: this.clientId, pending: this.options.outbox.stats().pending }, 'connected to broker');
-    const online = statusMessage(this.options.identity, 'online', this.connectedAt ?? new Date());
-    client.publish(this.statusTopic(), JSON.stringify(online), { qos: 1, retain: true }, (error) => {
-      if (error && this.connected) this.log.warn({ err: error }, 'status online was not acknowledged');
-    });
+    if (this.announceStatus) {
+      const online = statusMessage(this.options.identity, 'online', this.connectedAt ?? new Date());
+      client.publish(this.statusTopic(), JSON.stringify(online), { qos: 1, retain: true }, (error) => {
+        if (error && this.connected) this.log.warn({ err: error }, 'status online was not acknowledged');
+      });
+    }
     // Acknowledgements of the previous connection go first, so they are not sent again needlessly.
     this.flushAcks();
     this.sentUpTo = 0;
     this.pump();
+    const pollMs = this.options.outboxPollMs ?? DEFAULT_OUTBOX_POLL_MS;
+    clearInterval(this.pollTimer);
+    if (pollMs > 0) {
+      this.pollTimer = setInterval(() => {
+        try {
+          this.pump();
+        } catch (error) {
+          // A read that waited out the busy timeout: the next tick, or the next enqueue, tries again.
+          this.log.warn({ err: error }, 'could not read the outbox');
+        }
+      }, pollMs);
+      // A one-shot sender exits when its work is done, not when this timer says so.
+      this.pollTimer.unref();
+    }
   }
 
   private onError(error: Error): void {
@@ -186,6 +220,7 @@ export class MqttTransport {
   private onClose(client: MqttClient): void {
     const wasConnected = this.connected;
     this.connected = false;
+    clearInterval(this.pollTimer);
     this.inFlight.clear();
     // Releases MQTT.js's own copies of unacknowledged publishes: the outbox still has them.
     client.end(true);

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentMessageSchema, healthMessageSchema, parseTopic, type AgentMessage } from '../../protocol/index.js';
-import { fault, health, inventory, measurement } from '../../test/transport/agent-messages.js';
+import { fault, health, inventory, measurement, report } from '../../test/transport/agent-messages.js';
 import { FAULT_OVERFLOW_RATIO, Outbox, outboxFile } from './outbox.js';
 
 const opened: Outbox[] = [];
@@ -85,6 +86,34 @@ describe('Outbox', () => {
     expect(payload(outbox, 2)).toEqual(sample);
   });
 
+  it('says whether an event is still unsent', () => {
+    const outbox = openOutbox();
+    const stored = outbox.enqueue(report(), { retain: false });
+    expect(outbox.contains(stored.seq ?? 0)).toBe(true);
+    outbox.ack(stored.seq ?? 0);
+    expect(outbox.contains(stored.seq ?? 0)).toBe(false);
+  });
+
+  it('waits for another process holding the write lock instead of failing (the daemon while a report is filed)', async () => {
+    const path = outboxFile(mkdtempSync(join(tmpdir(), 'avcare-outbox-')));
+    openOutbox(path).enqueue(health(), { retain: false });
+    // better-sqlite3 is synchronous: only another process can hold the lock while this one waits.
+    const holder = spawn(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
+      db.exec('BEGIN IMMEDIATE');
+      process.stdout.write('locked\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+      db.exec('COMMIT');
+    `], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const started = Date.now();
+    const stored = openOutbox(path).enqueue(report(), { retain: false });
+    expect(Date.now() - started).toBeGreaterThan(300);
+    expect(stored.seq).toBe(2);
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(holder.exitCode).toBe(0);
+  });
+
   describe('when full', () => {
     it('thins the oldest health samples first and keeps faults, the latest inventory and measurements', () => {
       const outbox = openOutbox(undefined, 100);
@@ -156,6 +185,18 @@ describe('Outbox', () => {
       // A health sample cannot displace a fault: it is dropped itself, and counted.
       outbox.enqueue(health(), { retain: false });
       expect(outbox.stats()).toMatchObject({ pending: hardCap, droppedHealth: 1, droppedFaults: 2 });
+    });
+
+    it('never thins a teacher\'s report: health samples give way, and a report may use the fault overflow', () => {
+      const maxEvents = 100;
+      const outbox = openOutbox(undefined, maxEvents);
+      const first = outbox.enqueue(report('first'), { retain: false });
+      for (let i = 0; i < maxEvents; i++) outbox.enqueue(i % 2 ? fault() : health(), { retain: false });
+      expect(kinds(outbox)).toContain(`report:${first.seq}`);
+      for (let i = 0; i < maxEvents; i++) outbox.enqueue(fault(), { retain: false });
+      const late = outbox.enqueue(report('late'), { retain: false });
+      expect(kinds(outbox)).toEqual(expect.arrayContaining([`report:${first.seq}`, `report:${late.seq}`]));
+      expect(outbox.stats().droppedOther).toBe(0);
     });
 
     it('stays within its bound however many events arrive, and reports every drop', () => {

@@ -17,7 +17,7 @@ export interface OutboxEntry {
 export interface OutboxOptions {
   /** The SQLite file; normally outboxFile(stateDir). */
   path: string;
-  /** Bound of stored events (config.outbox.maxEvents); faults alone may exceed it up to the hard cap. */
+  /** Bound of stored events (config.outbox.maxEvents); faults and reports alone may exceed it up to the hard cap. */
   maxEvents: number;
   log?: Logger;
 }
@@ -89,6 +89,7 @@ export class Outbox {
       oldestOfKind: this.db.prepare<[string], { seq: number }>('SELECT seq FROM outbox_events WHERE kind = ? ORDER BY seq LIMIT 1'),
       newestOfKind: this.db.prepare<[string], { seq: number }>('SELECT seq FROM outbox_events WHERE kind = ? ORDER BY seq DESC LIMIT 1'),
       delete: this.db.prepare<[number]>('DELETE FROM outbox_events WHERE seq = ?'),
+      has: this.db.prepare<[number], { seq: number }>('SELECT seq FROM outbox_events WHERE seq = ?'),
       next: this.db.prepare<[number, number], EntryRow>('SELECT seq, kind, topic, payload, retain FROM outbox_events WHERE seq > ? ORDER BY seq LIMIT ?'),
       counter: this.db.prepare<[string], { value: number }>('SELECT value FROM outbox_counters WHERE name = ?'),
       addToCounter: this.db.prepare<[number, string]>('UPDATE outbox_counters SET value = value + ? WHERE name = ?'),
@@ -115,6 +116,11 @@ export class Outbox {
   /** The oldest unsent events after `afterSeq`, in sequence order. */
   next(limit: number, afterSeq = 0): OutboxEntry[] {
     return this.statements.next.all(afterSeq, limit).map((row) => ({ ...row, retain: row.retain === 1 }));
+  }
+
+  /** Whether the event is still unsent: how `avcare-agent report` sees the daemon send its report. */
+  contains(seq: number): boolean {
+    return this.statements.has.get(seq) !== undefined;
   }
 
   /** Deletes an event the broker acknowledged. */
@@ -158,9 +164,9 @@ export class Outbox {
   /**
    * Frees a slot for one more event of `kind`, in this order: the oldest health sample; the oldest
    * measurement or superseded inventory (the latest inventory is the room's current state and
-   * stays until a new inventory replaces it). When only faults are left, a fault may go over
-   * maxEvents up to the hard cap, beyond which the oldest fault is dropped. Returns false when the
-   * new (non-fault) event itself must give way.
+   * stays until a new inventory replaces it). Faults and reports are never thinned: when only they
+   * are left, a new one may go over maxEvents up to the hard cap, beyond which the oldest fault is
+   * dropped. Returns false when the new event (neither a fault nor a report) must give way.
    */
   private makeRoom(kind: MessageKind): boolean {
     let pending = this.pending();
@@ -185,7 +191,8 @@ export class Outbox {
           if (latest === undefined) return false;
           this.drop(latest, 'droppedOther');
           return true;
-        } else if (kind === 'fault') {
+        } else if (kind === 'fault' || kind === 'report') {
+          // A person's report is as precious as a fault: nothing but the hard cap makes it give way.
           if (pending < this.hardCap) return true;
           const oldest = this.statements.oldestOfKind.get('fault')?.seq;
           if (oldest === undefined) return true;

@@ -37,6 +37,14 @@ export function validMessage(kind: MessageKind, sender: Sender = SENDER, seq?: n
       return { ...header, type: 'measurement', name: 'av_sync_offset_ms', value: 31, unit: 'ms', deviceId: null };
     case 'status':
       return { ...header, type: 'status', state: 'online', agentVersion: '0.1.0' };
+    case 'report':
+      return {
+        ...header,
+        type: 'report',
+        text: 'the projector flickers',
+        reporter: 'teacher-li',
+        bundle: { inventory: [usbDevice()], sources: okSources('usb'), system: systemSnapshot(), recentHealth: [], openFaults: [], faultsFrom: 'probe', logExcerpt: [], truncated: false },
+      };
   }
 }
 

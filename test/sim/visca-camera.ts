@@ -1,7 +1,12 @@
 import { SerialPort } from 'serialport';
 import { ViscaFrameSplitter, type ViscaVersion } from '../../agent/probes/visca.js';
 
-export type ViscaCameraMode = 'on' | 'standby' | 'power-error' | 'silent' | 'garbage';
+/**
+ * 'hung': the command processor is stuck (a full command buffer): addressed commands go
+ * unanswered while broadcasts still pass through, until an IF_Clear empties the buffers and the
+ * camera turns to `recoversTo`.
+ */
+export type ViscaCameraMode = 'on' | 'standby' | 'power-error' | 'silent' | 'garbage' | 'hung';
 
 export interface ViscaCameraOptions {
   mode: ViscaCameraMode;
@@ -14,6 +19,8 @@ export interface ViscaCameraOptions {
   baudRate?: number;
   /** What 'garbage' mode sends in answer to anything: by default bytes without a terminator, as a wrong baud rate gives. */
   garbage?: Uint8Array;
+  /** The mode a 'hung' camera turns to when it receives IF_Clear; 'on' by default. */
+  recoversTo?: Exclude<ViscaCameraMode, 'hung'>;
 }
 
 export interface SimulatedViscaCamera {
@@ -69,7 +76,7 @@ export async function startViscaCamera(path: string, options: ViscaCameraOptions
     const body = rest.slice(0, -1);
     if (header === 0x88) return answerBroadcast(body);
     if (header !== (0x80 | address)) return; // addressed to another camera on the chain
-    if (mode === 'silent') return;
+    if (mode === 'silent' || mode === 'hung') return;
     if (mode === 'garbage') return send(garbage);
 
     const isPowerInquiry = sameBytes(body, [0x09, 0x04, 0x00]);
@@ -91,7 +98,10 @@ export async function startViscaCamera(path: string, options: ViscaCameraOptions
     if (mode === 'silent') return;
     // Address set: take the address offered and pass the next one down the chain.
     if (body[0] === 0x30 && body.length === 2) return send([0x88, 0x30, (body[1] ?? 0) + 1, TERMINATOR]);
-    if (sameBytes(body, [0x01, 0x00, 0x01])) return send([0x88, 0x01, 0x00, 0x01, TERMINATOR]);
+    if (sameBytes(body, [0x01, 0x00, 0x01])) {
+      if (mode === 'hung') mode = options.recoversTo ?? 'on';
+      return send([0x88, 0x01, 0x00, 0x01, TERMINATOR]);
+    }
   };
 
   port.on('data', (chunk: Buffer) => {

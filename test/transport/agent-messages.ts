@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type MeasurementMessage } from '../../protocol/index.js';
+import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type MeasurementMessage, type ReportMessage } from '../../protocol/index.js';
 import { okSources, systemSnapshot, usbDevice } from '../helpers/device-factory.js';
 
 /** Valid agent messages for transport tests, one agent in one room. */
@@ -35,4 +35,13 @@ export function inventory(devices = [usbDevice()]): InventoryMessage {
 
 export function measurement(value = 30): MeasurementMessage {
   return { ...header(), type: 'measurement', name: 'av_sync_offset_ms', value, unit: 'ms', deviceId: null };
+}
+
+export function report(text = 'the projector flickers'): ReportMessage {
+  return {
+    ...header(),
+    type: 'report',
+    text,
+    bundle: { inventory: [usbDevice()], sources: okSources('usb'), system: systemSnapshot(), recentHealth: [], openFaults: [], faultsFrom: 'probe', logExcerpt: [], truncated: false },
+  };
 }
