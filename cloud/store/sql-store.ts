@@ -247,7 +247,8 @@ export class SqlStore implements Store {
       await writeHealth(tx, fresh);
       const faults = await this.writeFaults(tx, fresh);
       const agents = [...new Set(fresh.filter((row) => row.message.type === 'status').map((row) => row.agentKey))];
-      return { count: fresh.length, changed: { faults, agents } };
+      const reports = fresh.filter((row) => row.message.type === 'report').map((row) => ({ agentKey: row.agentKey, eventId: row.eventId }));
+      return { count: fresh.length, changed: { faults, agents, reports } };
     });
     return { stored: stored.count, duplicates: events.length - stored.count, changed: stored.changed };
   }
@@ -446,6 +447,7 @@ function agentUpdates(fresh: readonly EventRow[]): AgentUpdate[] {
         break;
       case 'fault':
       case 'measurement':
+      case 'report':
         break;
     }
   }

@@ -23,8 +23,8 @@ export interface IngestResult {
   stored: number;
   /** Events whose eventId was already stored (at-least-once delivery in, exactly-once rows out). */
   duplicates: number;
-  /** Faults whose state the batch changed, and agents that sent a status: what tickets follow up. */
-  changed?: { faults: Array<{ agentKey: string; code: string; deviceKey: string }>; agents: string[] };
+  /** Faults whose state the batch changed, agents that sent a status, and teachers' reports: what tickets follow up. */
+  changed?: { faults: Array<{ agentKey: string; code: string; deviceKey: string }>; agents: string[]; reports: Array<{ agentKey: string; eventId: string }> };
 }
 
 export type AgentState = 'online' | 'offline' | 'unknown';

@@ -64,6 +64,16 @@ export function describeOffline(input: { schoolId: string; roomId: string; agent
   ].join('\n');
 }
 
+/** A teacher's own words first: they say what the agent cannot see ("the picture flickers"). */
+export function describeReport(input: { text: string; reporter: string | null; schoolId: string; roomId: string; agentId: string; device: TicketDevice | null; at: number; timeZone: string }): string {
+  const lines = [
+    `Reported from the classroom: "${input.text}"`,
+    `By ${input.reporter ?? 'the teacher'} at ${localTime(input.at, input.timeZone)}; school ${input.schoolId}, room ${input.roomId}, classroom PC ${input.agentId}.`,
+  ];
+  if (input.device) lines.push(`Device named: ${input.device.kind ?? 'device'} ${input.device.name ?? input.device.id} (${input.device.id}).`);
+  return lines.join('\n');
+}
+
 function localTime(ms: number, timeZone: string): string {
   const formatted = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(ms);
   return `${formatted} (${timeZone})`;

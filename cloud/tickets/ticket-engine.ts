@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import { AvcareError, selfHelpFor, type Severity } from '../../protocol/index.js';
+import { AvcareError, selfHelpFor, type ReportMessage, type Severity } from '../../protocol/index.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
 import type { ServiceDirectory } from './service-directory.js';
-import { agentActions, describeFault, describeOffline, ticketDevice } from './ticket-drafts.js';
+import { agentActions, describeFault, describeOffline, describeReport, ticketDevice } from './ticket-drafts.js';
 import { HOUR_MS, MINUTE_MS, type TicketPolicy } from './ticket-policy.js';
 import {
   AGENT_OFFLINE,
+  TEACHER_REPORT,
   capabilityLost,
   codeInfo,
   decideForAgentState,
@@ -33,6 +34,8 @@ export interface FaultKey {
 export interface TicketSubjects {
   faults: readonly FaultKey[];
   agents: readonly string[];
+  /** Teachers' reports (`avcare-agent report`): each is a ticket of its own. */
+  reports?: readonly { agentKey: string; eventId: string }[];
 }
 
 export interface TicketEngineOptions {
@@ -99,6 +102,7 @@ export class TicketEngine {
   private readonly sweepIntervalMs: number;
   private pendingFaults = new Map<string, FaultKey>();
   private pendingAgents = new Set<string>();
+  private pendingReports = new Map<string, { agentKey: string; eventId: string }>();
   private draining: Promise<void> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -140,7 +144,8 @@ export class TicketEngine {
   notify(subjects: TicketSubjects): void {
     for (const key of subjects.faults) this.pendingFaults.set(faultKeyString(key), key);
     for (const agent of subjects.agents) this.pendingAgents.add(agent);
-    if (this.pendingFaults.size > 0 || this.pendingAgents.size > 0) this.drain();
+    for (const report of subjects.reports ?? []) this.pendingReports.set(report.eventId, report);
+    if (this.pendingFaults.size > 0 || this.pendingAgents.size > 0 || this.pendingReports.size > 0) this.drain();
   }
 
   /** Resolves when everything notified so far has been reconciled. */
@@ -151,13 +156,16 @@ export class TicketEngine {
   private drain(): void {
     if (this.draining) return;
     this.draining = (async () => {
-      while (this.pendingFaults.size > 0 || this.pendingAgents.size > 0) {
+      while (this.pendingFaults.size > 0 || this.pendingAgents.size > 0 || this.pendingReports.size > 0) {
         const faults = [...this.pendingFaults.values()];
         const agents = [...this.pendingAgents];
+        const reports = [...this.pendingReports.values()];
         this.pendingFaults.clear();
         this.pendingAgents.clear();
+        this.pendingReports.clear();
         for (const key of faults) await this.guard(() => this.reconcileFault(key), { fault: key });
         for (const agent of agents) await this.guard(() => this.reconcileAgent(agent), { agent });
+        for (const report of reports) await this.guard(() => this.openReportTicket(report), { report: report.eventId });
       }
     })().finally(() => {
       this.draining = undefined;
@@ -291,6 +299,49 @@ export class TicketEngine {
       const key = { agentKey: row.agent_key, code: row.code, deviceKey: row.device_key };
       await this.guard(() => this.reconcileFault(key), { fault: key });
     }
+    // Reports of the last week whose ticket a crash kept from opening.
+    const reports = await this.db.query<{ agent_key: string; event_id: string }>(
+      `SELECT e.agent_key, e.event_id FROM events e WHERE e.type = 'report' AND e.received_at >= $1
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = e.agent_key AND t.code = $2 AND t.device_key = '"' || e.event_id || '"')`,
+      [now - 7 * 24 * HOUR_MS, TEACHER_REPORT],
+    );
+    for (const row of reports) await this.guard(() => this.openReportTicket({ agentKey: row.agent_key, eventId: row.event_id }), { report: row.event_id });
+  }
+
+  /** A teacher's report is a ticket of its own (keyed by the report's id), with the bundle the agent attached. */
+  async openReportTicket(report: { agentKey: string; eventId: string }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [event] = await tx.query<{ payload: string }>("SELECT payload FROM events WHERE event_id = $1 AND type = 'report'", [report.eventId]);
+      const agent = await this.agent(tx, report.agentKey);
+      if (!event || !agent) return;
+      // Written by the store from a message that had passed agentMessageSchema.
+      const message = JSON.parse(event.payload) as ReportMessage;
+      const subject = { agentKey: report.agentKey, code: TEACHER_REPORT, deviceKey: JSON.stringify(report.eventId) };
+      if (await this.store.activeTicket(tx, subject)) return;
+      const now = this.now();
+      const policy = this.directory.policy(agent.school_id);
+      const info = codeInfo(TEACHER_REPORT);
+      const inventory = message.bundle.inventory as unknown as Record<string, unknown>[];
+      const device = message.deviceId === undefined ? null : ticketDevice(message.deviceId, {}, inventory);
+      const severity = ticketSeverity(info.severity, { roomLost: new Set(), teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit: 0 }, policy);
+      const reportedAt = Date.parse(message.at);
+      const row = this.newRow({
+        agent,
+        code: TEACHER_REPORT,
+        deviceKey: subject.deviceKey,
+        category: info.category,
+        severity,
+        title: `Room ${agent.room_id}: ${message.text.length > 80 ? `${message.text.slice(0, 77)}...` : message.text}`,
+        description: describeReport({ text: message.text, reporter: message.reporter ?? null, schoolId: agent.school_id, roomId: agent.room_id, agentId: agent.agent_id, device, at: reportedAt, timeZone: TIME_ZONE }),
+        device: device === null ? null : JSON.stringify(device),
+        occurredAt: reportedAt,
+        episodeRaisedAt: reportedAt,
+        agentActions: '[]',
+        bundle: await this.bundle(tx, agent, { report: { id: message.eventId, text: message.text, reporter: message.reporter ?? null, deviceId: message.deviceId ?? null }, agentBundle: message.bundle }),
+        now,
+      });
+      await this.insertOpened(tx, row, { code: TEACHER_REPORT, reportId: message.eventId, severityReasons: severity.reasons });
+    });
   }
 
   /**
@@ -614,7 +665,7 @@ export class TicketEngine {
 
   private async insertOpened(tx: SqlRunner, row: TicketRow, detail: Record<string, unknown>): Promise<void> {
     if (!(await this.store.insert(tx, row))) return;
-    await this.record(tx, { ticketId: row.id, at: row.opened_at, actor: 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
+    await this.record(tx, { ticketId: row.id, at: row.opened_at, actor: row.code === TEACHER_REPORT ? 'teacher' : 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
     if (row.team_id === null) this.log.warn({ ticket: row.id, school: row.school_id }, 'no service team covers this school: the ticket is unrouted');
   }
 

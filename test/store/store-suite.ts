@@ -16,7 +16,7 @@ const PC01 = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
 const PC01_KEY = agentKey('sch-1', 'pc-01');
 const HOUR = 3_600_000;
 /** A batch of health samples changes no fault and no agent's status: the ticket engine has nothing to do. */
-const NOTHING_FOLLOWS = { faults: [], agents: [] };
+const NOTHING_FOLLOWS = { faults: [], agents: [], reports: [] };
 const DAY = 24 * HOUR;
 
 /**
@@ -69,7 +69,7 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       const result = await store.ingest([measurement, status, health, fault, inventory].map((message) => accepted(message)));
 
       // What changed is what the ticket engine follows up: the fault, and the agent that sent a status.
-      expect(result).toEqual({ stored: 5, duplicates: 0, changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: '"expected:usb:camera"' }], agents: [PC01_KEY] } });
+      expect(result).toEqual({ stored: 5, duplicates: 0, changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: '"expected:usb:camera"' }], agents: [PC01_KEY], reports: [] } });
       expect(await store.countEvents()).toBe(5);
       const events = await store.events(PC01_KEY);
       expect(events.map((event) => event.eventId)).toEqual([inventory, health, fault, measurement, status].map((message) => message.eventId));
@@ -274,7 +274,7 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
       expect(await store.ingest([fault, inventory, status].map((message) => accepted(message)))).toEqual({
         stored: 3,
         duplicates: 0,
-        changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: JSON.stringify(HOSTILE_DEVICE_ID) }], agents: [PC01_KEY] },
+        changed: { faults: [{ agentKey: PC01_KEY, code: 'DEVICE_MISSING', deviceKey: JSON.stringify(HOSTILE_DEVICE_ID) }], agents: [PC01_KEY], reports: [] },
       });
 
       const agent = await store.getAgent(PC01_KEY);

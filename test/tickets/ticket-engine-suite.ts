@@ -7,6 +7,7 @@ import { EMPTY_DIRECTORY, type ServiceDirectory, type TeachingNow } from '../../
 import { DEFAULT_TICKET_POLICY } from '../../cloud/tickets/ticket-policy.js';
 import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
 import { accepted, messagesFrom, T0 } from '../store/store-messages.js';
+import { report } from '../transport/agent-messages.js';
 import type { StoreTestTarget } from '../store/store-suite.js';
 
 const MIN = 60_000;
@@ -354,6 +355,28 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       expect(next.map((delivery) => delivery.eventType)).toEqual(['ticket.resolved']);
       expect(await hookEngine.webhookQueue.counts()).toEqual({ pending: 1, delivered: 1, 'given-up': 0 });
       await hookEngine.stop();
+    });
+
+    it("opens a ticket of its own for each teacher's report, with the teacher's words and the agent's bundle", async () => {
+      const first = { ...report('the projector flickers'), at: at(0), reporter: 'teacher-li', deviceId: 'usb:046d:085e:1-1.4' };
+      const second = { ...report('no sound from the speakers'), at: at(1) };
+      await deliver(pc01.status('online', { at: at(0) }), first, second);
+      await deliver(first);
+      const all = await tickets();
+      expect(all.map((ticket) => [ticket.code, ticket.category, ticket.status, ticket.title]).sort()).toEqual([
+        ['TEACHER_REPORT', 'operation', 'open', 'Room r101: no sound from the speakers'],
+        ['TEACHER_REPORT', 'operation', 'open', 'Room r101: the projector flickers'],
+      ]);
+      const flicker = all.find((ticket) => ticket.title.includes('flickers'));
+      expect(flicker?.description).toContain('Reported from the classroom: "the projector flickers"');
+      expect(flicker?.description).toContain('By teacher-li');
+      const detail = await engine.store.get(flicker?.id ?? '');
+      expect(detail?.history.map((entry) => `${entry.actor}:${entry.action}`)).toEqual(['teacher:opened']);
+      expect(detail?.bundle).toMatchObject({ report: { text: 'the projector flickers', reporter: 'teacher-li' }, agentBundle: { faultsFrom: 'probe' } });
+      // A report whose follow-up was lost (a crash) gets its ticket in the sweep.
+      await store.ingest([accepted({ ...report('camera is black'), at: at(2) })]);
+      await engine.sweep();
+      expect(await tickets()).toHaveLength(3);
     });
 
     it('uses the default policy of the issue', () => {
