@@ -209,6 +209,14 @@ ALTER TABLE tickets ADD COLUMN on_site_requested_at BIGINT;
 ALTER TABLE tickets ADD COLUMN on_site_arrived_at BIGINT;
 `,
   },
+  {
+    id: '0006-tickets-school-recent',
+    sql: `
+-- The school-incident rule asks for a school's recently opened active tickets during a burst, before
+-- PostgreSQL has statistics for the table: without this index it walks every active ticket.
+CREATE INDEX tickets_school_recent ON tickets (school_id, opened_at) WHERE active = 1;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -21,6 +21,7 @@ import { newTicketId, TicketStore, toTicket, type ResolutionReport, type Ticket,
 import { slaTimers, type SlaTimer, type SlaTimers } from './sla.js';
 import { SqlWebhookQueue } from '../webhooks/sql-webhook-queue.js';
 import { planWebhookDeliveries } from '../webhooks/webhook-endpoint.js';
+import { RateLimitedLog } from '../collector/rate-limited-log.js';
 import type { TeachingCapability } from './teaching-impact.js';
 
 /** One fault of one agent, as the faults table keys it. */
@@ -98,6 +99,8 @@ export class TicketEngine {
   private readonly db: Dialect;
   private readonly directory: ServiceDirectory;
   private readonly log: Logger;
+  /** Once per school per interval: a fleet without a service configuration would log it for every ticket. */
+  private readonly limitedLog: RateLimitedLog;
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
   private pendingFaults = new Map<string, FaultKey>();
@@ -107,6 +110,7 @@ export class TicketEngine {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  private sweeps = 0;
 
   constructor(options: TicketEngineOptions) {
     this.db = options.db;
@@ -114,6 +118,7 @@ export class TicketEngine {
     this.webhookQueue = new SqlWebhookQueue({ db: options.db });
     this.directory = options.directory;
     this.log = options.log.child({ module: 'tickets' });
+    this.limitedLog = new RateLimitedLog(this.log, { intervalMs: 10 * MINUTE_MS });
     this.now = options.now ?? Date.now;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
   }
@@ -282,14 +287,24 @@ export class TicketEngine {
     for (const row of due) {
       await this.guard(() => this.sweepTicket(row.id), { ticket: row.id });
     }
-    const working = await this.db.query<{ id: string }>("SELECT id FROM tickets WHERE active = 1 AND status IN ('open', 'acknowledged', 'in_progress')");
-    for (const { id } of working) await this.guard(() => this.escalate(id), { ticket: id });
+    // Escalations are found without locks (timers computed in memory); only a ticket with one due is locked and written.
+    const working = await this.db.query<TicketRow>("SELECT * FROM tickets WHERE active = 1 AND status IN ('open', 'acknowledged', 'in_progress')");
+    for (const row of working) {
+      if (dueEscalations(this.timers(toTicket(row), new Date(now)), row).length > 0) await this.guard(() => this.escalate(row.id), { ticket: row.id });
+    }
     const offline = await this.db.query<{ agent_key: string }>(
       `SELECT agent_key FROM agents a WHERE (state = 'offline' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))
           OR (state = 'online' AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))`,
       [AGENT_OFFLINE],
     );
     for (const { agent_key: agent } of offline) await this.guard(() => this.reconcileAgent(agent), { agent });
+    // Catching up after a crash is rare work: at the first sweep and then once a minute, not every
+    // sweep, where during a burst it would redo what the batches' own follow-ups are doing.
+    this.sweeps += 1;
+    if ((this.sweeps - 1) % CATCH_UP_EVERY_SWEEPS === 0) await this.catchUp(now);
+  }
+
+  private async catchUp(now: number): Promise<void> {
     const missed = await this.db.query<{ agent_key: string; code: string; device_key: string }>(
       `SELECT f.agent_key, f.code, f.device_key FROM faults f WHERE
          (f.state = 'raised' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = f.agent_key AND t.code = f.code AND t.device_key = f.device_key AND t.active = 1 AND t.episode_raised_at >= f.raised_at))
@@ -355,11 +370,7 @@ export class TicketEngine {
       const now = this.now();
       const timers = this.timers(toTicket(row), new Date(now));
       const raised = new Set(JSON.parse(row.escalations) as string[]);
-      const due = [timers.firstResponse, timers.resolution, ...(timers.onSite ? [timers.onSite] : [])].flatMap((timer): Array<{ timer: SlaTimer; kind: 'near-breach' | 'breach' }> => {
-        if (timer.state === 'breached') return raised.has(`${timer.name}:breach`) ? [] : [{ timer, kind: 'breach' }];
-        if (timer.state === 'near-breach') return raised.has(`${timer.name}:near-breach`) ? [] : [{ timer, kind: 'near-breach' }];
-        return [];
-      });
+      const due = dueEscalations(timers, row);
       if (due.length === 0) return;
       for (const { timer, kind } of due) {
         raised.add(`${timer.name}:${kind}`);
@@ -666,7 +677,7 @@ export class TicketEngine {
   private async insertOpened(tx: SqlRunner, row: TicketRow, detail: Record<string, unknown>): Promise<void> {
     if (!(await this.store.insert(tx, row))) return;
     await this.record(tx, { ticketId: row.id, at: row.opened_at, actor: row.code === TEACHER_REPORT ? 'teacher' : 'agent', action: 'opened', toStatus: 'open', detail: { ...detail, teamId: row.team_id, regionId: row.region_id } });
-    if (row.team_id === null) this.log.warn({ ticket: row.id, school: row.school_id }, 'no service team covers this school: the ticket is unrouted');
+    if (row.team_id === null) this.limitedLog.warn(`unrouted:${row.school_id}`, { ticket: row.id, school: row.school_id }, 'no service team covers this school: its tickets are unrouted (the service configuration names its region and team)');
   }
 
   private async agent(tx: SqlRunner, agentKey: string): Promise<AgentRowData | undefined> {
@@ -764,6 +775,19 @@ export class TicketEngine {
       ...extra,
     });
   }
+}
+
+/** Catch-up runs at the first sweep and then every this many (10 s each: once a minute). */
+const CATCH_UP_EVERY_SWEEPS = 6;
+
+/** The escalations a ticket's timers call for that it has not raised yet. */
+function dueEscalations(timers: SlaTimers, row: Pick<TicketRow, 'escalations'>): Array<{ timer: SlaTimer; kind: 'near-breach' | 'breach' }> {
+  const raised = new Set(JSON.parse(row.escalations) as string[]);
+  return [timers.firstResponse, timers.resolution, ...(timers.onSite ? [timers.onSite] : [])].flatMap((timer): Array<{ timer: SlaTimer; kind: 'near-breach' | 'breach' }> => {
+    if (timer.state === 'breached') return raised.has(`${timer.name}:breach`) ? [] : [{ timer, kind: 'breach' }];
+    if (timer.state === 'near-breach') return raised.has(`${timer.name}:near-breach`) ? [] : [{ timer, kind: 'near-breach' }];
+    return [];
+  });
 }
 
 function facts(row: TicketRow): TicketFacts {
