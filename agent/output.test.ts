@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type FaultMessage } from '../protocol/index.js';
-import { consoleSink } from './output.js';
+import type { AgentSink } from './daemon.js';
+import { consoleSink, FAULT_LOG_LINES, withLogExcerpt } from './output.js';
 
 function capture(): { out: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -43,5 +44,22 @@ describe('consoleSink', () => {
     const { out, text } = capture();
     consoleSink(out).fault({ ...raised, state: 'cleared' });
     expect(text()).not.toContain('tried');
+  });
+});
+
+describe('withLogExcerpt', () => {
+  it('gives a raised fault the recent log lines, and leaves a clear as it is', () => {
+    const faults: FaultMessage[] = [];
+    const sink: AgentSink = { inventory: () => undefined, health: () => undefined, fault: (message) => faults.push(message) };
+    const asked: number[] = [];
+    const enriched = withLogExcerpt(sink, (limit) => {
+      asked.push(limit);
+      return ['08:00:01 WARN serial port /dev/ttyUSB0: no reply', '08:00:02 INFO probe cycle done'];
+    });
+    enriched.fault(raised);
+    enriched.fault({ ...raised, state: 'cleared' });
+    expect(asked).toEqual([FAULT_LOG_LINES]);
+    expect(faults[0]?.evidence.logExcerpt).toEqual(['08:00:01 WARN serial port /dev/ttyUSB0: no reply', '08:00:02 INFO probe cycle done']);
+    expect(faults[1]?.evidence).not.toHaveProperty('logExcerpt');
   });
 });

@@ -67,7 +67,12 @@ export function logSink(log: Logger): AgentSink {
       log.debug({ cpu: message.system.cpu.loadPercent, availableBytes: message.system.memory.availableBytes }, 'health');
     },
     fault(message) {
-      log[message.state === 'raised' ? 'warn' : 'info']({ code: message.code, deviceId: message.deviceId, severity: message.severity, category: message.category, evidence: message.evidence }, `fault ${message.state}: ${message.message}`);
+      // The log excerpt a raised fault carries came from this log: writing it back would nest logs in logs.
+      const { logExcerpt, ...evidence } = message.evidence;
+      log[message.state === 'raised' ? 'warn' : 'info'](
+        { code: message.code, deviceId: message.deviceId, severity: message.severity, category: message.category, evidence, ...(logExcerpt === undefined ? {} : { logExcerptLines: Array.isArray(logExcerpt) ? logExcerpt.length : 0 }) },
+        `fault ${message.state}: ${message.message}`,
+      );
     },
   };
 }
@@ -90,5 +95,26 @@ export function teeSink(log: Logger, sinks: readonly AgentSink[]): AgentSink {
     inventory: (message, change) => each('inventory', (sink) => sink.inventory(message, change)),
     health: (message) => each('health', (sink) => sink.health(message)),
     fault: (message) => each('fault', (sink) => sink.fault(message)),
+  };
+}
+
+/** Lines of the agent's recent log a raised fault carries: enough for context, small on the wire. */
+export const FAULT_LOG_LINES = 20;
+
+/**
+ * Gives every raised fault the agent's recent log lines (secrets already removed by RecentLog) as
+ * `evidence.logExcerpt`, so the ticket's diagnostic bundle has the log nobody has to ask for.
+ * Lines are taken before this fault's own log line is written: they show what led up to it.
+ */
+export function withLogExcerpt(sink: AgentSink, excerpt: (limit: number) => readonly string[]): AgentSink {
+  return {
+    ...sink,
+    fault(message) {
+      if (message.state !== 'raised') {
+        sink.fault(message);
+        return;
+      }
+      sink.fault({ ...message, evidence: { ...message.evidence, logExcerpt: [...excerpt(FAULT_LOG_LINES)] } });
+    },
   };
 }

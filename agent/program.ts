@@ -13,7 +13,7 @@ import { inventoryMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
 import { createLogger, type Logger } from './log.js';
-import { consoleSink, logSink, teeSink } from './output.js';
+import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
@@ -85,7 +85,8 @@ export function buildProgram(): Command {
       const config = withRunOverrides(loadAgentConfig(program.opts<{ config?: string }>().config), options);
       const pretty = options.pretty ?? process.stdout.isTTY;
       // A person at a terminal reads the console output; only problems go to the log there.
-      const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel, recent: recentLogFor(config, () => log) });
+      const recent = recentLogFor(config, () => log);
+      const log = createLogger({ level: pretty && config.logLevel === 'info' ? 'warn' : config.logLevel, recent });
       const learned = learnedDevicesFor(config);
       if (learned.loadWarning) log.warn(learned.loadWarning);
       const printing = pretty ? consoleSink(process.stdout) : logSink(log);
@@ -97,7 +98,7 @@ export function buildProgram(): Command {
         log,
         probes: createProbes(),
         monitor: new FaultMonitor(config, learned, log),
-        sink: teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]),
+        sink: withLogExcerpt(teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]), (limit) => recent.excerpt(limit)),
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');

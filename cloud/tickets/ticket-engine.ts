@@ -588,7 +588,11 @@ export class TicketEngine {
       occurredAt: raisedAt,
       episodeRaisedAt: raisedAt,
       agentActions: JSON.stringify(agentActions(detail.evidence)),
-      bundle: await this.bundle(tx, agent, { fault: { code: fault.code, message: detail.message, evidence: detail.evidence } }),
+      bundle: await this.bundle(tx, agent, {
+        fault: { code: fault.code, message: detail.message, evidence: detail.evidence },
+        // The agent's recent log, secrets already removed on the PC, as it sent it with the raise.
+        logExcerpt: Array.isArray(detail.evidence.logExcerpt) ? detail.evidence.logExcerpt.filter((line): line is string => typeof line === 'string') : [],
+      }),
       now,
     });
     await this.insertOpened(tx, row, { code: fault.code, severityReasons: severity.reasons });

@@ -67,7 +67,12 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
 
     it('opens one ticket for a raised fault, routed, with the domain category and severity, the device and a diagnostic bundle', async () => {
       clock = T0 + 2 * MIN;
-      await deliver(pc01.inventory({ at: at(0) }), pc01.health({ at: at(0), cpuLoad: 12 }), pc01.measurement({ at: at(1), value: 40 }), pc01.fault('raised', { at: at(1) }));
+      await deliver(
+        pc01.inventory({ at: at(0) }),
+        pc01.health({ at: at(0), cpuLoad: 12 }),
+        pc01.measurement({ at: at(1), value: 40 }),
+        pc01.fault('raised', { at: at(1), evidence: { expected: { kind: 'camera' }, logExcerpt: ['08:00:59 WARN usb: camera detached'] } }),
+      );
 
       const [ticket, ...others] = await tickets();
       expect(others).toEqual([]);
@@ -93,7 +98,8 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
 
       const detail = await engine.store.get(ticket?.id ?? '');
       expect(detail?.history.map((entry) => [entry.actor, entry.action, entry.toStatus])).toEqual([['agent', 'opened', 'open']]);
-      const bundle = detail?.bundle as { inventory: unknown[]; recentHealth: Array<{ cpuLoadPercent: number }>; recentMeasurements: Array<{ value: number }>; fault: { code: string } };
+      const bundle = detail?.bundle as { inventory: unknown[]; recentHealth: Array<{ cpuLoadPercent: number }>; recentMeasurements: Array<{ value: number }>; fault: { code: string }; logExcerpt: string[] };
+      expect(bundle.logExcerpt).toEqual(['08:00:59 WARN usb: camera detached']);
       expect(bundle.inventory).toHaveLength(1);
       expect(bundle.recentHealth.map((point) => point.cpuLoadPercent)).toEqual([12]);
       expect(bundle.recentMeasurements.map((point) => point.value)).toEqual([40]);
