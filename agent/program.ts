@@ -8,7 +8,6 @@ import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
 import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
 import { createProbes } from './default-probes.js';
-import { doctorExitCode, formatDoctorReport, runDoctorChecks } from './doctor.js';
 import { inventoryMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
@@ -19,9 +18,6 @@ import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
 import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
 import { RecentLog, recentLogFile } from './recent-log.js';
-import { fileReport } from './report-command.js';
-import { describeReportOutcome, REPORT_STRINGS } from './report-strings.js';
-import { loadReplay } from './replay.js';
 import { configuredSecrets } from './scrub-secrets.js';
 import { resolveStateDir } from './state-dir.js';
 import { MqttTransport, redactUrl } from './transport/mqtt-transport.js';
@@ -30,6 +26,9 @@ import { OutboxSink } from './transport/outbox-sink.js';
 import { AGENT_VERSION } from './version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+// doctor, report and replay are loaded by their commands only: the daemon (`run`) never needs them,
+// and every module it loads stays in its resident memory (bench:agent's 70 MB target).
 
 function learnedDevicesFor(config: AgentConfig): LearnedDevices {
   return new LearnedDevices(join(resolveStateDir(config), 'learned-devices.json'));
@@ -59,6 +58,7 @@ export function buildProgram(): Command {
       const monitor = new FaultMonitor(config, adhoc || options.replay ? null : learnedDevicesFor(config), log);
       let cycle;
       if (options.replay) {
+        const { loadReplay } = await import('./replay.js');
         cycle = await loadReplay(options.replay, loadUsbIds());
       } else {
         const sources: ProbeSource[] = adhoc ? [...(options.serial.length ? (['serial'] as const) : []), ...(options.pjlink.length ? (['pjlink'] as const) : [])] : ['system', 'usb', 'media', 'serial', 'pjlink'];
@@ -138,6 +138,8 @@ export function buildProgram(): Command {
       // The outcome is said in words below; broker errors on the console would only alarm a teacher.
       const recent = recentLogFor(config, () => log);
       const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
+      const { describeReportOutcome, REPORT_STRINGS } = await import('./report-strings.js');
+      const { fileReport } = await import('./report-command.js');
       const outcome = await fileReport({
         config,
         words,
@@ -159,6 +161,7 @@ export function buildProgram(): Command {
     .description('check the prerequisites (USB permissions, dialout group, udev, tools) and say how to fix each')
     .option('--json', 'print the checks as JSON')
     .action(async (options: { json?: boolean }) => {
+      const { doctorExitCode, formatDoctorReport, runDoctorChecks } = await import('./doctor.js');
       const checks = await runDoctorChecks({ configPath: program.opts<{ config?: string }>().config });
       process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorReport(checks));
       process.exitCode = doctorExitCode(checks);
