@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { AvcareError, ERROR_CODES, untrustedText } from '../protocol/index.js';
+import type { SlaTimers } from './tickets/sla.js';
 import type { Knowledge } from './tickets/ticket-engine.js';
 import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
 
@@ -40,7 +41,7 @@ export function ticketsCommand(): Command {
     .description('one ticket with its history and SLA, as the engineer sees it')
     .argument('<id>', 'ticket id, e.g. TK-7F3K9QXM')
     .action(async (id: string, flags: CommonFlags) => {
-      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[]; knowledge?: Knowledge }>(flags, 'GET', `/api/tickets/${encodeURIComponent(id)}`);
+      const found = await request<{ ticket: Ticket & { sla?: SlaTimers }; history: TicketHistoryEntry[]; knowledge?: Knowledge }>(flags, 'GET', `/api/tickets/${encodeURIComponent(id)}`);
       print(flags, found, () => renderTicket(found.ticket, found.history, found.knowledge));
     });
 
@@ -122,12 +123,24 @@ function renderList(tickets: readonly Ticket[]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-function renderTicket(ticket: Ticket, history: readonly TicketHistoryEntry[], knowledge?: Knowledge): string {
+/** One line per SLA promise: where it stands and when it is due. */
+function renderSla(sla: SlaTimers | undefined): string[] {
+  if (!sla) return [];
+  const timers = [sla.firstResponse, sla.resolution, ...(sla.onSite ? [sla.onSite] : [])];
+  return timers.map((timer) => {
+    const minutes = Math.round(Math.abs(timer.remainingMs) / 60_000);
+    const left = timer.state === 'met' || timer.state === 'missed' ? '' : timer.remainingMs >= 0 ? `, ${minutes} min left` : `, ${minutes} min over`;
+    return `SLA ${timer.name}: ${timer.state}, due ${String(timer.dueAt)}${left}`;
+  });
+}
+
+function renderTicket(ticket: Ticket & { sla?: SlaTimers }, history: readonly TicketHistoryEntry[], knowledge?: Knowledge): string {
   const lines = [
     `${ticket.id}  ${ticket.severity.toUpperCase()}  ${ticket.status}  ${safe(ticket.title)}`,
     `school ${ticket.schoolId}, room ${ticket.roomId}, agent ${ticket.agentKey}; team ${ticket.teamId ?? '(unrouted)'}`,
     `category ${ticket.category}; occurrences ${ticket.occurrences} (flaps ${ticket.flaps}, reopened ${ticket.reopens}); first ${ticket.firstOccurrenceAt}, last ${ticket.lastOccurrenceAt}`,
     `severity because: ${ticket.severityReasons.map((reason) => safe(reason)).join('; ')}`,
+    ...renderSla(ticket.sla),
     '',
     ...ticket.description.split('\n').map((line) => `  ${safe(line, 500)}`),
   ];

@@ -61,6 +61,8 @@ describe('avcare-cloud tickets', () => {
     expect(resolved.stdout).toBe(`${id} is now resolved\n`);
     const shown = await tickets(['show', id, '--url', url]);
     expect(shown.stdout).toContain('resolved by engineer-wang (engineer)');
+    expect(shown.stdout).toMatch(/^SLA first-response: met, due \d{4}-\d\d-\d\dT/m);
+    expect(shown.stdout).toMatch(/^SLA resolution: met, due /m);
     expect(shown.stdout).toMatch(/engineer-wang\s+acknowledged -> acknowledged/);
     expect(shown.stdout).toContain('camera gone');
     expect(shown.stdout).toMatch(/self-help:\n {2}1\. /);
