@@ -74,7 +74,14 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     const webhooks = new WebhookDeliverer({ queue: tickets.webhookQueue, endpoints: () => directory.webhooks(), log: baseLog });
     webhooks.start();
     undo.push(() => webhooks.stop());
-    const collector = new Collector({ store, metrics, log: baseLog, onCommitted: (result) => result.changed && tickets.notify(result.changed) });
+    const collector = new Collector({
+      store,
+      metrics,
+      log: baseLog,
+      // SQLite writes one transaction at a time anyway; PostgreSQL overlaps one batch's commit with the next.
+      maxConcurrentBatches: store.dialect === 'postgres' ? 2 : 1,
+      onCommitted: (result) => result.changed && tickets.notify(result.changed),
+    });
     undo.push(() => collector.close());
 
     const app = buildApp({ store, metrics, log: baseLog, tickets });

@@ -139,6 +139,18 @@ describe('Collector', () => {
     await collector.close();
   });
 
+  it('writes up to maxConcurrentBatches at once and stores every message once', async () => {
+    const { store, collector } = setup({ maxBatch: 10, maxDelayMs: 1, maxConcurrentBatches: 2 });
+    store.ingestDelayMs = 20;
+    const messages = Array.from({ length: 95 }, (_, index) => health(index + 1));
+    const accepted = messages.map(({ topic, payload }) => collector.accept(topic, payload));
+    await Promise.all(accepted);
+    expect(store.maxInFlight).toBe(2);
+    expect(store.batches.every((batch) => batch.length <= 10)).toBe(true);
+    expect(store.batches.flat().sort()).toEqual(messages.map(({ message }) => message.eventId).sort());
+    await collector.close();
+  });
+
   it('reports a resent event as duplicate and counts it, also when both copies are in one batch', async () => {
     const { metrics, collector } = setup({ maxDelayMs: 1 });
     const { topic, payload } = health(1);

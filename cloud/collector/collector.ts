@@ -30,6 +30,12 @@ export interface CollectorOptions {
   agentsOnlineIntervalMs?: number;
   /** Interval of the rate-limited log lines (rejects, database failures). */
   logIntervalMs?: number;
+  /**
+   * Batches written at once (default 1). PostgreSQL gains from 2: one batch is parsed and sent
+   * while the server commits the other. The store is safe with concurrent batches (rows locked in
+   * key order, newest-wins upserts), as it is with two collector processes.
+   */
+  maxConcurrentBatches?: number;
   /** Told after each committed batch what it changed (the ticket engine follows up). Must not throw. */
   onCommitted?: (result: IngestResult) => void;
 }
@@ -64,7 +70,8 @@ export class Collector {
   private batchTimer: NodeJS.Timeout | undefined;
   /** The queue is to be written as soon as the batch in flight is done. */
   private due = false;
-  private writing: Promise<void> | undefined;
+  private readonly writing = new Set<Promise<void>>();
+  private readonly maxConcurrentBatches: number;
   private closing = false;
   private wakeRetry: (() => void) | undefined;
 
@@ -84,6 +91,7 @@ export class Collector {
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
     this.agentsOnlineIntervalMs = options.agentsOnlineIntervalMs ?? 1_000;
     this.onCommitted = options.onCommitted;
+    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 1;
   }
 
   /**
@@ -127,7 +135,7 @@ export class Collector {
   async flush(): Promise<void> {
     const waiting = this.queue.map((pending) => pending.done);
     if (this.queue.length > 0) this.markDue();
-    await Promise.all([...waiting, this.writing]);
+    await Promise.all([...waiting, ...this.writing]);
   }
 
   /**
@@ -153,7 +161,7 @@ export class Collector {
     // (gathering everything one socket read delivered); during a write, messages wait for it and
     // go right after. A fixed delay would cap throughput at (broker in-flight limit / delay):
     // Mosquitto sends a subscriber at most max_inflight_messages (20 by default) unacknowledged.
-    else if (this.writing) return;
+    else if (this.writing.size >= this.maxConcurrentBatches) return;
     else if (!this.due && !this.batchTimer) this.batchTimer = setTimeout(() => this.markDue(), this.maxDelayMs);
   }
 
@@ -164,18 +172,21 @@ export class Collector {
     this.startNextBatch();
   }
 
-  /** One batch in flight at a time keeps each agent's events in order; the next one fills meanwhile. */
+  /** At most maxConcurrentBatches in flight; the next one fills meanwhile. */
   private startNextBatch(): void {
-    if (this.writing || !this.due) return;
+    if (this.writing.size >= this.maxConcurrentBatches || !this.due) return;
     const batch = this.queue.splice(0, this.maxBatch);
     // What is left has waited a whole write already: it goes right after this batch.
     this.due = this.queue.length > 0;
     if (batch.length === 0) return;
-    this.writing = this.write(batch).finally(() => {
-      this.writing = undefined;
+    const writing: Promise<void> = this.write(batch).finally(() => {
+      this.writing.delete(writing);
       // What arrived during the write has waited a whole write already: it goes now.
       if (this.queue.length > 0) this.markDue();
     });
+    this.writing.add(writing);
+    // A free slot takes what is due at once (a second batch while the first commits).
+    if (this.due) this.startNextBatch();
   }
 
   private async write(batch: Pending[]): Promise<void> {

@@ -82,6 +82,8 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
 
   /** Bumped on every connect and close: an acknowledgement belongs to the connection its message came on. */
   let connection = 0;
+  /** Settles once every message received so far is acknowledged (or will never be). */
+  let ackTail: Promise<void> = Promise.resolve();
   let closing = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -136,10 +138,18 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
     const { messageId } = packet;
     const receivedOn = connection;
     callback(ACK_DEFERRED);
-    track(collector.accept(packet.topic, payload).then(
-      () => acknowledge(messageId, receivedOn),
+    // PUBACKs leave in the order the PUBLISHes came (MQTT 3.1.1 section 4.6), also when the
+    // collector commits two batches at once and the later one finishes first.
+    const previous = ackTail;
+    const acknowledged = collector.accept(packet.topic, payload).then(
+      async () => {
+        await previous;
+        acknowledge(messageId, receivedOn);
+      },
       (error: unknown) => limitedLog.warn('not-stored', { err: error }, 'message not stored and not acknowledged; the broker will send it again'),
-    ));
+    );
+    ackTail = acknowledged;
+    track(acknowledged);
   };
 
   function acknowledge(messageId: number | undefined, receivedOn: number): void {

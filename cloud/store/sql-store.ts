@@ -110,9 +110,13 @@ const FAULT_COLUMNS: readonly Column[] = [
   { name: 'event_id', type: 'text' },
 ];
 
+/**
+ * Newest wins: two batches (two collectors, or one collector's concurrent batches) may both find no
+ * row for a new fault and both insert; the later commit must not put back an older state.
+ */
 const FAULT_UPSERT = `ON CONFLICT (agent_key, code, device_key) DO UPDATE SET ${FAULT_COLUMNS.slice(3)
   .map((column) => `${column.name} = excluded.${column.name}`)
-  .join(', ')}`;
+  .join(', ')} WHERE faults.changed_at < excluded.changed_at`;
 
 function weightedAverage(column: string): string {
   return `(health.${column} * health.samples + excluded.${column} * excluded.samples) / (health.samples + excluded.samples)`;
