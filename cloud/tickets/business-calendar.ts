@@ -5,7 +5,7 @@ import {
   type ClockPeriod,
   clockTimeSchema,
   dateKey,
-  extraWorkdayProblems,
+  checkExtraWorkdays,
   instantMs,
   isoDateSchema,
   localDayOf,
@@ -70,11 +70,7 @@ export const businessCalendarSchema = z
       .default(() => [])
       .describe('调休: days worked although their weekday is closed, e.g. the Saturday before National Day'),
   })
-  .superRefine((calendar, context) => {
-    for (const { index, message } of extraWorkdayProblems(calendar.holidays, calendar.extraWorkdays)) {
-      context.addIssue({ code: 'custom', path: ['extraWorkdays', index, 'date'], message });
-    }
-  });
+  .superRefine(checkExtraWorkdays);
 
 export type BusinessCalendar = z.output<typeof businessCalendarSchema>;
 export type BusinessCalendarInput = z.input<typeof businessCalendarSchema>;

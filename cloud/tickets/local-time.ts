@@ -90,19 +90,19 @@ export function overlapProblems<Period extends ClockPeriod>(
 }
 
 /**
- * Extra workdays that contradict the holidays or repeat: issues for a schema to report, by the
- * extra workday's index. A day that is both off and worked has no meaning to guess.
+ * A superRefine for a schema with `holidays` and `extraWorkdays` (a business calendar, a
+ * timetable): an extra workday that is also a holiday, or listed twice, is an issue at its index.
+ * A day that is both off and worked has no meaning to guess.
  */
-export function extraWorkdayProblems(holidays: readonly string[], extraWorkdays: ReadonlyArray<{ date: string }>): Array<{ index: number; message: string }> {
-  const off = new Set(holidays);
+export function checkExtraWorkdays(value: { holidays: readonly string[]; extraWorkdays: ReadonlyArray<{ date: string }> }, context: z.RefinementCtx): void {
+  const off = new Set(value.holidays);
   const seen = new Set<string>();
-  const problems: Array<{ index: number; message: string }> = [];
-  extraWorkdays.forEach(({ date }, index) => {
-    if (off.has(date)) problems.push({ index, message: `${date} is also listed in holidays; a day is either off or worked` });
-    if (seen.has(date)) problems.push({ index, message: `${date} is listed twice` });
+  value.extraWorkdays.forEach(({ date }, index) => {
+    const path = ['extraWorkdays', index, 'date'];
+    if (off.has(date)) context.addIssue({ code: 'custom', path, message: `${date} is also listed in holidays; a day is either off or worked` });
+    if (seen.has(date)) context.addIssue({ code: 'custom', path, message: `${date} is listed twice` });
     seen.add(date);
   });
-  return problems;
 }
 
 /** A validated instant in epoch ms; `name` is the argument's name for the error message. */

@@ -5,7 +5,7 @@ import {
   type ClockPeriod,
   clockTimeSchema,
   dateKey,
-  extraWorkdayProblems,
+  checkExtraWorkdays,
   instantMs,
   isoDateSchema,
   isoWeekdaySchema,
@@ -53,11 +53,7 @@ export const roomTimetableSchema = z
       .default(() => [])
       .describe('调休: a date that follows another weekday\'s timetable, e.g. a Saturday teaching Monday\'s lessons'),
   })
-  .superRefine((timetable, context) => {
-    for (const { index, message } of extraWorkdayProblems(timetable.holidays, timetable.extraWorkdays)) {
-      context.addIssue({ code: 'custom', path: ['extraWorkdays', index, 'date'], message });
-    }
-  });
+  .superRefine(checkExtraWorkdays);
 
 export type RoomTimetable = z.output<typeof roomTimetableSchema>;
 export type RoomTimetableInput = z.input<typeof roomTimetableSchema>;
