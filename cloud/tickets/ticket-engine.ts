@@ -288,9 +288,13 @@ export class TicketEngine {
       await this.guard(() => this.sweepTicket(row.id), { ticket: row.id });
     }
     // Escalations are found without locks (timers computed in memory); only a ticket with one due is locked and written.
-    const working = await this.db.query<TicketRow>("SELECT * FROM tickets WHERE active = 1 AND status IN ('open', 'acknowledged', 'in_progress')");
+    // Only the columns the timers read: the bundle and description of thousands of open tickets stay in the database.
+    const working = await this.db.query<SlaColumns>(
+      `SELECT id, school_id, severity, opened_at, first_response_at, resolved_at, on_site_requested_at, on_site_arrived_at, escalations
+       FROM tickets WHERE active = 1 AND status IN ('open', 'acknowledged', 'in_progress')`,
+    );
     for (const row of working) {
-      if (dueEscalations(this.timers(toTicket(row), new Date(now)), row).length > 0) await this.guard(() => this.escalate(row.id), { ticket: row.id });
+      if (dueEscalations(this.timers(slaFacts(row), new Date(now)), row).length > 0) await this.guard(() => this.escalate(row.id), { ticket: row.id });
     }
     const offline = await this.db.query<{ agent_key: string }>(
       `SELECT agent_key FROM agents a WHERE (state = 'offline' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.agent_key = a.agent_key AND t.code = $1 AND t.active = 1 AND t.status <> 'resolved'))
@@ -779,6 +783,22 @@ export class TicketEngine {
       ...extra,
     });
   }
+}
+
+type SlaColumns = Pick<TicketRow, 'id' | 'school_id' | 'severity' | 'opened_at' | 'first_response_at' | 'resolved_at' | 'on_site_requested_at' | 'on_site_arrived_at' | 'escalations'>;
+
+/** The ticket facts the SLA timers read, from the columns the sweep selects. */
+function slaFacts(row: SlaColumns): Pick<Ticket, 'schoolId' | 'severity' | 'openedAt' | 'firstResponseAt' | 'resolvedAt' | 'onSiteRequestedAt' | 'onSiteArrivedAt'> {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
+  return {
+    schoolId: row.school_id,
+    severity: row.severity,
+    openedAt: new Date(Number(row.opened_at)).toISOString(),
+    firstResponseAt: iso(row.first_response_at),
+    resolvedAt: iso(row.resolved_at),
+    onSiteRequestedAt: iso(row.on_site_requested_at),
+    onSiteArrivedAt: iso(row.on_site_arrived_at),
+  };
 }
 
 /** Catch-up runs at the first sweep and then every this many (10 s each: once a minute). */
