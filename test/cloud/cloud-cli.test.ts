@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validMessage, payloadOf, topicOf } from '../collector/agent-traffic.js';
@@ -84,6 +87,23 @@ describe('avcare-cloud start (the built binary)', () => {
     expect(await cloud.exited).toBe(1);
     expect(cloud.stderr()).toContain('--port: must be a port number from 0 to 65535');
     expect(cloud.stderr()).toContain('--retention-raw-days');
+  });
+
+  it('refuses --shared-group without --broker: only an external broker shares a stream', async () => {
+    const cloud = startCloudCli(['--shared-group', 'avcare', '--port', '0', '--mqtt-port', '0']);
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain('--shared-group and --collector-id apply to an external broker: give --broker too');
+  });
+
+  it('refuses a service configuration it cannot read or that is wrong, naming the file and the field', async () => {
+    const missing = startCloudCli(['--service', '/nonexistent/service.json', '--port', '0', '--mqtt-port', '0']);
+    expect(await missing.exited).toBe(1);
+    expect(missing.stderr()).toContain('cannot read the service configuration /nonexistent/service.json');
+    const file = join(mkdtempSync(join(tmpdir(), 'avcare-service-')), 'service.json');
+    writeFileSync(file, JSON.stringify({ schools: [{ id: 'sch-1', region: 'atlantis' }] }));
+    const wrong = startCloudCli(['--service', file, '--port', '0', '--mqtt-port', '0']);
+    expect(await wrong.exited).toBe(1);
+    expect(wrong.stderr()).toContain('schools.0.region: no region atlantis in regions');
   });
 
   it('refuses --mqtt-port together with --broker, which replaces the embedded broker', async () => {
