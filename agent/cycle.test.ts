@@ -4,7 +4,7 @@ import { usbDevice } from '../test/helpers/device-factory.js';
 import { parseAgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { FaultMonitor } from './fault-monitor.js';
-import { silentLogger } from './log.js';
+import { silentLogger } from '../protocol/log.js';
 import type { Probe } from './probes/probe.js';
 
 const config = parseAgentConfig({});

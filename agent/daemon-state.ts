@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { healthSummarySchema, openFaultSchema, REPORT_LIMITS, type FaultMessage, type HealthMessage, type HealthSummary, type OpenFault } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
-import type { AgentSink } from './daemon.js';
+import type { AgentSink } from './agent-sink.js';
 import { faultKey } from './faults/fault-condition.js';
-import { silentLogger, type Logger } from './log.js';
-import { healthSummary } from './report-bundle.js';
+import { silentLogger, type Logger } from '../protocol/log.js';
+import { healthSummary } from './health-summary.js';
 
 export function daemonStateFile(stateDir: string): string {
   return join(stateDir, 'daemon-state.json');

@@ -3,9 +3,10 @@ import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../p
 import { faultMessageSchema, healthMessageSchema, inventoryMessageSchema } from '../protocol/index.js';
 import { systemSnapshot, usbDevice } from '../test/helpers/device-factory.js';
 import { parseAgentConfig } from './config.js';
-import { AgentDaemon, type AgentSink, type InventoryChange } from './daemon.js';
+import type { AgentSink, InventoryChange } from './agent-sink.js';
+import { AgentDaemon } from './daemon.js';
 import { FaultMonitor } from './fault-monitor.js';
-import { silentLogger } from './log.js';
+import { silentLogger } from '../protocol/log.js';
 import type { Probe } from './probes/probe.js';
 
 /** A USB source whose devices the test changes between cycles, as a person plugging cables would. */

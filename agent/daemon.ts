@@ -1,26 +1,14 @@
-import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
+import type { Device } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { runProbeCycle, type CycleResult } from './cycle.js';
 import { faultMessage, healthMessage, inventoryMessage } from './events.js';
 import type { FaultMonitor } from './fault-monitor.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../protocol/log.js';
+import type { AgentSink, InventoryChange } from './agent-sink.js';
 import { runProbe, type Probe } from './probes/probe.js';
 import { Remediator, type FaultRemediator } from './remediation/remediator.js';
 
 /** Where the running agent's events go: the console today, MQTT once the transport lands. */
-export interface AgentSink {
-  inventory(message: InventoryMessage, change: InventoryChange): void;
-  health(message: HealthMessage): void;
-  fault(message: FaultMessage): void;
-}
-
-export interface InventoryChange {
-  attached: Device[];
-  detached: Device[];
-  /** Devices whose status changed, with the status they had before. */
-  changed: Array<{ device: Device; previous: Device['status'] }>;
-}
-
 export interface HotplugWatcher {
   stop(): void;
 }

@@ -4,7 +4,7 @@ import type { AgentConfig } from './config.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { FaultTransition } from './faults/fault-tracker.js';
 import type { ReportInput } from './report-bundle.js';
-import { AGENT_VERSION } from './version.js';
+import { AVCARE_VERSION } from '../protocol/version.js';
 
 type Identity = Pick<AgentConfig, 'agentId' | 'schoolId' | 'roomId'>;
 
@@ -38,7 +38,7 @@ export function healthMessage(identity: Identity, system: SystemSnapshot, at: Da
 
 /** Retained on the status topic: online on connect, offline when stopped or (as the MQTT last will) when the connection is lost. */
 export function statusMessage(identity: Identity, state: StatusMessage['state'], at: Date, reason?: string): StatusMessage {
-  const message: StatusMessage = { ...header(identity, at), type: 'status', state, agentVersion: AGENT_VERSION };
+  const message: StatusMessage = { ...header(identity, at), type: 'status', state, agentVersion: AVCARE_VERSION };
   if (reason !== undefined) message.reason = reason;
   return message;
 }

@@ -6,7 +6,7 @@ import { runProbeCycle } from './cycle.js';
 import { faultMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { faultKey, type CycleSnapshot, type FaultCondition } from './faults/fault-condition.js';
-import { silentLogger } from './log.js';
+import { silentLogger } from '../protocol/log.js';
 import type { Probe, ProbeFindings } from './probes/probe.js';
 import type { RemediationAction } from './remediation/remediation-plan.js';
 import { Remediator, type FaultRemediator, type RemediationReport } from './remediation/remediator.js';

@@ -5,7 +5,7 @@ import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } fr
 import { evaluateFaults } from './faults/fault-rules.js';
 import { FaultTracker, type ActiveFault, type FaultTransition } from './faults/fault-tracker.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '../protocol/log.js';
 import { withActions } from './remediation/remediation-plan.js';
 import type { FaultRemediator, RemediationReport } from './remediation/remediator.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type FaultMessage } from '../protocol/index.js';
-import type { AgentSink } from './daemon.js';
+import type { AgentSink } from './agent-sink.js';
 import { consoleSink, FAULT_LOG_LINES, withLogExcerpt } from './output.js';
 
 function capture(): { out: Writable; text: () => string } {

@@ -1,6 +1,6 @@
 import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
-import type { AgentSink, InventoryChange } from './daemon.js';
-import type { Logger } from './log.js';
+import type { AgentSink, InventoryChange } from './agent-sink.js';
+import type { Logger } from '../protocol/log.js';
 import { describeConnection, printable, renderDevices, renderSources, renderSystem } from './render.js';
 
 function time(iso: string): string {

@@ -11,7 +11,7 @@ import { createProbes } from './default-probes.js';
 import { inventoryMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../protocol/log.js';
 import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
@@ -19,16 +19,24 @@ import { loadUsbIds } from './probes/usb-ids.js';
 import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
 import { RecentLog, recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
+import { applyIdentity } from './identity/apply-identity.js';
+import { readIdentity } from './identity/identity-file.js';
 import { resolveStateDir } from './state-dir.js';
 import { MqttTransport, redactUrl } from './transport/mqtt-transport.js';
 import { Outbox, outboxFile } from './transport/outbox.js';
 import { OutboxSink } from './transport/outbox-sink.js';
-import { AGENT_VERSION } from './version.js';
+import { AVCARE_VERSION } from '../protocol/version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 // doctor, report and replay are loaded by their commands only: the daemon (`run`) never needs them,
 // and every module it loads stays in its resident memory (bench:agent's 70 MB target).
+
+/** The configuration file with the enrolled identity applied (who this agent is, how it reaches the cloud). */
+function enrolledConfig(path: string | undefined): AgentConfig {
+  const config = loadAgentConfig(path);
+  return applyIdentity(config, readIdentity(resolveStateDir(config)));
+}
 
 function learnedDevicesFor(config: AgentConfig): LearnedDevices {
   return new LearnedDevices(join(resolveStateDir(config), 'learned-devices.json'));
@@ -37,7 +45,7 @@ function learnedDevicesFor(config: AgentConfig): LearnedDevices {
 export function buildProgram(): Command {
   const program = new Command('avcare-agent')
     .description('Probes this classroom PC\'s audio/video devices and reports what is wrong with them.')
-    .version(AGENT_VERSION)
+    .version(AVCARE_VERSION)
     .option('-c, --config <file>', 'configuration file (JSON); default $AVCARE_CONFIG or /etc/avcare/agent.json when present')
     .showHelpAfterError();
 
@@ -82,7 +90,7 @@ export function buildProgram(): Command {
     .option('--room <id>', 'room id, instead of the configured roomId')
     .addOption(new Option('--max-cycles <n>', 'stop after n cycles').argParser((value) => positiveInt(value, '--max-cycles')))
     .action(async (options: RunOptions) => {
-      const config = withRunOverrides(loadAgentConfig(program.opts<{ config?: string }>().config), options);
+      const config = withRunOverrides(enrolledConfig(program.opts<{ config?: string }>().config), options);
       const pretty = options.pretty ?? process.stdout.isTTY;
       // A person at a terminal reads the console output; only problems go to the log there.
       const recent = recentLogFor(config, () => log);
@@ -108,9 +116,9 @@ export function buildProgram(): Command {
         ...(publishing ? { healthProbe: createSystemProbe() } : {}),
         ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }),
       });
-      log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AGENT_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
+      log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AVCARE_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
       if (pretty) {
-        process.stdout.write(`avcare agent ${AGENT_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
+        process.stdout.write(`avcare agent ${AVCARE_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
         if (publishing) process.stdout.write(`Publishing to ${publishing.describe()}\n`);
       }
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -134,7 +142,7 @@ export function buildProgram(): Command {
     .option('--by <name>', 'who reports it (default: your user name)')
     .option('--json', 'print the report id and whether it was sent, as JSON')
     .action(async (words: string[], options: { device?: string; by?: string; json?: boolean }) => {
-      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const config = enrolledConfig(program.opts<{ config?: string }>().config);
       // The outcome is said in words below; broker errors on the console would only alarm a teacher.
       const recent = recentLogFor(config, () => log);
       const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
@@ -154,6 +162,42 @@ export function buildProgram(): Command {
         },
       });
       process.stdout.write(options.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${describeReportOutcome(outcome)}\n`);
+    });
+
+  program
+    .command('enroll')
+    .description('join a school: register this PC with the cloud using an enrollment token, and keep its credentials (run again safely)')
+    .requiredOption('--cloud <url>', "the cloud's address, e.g. https://avcare.example.edu.cn")
+    .requiredOption('--token <token>', 'the enrollment token the school admin created')
+    .option('--room <id>', 'the room this PC is in (default: the token\'s room, or the host name)')
+    .option('--ca <file>', "CA certificate (PEM) of the cloud, when it is not in the system's store")
+    .option('--insecure-plaintext', 'allow http:// to another machine (the token crosses the network in clear; trusted networks only)')
+    .option('--json', 'print the outcome as JSON (without the secret)')
+    .action(async (options: { cloud: string; token: string; room?: string; ca?: string; insecurePlaintext?: boolean; json?: boolean }) => {
+      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const { enrollAgent } = await import('./identity/enroll.js');
+      const outcome = await enrollAgent({
+        cloudUrl: options.cloud,
+        token: options.token,
+        stateDir: resolveStateDir(config),
+        requestedAgentId: config.agentId,
+        ...(options.room === undefined ? {} : { roomId: parseAgentConfig({ roomId: options.room }, '--room').roomId }),
+        ...(options.ca === undefined ? {} : { caFile: options.ca }),
+        insecurePlaintext: options.insecurePlaintext === true,
+      });
+      const { identity } = outcome;
+      const summary = { schoolId: identity.schoolId, agentId: identity.agentId, roomId: identity.roomId, reenrolled: outcome.reenrolled, broker: identity.mqtt.url, signingKeyId: identity.signingKey.keyId, identityFile: outcome.file };
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify(summary, null, 2)}\n`
+          : [
+              `${outcome.reenrolled ? 'enrolled again (same agent, new credentials)' : 'enrolled'}: agent ${identity.schoolId}:${identity.agentId}, room ${identity.roomId}`,
+              `broker ${identity.mqtt.url}; cloud signing key ${identity.signingKey.keyId}`,
+              `credentials kept in ${outcome.file} (readable by this user only)`,
+              'restart the agent to use them: sudo systemctl restart avcare-agent',
+              '',
+            ].join('\n'),
+      );
     });
 
   program

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './log.js';
+import { createLogger } from '../protocol/log.js';
 import { formatLogRecord, readRecentLog, RecentLog, recentLogFile } from './recent-log.js';
 
 function stateDir(): string {

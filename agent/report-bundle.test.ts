@@ -4,7 +4,8 @@ import { okSources, projector, systemSnapshot, usbDevice } from '../test/helpers
 import type { DaemonState } from './daemon-state.js';
 import { reportMessage } from './events.js';
 import type { FaultCondition } from './faults/fault-condition.js';
-import { buildReportBundle, fitReport, healthSummary, reportInput, type BundleFacts } from './report-bundle.js';
+import { healthSummary } from './health-summary.js';
+import { buildReportBundle, fitReport, reportInput, type BundleFacts } from './report-bundle.js';
 
 const IDENTITY = { agentId: 'pc-01', schoolId: 'sch-1', roomId: 'r101' };
 const AT = new Date('2026-11-23T08:00:00Z');

@@ -5,29 +5,15 @@ import {
   REPORT_MAX_BYTES,
   untrustedText,
   type Device,
-  type HealthSummary,
   type OpenFault,
   type ReportBundle,
   type ReportMessage,
-  type SystemSnapshot,
 } from '../protocol/index.js';
 import type { DaemonState } from './daemon-state.js';
+import { healthSummary } from './health-summary.js';
 import type { CycleSnapshot, FaultCondition } from './faults/fault-condition.js';
 import { REPORT_STRINGS } from './report-strings.js';
 import { scrubKnownSecretsDeep, scrubSecrets } from './scrub-secrets.js';
-
-/** A health sample in the few numbers an engineer scans across ten of them. */
-export function healthSummary(system: SystemSnapshot, at: Date): HealthSummary {
-  const fullest = system.disks.reduce<number | null>((max, disk) => (max === null || disk.usePercent > max ? disk.usePercent : max), null);
-  return {
-    at: at.toISOString(),
-    cpuLoadPercent: system.cpu.loadPercent,
-    memoryAvailableBytes: system.memory.availableBytes,
-    memoryTotalBytes: system.memory.totalBytes,
-    cpuTemperatureC: system.cpuTemperatureC,
-    fullestDiskUsePercent: fullest,
-  };
-}
 
 export interface ReportInput {
   text: string;

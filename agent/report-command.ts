@@ -6,10 +6,11 @@ import { createProbes } from './default-probes.js';
 import { reportMessage } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../protocol/log.js';
 import type { RecentLog } from './recent-log.js';
 import { buildReportBundle, fitReport, reportInput } from './report-bundle.js';
 import { configuredSecrets } from './scrub-secrets.js';
+import type { ReportDelivery, ReportOutcome } from './report-outcome.js';
 import { resolveStateDir } from './state-dir.js';
 import { MqttTransport, mqttClientId } from './transport/mqtt-transport.js';
 import { Outbox, outboxFile } from './transport/outbox.js';
@@ -38,26 +39,6 @@ export interface FileReportOptions {
   onProbing?: () => void;
   waitMs?: number;
   now?: () => Date;
-}
-
-/**
- * daemon: the running agent sent it (or will); direct: this command sent it; next-run: the broker
- * is unreachable and no agent runs, so it goes when one does; no-broker: nothing is configured to
- * send it to.
- */
-export type ReportDelivery = 'daemon' | 'direct' | 'next-run' | 'no-broker';
-
-export interface ReportOutcome {
-  reportId: string;
-  seq: number;
-  status: 'sent' | 'queued';
-  delivery: ReportDelivery;
-  deviceId?: string;
-  /** false when --device names no device of the probe cycle (reported anyway: it may be the missing one). */
-  deviceFound?: boolean;
-  /** Why a direct send failed, for the IT teacher. */
-  brokerError?: string;
-  outbox: string;
 }
 
 /**
@@ -117,8 +98,9 @@ async function deliver(options: { config: AgentConfig; outbox: Outbox; seq: numb
     broker: { ...config.broker, url },
     outbox,
     log,
-    // Its own client id: the daemon's would make the broker drop a daemon this command failed to see.
-    clientId: `${mqttClientId(config)}-report`,
+    // The agent's own client id: no daemon publishes now, and the cloud's brokers accept an enrolled
+    // agent under that one id only (so no agent can take over another's session).
+    clientId: mqttClientId(config),
     announceStatus: false,
     backoff: ONE_SHOT_BACKOFF,
     stopTimeoutMs: 1000,

@@ -1,5 +1,5 @@
 import { printable } from './render.js';
-import type { ReportOutcome } from './report-command.js';
+import type { ReportOutcome } from './report-outcome.js';
 
 /**
  * Everything `avcare-agent report` says to the person who types it, in one place: teachers in

@@ -1,10 +1,16 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { REDACT_PATHS } from '../agent/log.js';
+import { REDACT_PATHS } from '../protocol/log.js';
 import { agentsRoutes } from './api/agents-routes.js';
 import { installErrorHandlers } from './api/api-error.js';
+import { auditRoutes } from './api/audit-routes.js';
+import { authRoutes } from './api/auth-routes.js';
+import { enrollRoutes } from './api/enroll-routes.js';
 import { healthRoutes } from './api/health-routes.js';
+import { installRequestAuth } from './api/request-auth.js';
 import { ticketsRoutes } from './api/tickets-routes.js';
+import { usersRoutes } from './api/users-routes.js';
+import type { Security } from './security.js';
 import type { TicketEngine } from './tickets/ticket-engine.js';
 import type { CloudMetrics } from './metrics.js';
 import type { Store } from './store/store.js';
@@ -15,6 +21,12 @@ export interface AppOptions {
   log: Logger;
   /** Without it (tests of the fleet API alone) the ticket routes are not mounted. */
   tickets?: TicketEngine;
+  /** Sign-in, accounts, enrollment and audit: every route but the public ones needs a bearer token. */
+  security: Security;
+  /** The audit anchors file, checked by GET /api/audit/verify beside the database's anchors. */
+  auditAnchorFile?: string;
+  /** Serves HTTPS with this certificate and key. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** Request headers that carry credentials; a pino child's redact replaces its parent's, so these add to REDACT_PATHS. */
@@ -24,21 +36,32 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, security, auditAnchorFile, https }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
     loggerInstance: httpLog,
     // Bodies are small JSON (ticket actions); anything bigger is a mistake or an attack.
     bodyLimit: 64 * 1024,
-  });
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
   installErrorHandlers(app);
   app.addHook('onSend', async (_request, reply) => {
     // Device strings come from untrusted hardware: a browser must never sniff a JSON answer into HTML.
     reply.header('x-content-type-options', 'nosniff');
   });
+  installRequestAuth(app, {
+    tokens: security.tokens,
+    allowPlaintextCredentials: security.allowPlaintextCredentials,
+    schoolsOfTeam: (teamId) => security.directory.schoolsOfTeam(teamId),
+    ...(security.metricsToken === undefined ? {} : { metricsToken: security.metricsToken }),
+  });
   agentsRoutes(app, { store });
   healthRoutes(app, { store, metrics });
+  authRoutes(app, security);
+  usersRoutes(app, security);
+  enrollRoutes(app, security);
+  auditRoutes(app, security, auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile });
   if (tickets) ticketsRoutes(app, { tickets });
   return app;
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { createLogger } from '../agent/log.js';
-import { AGENT_VERSION } from '../agent/version.js';
+import { createLogger } from '../protocol/log.js';
+import { AVCARE_VERSION } from '../protocol/version.js';
 import { AvcareError, reportCommandError } from '../protocol/index.js';
+import { sessionCommands, usersCommand } from './account-commands.js';
+import { auditCommand } from './audit-command.js';
+import { agentsCommand, enrollTokensCommand } from './enroll-commands.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
-import { describeCloud, startCloud, stopOnSignals } from './main.js';
+import { describeCloud, describeFirstRun, startCloud, stopOnSignals } from './main.js';
 import { ticketsCommand } from './tickets-command.js';
 
 interface StartFlags {
@@ -20,12 +23,28 @@ interface StartFlags {
   retentionRawDays?: string;
   retentionHourlyDays?: string;
   retentionEventDays?: string;
+  auditRetentionDays?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  mqttsPort?: string;
+  insecurePlaintext?: boolean;
+  insecureOpenBroker?: boolean;
+  brokerUser?: string;
+  brokerPasswordFile?: string;
+  brokerCa?: string;
+  agentMqttUrl?: string;
+  adminPasswordFile?: string;
+  signingKey?: string;
+  auditAnchorFile?: string;
+  auditAnchorSeconds?: string;
+  metricsTokenFile?: string;
+  metricsListen?: string;
 }
 
 function buildProgram(): Command {
   const program = new Command('avcare-cloud')
     .description('The avcare cloud: MQTT broker (or a feed from one), collector, database and HTTP API for a fleet of classroom agents.')
-    .version(AGENT_VERSION)
+    .version(AVCARE_VERSION)
     .showHelpAfterError();
 
   program
@@ -43,6 +62,22 @@ function buildProgram(): Command {
     .option('--retention-raw-days <n>', 'days raw health samples are kept before being folded into hourly averages (default 7)')
     .option('--retention-hourly-days <n>', 'days hourly health averages are kept (default 90)')
     .option('--retention-event-days <n>', 'days fault, inventory, status and measurement events are kept (default 365)')
+    .option('--audit-retention-days <n>', 'days audit entries are kept (at least 365; default 1095)')
+    .option('--tls-cert <file>', 'certificate chain (PEM): the API serves https and the embedded broker mqtts')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .option('--mqtts-port <port>', 'port of the embedded broker\'s mqtts listener (default 8883)')
+    .option('--insecure-plaintext', 'accept passwords, tokens and enrollment over plain http/mqtt from other machines (trusted networks only)')
+    .option('--insecure-open-broker', 'let ANY client connect to the broker and publish as any agent (never in a school; logged at every start)')
+    .option('--broker-user <name>', "with --broker: the Mosquitto dynamic-security admin the cloud manages agents' access with")
+    .option('--broker-password-file <file>', 'file holding --broker-user\'s password (first line)')
+    .option('--broker-ca <file>', 'CA certificate (PEM) to verify an mqtts:// --broker')
+    .option('--agent-mqtt-url <url>', 'the broker URL enrolled agents are told (default: the host they reached the API at, with the broker\'s port)')
+    .option('--admin-password-file <file>', 'on an empty database: the first operator\'s password (default: a one-time password, printed once)')
+    .option('--signing-key <file>', "the cloud's Ed25519 key (default <data>/signing-key.pem, created when missing)")
+    .option('--audit-anchor-file <file>', 'audit heads are recorded here besides the database (default <data>/audit-anchors.jsonl)')
+    .option('--audit-anchor-seconds <n>', 'how often the audit head is recorded (default 60)')
+    .option('--metrics-token-file <file>', 'file holding the read-only bearer token Prometheus sends for /metrics')
+    .option('--metrics-listen <host:port>', 'also serve /metrics without a token on this address only')
     .action(async (flags: StartFlags) => {
       if (flags.broker === undefined && (flags.sharedGroup !== undefined || flags.collectorId !== undefined)) {
         throw new AvcareError('INVALID_ARGUMENT', '--shared-group and --collector-id apply to an external broker: give --broker too', { flags: ['--shared-group', '--collector-id'] });
@@ -63,14 +98,35 @@ function buildProgram(): Command {
           db: flags.db,
           dataDir: flags.data,
           serviceConfig: flags.service,
+          tlsCert: flags.tlsCert,
+          tlsKey: flags.tlsKey,
+          mqttsPort: flags.mqttsPort,
+          brokerUser: flags.brokerUser,
+          brokerPasswordFile: flags.brokerPasswordFile,
+          brokerCaFile: flags.brokerCa,
+          agentMqttUrl: flags.agentMqttUrl,
+          adminPasswordFile: flags.adminPasswordFile,
+          signingKey: flags.signingKey,
+          auditAnchorFile: flags.auditAnchorFile,
+          auditAnchorSeconds: flags.auditAnchorSeconds,
+          metricsTokenFile: flags.metricsTokenFile,
+          metricsListen: flags.metricsListen,
         }),
-        retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays }),
+        insecurePlaintext: flags.insecurePlaintext === true,
+        insecureOpenBroker: flags.insecureOpenBroker === true,
+        retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays, auditDays: flags.auditRetentionDays }),
       });
-      process.stdout.write(`avcare cloud ${AGENT_VERSION} started\n${describeCloud(cloud)}\nCtrl-C stops.\n`);
+      // The one-time password goes to the terminal only, never to the log.
+      process.stdout.write(`avcare cloud ${AVCARE_VERSION} started\n${describeCloud(cloud)}\n${describeFirstRun(cloud)}Ctrl-C stops.\n`);
       stopOnSignals(cloud, log, { onStopped: () => process.stdout.write('avcare cloud stopped\n') });
     });
 
+  for (const command of sessionCommands()) program.addCommand(command);
+  program.addCommand(usersCommand());
+  program.addCommand(enrollTokensCommand());
+  program.addCommand(agentsCommand());
   program.addCommand(ticketsCommand());
+  program.addCommand(auditCommand());
 
   return program;
 }

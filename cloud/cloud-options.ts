@@ -27,14 +27,56 @@ export const cloudOptionsSchema = z.object({
   serviceConfig: z.string().min(1).optional().describe('JSON file: regions, teams, schools (calendars, timetables, SLA contracts), webhooks'),
   dataDir: z.string().min(1).default('./avcare-data').describe('Folder for the SQLite database (created when missing)'),
   db: z.string().min(1).optional().describe('sqlite:PATH or postgres://...; default sqlite:<dataDir>/avcare.db'),
+  tlsCert: z.string().min(1).optional().describe('Certificate chain (PEM): the API serves https and the embedded broker mqtts'),
+  tlsKey: z.string().min(1).optional().describe('Private key (PEM) of tlsCert'),
+  mqttsPort: portSchema.default(8883).describe('Port of the embedded broker\'s mqtts listener (with tlsCert)'),
+  insecurePlaintext: z.boolean().default(false).describe('Accept passwords, tokens and enrollment over plain connections from other machines (trusted networks only)'),
+  insecureOpenBroker: z.boolean().default(false).describe('Let anyone connect to the broker and publish as any agent (never in a school)'),
+  brokerUser: z.string().min(1).max(256).optional().describe("With brokerUrl: the Mosquitto dynamic-security admin the cloud manages agents' access with"),
+  brokerPasswordFile: z.string().min(1).optional().describe('File holding brokerUser\'s password (first line)'),
+  brokerCaFile: z.string().min(1).optional().describe('CA certificate (PEM) to verify an mqtts:// external broker'),
+  agentMqttUrl: z
+    .string()
+    .regex(/^mqtts?:\/\/[^/\s@]+$/, 'must be mqtt://HOST:PORT or mqtts://HOST:PORT, without credentials')
+    .optional()
+    .describe('The broker URL enrolled agents are told; default: the host they reached the API at, with the broker\'s port'),
+  adminPasswordFile: z.string().min(1).optional().describe('Password of the first operator account, created on an empty database; default: a generated one-time password, printed once'),
+  signingKey: z.string().min(1).optional().describe("The cloud's Ed25519 key (PEM); default <dataDir>/signing-key.pem, created when missing"),
+  auditAnchorFile: z.string().min(1).optional().describe('Where audit heads are recorded besides the database; default <dataDir>/audit-anchors.jsonl'),
+  auditAnchorSeconds: z.coerce.number().int().min(5).max(3600).default(60).describe('How often the audit head is recorded (5 to 3600 s)'),
+  metricsTokenFile: z.string().min(1).optional().describe('File holding the read-only bearer token Prometheus sends for /metrics'),
+  metricsListen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
+    .optional()
+    .describe('Also serve /metrics without a token on this address (a listener only Prometheus reaches)'),
   retention: z
     .object({
       rawHealthDays: daysSchema(7, 365).describe('Raw health samples are folded into hourly averages after this many days'),
       hourlyHealthDays: daysSchema(90, 3650).describe('Hourly health averages are deleted after this many days'),
       eventDays: daysSchema(365, 3650).describe('Fault, inventory, status and measurement events are deleted after this many days'),
+      auditDays: z.coerce
+        .number({ error: 'must be a whole number of days from 365 to 36500' })
+        .int()
+        .min(365, 'must be at least 365: the audit log is kept at least a year')
+        .max(36_500)
+        .default(1095)
+        .describe('Audit entries are deleted after this many days (at least a year; default 3 years)'),
     })
     .prefault({}),
-});
+})
+  .superRefine((options, context) => {
+    if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) context.addIssue({ code: 'custom', path: [options.tlsCert === undefined ? 'tlsCert' : 'tlsKey'], message: 'give both --tls-cert and --tls-key' });
+    if ((options.brokerUser === undefined) !== (options.brokerPasswordFile === undefined)) {
+      context.addIssue({ code: 'custom', path: [options.brokerUser === undefined ? 'brokerUser' : 'brokerPasswordFile'], message: 'give both --broker-user and --broker-password-file' });
+    }
+    if (options.brokerUrl !== undefined && options.brokerUser === undefined && !options.insecureOpenBroker) {
+      context.addIssue({ code: 'custom', path: ['brokerUser'], message: "an external broker needs the dynamic-security admin the cloud manages agents' access with (--broker-user and --broker-password-file), or --insecure-open-broker" });
+    }
+    if (options.brokerUrl === undefined && (options.brokerUser !== undefined || options.brokerCaFile !== undefined)) {
+      context.addIssue({ code: 'custom', path: ['brokerUser'], message: 'applies to an external broker: give --broker too' });
+    }
+  });
 
 export type CloudOptions = z.infer<typeof cloudOptionsSchema>;
 export type CloudOptionsInput = z.input<typeof cloudOptionsSchema>;
@@ -53,6 +95,20 @@ export const CLOUD_FLAGS: Record<string, string> = {
   'retention.rawHealthDays': '--retention-raw-days',
   'retention.hourlyHealthDays': '--retention-hourly-days',
   'retention.eventDays': '--retention-event-days',
+  'retention.auditDays': '--audit-retention-days',
+  tlsCert: '--tls-cert',
+  tlsKey: '--tls-key',
+  mqttsPort: '--mqtts-port',
+  brokerUser: '--broker-user',
+  brokerPasswordFile: '--broker-password-file',
+  brokerCaFile: '--broker-ca',
+  agentMqttUrl: '--agent-mqtt-url',
+  adminPasswordFile: '--admin-password-file',
+  signingKey: '--signing-key',
+  auditAnchorFile: '--audit-anchor-file',
+  auditAnchorSeconds: '--audit-anchor-seconds',
+  metricsTokenFile: '--metrics-token-file',
+  metricsListen: '--metrics-listen',
 };
 
 export function parseCloudOptions(input: CloudOptionsInput): CloudOptions {

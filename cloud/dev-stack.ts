@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { createLogger } from '../agent/log.js';
-import { AGENT_VERSION } from '../agent/version.js';
+import { createLogger } from '../protocol/log.js';
+import { AVCARE_VERSION } from '../protocol/version.js';
 import { isAvcareError, reportCommandError } from '../protocol/index.js';
 import { describeCloud, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
 
@@ -42,7 +42,7 @@ async function runDevStack(flags: DevStackFlags): Promise<void> {
     { httpPortChosen: flags.port !== undefined, mqttPortChosen: flags.mqttPort !== undefined },
   );
 
-  process.stdout.write(`avcare ${AGENT_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
+  process.stdout.write(`avcare ${AVCARE_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
   for (const line of substitutions) process.stdout.write(`  note: ${line}\n`);
 
   const agentArgs = [AGENT_CLI, 'run', '--pretty', '--broker', cloud.mqtt.url];

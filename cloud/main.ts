@@ -1,13 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { silentLogger } from '../agent/log.js';
+import { AvcareError } from '../protocol/index.js';
+import { silentLogger } from '../protocol/log.js';
+import { ensureFirstOperator, readPasswordFile, type FirstRun } from './accounts/first-run.js';
+import type { LoginLimits } from './accounts/login-limiter.js';
+import type { ScryptCost } from './accounts/password-hash.js';
 import { buildApp } from './app.js';
+import { AuditAnchors } from './audit/audit-anchors.js';
+import { UNMANAGED_BROKER } from './broker/broker-access.js';
 import { explainListenError } from './broker/port-errors.js';
 import { startEmbeddedBroker } from './broker/embedded-broker.js';
+import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 import { parseCloudOptions, type CloudOptions, type CloudOptionsInput } from './cloud-options.js';
 import { Collector } from './collector/collector.js';
+import { newSecret } from './identity/secret-token.js';
+import { CloudSigningKey } from './identity/signing-key.js';
+import { startMetricsListener } from './metrics-listener.js';
+import { createSecurity, type Security } from './security.js';
 import { EMPTY_SERVICE_CONFIG, loadServiceConfig, serviceDirectory, summariseServiceConfig } from './tickets/service-config.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { TicketEngine } from './tickets/ticket-engine.js';
@@ -16,14 +27,18 @@ import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
 import { openStore, redactSpec } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { readTlsFiles } from './transport-security.js';
 
 export type StartCloudOptions = CloudOptionsInput & {
   log?: Logger;
   /** How long to wait at start for an external broker before going on (the feed keeps retrying). */
   brokerWaitMs?: number;
+  /** Cheaper password hashing for tests; OWASP's scrypt cost otherwise. */
+  scryptCost?: ScryptCost;
+  loginLimits?: LoginLimits;
 };
 
-export type MqttEndpoint = { mode: 'embedded'; url: string; port: number } | { mode: 'external'; url: string };
+export type MqttEndpoint = { mode: 'embedded'; url: string; port: number; tlsUrl?: string; tlsPort?: number } | { mode: 'external'; url: string };
 
 export interface RunningCloud {
   readonly options: CloudOptions;
@@ -36,6 +51,11 @@ export interface RunningCloud {
   readonly store: Store;
   readonly metrics: CloudMetrics;
   readonly tickets: TicketEngine;
+  readonly security: Security;
+  /** What the first start on an empty database created: the operator and (once) its one-time password. */
+  readonly firstRun: FirstRun;
+  /** /metrics without a token, when --metrics-listen was given. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, writes what was accepted, closes broker or feed, then the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -52,23 +72,51 @@ function reachableHost(host: string): string {
  * port leaves no half-open database or broker behind.
  */
 export async function startCloud(input: StartCloudOptions = {}): Promise<RunningCloud> {
-  const { log: baseLog = silentLogger, brokerWaitMs = 5_000, ...optionsInput } = input;
+  const { log: baseLog = silentLogger, brokerWaitMs = 5_000, scryptCost, loginLimits, ...optionsInput } = input;
   const log = baseLog.child({ module: 'cloud' });
   const options = parseCloudOptions(optionsInput);
   const dataDir = resolve(options.dataDir);
   const spec = options.db ?? `sqlite:${join(dataDir, 'avcare.db')}`;
   const undo: (() => Promise<void>)[] = [];
+  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined ? readTlsFiles(options.tlsCert, options.tlsKey) : undefined;
+  const scheme = tls ? 'https' : 'http';
 
   try {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const store = await openStore(spec, { dataDir, log: baseLog });
     undo.push(() => store.close());
     await store.migrate();
 
+    const keyPath = resolve(options.signingKey ?? join(dataDir, 'signing-key.pem'));
+    const { key: signingKey, created: keyCreated } = CloudSigningKey.loadOrCreate(keyPath);
+    await signingKey.bindTo(store.database, keyPath);
+    if (keyCreated) log.info({ keyPath, keyId: signingKey.keyId }, 'created the cloud signing key; back it up with the database');
+
     const metrics = new CloudMetrics();
     const service = options.serviceConfig === undefined ? EMPTY_SERVICE_CONFIG : loadServiceConfig(options.serviceConfig);
     const directory = serviceDirectory(service);
-    const tickets = new TicketEngine({ db: store.database, directory, log: baseLog });
+    let agentMqttUrl: (host: string) => string = () => options.agentMqttUrl ?? '';
+    const security = createSecurity({
+      db: store.database,
+      signingKey,
+      directory,
+      agentMqttUrl: (host) => agentMqttUrl(host),
+      log: baseLog,
+      metrics,
+      allowPlaintextCredentials: options.insecurePlaintext,
+      ...(options.metricsTokenFile === undefined ? {} : { metricsToken: readPasswordFile(options.metricsTokenFile) }),
+      ...(scryptCost ? { scryptCost } : {}),
+      ...(loginLimits ? { loginLimits } : {}),
+    });
+    const firstRun = await ensureFirstOperator(security.accounts, options.adminPasswordFile === undefined ? {} : { passwordFile: options.adminPasswordFile });
+
+    const tickets = new TicketEngine({
+      db: store.database,
+      directory,
+      log: baseLog,
+      onPersonAction: (tx, action) =>
+        security.audit.appendIn(tx, { actor: action.actor, action: `ticket.${action.action}`, target: `ticket:${action.ticketId}`, outcome: 'success', schoolId: action.schoolId, detail: action.detail }).then(() => undefined),
+    });
     tickets.start();
     undo.push(() => tickets.stop());
     const webhooks = new WebhookDeliverer({ queue: tickets.webhookQueue, endpoints: () => directory.webhooks(), log: baseLog });
@@ -84,56 +132,163 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     });
     undo.push(() => collector.close());
 
-    const app = buildApp({ store, metrics, log: baseLog, tickets });
-    const httpPort = await listenHttp(app, options.httpPort, options.host);
-    undo.push(() => app.close());
-
+    // The broker before the API: enrollment grants access at the broker, so it must be there.
     let mqtt: MqttEndpoint;
     let closeTransport: () => Promise<void>;
     if (options.brokerUrl === undefined) {
-      const broker = await startEmbeddedBroker({ port: options.mqttPort, host: options.host, collector, log: baseLog });
-      mqtt = { mode: 'embedded', url: `mqtt://${reachableHost(options.host)}:${broker.port}`, port: broker.port };
+      const broker = await startEmbeddedBroker({
+        port: options.mqttPort,
+        host: options.host,
+        collector,
+        log: baseLog,
+        metrics,
+        authentication: options.insecureOpenBroker ? { mode: 'open' } : { mode: 'agents', verify: (username, password) => security.registry.verifyMqtt(username, password) },
+        allowPlaintextCredentials: options.insecurePlaintext,
+        ...(tls ? { tls, tlsPort: options.mqttsPort } : {}),
+      });
+      security.registry.attachBroker(broker);
+      const host = reachableHost(options.host);
+      mqtt = {
+        mode: 'embedded',
+        url: `mqtt://${host}:${broker.port}`,
+        port: broker.port,
+        ...(broker.tlsPort === undefined ? {} : { tlsUrl: `mqtts://${host}:${broker.tlsPort}`, tlsPort: broker.tlsPort }),
+      };
+      agentMqttUrl = (apiHost) => options.agentMqttUrl ?? (broker.tlsPort === undefined ? `mqtt://${urlHost(apiHost)}:${broker.port}` : `mqtts://${urlHost(apiHost)}:${broker.tlsPort}`);
       closeTransport = () => broker.close();
       undo.push(closeTransport);
     } else {
+      const brokerUrl = options.brokerUrl;
+      const ca = options.brokerCaFile === undefined ? undefined : readCaFile(options.brokerCaFile);
+      let credentials: { username: string; password: string } | undefined;
+      let dynsec: MosquittoDynsec | undefined;
+      if (options.brokerUser !== undefined && options.brokerPasswordFile !== undefined) {
+        dynsec = await MosquittoDynsec.connect({ url: brokerUrl, username: options.brokerUser, password: readPasswordFile(options.brokerPasswordFile), ...(ca ? { ca } : {}) }, baseLog);
+        const opened = dynsec;
+        undo.push(() => opened.close());
+        await dynsec.secureDefaults();
+        // A fresh secret at every start: the collector needs it only for its own connection, so it is never stored.
+        credentials = { username: options.collectorId, password: newSecret('brokerSecret') };
+        await dynsec.grantCollector(credentials.username, credentials.password);
+        security.registry.attachBroker(dynsec);
+        await revokeAtBrokerWhatDatabaseRevoked(security, dynsec, log);
+      } else {
+        security.registry.attachBroker(UNMANAGED_BROKER);
+        log.warn({ broker: redactSpec(brokerUrl) }, 'the external broker is not managed by the cloud (--insecure-open-broker): any client it lets in can publish as any agent');
+      }
       const feed = startMqttFeed({
-        url: options.brokerUrl,
+        url: brokerUrl,
         collector,
         log: baseLog,
         clientId: options.collectorId,
+        ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
+        ...(ca ? { ca } : {}),
         ...(options.sharedGroup === undefined ? {} : { sharedGroup: options.sharedGroup }),
       });
-      mqtt = { mode: 'external', url: redactSpec(options.brokerUrl) };
-      closeTransport = () => feed.close();
-      undo.push(closeTransport);
+      mqtt = { mode: 'external', url: redactSpec(brokerUrl) };
+      agentMqttUrl = () => options.agentMqttUrl ?? withoutCredentials(brokerUrl);
+      const managed = dynsec;
+      closeTransport = async () => {
+        await feed.close();
+        await managed?.close();
+      };
+      undo.push(() => feed.close());
       if (!(await settlesWithin(feed.ready, brokerWaitMs))) {
         log.warn({ broker: mqtt.url, waitedMs: brokerWaitMs }, 'the external MQTT broker has not answered yet; still trying in the background');
       }
     }
 
-    const retention = startRetentionTimer({ store, policy: options.retention, log: baseLog });
-    const httpUrl = `http://${reachableHost(options.host)}:${httpPort}/`;
-    log.info({ httpUrl, mqtt, database: redactSpec(spec), service: summariseServiceConfig(service) }, 'cloud started');
+    const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
+    const app = buildApp({ store, metrics, log: baseLog, tickets, security, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}) });
+    const httpPort = await listenHttp(app, options.httpPort, options.host);
+    undo.push(() => app.close());
+    let metricsUrl: string | undefined;
+    let closeMetrics: () => Promise<void> = () => Promise.resolve();
+    if (options.metricsListen !== undefined) {
+      const listener = await startMetricsListener(metrics, options.metricsListen);
+      metricsUrl = listener.url;
+      closeMetrics = () => listener.close();
+      undo.push(closeMetrics);
+    }
+
+    const anchors = new AuditAnchors({ db: store.database, audit: security.audit, key: signingKey, file: anchorFile, log: baseLog });
+    anchors.start(options.auditAnchorSeconds * 1000);
+    const retention = startRetentionTimer({
+      store,
+      policy: options.retention,
+      log: baseLog,
+      also: [
+        { name: 'audit log', prune: (now) => security.audit.prune(new Date(now.getTime() - options.retention.auditDays * 86_400_000)) },
+        { name: 'expired API tokens', prune: () => security.tokens.prune() },
+      ],
+    });
+    const httpUrl = `${scheme}://${reachableHost(options.host)}:${httpPort}/`;
+    if (options.insecurePlaintext) log.warn('credentials are accepted over plain connections from other machines (--insecure-plaintext): use this on a trusted network only');
+    log.info({ httpUrl, mqtt, database: redactSpec(spec), service: summariseServiceConfig(service), brokerAccess: security.registry.brokerAccess.description, signingKeyId: signingKey.keyId }, 'cloud started');
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= runInOrder(log, [
         ['retention timer', () => retention.stop()],
         ['HTTP API', () => app.close()],
+        ['metrics listener', closeMetrics],
         // Commit what is in flight while its senders are still connected, so they get their PUBACK and need not resend.
         ['collector flush', () => settlesWithin(collector.flush(), 5_000).then(() => undefined)],
         [mqtt.mode === 'embedded' ? 'embedded broker' : 'MQTT feed', closeTransport],
         ['collector', () => collector.close()],
         ['ticket engine', () => tickets.stop()],
         ['webhook deliverer', () => webhooks.stop()],
+        // The last head is recorded after the last act (ticket moves included), so a clean stop leaves no unanchored tail.
+        ['audit anchors', () => anchors.stop()],
         ['store', () => store.close()],
       ]).then(() => log.info('cloud stopped')));
 
-    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, stop };
+    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, security, firstRun, metricsUrl, stop };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch((cleanupError: unknown) => log.warn({ err: cleanupError }, 'cleanup after a failed start failed'));
     }
+    throw error;
+  }
+}
+
+/**
+ * Agents revoked while the broker was unreachable (or by another cloud process) still have an
+ * account at the broker: remove those, so the database stays the one list of who may connect.
+ */
+async function revokeAtBrokerWhatDatabaseRevoked(security: Security, dynsec: MosquittoDynsec, log: Logger): Promise<void> {
+  const atBroker = new Set(await dynsec.agentUsernames());
+  if (atBroker.size === 0) return;
+  const revoked = (await security.registry.list({ includeRevoked: true })).filter((agent) => agent.revokedAt !== null);
+  for (const agent of revoked) {
+    const username = `${agent.schoolId}:${agent.agentId}`;
+    if (!atBroker.has(username)) continue;
+    await dynsec.revokeAgent({ schoolId: agent.schoolId, agentId: agent.agentId, username, clientId: '' });
+    log.info({ agent: agent.id }, 'removed a revoked agent from the broker');
+  }
+}
+
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new AvcareError('CONFIG_UNREADABLE', `cannot read the broker CA file ${path} (--broker-ca): ${(error as Error).message}`, { path }, { cause: error });
+  }
+}
+
+/** An IPv6 literal goes in brackets inside a URL. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch (error) {
+    if (error instanceof TypeError) return url;
     throw error;
   }
 }
@@ -201,14 +356,33 @@ export function stopOnSignals(cloud: Pick<RunningCloud, 'stop'>, log: Logger, op
 /** The lines printed when the cloud is up: where a person, Prometheus and the agents connect. */
 export function describeCloud(cloud: RunningCloud): string {
   const brokerLine =
-    cloud.mqtt.mode === 'embedded' ? `${cloud.mqtt.url}   (embedded broker: agents connect here)` : `${cloud.mqtt.url}   (external broker, subscribed)`;
+    cloud.mqtt.mode === 'embedded' ? `${cloud.mqtt.url}   (embedded broker: enrolled agents connect here)` : `${cloud.mqtt.url}   (external broker, subscribed)`;
   const listening = cloud.options.host === '0.0.0.0' ? '\n  (listening on every address of this machine)' : '';
   return [
     `  console   ${cloud.httpUrl}`,
-    `  API       ${cloud.httpUrl}api/agents`,
+    `  API       ${cloud.httpUrl}api/agents   (sign in: avcare-cloud login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
     `  health    ${cloud.httpUrl}healthz`,
-    `  metrics   ${cloud.httpUrl}metrics`,
+    `  metrics   ${cloud.metricsUrl ?? `${cloud.httpUrl}metrics   (operator token or --metrics-token-file)`}`,
     `  MQTT      ${brokerLine}`,
+    ...(cloud.mqtt.mode === 'embedded' && cloud.mqtt.tlsUrl !== undefined ? [`  MQTTS     ${cloud.mqtt.tlsUrl}`] : []),
+    `  access    ${cloud.security.registry.brokerAccess.description}`,
     `  database  ${cloud.database}${listening}`,
+  ].join('\n');
+}
+
+/** The lines that tell the person at the terminal how to sign in the first time (the password only this once). */
+export function describeFirstRun(cloud: RunningCloud): string {
+  if (!cloud.firstRun.created) return '';
+  const url = cloud.httpUrl.replace(/\/$/, '');
+  if (cloud.firstRun.oneTimePassword === undefined) {
+    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: avcare-cloud login --url ${url} --user ${cloud.firstRun.name}\n`;
+  }
+  return [
+    `Created the operator account "${cloud.firstRun.name}". Its one-time password (shown only now; you choose your own at the first sign-in):`,
+    '',
+    `    ${cloud.firstRun.oneTimePassword}`,
+    '',
+    `Sign in: avcare-cloud login --url ${url} --user ${cloud.firstRun.name}`,
+    '',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type RejectReason = 'bad-json' | 'schema' | 'version' | 'oversize' | 'unknown-topic' | 'topic-mismatch';
+export type RejectReason = 'bad-json' | 'schema' | 'version' | 'oversize' | 'unknown-topic' | 'topic-mismatch' | 'sender-mismatch';
 
 /** Prometheus metrics of one cloud process; a registry per instance so tests do not share counters. */
 export class CloudMetrics {
@@ -16,10 +16,17 @@ export class CloudMetrics {
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({ name: 'avcare_write_batch_size', help: 'Events per database batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000], registers: [this.registry] });
+  readonly brokerRefused = new Counter({
+    name: 'avcare_broker_refused_total',
+    help: 'Connections, publishes and subscriptions the embedded broker refused, by what and why',
+    labelNames: ['what', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly loginsThrottled = new Counter({ name: 'avcare_logins_throttled_total', help: 'Sign-ins refused by the rate limit, by account or address', labelNames: ['by'] as const, registers: [this.registry] });
   readonly agentsOnline = new Gauge({ name: 'avcare_agents_online', help: 'Agents whose last status is online', registers: [this.registry] });
 
   constructor() {
     // RejectReason values are pre-set so a dashboard sees zeros rather than missing series.
-    for (const reason of ['bad-json', 'schema', 'version', 'oversize', 'unknown-topic', 'topic-mismatch'] satisfies RejectReason[]) this.rejected.inc({ reason }, 0);
+    for (const reason of ['bad-json', 'schema', 'version', 'oversize', 'unknown-topic', 'topic-mismatch', 'sender-mismatch'] satisfies RejectReason[]) this.rejected.inc({ reason }, 0);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../agent/log.js';
+import { silentLogger } from '../protocol/log.js';
 import { startRetentionTimer } from './retention-timer.js';
 import type { PruneResult, RetentionPolicy } from './store/store.js';
 

@@ -6,6 +6,8 @@ export interface RetentionTimerOptions {
   policy: RetentionPolicy;
   log: Logger;
   intervalMs?: number;
+  /** More data with a retention of its own (the audit log, expired tokens), pruned at the same ticks. */
+  also?: ReadonlyArray<{ name: string; prune: (now: Date) => Promise<unknown> }>;
 }
 
 export interface RetentionTimer {
@@ -17,7 +19,7 @@ export interface RetentionTimer {
  * Prunes the store at start and then every hour. A prune that fails is logged and tried again at
  * the next tick: old health rows are a disk-space matter, never a reason to stop ingesting.
  */
-export function startRetentionTimer({ store, policy, log, intervalMs = 3_600_000 }: RetentionTimerOptions): RetentionTimer {
+export function startRetentionTimer({ store, policy, log, intervalMs = 3_600_000, also = [] }: RetentionTimerOptions): RetentionTimer {
   const retentionLog = log.child({ module: 'retention' });
   let running: Promise<void> | undefined;
 
@@ -30,6 +32,14 @@ export function startRetentionTimer({ store, policy, log, intervalMs = 3_600_000
         (result) => retentionLog.debug({ ...result, policy }, 'retention applied'),
         (error: unknown) => retentionLog.error({ err: error, policy }, 'pruning old data failed; trying again at the next interval'),
       )
+      .then(async () => {
+        for (const extra of also) {
+          await extra.prune(new Date()).then(
+            (result) => retentionLog.debug({ what: extra.name, result }, 'retention applied'),
+            (error: unknown) => retentionLog.error({ err: error, what: extra.name }, 'pruning old data failed; trying again at the next interval'),
+          );
+        }
+      })
       .finally(() => {
         running = undefined;
       });

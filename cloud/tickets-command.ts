@@ -1,14 +1,11 @@
-import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { AvcareError, ERROR_CODES, untrustedText } from '../protocol/index.js';
+import { untrustedText } from '../protocol/index.js';
+import { callApi, type ApiFlags } from './cli-session.js';
 import type { SlaTimers } from './tickets/sla.js';
 import type { Knowledge } from './tickets/ticket-engine.js';
 import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
-
-interface CommonFlags {
-  url?: string;
+interface CommonFlags extends ApiFlags {
   json?: boolean;
 }
 
@@ -17,7 +14,8 @@ export function ticketsCommand(): Command {
   const command = new Command('tickets').description('list, show, acknowledge and resolve service tickets through a running cloud');
   const common = (sub: Command): Command =>
     sub
-      .option('--url <url>', `the cloud's HTTP API (default $AVCARE_CLOUD_URL or ${DEFAULT_URL})`)
+      .option('--url <url>', 'the cloud (default $AVCARE_CLOUD_URL, the cloud you signed in to, or http://127.0.0.1:8080)')
+      .option('--ca <file>', 'CA certificate (PEM) to verify an https cloud')
       .option('--json', 'print the API answer as JSON');
 
   common(command.command('list'))
@@ -48,9 +46,9 @@ export function ticketsCommand(): Command {
   common(command.command('ack'))
     .description('acknowledge a ticket (the first response)')
     .argument('<id>', 'ticket id')
-    .option('--by <name>', 'who acknowledges (default: your user name)')
-    .action(async (id: string, flags: CommonFlags & { by?: string }) => {
-      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'POST', `/api/tickets/${encodeURIComponent(id)}/ack`, { by: flags.by ?? userInfo().username });
+    .action(async (id: string, flags: CommonFlags) => {
+      // Who acknowledges is the signed-in person: the cloud records it, nobody types it.
+      const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'POST', `/api/tickets/${encodeURIComponent(id)}/ack`, {});
       print(flags, found, () => `${found.ticket.id} is now ${found.ticket.status}\n`);
     });
 
@@ -60,9 +58,8 @@ export function ticketsCommand(): Command {
     .requiredOption('--note <text>', 'what was done')
     .option('--cause <text>', 'the cause found')
     .option('--actions <text>', 'the actions taken')
-    .option('--by <name>', 'who resolves (default: your user name)')
-    .action(async (id: string, flags: CommonFlags & { by?: string; note: string; cause?: string; actions?: string }) => {
-      const body = { by: flags.by ?? userInfo().username, note: flags.note, ...(flags.cause === undefined ? {} : { cause: flags.cause }), ...(flags.actions === undefined ? {} : { actions: flags.actions }) };
+    .action(async (id: string, flags: CommonFlags & { note: string; cause?: string; actions?: string }) => {
+      const body = { note: flags.note, ...(flags.cause === undefined ? {} : { cause: flags.cause }), ...(flags.actions === undefined ? {} : { actions: flags.actions }) };
       const found = await request<{ ticket: Ticket; history: TicketHistoryEntry[] }>(flags, 'POST', `/api/tickets/${encodeURIComponent(id)}/resolve`, body);
       print(flags, found, () => `${found.ticket.id} is now ${found.ticket.status}\n`);
     });
@@ -70,39 +67,8 @@ export function ticketsCommand(): Command {
   return command;
 }
 
-async function request<T>(flags: CommonFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const base = flags.url ?? process.env.AVCARE_CLOUD_URL ?? DEFAULT_URL;
-  let url: URL;
-  try {
-    url = new URL(path, base);
-  } catch {
-    throw new AvcareError('INVALID_ARGUMENT', `--url ${base} is not a URL (expected e.g. ${DEFAULT_URL})`, { url: base });
-  }
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    throw new AvcareError('CLOUD_UNREACHABLE', `cannot reach the avcare cloud at ${url.origin}: ${reason}`, { url: url.origin }, { cause: error });
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new AvcareError('CLOUD_REQUEST_FAILED', `${url.origin} answered ${response.status} with something that is not the avcare API`, { status: response.status });
-  }
-  if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string } }).error;
-    const code = error?.code !== undefined && error.code in ERROR_CODES ? (error.code as keyof typeof ERROR_CODES) : 'CLOUD_REQUEST_FAILED';
-    throw new AvcareError(code, untrustedText(error?.message ?? `HTTP ${response.status}`, 500) ?? `HTTP ${response.status}`, { status: response.status });
-  }
-  return parsed as T;
+function request<T>(flags: CommonFlags, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return callApi<T>(flags, method, path, body);
 }
 
 function print(flags: CommonFlags, value: unknown, human: () => string): void {

@@ -11,3 +11,5 @@ export * from './errors.js';
 export * from './envelope.js';
 export * from './untrusted-text.js';
 export * from './self-help.js';
+export * from './identity.js';
+export * from './loopback.js';

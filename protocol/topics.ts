@@ -37,3 +37,33 @@ export function parseTopic(topic: string): TopicAddress | null {
   if (![school, room, agent].every((id) => topicIdSchema.safeParse(id).success)) return null;
   return { school, room, agent, kind: kind as MessageKind };
 }
+
+/**
+ * Messages addressed to one agent (signalling, commands of later issues) live under their own
+ * root, so no agent topic `avcare/v1/...` can ever be mistaken for one:
+ * avcare/to/v1/<school>/<agent>/<name...>.
+ */
+export const INBOX_ROOT = 'avcare/to/v1';
+
+export function agentInboxTopic(school: string, agent: string, name: string): string {
+  for (const [part, id] of [['school', school], ['agent', agent]] as const) {
+    if (!topicIdSchema.safeParse(id).success) throw new AvcareError('INVALID_TOPIC_ID', `${part} id "${id}" is not a topic id`, { part });
+  }
+  if (name.length === 0 || /[+#]/.test(name)) throw new AvcareError('INVALID_TOPIC_ID', `inbox name "${name}" must be non-empty and hold no wildcard`, { part: 'name' });
+  return `${INBOX_ROOT}/${school}/${agent}/${name}`;
+}
+
+/** Everything addressed to one agent: the only filter it may subscribe to. */
+export function agentInboxFilter(school: string, agent: string): string {
+  return `${INBOX_ROOT}/${school}/${agent}/#`;
+}
+
+/** Everything one agent may publish: its own topics in any room of its school, one kind each. */
+export function agentPublishFilter(school: string, agent: string): string {
+  return `${TOPIC_ROOT}/${school}/+/${agent}/+`;
+}
+
+/** Everything addressed to any agent: what the cloud publishes to. */
+export function inboxFilter(): string {
+  return `${INBOX_ROOT}/#`;
+}

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceSchema, type Device } from '../protocol/index.js';
 import { parseAgentConfig, type AgentConfigInput } from '../agent/config.js';
-import { createLogger, silentLogger, type Logger } from '../agent/log.js';
+import { createLogger, silentLogger, type Logger } from '../protocol/log.js';
 import { createPjlinkProbe } from '../agent/probes/pjlink-probe.js';
 import { runProbe, type ProbeResult } from '../agent/probes/probe.js';
 import { startPjlinkProjector, type PjlinkProjector, type PjlinkProjectorOptions } from './sim/pjlink-projector.js';

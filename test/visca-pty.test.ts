@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig, type AgentConfigInput } from '../agent/config.js';
-import { silentLogger } from '../agent/log.js';
+import { silentLogger } from '../protocol/log.js';
 import { runProbe, type ProbeResult } from '../agent/probes/probe.js';
 import { openSerialLink, type SerialLink } from '../agent/probes/serial-link.js';
 import { createSerialProbe } from '../agent/probes/serial-probe.js';

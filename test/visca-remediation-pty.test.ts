@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig, type AgentConfig } from '../agent/config.js';
 import { runProbeCycle } from '../agent/cycle.js';
-import { AgentDaemon, type AgentSink } from '../agent/daemon.js';
+import type { AgentSink } from '../agent/agent-sink.js';
+import { AgentDaemon } from '../agent/daemon.js';
 import { FaultMonitor } from '../agent/fault-monitor.js';
-import { silentLogger } from '../agent/log.js';
+import { silentLogger } from '../protocol/log.js';
 import { createSerialProbe } from '../agent/probes/serial-probe.js';
 import { Remediator } from '../agent/remediation/remediator.js';
 import { faultMessageSchema, type FaultMessage } from '../protocol/index.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { audioCardSchema } from '../../protocol/index.js';
 import { buildClassroomLaptopTree, LAPTOP, noToolsInstalled, readFixture, replayCommands, type MediaTree } from '../../test/fixtures/media/build-tree.js';
 import { isCaptureMuted, parseAsoundCards, parseCaptureSwitches, readAudioCards } from './alsa.js';
-import { runInstalledCommand, type RunCommand } from './media-probe.js';
+import { runInstalledCommand, type RunCommand } from './run-command.js';
 
 const trees: MediaTree[] = [];
 function laptop(): MediaTree {

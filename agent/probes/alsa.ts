@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { untrustedText, type AudioCard } from '../../protocol/index.js';
 import { readOptionalText, resolveOptionalLink } from './sysfs.js';
 import { usbPortFromSysfsPath } from './media-match.js';
-import type { RunCommand } from './media-probe.js';
+import type { RunCommand } from './run-command.js';
 
 const MAX_ID_LENGTH = 64;
 const MAX_NAME_LENGTH = 256;

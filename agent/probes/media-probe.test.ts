@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mediaInfoSchema, type Device } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../../protocol/log.js';
 import {
   buildClassroomLaptopTree,
   LAPTOP,
@@ -14,7 +14,8 @@ import {
   type MediaTree,
 } from '../../test/fixtures/media/build-tree.js';
 import { attachMediaToUsb, unmatchedMedia } from './media-match.js';
-import { createMediaProbe, runInstalledCommand } from './media-probe.js';
+import { createMediaProbe } from './media-probe.js';
+import { runInstalledCommand } from './run-command.js';
 import { runProbe, type ProbeContext } from './probe.js';
 
 const context: ProbeContext = { config: parseAgentConfig({}), log: silentLogger };

@@ -5,7 +5,7 @@
  */
 import { Socket } from 'node:net';
 import { AvcareError, type PjlinkInfo } from '../../protocol/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import {
   PJLINK_ERROR_MEANINGS,
   PJLINK_MAX_TEXT_CHARS,

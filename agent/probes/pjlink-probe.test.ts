@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvcareError, deviceSchema, type PjlinkInfo } from '../../protocol/index.js';
 import { parseAgentConfig, type AgentConfigInput } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../../protocol/log.js';
 import type { queryPjlink } from './pjlink-client.js';
 import { createPjlinkProbe, statusFromErrors } from './pjlink-probe.js';
 

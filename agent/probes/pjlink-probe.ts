@@ -4,7 +4,7 @@
  */
 import { AvcareError, isAvcareError, type Device, type DeviceError, type DeviceStatus, type PjlinkInfo } from '../../protocol/index.js';
 import type { PjlinkTargetConfig } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import { PJLINK_CLIENT_DEFAULTS, queryPjlink } from './pjlink-client.js';
 import type { Probe } from './probe.js';
 

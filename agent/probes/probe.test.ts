@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvcareError } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { runProbe, type Probe } from './probe.js';
 
 const context = { config: parseAgentConfig({}), log: silentLogger };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
 import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, systemSnapshotSchema, type ErrorCode } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 
 export interface ProbeContext {
   readonly config: AgentConfig;

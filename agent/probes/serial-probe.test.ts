@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvcareError, deviceSchema, type Device } from '../../protocol/index.js';
 import { parseAgentConfig, type AgentConfigInput } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { runProbe } from './probe.js';
 import type { DiscoveredSerialPort } from './serial-discovery.js';
 import { MockSerialLink, type openSerialLink } from './serial-link.js';

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { AvcareError, isAvcareError, untrustedText, type Device, type DeviceError, type ViscaInfo } from '../../protocol/index.js';
 import type { SerialPortConfig } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import type { Probe } from './probe.js';
 import { discoverSerialPorts, type DiscoveredSerialPort } from './serial-discovery.js';
 import { openSerialLink, type SerialLink } from './serial-link.js';

@@ -2,8 +2,8 @@ import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { systemSnapshotSchema } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
-import { silentLogger } from '../log.js';
-import { AGENT_VERSION } from '../version.js';
+import { silentLogger } from '../../protocol/log.js';
+import { AVCARE_VERSION } from '../../protocol/version.js';
 import { runProbe, type ProbeContext } from './probe.js';
 import { createSystemProbe, toSystemSnapshot, type RawSystemData } from './system-probe.js';
 
@@ -19,7 +19,7 @@ describe('createSystemProbe on this PC', () => {
     const system = systemSnapshotSchema.parse(result.findings.system);
     expect(result.findings.devices).toEqual([]);
     expect(system.cpu.cores).toBe(cpus().length);
-    expect(system.agentVersion).toBe(AGENT_VERSION);
+    expect(system.agentVersion).toBe(AVCARE_VERSION);
     expect(system.memory.totalBytes).toBeGreaterThan(system.memory.availableBytes);
     expect(system.uptimeSeconds).toBeGreaterThan(0);
     if (process.platform === 'linux') {

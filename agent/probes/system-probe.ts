@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import si, { type Systeminformation } from 'systeminformation';
 import { systemSnapshotSchema, type SystemSnapshot } from '../../protocol/index.js';
-import { AGENT_VERSION } from '../version.js';
+import { AVCARE_VERSION } from '../../protocol/version.js';
 import type { Probe, ProbeFindings } from './probe.js';
 
 /**
@@ -43,7 +43,7 @@ export interface SystemProbeOptions {
  * them do not count as load in that first short window.
  */
 export function createSystemProbe(options: SystemProbeOptions = {}): Probe {
-  const agentVersion = options.agentVersion ?? AGENT_VERSION;
+  const agentVersion = options.agentVersion ?? AVCARE_VERSION;
   const sysRoot = options.sysRoot ?? '/sys';
   return {
     id: 'system',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deviceSchema } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { runProbe, type ProbeContext } from './probe.js';
 import { usbDeviceFromInfo } from './usb-classify.js';
 import { createUsbProbe, readSysfsStrings, usbInfoFromLibusb, type LibusbDeviceSnapshot, type UsbStrings } from './usb-probe.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigDescriptor, DeviceDescriptor, Device as LibusbDevice } from 'usb';
 import type { Device, UsbInfo } from '../../protocol/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import type { Probe, ProbeContext, ProbeFindings } from './probe.js';
 import { usbDeviceFromInfo, usbPortName } from './usb-classify.js';
 import { loadUsbIds, type UsbIds } from './usb-ids.js';

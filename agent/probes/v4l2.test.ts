@@ -11,7 +11,7 @@ import {
   replayCommands,
   type MediaTree,
 } from '../../test/fixtures/media/build-tree.js';
-import { runInstalledCommand, type RunCommand } from './media-probe.js';
+import { runInstalledCommand, type RunCommand } from './run-command.js';
 import { capabilityNames, inferCapabilities, parseDeviceCaps, readVideoNodes } from './v4l2.js';
 
 const trees: MediaTree[] = [];

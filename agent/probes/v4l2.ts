@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { untrustedText, type VideoNode } from '../../protocol/index.js';
 import { readOptionalText, resolveOptionalLink } from './sysfs.js';
 import { usbPortFromSysfsPath } from './media-match.js';
-import type { RunCommand } from './media-probe.js';
+import type { RunCommand } from './run-command.js';
 
 /** Device capability bits from linux/videodev2.h (V4L2_CAP_*), named as avcare reports them. */
 const V4L2_CAPABILITY_BITS: ReadonlyArray<readonly [number, string]> = [

@@ -1,5 +1,5 @@
 import { AvcareError, isAvcareError, type ViscaInfo } from '../../protocol/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 import type { SerialLink } from './serial-link.js';
 import {
   ViscaFrameSplitter,

@@ -7,7 +7,7 @@ import { parseAgentConfig, type AgentConfig, type AgentConfigInput } from '../co
 import { runProbeCycle } from '../cycle.js';
 import { FaultMonitor } from '../fault-monitor.js';
 import { faultKey, type CycleSnapshot, type FaultCondition } from '../faults/fault-condition.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 import type { Probe, ProbeFindings } from '../probes/probe.js';
 import { MockSerialLink, type openSerialLink } from '../probes/serial-link.js';
 import { createSerialProbe } from '../probes/serial-probe.js';

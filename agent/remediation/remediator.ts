@@ -3,7 +3,7 @@ import { AvcareError, type ProbeSource } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import { runProbeCycle } from '../cycle.js';
 import { faultKey, type CycleSnapshot, type FaultCondition } from '../faults/fault-condition.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import type { Probe } from '../probes/probe.js';
 import type { openSerialLink } from '../probes/serial-link.js';
 import { actionResult, judgeReprobe, planRemediations, RemediationHistory, type RemediationAction, type RemediationJob, type RemediationStep } from './remediation-plan.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Device as LibusbDevice } from 'usb';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 import { DEFAULT_SYS_BUS_USB } from '../probes/usb-probe.js';
 import type { UsbResetTarget } from './remediation-plan.js';
 

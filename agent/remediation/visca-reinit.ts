@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 import { openSerialLink, type SerialLink } from '../probes/serial-link.js';
 import { DEFAULT_INQUIRY_TIMEOUT_MS, ViscaClient } from '../probes/visca-client.js';
 import { addressSet, camerasOnChain, ifClear, type ViscaReply } from '../probes/visca.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../protocol/log.js';
 import { startAedes, type InProcessBroker } from '../../test/transport/aedes-broker.js';
 import { fault, health, IDENTITY, inventory, report } from '../../test/transport/agent-messages.js';
 import { firstArrivals, record, until, type Recorder } from '../../test/transport/recorder.js';

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { AvcareError, topicFor } from '../../protocol/index.js';
+import { agentMqttClientId, AvcareError, topicFor } from '../../protocol/index.js';
+import { trustedCas } from '../../protocol/http-json.js';
 import type { AgentConfig } from '../config.js';
 import { statusMessage } from '../events.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../protocol/log.js';
 import { DEFAULT_BACKOFF, ReconnectBackoff, type BackoffPolicy } from './backoff.js';
 import type { Outbox } from './outbox.js';
 
@@ -49,9 +49,12 @@ export function redactUrl(url: string): string {
   return url.replace(/^(mqtts?:\/\/)[^@/]*@/, '$1[redacted]@');
 }
 
-/** The MQTT client id: one per agent, so a broker can tell agents apart and replace a stale connection. */
+/**
+ * The MQTT client id: one per agent, so a broker can tell agents apart and replace a stale
+ * connection. The cloud's brokers accept an enrolled agent only with exactly this id.
+ */
 export function mqttClientId(identity: Pick<AgentConfig, 'agentId' | 'schoolId'>): string {
-  return `avcare-agent-${identity.schoolId}-${identity.agentId}`.replace(/[^A-Za-z0-9._-]/g, '-');
+  return agentMqttClientId(identity.schoolId, identity.agentId);
 }
 
 /**
@@ -71,7 +74,7 @@ export class MqttTransport {
   private readonly backoff: ReconnectBackoff;
   private readonly window: number;
   private readonly clientId: string;
-  private readonly ca: Buffer | undefined;
+  private readonly ca: string[] | undefined;
   private client: MqttClient | undefined;
   private generation = 0;
   private connectedAt: Date | undefined;
@@ -95,7 +98,7 @@ export class MqttTransport {
     this.window = options.inFlightWindow ?? DEFAULT_IN_FLIGHT_WINDOW;
     this.clientId = options.clientId ?? mqttClientId(options.identity);
     this.announceStatus = options.announceStatus ?? true;
-    this.ca = readCa(options.broker.caFile);
+    this.ca = readCa(options.broker.url, options.broker.caFile);
   }
 
   start(): void {
@@ -214,7 +217,7 @@ export class MqttTransport {
     // A broker that stays down repeats the same error every attempt: say it once, then quietly.
     const level = error.message === this.lastError ? 'debug' : 'warn';
     this.lastError = error.message;
-    this.log[level]({ url: redactUrl(this.options.broker.url), err: error.message }, 'broker connection failed');
+    this.log[level]({ url: redactUrl(this.options.broker.url), err: error.message, hint: refusalHint(error, this.options.broker.username !== undefined) }, 'broker connection failed');
   }
 
   private onClose(client: MqttClient): void {
@@ -287,12 +290,16 @@ export class MqttTransport {
   }
 }
 
-function readCa(caFile: string | undefined): Buffer | undefined {
-  if (caFile === undefined) return undefined;
+/**
+ * For mqtts the broker's certificate is verified against Node's CAs, the system's and the
+ * configured broker.caFile (a school's private CA): verified, never pinned, so it can be renewed.
+ */
+function readCa(url: string, caFile: string | undefined): string[] | undefined {
+  if (!url.startsWith('mqtts:')) return undefined;
   try {
-    return readFileSync(caFile);
+    return trustedCas(caFile);
   } catch (error) {
-    throw new AvcareError('CONFIG_UNREADABLE', `cannot read broker.caFile ${caFile}: ${(error as Error).message}`, { file: caFile }, { cause: error });
+    throw new AvcareError('CONFIG_UNREADABLE', `cannot read broker.caFile ${caFile ?? ''}: ${(error as Error).message}`, { file: caFile }, { cause: error });
   }
 }
 
@@ -309,4 +316,12 @@ async function withDeadline(promise: Promise<unknown>, deadline: number): Promis
 
 async function waitFor(condition: () => boolean, deadline: number): Promise<void> {
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** What a person should do when the broker refuses this agent (CONNACK 4 or 5, as MQTT.js words them). */
+function refusalHint(error: Error, hasCredentials: boolean): string | undefined {
+  if (!/not authorized|bad user ?name or password|identifier rejected/i.test(error.message)) return undefined;
+  return hasCredentials
+    ? 'the cloud refuses these credentials: this agent may have been revoked; enroll again with a new token (avcare-agent enroll)'
+    : 'the cloud accepts enrolled agents only: enroll this PC (avcare-agent enroll --cloud URL --token TOKEN)';
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usbDevice } from '../../test/helpers/device-factory.js';
-import type { AgentSink } from '../daemon.js';
+import type { AgentSink } from '../agent-sink.js';
 import { fault, health, inventory } from '../../test/transport/agent-messages.js';
 import { Outbox, outboxFile } from './outbox.js';
 import { OutboxSink } from './outbox-sink.js';

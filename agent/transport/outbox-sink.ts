@@ -1,5 +1,5 @@
 import type { FaultMessage, HealthMessage, InventoryMessage } from '../../protocol/index.js';
-import type { AgentSink } from '../daemon.js';
+import type { AgentSink } from '../agent-sink.js';
 import type { Outbox } from './outbox.js';
 
 export interface OutboxSinkOptions {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AvcareError, topicFor, type AgentMessage, type MessageKind, type OutboxStats } from '../../protocol/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 
 /** One stored event, ready to publish as it is. */
 export interface OutboxEntry {

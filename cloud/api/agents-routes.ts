@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { topicIdSchema } from '../../protocol/index.js';
+import { inScope } from '../accounts/access-policy.js';
 import { agentKey, type AgentDetail, type AgentSummary, type Store } from '../store/store.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
+import { requirePermission, scopeFilter, scopeOf } from './request-auth.js';
 
 const MAX_HEALTH_HOURS = 24 * 90;
 
@@ -40,17 +42,30 @@ export interface AgentsRoutesOptions {
 /** The fleet as the collector stored it: the list of agents, and one agent's state in detail. */
 export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOptions): void {
   app.get('/api/agents', async (request): Promise<{ agents: AgentSummary[] }> => {
+    requirePermission(request, 'fleet.read');
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
-    const filter = { ...(query.school === undefined ? {} : { schoolId: query.school }), ...(query.state === undefined ? {} : { state: query.state }) };
+    const scope = scopeOf(request);
+    // A school outside the caller's scope lists as empty, the same as a school without agents.
+    if (query.school !== undefined && !inScope(scope, query.school)) return { agents: [] };
+    const schoolIds = scopeFilter(scope);
+    const filter = {
+      ...(query.school === undefined ? {} : { schoolId: query.school }),
+      ...(schoolIds === undefined ? {} : { schoolIds }),
+      ...(query.state === undefined ? {} : { state: query.state }),
+    };
     return { agents: await queryStore(() => store.listAgents(filter)) };
   });
 
   app.get('/api/agents/:id', async (request): Promise<{ agent: AgentDetail }> => {
+    requirePermission(request, 'fleet.read');
     const { id } = parseRequestPart(agentIdParamsSchema, request.params, 'path parameter');
     const { healthHours } = parseRequestPart(detailQuerySchema, request.query, 'query parameter');
     const healthSince = new Date(Date.now() - healthHours * 3_600_000);
+    const notFound = new ApiError('AGENT_NOT_FOUND', `no agent "${id}" has reported to this cloud`);
+    // Out of scope answers exactly as unknown: nobody learns which agents other schools have.
+    if (!inScope(scopeOf(request), id.slice(0, id.indexOf(':')))) throw notFound;
     const agent = await queryStore(() => store.getAgent(id, { healthSince }));
-    if (!agent) throw new ApiError('AGENT_NOT_FOUND', `no agent "${id}" has reported to this cloud`);
+    if (!agent) throw notFound;
     return { agent };
   });
 }

@@ -3,26 +3,35 @@ import { isAvcareError, untrustedText } from '../../protocol/index.js';
 
 /**
  * The codes the HTTP API answers with, each with its status. A code is never renamed: dashboards
- * and scripts match on it. AGENT_NOT_FOUND and STORE_UNAVAILABLE are HTTP-only for now (protocol/
- * ERROR_CODES has no such codes yet); an AvcareError thrown by a handler keeps its own code.
+ * and scripts match on it. ROUTE_NOT_FOUND and INTERNAL_ERROR are HTTP-only; the rest are
+ * protocol/ ERROR_CODES, which an AvcareError thrown by a handler keeps.
  */
 export const API_ERROR_STATUS = {
   INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  LOGIN_FAILED: 401,
+  ENROLL_TOKEN_UNKNOWN: 401,
+  FORBIDDEN: 403,
+  PASSWORD_CHANGE_REQUIRED: 403,
+  INSECURE_TRANSPORT: 403,
+  ENROLL_TOKEN_EXPIRED: 403,
+  ENROLL_TOKEN_USED_UP: 403,
+  ENROLL_TOKEN_REVOKED: 403,
   AGENT_NOT_FOUND: 404,
+  SCHOOL_NOT_FOUND: 404,
   TICKET_NOT_FOUND: 404,
+  ACCOUNT_NOT_FOUND: 404,
+  ENROLL_TOKEN_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
-  STORE_UNAVAILABLE: 503,
+  TICKET_STATE_CONFLICT: 409,
+  ACCOUNT_EXISTS: 409,
+  LOGIN_THROTTLED: 429,
   INTERNAL_ERROR: 500,
+  STORE_UNAVAILABLE: 503,
+  BROKER_ACCESS_FAILED: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
-
-/** AvcareErrors a handler may let through, with the status each answers with. */
-const AVCARE_ERROR_STATUS = {
-  INVALID_ARGUMENT: 400,
-  TICKET_NOT_FOUND: 404,
-  TICKET_STATE_CONFLICT: 409,
-} as const;
 
 export interface ApiErrorBody {
   error: { code: string; message: string };
@@ -59,8 +68,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
       if (error.status >= 500) request.log.error({ err: error.cause ?? error }, error.message);
       return reply.status(error.status).send(errorBody(error.code, error.message));
     }
-    if (isAvcareError(error) && error.code in AVCARE_ERROR_STATUS) {
-      return reply.status(AVCARE_ERROR_STATUS[error.code as keyof typeof AVCARE_ERROR_STATUS]).send(errorBody(error.code, error.message));
+    if (isAvcareError(error) && error.code in API_ERROR_STATUS) {
+      const status = API_ERROR_STATUS[error.code as ApiErrorCode];
+      if (error.code === 'LOGIN_THROTTLED' && typeof error.context.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.context.retryAfterSeconds));
+      if (status >= 500) request.log.error({ err: error }, error.message);
+      return reply.status(status).send(errorBody(error.code, error.message));
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.js';
 import { agentKey, type Store } from '../store/store.js';
 import { errorBody } from './api-error.js';
+import { requirePermission } from './request-auth.js';
 
 export interface HealthRoutesOptions {
   store: Store;
@@ -18,12 +19,13 @@ const PROBE_KEY = agentKey('-', '-');
 
 /** What a load balancer, Prometheus and a person at the root URL need. */
 export function healthRoutes(app: FastifyInstance, { store, metrics, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
-  app.get('/', () => ({
+  app.get('/', { config: { access: 'public' } }, () => ({
     name: 'avcare cloud',
-    routes: { agents: '/api/agents', agent: '/api/agents/:schoolId:agentId', health: '/healthz', metrics: '/metrics' },
+    signIn: 'POST /api/auth/login { name, password } -> { token }; then send "Authorization: Bearer TOKEN"',
+    routes: { login: '/api/auth/login', me: '/api/me', agents: '/api/agents', agent: '/api/agents/:schoolId:agentId', tickets: '/api/tickets', audit: '/api/audit', health: '/healthz', metrics: '/metrics' },
   }));
 
-  app.get('/healthz', async (request, reply) => {
+  app.get('/healthz', { config: { access: 'public' } }, async (request, reply) => {
     try {
       await withTimeout(store.getAgent(PROBE_KEY), healthTimeoutMs);
       return { status: 'ok', db: 'ok' };
@@ -33,7 +35,9 @@ export function healthRoutes(app: FastifyInstance, { store, metrics, healthTimeo
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    // No principal: the request carried the read-only metrics token. A person needs metrics.read (operators).
+    if (request.principal) requirePermission(request, 'metrics.read');
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });

@@ -1,10 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { severitySchema, topicIdSchema } from '../../protocol/index.js';
+import { inScope, type Permission } from '../accounts/access-policy.js';
 import type { Knowledge, TicketEngine, TicketView } from '../tickets/ticket-engine.js';
 import type { TicketHistoryEntry } from '../tickets/ticket-store.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
+import { actorOf, requirePermission, scopeFilter, scopeOf } from './request-auth.js';
 
 const statusSchema = z.enum(['open', 'acknowledged', 'in_progress', 'resolved', 'closed']);
 
@@ -22,18 +24,13 @@ const codeParamsSchema = z.strictObject({ code: z.string().regex(/^[A-Z][A-Z0-9_
 
 const idParamsSchema = z.strictObject({ id: z.string().regex(/^TK-[0-9A-Z]{8}$/, 'must be a ticket id like TK-7F3K9QXM') });
 
-/** Who acts. The API has no sign-in yet: the name is recorded as given, and shown as such in the history. */
-const actorSchema = z.string().trim().min(1).max(128).describe('Who does this (recorded in the ticket history)');
-
-const actionBodySchema = z.strictObject({ by: actorSchema });
+const actionBodySchema = z.strictObject({});
 const resolveBodySchema = z.strictObject({
-  by: actorSchema,
   note: z.string().trim().min(1).max(4000).describe('What was done, for the written report'),
   cause: z.string().trim().max(2000).optional(),
   actions: z.string().trim().max(4000).optional(),
 });
 const rateBodySchema = z.strictObject({
-  by: actorSchema,
   score: z.number().int().min(1).max(5).describe('1 (poor) to 5 (excellent)'),
   comment: z.string().trim().max(2000).optional(),
 });
@@ -42,12 +39,29 @@ export interface TicketsRoutesOptions {
   tickets: TicketEngine;
 }
 
-/** Tickets as the engine keeps them, with the moves people make on them. */
+/**
+ * Tickets as the engine keeps them, with the moves people make on them. Everyone sees the tickets
+ * of their scope only (another school's ticket answers 404, as an unknown one); the service team
+ * moves tickets, the school closes and rates them; the signed-in person is recorded as who acted.
+ */
 export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOptions): void {
+  /** The ticket if the caller may see it; 404 otherwise. */
+  async function visibleTicket(request: FastifyRequest): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge }> {
+    const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
+    const found = await tickets.get(id);
+    if (!found || !inScope(scopeOf(request), found.ticket.schoolId)) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
+    return found;
+  }
+
   app.get('/api/tickets', async (request): Promise<{ tickets: TicketView[] }> => {
+    requirePermission(request, 'tickets.read');
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
+    const scope = scopeOf(request);
+    if (query.school !== undefined && !inScope(scope, query.school)) return { tickets: [] };
+    const schoolIds = scopeFilter(scope);
     const list = await tickets.list({
       ...(query.school === undefined ? {} : { schoolId: query.school }),
+      ...(schoolIds === undefined ? {} : { schoolIds }),
       ...(query.status === undefined ? {} : { status: query.status }),
       ...(query.severity === undefined ? {} : { severity: query.severity }),
       ...(query.team === undefined ? {} : { teamId: query.team }),
@@ -59,36 +73,31 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
   });
 
   app.get('/api/tickets/:id', async (request): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge }> => {
-    const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
-    const found = await tickets.get(id);
-    if (!found) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
-    return found;
+    requirePermission(request, 'tickets.read');
+    return visibleTicket(request);
   });
 
   app.get('/api/knowledge/:code', async (request): Promise<{ knowledge: Knowledge }> => {
+    requirePermission(request, 'tickets.read');
     const { code } = parseRequestPart(codeParamsSchema, request.params, 'path parameter');
     return { knowledge: await tickets.knowledge(code, 20) };
   });
 
-  const action = (path: string, run: (id: string, body: unknown) => Promise<void>): void => {
+  const action = <Schema extends z.ZodType>(path: string, permission: Permission, bodySchema: Schema, run: (id: string, actor: string, body: z.infer<Schema>) => Promise<void>): void => {
     app.post(`/api/tickets/:id/${path}`, async (request) => {
-      const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
-      await run(id, request.body ?? {});
-      const found = await tickets.get(id);
-      return found;
+      // Scope first: a ticket of another school is 404 whatever the role, so nobody probes ids.
+      const { ticket } = await visibleTicket(request);
+      requirePermission(request, permission);
+      const body = parseRequestPart(bodySchema, request.body ?? {}, 'body field');
+      await run(ticket.id, actorOf(request).actor, body);
+      return tickets.get(ticket.id);
     });
   };
-  action('ack', (id, body) => tickets.acknowledge(id, parseRequestPart(actionBodySchema, body, 'body field').by));
-  action('start', (id, body) => tickets.startWork(id, parseRequestPart(actionBodySchema, body, 'body field').by));
-  action('resolve', (id, body) => {
-    const { by, ...report } = parseRequestPart(resolveBodySchema, body, 'body field');
-    return tickets.resolve(id, by, report);
-  });
-  action('on-site', (id, body) => tickets.requestOnSite(id, parseRequestPart(actionBodySchema, body, 'body field').by));
-  action('arrived', (id, body) => tickets.arriveOnSite(id, parseRequestPart(actionBodySchema, body, 'body field').by));
-  action('close', (id, body) => tickets.closeTicket(id, parseRequestPart(actionBodySchema, body, 'body field').by));
-  action('rate', (id, body) => {
-    const { by, ...rating } = parseRequestPart(rateBodySchema, body, 'body field');
-    return tickets.rate(id, by, rating);
-  });
+  action('ack', 'tickets.work', actionBodySchema, (id, actor) => tickets.acknowledge(id, actor));
+  action('start', 'tickets.work', actionBodySchema, (id, actor) => tickets.startWork(id, actor));
+  action('resolve', 'tickets.work', resolveBodySchema, (id, actor, report) => tickets.resolve(id, actor, report));
+  action('on-site', 'tickets.work', actionBodySchema, (id, actor) => tickets.requestOnSite(id, actor));
+  action('arrived', 'tickets.work', actionBodySchema, (id, actor) => tickets.arriveOnSite(id, actor));
+  action('close', 'tickets.close', actionBodySchema, (id, actor) => tickets.closeTicket(id, actor));
+  action('rate', 'tickets.rate', rateBodySchema, (id, actor, rating) => tickets.rate(id, actor, rating));
 }

@@ -1,11 +1,21 @@
 import type { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:net';
-import { Aedes, type AedesOptions } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { untrustedText } from '../../protocol/index.js';
 import type { Collector } from '../collector/collector.js';
 import { RateLimitedLog } from '../collector/rate-limited-log.js';
+import type { CloudMetrics } from '../metrics.js';
+import { credentialsAllowed, type TlsFiles } from '../transport-security.js';
+import { agentMayPublish, agentMaySubscribe, type AclSubject } from './agent-acl.js';
+import type { AgentBrokerAccount, BrokerAccess } from './broker-access.js';
 import { listenOn } from './port-errors.js';
+
+/** Who may connect: enrolled agents checked against the database, or (explicitly) anyone. */
+export type BrokerAuthentication =
+  | { mode: 'agents'; verify(username: string, password: string): Promise<(AclSubject & { clientId: string }) | undefined> }
+  | { mode: 'open' };
 
 export interface EmbeddedBrokerOptions {
   /** 0 lets the OS pick a free port; the one bound is returned. */
@@ -13,28 +23,97 @@ export interface EmbeddedBrokerOptions {
   host?: string;
   collector: Pick<Collector, 'accept'>;
   log: Logger;
+  authentication: BrokerAuthentication;
+  metrics?: CloudMetrics;
+  /** With a certificate the broker also serves mqtts on `tlsPort` (default 8883). */
+  tls?: TlsFiles;
+  tlsPort?: number;
+  /** `--insecure-plaintext`: agents' secrets accepted over plain MQTT from other machines too. */
+  allowPlaintextCredentials?: boolean;
 }
 
-export interface EmbeddedBroker {
+export interface EmbeddedBroker extends BrokerAccess {
   readonly port: number;
+  readonly tlsPort: number | undefined;
   close(): Promise<void>;
+}
+
+/** MQTT 3.1.1 CONNACK codes (section 3.2.2.3). */
+const CONNACK = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const;
+
+function refusal(returnCode: number, message: string): Error & { returnCode: number } {
+  return Object.assign(new Error(message), { returnCode });
 }
 
 /**
  * The MQTT broker inside the cloud process (aedes, MQTT 3.1.1), so one school needs nothing else.
  *
- * Every publish is handed to the collector in aedes' `authorizePublish` hook and the hook calls
- * back only when the collector has committed it. aedes 1.2 (lib/handlers/publish.js) runs
- * authorizePublish before it writes the PUBACK of a QoS 1 publish, whereas `published` runs after
- * it: so the agent gets its PUBACK only once the event is in the database, and a crash of the
- * cloud before that makes the agent resend it from its outbox. Wills pass through the same hook
- * (lib/client.js), so a last-will "offline" is stored like any status.
+ * Access: every connection authenticates as an enrolled agent (user name and secret, checked in
+ * the database on each connect, with the one client id that agent may use); anonymous ones are
+ * refused unless the cloud runs with `--insecure-open-broker`. An agent publishes only under its
+ * own topics and subscribes only to what is addressed to it; a publish elsewhere closes its
+ * connection (MQTT 3.1.1 has no other way to refuse one), a subscription elsewhere gets a
+ * failure in its SUBACK. Secrets are refused on plain connections from other machines.
+ *
+ * Every allowed publish is handed to the collector in aedes' `authorizePublish` hook, with the
+ * authenticated sender, and the hook calls back only when the collector has committed it. aedes
+ * 1.2 (lib/handlers/publish.js) runs authorizePublish before it writes the PUBACK of a QoS 1
+ * publish: so the agent gets its PUBACK only once the event is in the database, and a crash of
+ * the cloud before that makes the agent resend it from its outbox. Wills pass through the same
+ * hook (lib/client.js), so a last-will "offline" is checked and stored like any status.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '0.0.0.0';
   const log = options.log.child({ module: 'embedded-broker' });
   const limitedLog = new RateLimitedLog(log);
-  const { collector } = options;
+  const { collector, authentication } = options;
+  const subjects = new WeakMap<Client, AclSubject>();
+  const refused = (what: 'connect' | 'publish' | 'subscribe', reason: string): void => options.metrics?.brokerRefused.inc({ what, reason });
+
+  const authenticate: NonNullable<AedesOptions['authenticate']> = (client, username, password, callback) => {
+    if (authentication.mode === 'open') {
+      callback(null, true);
+      return;
+    }
+    const conn = client.conn as Socket;
+    const remoteAddress = conn.remoteAddress;
+    if (username === undefined || password === undefined) {
+      refused('connect', 'anonymous');
+      limitedLog.warn('anonymous', { remoteAddress }, 'refused an MQTT connection without credentials: agents connect with the credentials they got at enrollment');
+      callback(refusal(CONNACK.notAuthorized, 'not authorized'), false);
+      return;
+    }
+    if (!credentialsAllowed({ allowPlaintextCredentials: options.allowPlaintextCredentials ?? false }, { encrypted: conn instanceof TLSSocket, remoteAddress })) {
+      refused('connect', 'plaintext');
+      limitedLog.warn('plaintext', { remoteAddress }, 'refused credentials sent over plain MQTT from another machine: agents must use mqtts (start the cloud with --tls-cert/--tls-key)');
+      callback(refusal(CONNACK.notAuthorized, 'not authorized'), false);
+      return;
+    }
+    authentication.verify(username, password.toString('utf8')).then(
+      (identity) => {
+        if (!identity) {
+          refused('connect', 'bad-credentials');
+          limitedLog.warn('bad-credentials', { remoteAddress, username: untrustedText(username, 128) }, 'refused an MQTT connection: unknown user, wrong secret or revoked agent');
+          callback(refusal(CONNACK.badCredentials, 'bad user name or password'), false);
+          return;
+        }
+        if (client.id !== identity.clientId) {
+          // Another agent's client id would let it take over (disconnect) that agent's session.
+          refused('connect', 'client-id');
+          limitedLog.warn('client-id', { remoteAddress, username, clientId: untrustedText(client.id, 128) }, 'refused an MQTT connection with a client id that is not the agent\'s own');
+          callback(refusal(CONNACK.identifierRejected, 'identifier rejected'), false);
+          return;
+        }
+        subjects.set(client, { schoolId: identity.schoolId, agentId: identity.agentId });
+        callback(null, true);
+      },
+      (error: unknown) => {
+        // The database cannot answer: refuse for now, the agent retries with backoff.
+        limitedLog.error('verify-failed', { err: error }, 'checking MQTT credentials failed; the connection was refused');
+        callback(refusal(CONNACK.notAuthorized, 'server unavailable'), false);
+      },
+    );
+  };
 
   const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
     // aedes' own default refuses $SYS from clients (it is where the broker announces itself); keep that.
@@ -42,10 +121,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       callback(new Error('$SYS topics are reserved for the broker'));
       return;
     }
+    const subject = client ? subjects.get(client) : undefined;
+    if (authentication.mode === 'agents' && client && (!subject || !agentMayPublish(subject, packet.topic))) {
+      refused('publish', 'not-own-topic');
+      limitedLog.warn('publish-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(packet.topic, 128) }, 'an agent published outside its own topics; its connection is closed');
+      callback(new Error('not authorized to publish there'));
+      return;
+    }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // A rejected (malformed, hostile) message resolves too: it is counted and acknowledged, so it is not resent
     // forever, and still forwarded so subscribers see what the broker saw.
-    collector.accept(packet.topic, payload).then(
+    collector.accept(packet.topic, payload, subject).then(
       () => callback(null),
       (error: unknown) => {
         // Only when the collector is closing: no PUBACK, the agent keeps the event and resends it.
@@ -55,31 +141,72 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   };
 
-  const broker = await Aedes.createBroker({ authorizePublish });
+  const authorizeSubscribe: NonNullable<AedesOptions['authorizeSubscribe']> = (client, subscription, callback) => {
+    if (authentication.mode === 'open') {
+      callback(null, subscription);
+      return;
+    }
+    const subject = subjects.get(client);
+    if (!subject || !agentMaySubscribe(subject, subscription.topic)) {
+      refused('subscribe', 'not-own-inbox');
+      limitedLog.warn('subscribe-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(subscription.topic, 128) }, 'an agent subscribed outside what is addressed to it; refused');
+      // null: a failure code (0x80) in the SUBACK for this filter; the connection stays.
+      callback(null, null);
+      return;
+    }
+    callback(null, subscription);
+  };
+
+  const broker = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe });
   // aedes emits 'error' when its persistence fails; its typings omit the event, the EventEmitter base has it.
   const brokerEvents: EventEmitter = broker;
   brokerEvents.on('error', (error: Error) => log.error({ err: error }, 'broker error'));
   broker.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'client error'));
   broker.on('connectionError', (client, error) => log.debug({ clientId: client.id, err: error }, 'connection error'));
 
-  const server = createServer((socket) => broker.handle(socket));
+  const servers: Server[] = [];
   let port: number;
+  let tlsPort: number | undefined;
   try {
+    const server = createServer((socket) => broker.handle(socket));
+    servers.push(server);
     port = await listenOn(server, { port: options.port, host, flag: '--mqtt-port' });
+    if (options.tls) {
+      const tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, (socket) => broker.handle(socket));
+      servers.push(tlsServer);
+      tlsPort = await listenOn(tlsServer, { port: options.tlsPort ?? 8883, host, flag: '--mqtts-port' });
+    }
   } catch (error) {
+    await Promise.all(servers.map((server) => closeServer(server)));
     await closeBroker(broker);
     throw error;
   }
-  server.on('error', (error) => log.error({ err: error }, 'MQTT listener error'));
-  log.info({ host, port }, 'embedded MQTT broker listening');
+  for (const server of servers) server.on('error', (error) => log.error({ err: error }, 'MQTT listener error'));
+  if (authentication.mode === 'open') {
+    log.warn({ host, port }, 'the embedded MQTT broker accepts ANYONE (--insecure-open-broker): any device on the network can publish as any agent');
+  }
+  log.info({ host, port, tlsPort, authentication: authentication.mode }, 'embedded MQTT broker listening');
 
   return {
     port,
+    tlsPort,
+    description: authentication.mode === 'open' ? 'embedded broker, OPEN to anonymous clients' : 'embedded broker: enrolled agents only, each on its own topics',
+    // The database is the broker's account list: an enrolled agent can connect at once.
+    grantAgent: () => Promise.resolve(),
+    revokeAgent(account: AgentBrokerAccount): Promise<void> {
+      // aedes keeps connected clients by id (aedes.js `this.clients`); its typings leave the map out.
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[account.clientId];
+      if (client) {
+        log.info({ clientId: account.clientId }, 'revoked agent disconnected');
+        client.close();
+      }
+      return Promise.resolve();
+    },
     async close() {
       // Stop taking connections first; closing aedes then ends the open ones (and publishes their wills).
-      const serverClosed = closeServer(server);
+      const serversClosed = Promise.all(servers.map((server) => closeServer(server)));
       await closeBroker(broker);
-      await serverClosed;
+      await serversClosed;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { payloadOf, SENDER, topicOf, validMessage } from '../../test/collector/agent-traffic.js';
 import { CloudMetrics } from '../metrics.js';
 import type { AcceptedEvent, AgentSummary, IngestResult, Store } from '../store/store.js';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AvcareError, parseTopic, untrustedText } from '../../protocol/index.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { AcceptedEvent, IngestResult, Store } from '../store/store.js';
-import { gateMessage } from './message-gate.js';
+import { gateMessage, type MessageSender } from './message-gate.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 
 /**
@@ -100,11 +100,11 @@ export class Collector {
    * it does not resolve at all. Rejects only when the collector is closed or gave up at shutdown:
    * then the message must not be acknowledged.
    */
-  accept(topic: string, payload: Buffer): Promise<AcceptOutcome> {
+  accept(topic: string, payload: Buffer, sender?: MessageSender): Promise<AcceptOutcome> {
     if (this.closing) {
       return Promise.reject(new AvcareError('COLLECTOR_CLOSED', 'the collector is closed: the message was not stored and must not be acknowledged', { topic: untrustedText(topic, 128) }));
     }
-    const gate = gateMessage(topic, payload, this.maxPayloadBytes);
+    const gate = gateMessage(topic, payload, this.maxPayloadBytes, sender);
     if (!gate.ok) {
       this.metrics.messagesIn.inc({ kind: parseTopic(topic)?.kind ?? 'unknown' });
       this.metrics.rejected.inc({ reason: gate.reason });

@@ -8,6 +8,12 @@ import type { RejectReason } from '../metrics.js';
  */
 export const MAX_JSON_DEPTH = 32;
 
+/** The authenticated agent a message came from, when the broker tells (the embedded one does). */
+export interface MessageSender {
+  schoolId: string;
+  agentId: string;
+}
+
 export type GateResult =
   | { ok: true; message: AgentMessage; address: TopicAddress }
   | { ok: false; reason: RejectReason; detail: string };
@@ -18,14 +24,20 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Decides whether one MQTT message may be stored: size first (before any parsing, so an
  * oversize payload costs nothing), then topic, JSON, schema version, schema, and finally that the
  * topic names the same school, room, agent and kind as the body, so an agent cannot write as
- * another agent. Never throws: every failure is a reason.
+ * another agent; with a sender, also that the topic is the sender's own. Never throws: every
+ * failure is a reason.
  */
-export function gateMessage(topic: string, payload: Buffer, maxPayloadBytes: number): GateResult {
+export function gateMessage(topic: string, payload: Buffer, maxPayloadBytes: number, sender?: MessageSender): GateResult {
   if (payload.length > maxPayloadBytes) {
     return reject('oversize', `${payload.length} bytes is over the limit of ${maxPayloadBytes}`);
   }
   const address = parseTopic(topic);
   if (!address) return reject('unknown-topic', 'not an avcare/v1/<school>/<room>/<agent>/<kind> topic');
+  // The broker's access control already stops this; checked again so that one broker bug or
+  // misconfiguration cannot let an agent write as another (belt and braces).
+  if (sender && (sender.schoolId !== address.school || sender.agentId !== address.agent)) {
+    return reject('sender-mismatch', `published by ${sender.schoolId}:${sender.agentId} on the topic of ${address.school}:${address.agent}`);
+  }
 
   const parsed = parseJson(payload);
   if (!parsed.ok) return parsed;

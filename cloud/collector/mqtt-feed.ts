@@ -18,6 +18,11 @@ export interface MqttFeedOptions {
    * de-duplication and the tickets' unique index keep rows exactly-once whichever member takes it.
    */
   sharedGroup?: string;
+  /** The collector's own broker account (Mosquitto dynamic security); never an agent's. */
+  username?: string;
+  password?: string;
+  /** CA certificate (PEM) to verify an mqtts:// broker. */
+  ca?: Buffer;
   /** How long close() waits for messages already handed to the collector to be committed and acknowledged. */
   drainTimeoutMs?: number;
   reconnectPeriodMs?: number;
@@ -72,6 +77,9 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
     reconnectPeriod: options.reconnectPeriodMs ?? 1_000,
     // Subscribed by hand on connect, only when the broker has no session for us (see below).
     resubscribe: false,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
   });
   const sender = client as unknown as Partial<PacketSender>;
   if (typeof sender._sendPacket !== 'function') {

@@ -217,6 +217,124 @@ ALTER TABLE tickets ADD COLUMN on_site_arrived_at BIGINT;
 CREATE INDEX tickets_school_recent ON tickets (school_id, opened_at) WHERE active = 1;
 `,
   },
+  {
+    id: '0007-identity',
+    sql: `
+-- People. name_key is the login name in lower case: names are unique without regard to case.
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  name_key TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  -- The scope: a school for school admins and IT teachers, a service team for engineers.
+  school_id TEXT,
+  team_id TEXT,
+  -- scrypt$N$r$p$salt$hash (the parameters travel with the hash, so they can be raised later).
+  password_hash TEXT NOT NULL,
+  must_change_password INTEGER NOT NULL,
+  disabled_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  password_changed_at BIGINT NOT NULL
+);
+
+-- Bearer tokens of people; only the SHA-256 of a token is kept.
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  account_id TEXT NOT NULL,
+  label TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT,
+  source TEXT
+);
+CREATE INDEX api_tokens_account ON api_tokens (account_id);
+
+-- Enrollment tokens: a school admin hands one to the IT teacher who installs the PCs.
+CREATE TABLE enroll_tokens (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  school_id TEXT NOT NULL,
+  room_id TEXT,
+  label TEXT,
+  max_uses INTEGER NOT NULL,
+  uses INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  revoked_by TEXT
+);
+CREATE INDEX enroll_tokens_school ON enroll_tokens (school_id);
+
+-- Enrolled agents and their MQTT credentials (the SHA-256 of a random 256-bit secret).
+CREATE TABLE agent_credentials (
+  agent_key TEXT PRIMARY KEY,
+  school_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  installation_id TEXT NOT NULL,
+  mqtt_username TEXT NOT NULL UNIQUE,
+  mqtt_client_id TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  enroll_token_id TEXT NOT NULL,
+  hostname TEXT,
+  enrolled_at BIGINT NOT NULL,
+  credential_issued_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  revoked_by TEXT,
+  revoke_reason TEXT
+);
+CREATE INDEX agent_credentials_installation ON agent_credentials (school_id, installation_id);
+
+-- The audit log: append-only, each entry carrying the hash of the one before (a hash chain).
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  outcome TEXT NOT NULL,
+  source TEXT,
+  -- The school an entry concerns, so a school admin reads their school's part.
+  school_id TEXT,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_school ON audit_log (school_id, seq);
+
+-- The chain's head (one row, locked by every append so two writers never fork the chain) and its
+-- base: entries up to base_seq were removed by retention, and base_hash is the hash of the last one.
+CREATE TABLE audit_chain (
+  id INTEGER PRIMARY KEY,
+  head_seq BIGINT NOT NULL,
+  head_hash TEXT NOT NULL,
+  base_seq BIGINT NOT NULL,
+  base_hash TEXT NOT NULL
+);
+INSERT INTO audit_chain (id, head_seq, head_hash, base_seq, base_hash)
+  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Heads of the chain recorded from time to time, signed with the cloud's Ed25519 key: a deleted
+-- tail, or a chain rewritten from some entry on, no longer matches them.
+CREATE TABLE audit_anchors (
+  seq BIGINT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL
+);
+
+CREATE TABLE cloud_settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { silentLogger, type Logger } from '../../agent/log.js';
+import { silentLogger, type Logger } from '../../protocol/log.js';
 import { AvcareError } from '../../protocol/index.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { SqlStore } from './sql-store.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../protocol/log.js';
 import type { BulkInsert, ColumnType, Dialect, Row, SqlParam, SqlRunner, SqlValue } from './dialect.js';
 
 /** Key of the advisory lock that serialises migrations across every process using the database. */

@@ -1,6 +1,6 @@
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../protocol/log.js';
 import { AvcareError, type AgentMessage, type Device, type FaultMessage, type OutboxStats, type SystemSnapshot } from '../../protocol/index.js';
-import type { Column, Dialect, SqlRunner, SqlValue } from './dialect.js';
+import type { Column, Dialect, SqlParam, SqlRunner, SqlValue } from './dialect.js';
 import { applyFaultEvent, faultDeviceKey, type FaultRecord } from './fault-state.js';
 import { MIGRATIONS, migrationSql } from './migrations.js';
 import { HOUR_MS, retentionCutoffs } from './retention.js';
@@ -257,12 +257,16 @@ export class SqlStore implements Store {
     return { stored: stored.count, duplicates: events.length - stored.count, changed: stored.changed };
   }
 
-  async listAgents(filter: { schoolId?: string; state?: AgentState } = {}): Promise<AgentSummary[]> {
+  async listAgents(filter: { schoolId?: string; schoolIds?: readonly string[]; state?: AgentState } = {}): Promise<AgentSummary[]> {
     const conditions: string[] = [];
-    const params: SqlValue[] = [];
+    const params: SqlParam[] = [];
     if (filter.schoolId !== undefined) {
       params.push(filter.schoolId);
       conditions.push(`school_id = $${params.length}`);
+    }
+    if (filter.schoolIds !== undefined) {
+      params.push(this.db.textList(filter.schoolIds));
+      conditions.push(this.db.inTextList('school_id', params.length));
     }
     if (filter.state !== undefined) {
       params.push(filter.state);

@@ -117,7 +117,7 @@ export interface Store {
    * faults). Idempotent: the same batch twice changes nothing the second time.
    */
   ingest(events: readonly AcceptedEvent[]): Promise<IngestResult>;
-  listAgents(filter?: { schoolId?: string; state?: AgentState }): Promise<AgentSummary[]>;
+  listAgents(filter?: { schoolId?: string; schoolIds?: readonly string[]; state?: AgentState }): Promise<AgentSummary[]>;
   getAgent(id: AgentKey, options?: { healthSince?: Date }): Promise<AgentDetail | null>;
   events(id: AgentKey, options?: { type?: AgentMessage['type']; limit?: number }): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;

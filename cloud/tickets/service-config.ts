@@ -144,6 +144,12 @@ export function serviceDirectory(config: ServiceConfig): ServiceDirectory {
       return { calendar: school?.calendar ?? config.defaults.calendar, sla, sameCity: schoolCity !== undefined && schoolCity === teamCity };
     },
     webhooks: () => config.webhooks,
+    schoolsOfTeam(teamId: string): ReadonlySet<string> | undefined {
+      const team = config.teams.find((candidate) => candidate.id === teamId);
+      if (!team) return undefined;
+      const covered = new Set(team.regions);
+      return new Set(config.schools.filter((school) => covered.has(school.region)).map((school) => school.id));
+    },
   };
 }
 
@@ -154,3 +160,5 @@ export function summariseServiceConfig(config: ServiceConfig): Record<string, nu
   return { regions: config.regions.length, teams: config.teams.length, schools: config.schools.length, contracts: Object.keys(config.contracts).length, webhooks: config.webhooks.length };
 }
 
+/** No regions, teams, timetables or webhooks: tickets open unrouted, with the defaults of shared/domain.md. */
+export const EMPTY_DIRECTORY: ServiceDirectory = serviceDirectory(EMPTY_SERVICE_CONFIG);

@@ -1,6 +1,5 @@
 import type { WebhookEndpoint } from '../webhooks/webhook-endpoint.js';
 import type { BusinessCalendar } from './business-calendar.js';
-import { EMPTY_SERVICE_CONFIG, serviceDirectory } from './service-config.js';
 import type { SlaPolicy } from './sla.js';
 import type { TicketPolicy } from './ticket-policy.js';
 
@@ -37,7 +36,6 @@ export interface ServiceDirectory {
   policies(): readonly TicketPolicy[];
   terms(schoolId: string): SchoolTerms;
   webhooks(): readonly WebhookEndpoint[];
+  /** The schools in the regions a service team covers (an engineer's scope); undefined for an unknown team. */
+  schoolsOfTeam(teamId: string): ReadonlySet<string> | undefined;
 }
-
-/** No regions, teams, timetables or webhooks: tickets open unrouted, with the defaults of shared/domain.md. */
-export const EMPTY_DIRECTORY: ServiceDirectory = serviceDirectory(EMPTY_SERVICE_CONFIG);

@@ -47,6 +47,11 @@ export interface TicketEngineOptions {
   sweepIntervalMs?: number;
   /** Injected for tests; epoch ms. */
   now?: () => number;
+  /**
+   * Told of every move a person (actor `user:NAME`) makes on a ticket, inside that move's
+   * transaction, so the audit entry commits with it or not at all.
+   */
+  onPersonAction?: (tx: SqlRunner, action: { ticketId: string; schoolId: string; actor: string; action: string; detail: Record<string, unknown> }) => Promise<void>;
 }
 
 interface FaultRowData {
@@ -103,6 +108,7 @@ export class TicketEngine {
   private readonly limitedLog: RateLimitedLog;
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
+  private readonly onPersonAction: TicketEngineOptions['onPersonAction'];
   private pendingFaults = new Map<string, FaultKey>();
   private pendingAgents = new Set<string>();
   private pendingReports = new Map<string, { agentKey: string; eventId: string }>();
@@ -121,6 +127,7 @@ export class TicketEngine {
     this.limitedLog = new RateLimitedLog(this.log, { intervalMs: 10 * MINUTE_MS });
     this.now = options.now ?? Date.now;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+    this.onPersonAction = options.onPersonAction;
   }
 
   start(): void {
@@ -741,6 +748,10 @@ export class TicketEngine {
     entry: { ticketId: string; at: number; actor: string; action: string; fromStatus?: TicketStatus | null; toStatus?: TicketStatus | null; detail?: Record<string, unknown> },
   ): Promise<void> {
     const step = await this.store.appendHistory(tx, entry);
+    if (this.onPersonAction && entry.actor.startsWith('user:')) {
+      const [ticket] = await tx.query<{ school_id: string }>('SELECT school_id FROM tickets WHERE id = $1', [entry.ticketId]);
+      await this.onPersonAction(tx, { ticketId: entry.ticketId, schoolId: ticket?.school_id ?? '', actor: entry.actor, action: entry.action, detail: { fromStatus: entry.fromStatus ?? null, toStatus: entry.toStatus ?? null, ...(entry.detail ?? {}) } });
+    }
     const endpoints = this.directory.webhooks();
     if (endpoints.length === 0) return;
     const [row] = await tx.query<TicketRow>('SELECT * FROM tickets WHERE id = $1', [entry.ticketId]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultCategory, Severity } from '../../protocol/index.js';
-import type { Dialect, SqlRunner, SqlValue } from '../store/dialect.js';
+import type { Dialect, SqlParam, SqlRunner, SqlValue } from '../store/dialect.js';
 import type { TicketStatus } from './ticket-rules.js';
 
 /** A ticket as the API shows it. Times are ISO strings; JSON columns are parsed. */
@@ -86,6 +86,8 @@ export interface TicketHistoryEntry {
 
 export interface TicketFilter {
   schoolId?: string;
+  /** Only tickets of these schools (a person's scope). */
+  schoolIds?: readonly string[];
   status?: TicketStatus;
   severity?: Severity;
   teamId?: string;
@@ -215,12 +217,16 @@ export class TicketStore {
 
   async list(filter: TicketFilter = {}): Promise<Ticket[]> {
     const conditions: string[] = [];
-    const params: SqlValue[] = [];
+    const params: SqlParam[] = [];
     const add = (sql: string, value: SqlValue): void => {
       params.push(value);
       conditions.push(sql.replace('?', `$${params.length}`));
     };
     if (filter.schoolId !== undefined) add('school_id = ?', filter.schoolId);
+    if (filter.schoolIds !== undefined) {
+      params.push(this.db.textList(filter.schoolIds));
+      conditions.push(this.db.inTextList('school_id', params.length));
+    }
     if (filter.status !== undefined) add('status = ?', filter.status);
     if (filter.severity !== undefined) add('severity = ?', filter.severity);
     if (filter.teamId !== undefined) add('team_id = ?', filter.teamId);

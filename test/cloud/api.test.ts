@@ -13,6 +13,7 @@ import type { Store } from '../../cloud/store/store.js';
 import { validMessage, type Sender } from '../collector/agent-traffic.js';
 import { usbDevice } from '../helpers/device-factory.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { bearer, testSecurity } from '../helpers/security.js';
 
 const ROOM_101: Sender = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
 const OTHER_SCHOOL: Sender = { schoolId: 'sch-2', roomId: 'lab', agentId: 'pc-07' };
@@ -58,6 +59,7 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
   let app: FastifyInstance;
   let logs: ReturnType<typeof logCapture>;
   let drop: () => Promise<void>;
+  let auth: { authorization: string };
 
   beforeAll(async () => {
     const target = await backend.open();
@@ -66,7 +68,9 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
     await store.migrate();
     await store.ingest(fleet().map((message) => ({ message, receivedAt: new Date() })));
     logs = logCapture();
-    app = buildApp({ store, metrics: new CloudMetrics(), log: logs.log });
+    const { security, operatorToken } = await testSecurity(store);
+    auth = bearer(operatorToken);
+    app = buildApp({ store, metrics: new CloudMetrics(), log: logs.log, security });
     await app.ready();
   });
 
@@ -77,7 +81,7 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
   });
 
   it('GET /api/agents lists every agent with its state, as JSON', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/agents' });
+    const response = await app.inject({ headers: auth, method: 'GET', url: '/api/agents' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     const { agents } = response.json<{ agents: { id: string; state: string; stateReason: string | null; openFaultCount: number; deviceCount: number }[] }>();
@@ -90,22 +94,22 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
   });
 
   it('GET /api/agents filters by school and by state', async () => {
-    const bySchool = (await app.inject({ method: 'GET', url: '/api/agents?school=sch-2' })).json<{ agents: { id: string }[] }>();
+    const bySchool = (await app.inject({ headers: auth, method: 'GET', url: '/api/agents?school=sch-2' })).json<{ agents: { id: string }[] }>();
     expect(bySchool.agents.map((a) => a.id)).toEqual(['sch-2:pc-07']);
-    const online = (await app.inject({ method: 'GET', url: '/api/agents?state=online' })).json<{ agents: { id: string }[] }>();
+    const online = (await app.inject({ headers: auth, method: 'GET', url: '/api/agents?state=online' })).json<{ agents: { id: string }[] }>();
     expect(online.agents.map((a) => a.id)).toEqual(['sch-1:pc-01']);
-    const none = (await app.inject({ method: 'GET', url: '/api/agents?school=sch-9&state=online' })).json<{ agents: unknown[] }>();
+    const none = (await app.inject({ headers: auth, method: 'GET', url: '/api/agents?school=sch-9&state=online' })).json<{ agents: unknown[] }>();
     expect(none.agents).toEqual([]);
   });
 
   it('GET /api/agents answers 400 naming the parameter for an invalid or unknown query', async () => {
-    const badState = await app.inject({ method: 'GET', url: '/api/agents?state=onlin' });
+    const badState = await app.inject({ headers: auth, method: 'GET', url: '/api/agents?state=onlin' });
     expect(badState.statusCode).toBe(400);
     expect(badState.json()).toEqual({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('"state"') as string } });
-    const badSchool = await app.inject({ method: 'GET', url: '/api/agents?school=a/b' });
+    const badSchool = await app.inject({ headers: auth, method: 'GET', url: '/api/agents?school=a/b' });
     expect(badSchool.statusCode).toBe(400);
     expect(badSchool.json<{ error: { message: string } }>().error.message).toContain('"school"');
-    const unknown = await app.inject({ method: 'GET', url: '/api/agents?colour=red' });
+    const unknown = await app.inject({ headers: auth, method: 'GET', url: '/api/agents?colour=red' });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json<{ error: { message: string } }>().error.message).toContain('"colour"');
   });
@@ -123,38 +127,38 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
   });
 
   it('device strings travel as JSON data, never as markup a browser would sniff', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/agents/sch-1:pc-01' });
+    const response = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-01' });
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.body).toContain(JSON.stringify(HOSTILE_NAME));
   });
 
   it('GET /api/agents/:id answers 404 AGENT_NOT_FOUND for an agent never seen, 400 for a malformed id or query', async () => {
-    const missing = await app.inject({ method: 'GET', url: '/api/agents/sch-1:pc-99' });
+    const missing = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-99' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json<{ error: { code: string; message: string } }>().error).toEqual({ code: 'AGENT_NOT_FOUND', message: expect.stringContaining('sch-1:pc-99') as string });
-    const malformed = await app.inject({ method: 'GET', url: '/api/agents/pc-01' });
+    const malformed = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/pc-01' });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"id"') as string });
-    const badHours = await app.inject({ method: 'GET', url: '/api/agents/sch-1:pc-01?healthHours=0' });
+    const badHours = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-01?healthHours=0' });
     expect(badHours.statusCode).toBe(400);
     expect(badHours.json<{ error: { message: string } }>().error.message).toContain('"healthHours"');
   });
 
   it('an unknown route answers 404 in the same error shape', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/nothing' });
+    const response = await app.inject({ headers: auth, method: 'GET', url: '/api/nothing' });
     expect(response.statusCode).toBe(404);
     expect(response.json<{ error: { code: string } }>().error.code).toBe('ROUTE_NOT_FOUND');
   });
 
   it('GET /healthz answers 200 when the database can be queried', async () => {
-    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    const response = await app.inject({ headers: auth, method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok', db: 'ok' });
   });
 
   it('GET /metrics is Prometheus text with messages in, rejected by reason, write latency and agents online', async () => {
-    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    const response = await app.inject({ headers: auth, method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     for (const name of ['avcare_messages_in_total', 'avcare_messages_rejected_total{reason="bad-json"} 0', 'avcare_write_batch_seconds_bucket', 'avcare_agents_online']) {
@@ -164,9 +168,11 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
 
   it('logs each request through a child logger with its request id, and never the authorization header', async () => {
     await app.inject({ method: 'GET', url: '/api/agents', headers: { authorization: 'Bearer tiger-secret-7' } });
+    await app.inject({ method: 'GET', url: '/api/agents', headers: auth });
     const lines = logs.text().trim().split('\n').map((line) => JSON.parse(line) as { module?: string; reqId?: string; msg: string });
     expect(lines.some((line) => line.module === 'http' && typeof line.reqId === 'string' && line.msg === 'request completed')).toBe(true);
     expect(logs.text()).not.toContain('tiger-secret-7');
+    expect(logs.text()).not.toContain(auth.authorization.slice('Bearer '.length));
   });
 });
 
@@ -174,13 +180,15 @@ describe('HTTP API when the database is gone', () => {
   it('GET /healthz answers 503 STORE_UNAVAILABLE once the store is closed, and /api/agents 503 too', async () => {
     const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'avcare-api-')), 'avcare.db')}`);
     await store.migrate();
-    const app = buildApp({ store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }) });
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const { security, operatorToken } = await testSecurity(store);
+    const auth = bearer(operatorToken);
+    const app = buildApp({ store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), security });
+    expect((await app.inject({ headers: auth, method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     await store.close();
-    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    const health = await app.inject({ headers: auth, method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(503);
     expect(health.json()).toMatchObject({ status: 'unavailable', db: 'error', error: { code: 'STORE_UNAVAILABLE' } });
-    const agents = await app.inject({ method: 'GET', url: '/api/agents' });
+    const agents = await app.inject({ headers: auth, method: 'GET', url: '/api/agents' });
     expect(agents.statusCode).toBe(503);
     expect(agents.json<{ error: { code: string } }>().error.code).toBe('STORE_UNAVAILABLE');
     await app.close();

@@ -8,11 +8,12 @@ import { buildApp } from '../../cloud/app.js';
 import { CloudMetrics } from '../../cloud/metrics.js';
 import { openStore } from '../../cloud/store/open-store.js';
 import type { Store } from '../../cloud/store/store.js';
-import { EMPTY_DIRECTORY } from '../../cloud/tickets/service-directory.js';
+import { EMPTY_DIRECTORY } from '../../cloud/tickets/service-config.js';
 import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
 import type { TicketView } from '../../cloud/tickets/ticket-engine.js';
 import type { Ticket } from '../../cloud/tickets/ticket-store.js';
 import { accepted, messagesFrom, T0 } from '../store/store-messages.js';
+import { bearer, testSecurity, type TestSecurity } from '../helpers/security.js';
 
 const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOString();
 /** A device name as a hostile USB device could report it: the API returns it as JSON data, never markup. */
@@ -23,13 +24,29 @@ describe('ticket API', () => {
   let engine: TicketEngine;
   let app: FastifyInstance;
   let ticketId: string;
+  let auth: TestSecurity;
+  let operator: { authorization: string };
 
   beforeAll(async () => {
     store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'avcare-tickets-api-')), 'avcare.db')}`);
     await store.migrate();
     let clock = T0 + 5 * 60_000;
-    engine = new TicketEngine({ db: store.database, directory: { ...EMPTY_DIRECTORY, route: (school) => ({ regionId: 'r', teamId: school === 'sch-1' ? 'east' : null }) }, log: pino({ level: 'silent' }), now: () => clock });
-    app = buildApp({ store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), tickets: engine });
+    // Team east covers sch-1's region; team west covers none of these schools.
+    const directory = {
+      ...EMPTY_DIRECTORY,
+      route: (school: string) => ({ regionId: 'r', teamId: school === 'sch-1' ? 'east' : null }),
+      schoolsOfTeam: (team: string) => (team === 'east' ? new Set(['sch-1']) : team === 'west' ? new Set<string>() : undefined),
+    };
+    auth = await testSecurity(store, { directory });
+    operator = bearer(auth.operatorToken);
+    engine = new TicketEngine({
+      db: store.database,
+      directory,
+      log: pino({ level: 'silent' }),
+      now: () => clock,
+      onPersonAction: (tx, action) => auth.security.audit.appendIn(tx, { actor: action.actor, action: `ticket.${action.action}`, target: `ticket:${action.ticketId}`, outcome: 'success', schoolId: action.schoolId }).then(() => undefined),
+    });
+    app = buildApp({ store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), tickets: engine, security: auth.security });
     const pc01 = messagesFrom({ schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' });
     const pc07 = messagesFrom({ schoolId: 'sch-2', roomId: 'lab', agentId: 'pc-07' });
     // One after the other, so "newest first" has an answer.
@@ -49,12 +66,12 @@ describe('ticket API', () => {
   });
 
   it('lists tickets newest first and filters by school, status, severity and team', async () => {
-    const all = (await app.inject('/api/tickets')).json<{ tickets: Ticket[] }>().tickets;
+    const all = (await app.inject({ url: '/api/tickets', headers: operator })).json<{ tickets: Ticket[] }>().tickets;
     expect(all.map((ticket) => [ticket.schoolId, ticket.code, ticket.severity, ticket.teamId])).toEqual([
       ['sch-2', 'DISK_NEARLY_FULL', 'general', null],
       ['sch-1', 'DEVICE_MISSING', 'urgent', 'east'],
     ]);
-    const filtered = async (query: string) => (await app.inject(`/api/tickets?${query}`)).json<{ tickets: Ticket[] }>().tickets.map((ticket) => ticket.schoolId);
+    const filtered = async (query: string) => (await app.inject({ url: `/api/tickets?${query}`, headers: operator })).json<{ tickets: Ticket[] }>().tickets.map((ticket) => ticket.schoolId);
     expect(await filtered('school=sch-1')).toEqual(['sch-1']);
     expect(await filtered('severity=general')).toEqual(['sch-2']);
     expect(await filtered('team=east')).toEqual(['sch-1']);
@@ -63,14 +80,14 @@ describe('ticket API', () => {
   });
 
   it('rejects a bad filter with the parameter named', async () => {
-    const response = await app.inject('/api/tickets?severity=apocalyptic');
+    const response = await app.inject({ url: '/api/tickets?severity=apocalyptic', headers: operator });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('"severity"') as string } });
-    expect((await app.inject('/api/tickets?colour=red')).json()).toMatchObject({ error: { message: 'unknown query parameter "colour"' } });
+    expect((await app.inject({ url: '/api/tickets?colour=red', headers: operator })).json()).toMatchObject({ error: { message: 'unknown query parameter "colour"' } });
   });
 
   it('shows one ticket with its history and diagnostic bundle, with device strings as JSON data', async () => {
-    const response = await app.inject(`/api/tickets/${ticketId}`);
+    const response = await app.inject({ url: `/api/tickets/${ticketId}`, headers: operator });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('application/json');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
@@ -81,38 +98,81 @@ describe('ticket API', () => {
     // Where the SLA stands, in the school's business calendar.
     expect(body.ticket.sla.firstResponse).toMatchObject({ name: 'first-response', targetMs: 2 * 3_600_000 });
     expect(['running', 'near-breach', 'breached']).toContain(body.ticket.sla.resolution.state);
-    expect((await app.inject('/api/tickets/TK-00000000')).json()).toMatchObject({ error: { code: 'TICKET_NOT_FOUND' } });
-    expect((await app.inject('/api/tickets/1%27%20OR%201=1')).statusCode).toBe(400);
+    expect((await app.inject({ url: '/api/tickets/TK-00000000', headers: operator })).json()).toMatchObject({ error: { code: 'TICKET_NOT_FOUND' } });
+    expect((await app.inject({ url: '/api/tickets/1%27%20OR%201=1', headers: operator })).statusCode).toBe(400);
   });
 
-  it('acknowledges, starts, resolves, rates and closes through POSTs, refusing moves out of order with 409', async () => {
-    const post = (action: string, body: unknown) => app.inject({ method: 'POST', url: `/api/tickets/${ticketId}/${action}`, payload: body as Record<string, unknown> });
-    expect((await post('ack', {})).json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('"by"') as string } });
-    expect((await post('ack', { by: 'engineer-wang' })).json()).toMatchObject({ ticket: { status: 'acknowledged' } });
-    expect((await post('start', { by: 'engineer-wang' })).json()).toMatchObject({ ticket: { status: 'in_progress' } });
-    const conflict = await post('ack', { by: 'engineer-li' });
+  it('acknowledges, starts, resolves, rates and closes through POSTs as the signed-in people, refusing moves out of order with 409', async () => {
+    const engineer = bearer(await auth.tokenFor({ name: 'engineer-wang', role: 'engineer', teamId: 'east' }));
+    const schoolAdmin = bearer(await auth.tokenFor({ name: 'admin-zhang', role: 'school_admin', schoolId: 'sch-1' }));
+    const post = (action: string, body: unknown, headers = engineer) => app.inject({ method: 'POST', url: `/api/tickets/${ticketId}/${action}`, payload: body as Record<string, unknown>, headers });
+    // Who acts is whoever signed in: a free-text name is refused.
+    expect((await post('ack', { by: 'someone-else' })).json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: 'unknown body field "by"' } });
+    expect((await post('ack', {})).json()).toMatchObject({ ticket: { status: 'acknowledged' } });
+    expect((await post('start', {})).json()).toMatchObject({ ticket: { status: 'in_progress' } });
+    const conflict = await post('ack', {});
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json()).toMatchObject({ error: { code: 'TICKET_STATE_CONFLICT', message: expect.stringContaining('is in progress') as string } });
-    expect((await post('rate', { by: 'school:admin', score: 9 })).statusCode).toBe(400);
-    expect((await post('resolve', { by: 'engineer-wang', note: 'reseated the camera cable', cause: 'loose cable' })).json()).toMatchObject({
-      ticket: { status: 'resolved', resolution: { by: 'engineer-wang', cause: 'loose cable', verifiedBy: 'engineer' } },
+    expect((await post('rate', { score: 9 }, schoolAdmin)).statusCode).toBe(400);
+    expect((await post('resolve', { note: 'reseated the camera cable', cause: 'loose cable' })).json()).toMatchObject({
+      ticket: { status: 'resolved', resolution: { by: 'user:engineer-wang', cause: 'loose cable', verifiedBy: 'engineer' } },
     });
-    expect((await post('rate', { by: 'school:admin', score: 4, comment: 'ok' })).json()).toMatchObject({ ticket: { rating: { score: 4 } } });
+    expect((await post('rate', { score: 4, comment: 'ok' }, schoolAdmin)).json()).toMatchObject({ ticket: { rating: { score: 4 } } });
     // The resolution feeds the knowledge base for the code, next to the fixed self-help steps.
-    const knowledge = (await app.inject('/api/knowledge/DEVICE_MISSING')).json<{ knowledge: { selfHelp: string[]; pastResolutions: Array<{ ticketId: string; cause: string; by: string }> } }>().knowledge;
+    const knowledge = (await app.inject({ url: '/api/knowledge/DEVICE_MISSING', headers: engineer })).json<{ knowledge: { selfHelp: string[]; pastResolutions: Array<{ ticketId: string; cause: string; by: string }> } }>().knowledge;
     expect(knowledge.selfHelp[0]).toMatch(/plugged in/);
-    expect(knowledge.pastResolutions).toEqual([expect.objectContaining({ ticketId, cause: 'loose cable', by: 'engineer-wang' })]);
-    expect((await app.inject('/api/knowledge/not-a-code')).statusCode).toBe(400);
-    expect((await app.inject(`/api/tickets/${ticketId}`)).json()).toMatchObject({ knowledge: { code: 'DEVICE_MISSING', pastResolutions: [{ note: 'reseated the camera cable' }] } });
-    const closed = (await post('close', { by: 'engineer-wang' })).json<{ ticket: Ticket; history: Array<{ actor: string; action: string }> }>();
+    expect(knowledge.pastResolutions).toEqual([expect.objectContaining({ ticketId, cause: 'loose cable', by: 'user:engineer-wang' })]);
+    expect((await app.inject({ url: '/api/knowledge/not-a-code', headers: engineer })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/tickets/${ticketId}`, headers: engineer })).json()).toMatchObject({ knowledge: { code: 'DEVICE_MISSING', pastResolutions: [{ note: 'reseated the camera cable' }] } });
+    const closed = (await post('close', {}, schoolAdmin)).json<{ ticket: Ticket; history: Array<{ actor: string; action: string }> }>();
     expect(closed.ticket.status).toBe('closed');
     expect(closed.history.map((entry) => `${entry.actor}:${entry.action}`)).toEqual([
       'agent:opened',
-      'engineer-wang:acknowledged',
-      'engineer-wang:started',
-      'engineer-wang:resolved',
-      'school:admin:rated',
-      'engineer-wang:closed',
+      'user:engineer-wang:acknowledged',
+      'user:engineer-wang:started',
+      'user:engineer-wang:resolved',
+      'user:admin-zhang:rated',
+      'user:admin-zhang:closed',
     ]);
+    // Every move a person made is in the audit log, with who made it.
+    const audited = (await auth.security.audit.list({ schoolIds: ['sch-1'] })).filter((entry) => entry.action.startsWith('ticket.'));
+    expect(audited.map((entry) => `${entry.actor} ${entry.action} ${entry.target ?? ''}`)).toEqual([
+      `user:engineer-wang ticket.acknowledged ticket:${ticketId}`,
+      `user:engineer-wang ticket.started ticket:${ticketId}`,
+      `user:engineer-wang ticket.resolved ticket:${ticketId}`,
+      `user:admin-zhang ticket.rated ticket:${ticketId}`,
+      `user:admin-zhang ticket.closed ticket:${ticketId}`,
+    ]);
+  });
+
+  it('shows each person the tickets of their scope only: another school\'s ticket is 404, not 403', async () => {
+    const otherTicket = (await engine.store.list({ schoolId: 'sch-2' }))[0]?.id ?? '';
+    const east = bearer(await auth.tokenFor({ name: 'engineer-east', role: 'engineer', teamId: 'east' }));
+    const west = bearer(await auth.tokenFor({ name: 'engineer-west', role: 'engineer', teamId: 'west' }));
+    const teacher = bearer(await auth.tokenFor({ name: 'teacher-sch2', role: 'it_teacher', schoolId: 'sch-2' }));
+    const list = async (headers: { authorization: string }, query = '') => (await app.inject({ url: `/api/tickets${query}`, headers })).json<{ tickets: Ticket[] }>().tickets.map((ticket) => ticket.schoolId);
+    expect(await list(east)).toEqual(['sch-1']);
+    expect(await list(west)).toEqual([]);
+    expect(await list(teacher)).toEqual(['sch-2']);
+    expect(await list(teacher, '?school=sch-1')).toEqual([]);
+    for (const [headers, id] of [[west, ticketId], [teacher, ticketId], [east, otherTicket]] as const) {
+      const shown = await app.inject({ url: `/api/tickets/${id}`, headers });
+      expect(shown.statusCode).toBe(404);
+      expect(shown.json()).toMatchObject({ error: { code: 'TICKET_NOT_FOUND' } });
+      expect((await app.inject({ method: 'POST', url: `/api/tickets/${id}/ack`, payload: {}, headers })).statusCode).toBe(404);
+    }
+    // In scope but not the role's move: an IT teacher does not acknowledge tickets.
+    const forbidden = await app.inject({ method: 'POST', url: `/api/tickets/${otherTicket}/ack`, payload: {}, headers: teacher });
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  });
+
+  it('refuses every ticket route without a valid token', async () => {
+    for (const url of ['/api/tickets', `/api/tickets/${ticketId}`, '/api/knowledge/DEVICE_MISSING']) {
+      const anonymous = await app.inject({ url });
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+      expect((await app.inject({ url, headers: bearer('avc_at_not-a-real-token') })).statusCode).toBe(401);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { Histogram } from 'prom-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { Collector, type CollectorOptions } from '../../cloud/collector/collector.js';
 import { CloudMetrics } from '../../cloud/metrics.js';
 import { openStore } from '../../cloud/store/open-store.js';

@@ -1,4 +1,4 @@
-import { createLogger } from '../../agent/log.js';
+import { createLogger } from '../../protocol/log.js';
 import { Collector } from '../../cloud/collector/collector.js';
 import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import { CloudMetrics } from '../../cloud/metrics.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../cloud/broker/embedded-broker.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { AvcareError, topicFilter, type StatusMessage } from '../../protocol/index.js';

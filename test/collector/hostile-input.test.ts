@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { startEmbeddedBroker } from '../../cloud/broker/embedded-broker.js';
 import type { Collector } from '../../cloud/collector/collector.js';
 import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import type { AcceptOutcome } from '../../cloud/collector/collector.js';
 import { startMqttFeed, type MqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import { eventually } from '../cloud/cloud-process.js';

@@ -1,6 +1,6 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import type { AcceptOutcome } from '../../cloud/collector/collector.js';
 import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/config.js';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { MqttTransport } from '../../agent/transport/mqtt-transport.js';
 import { Outbox, outboxFile } from '../../agent/transport/outbox.js';
 import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/config.js';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../protocol/log.js';
 import { MqttTransport } from '../../agent/transport/mqtt-transport.js';
 import { Outbox, outboxFile } from '../../agent/transport/outbox.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';

@@ -1,10 +1,14 @@
 import { pino, type Logger } from 'pino';
-import type { RecentLog } from './recent-log.js';
 
 export type { Logger };
 
 /** Anything that may hold a secret is redacted before it reaches a log line. */
 export const REDACT_PATHS = ['password', '*.password', '*[*].password', 'config.pjlink[*].password', 'authorization', '*.authorization'];
+
+/** A second destination that keeps recent log lines (the agent's recent log for teachers' reports). */
+export interface LogTap {
+  stream(): { write(chunk: string): void };
+}
 
 export interface LoggerOptions {
   level?: string;
@@ -13,7 +17,7 @@ export interface LoggerOptions {
    * Also keeps info and above here, whatever `level` the console gets, so a teacher's report can
    * carry what the agent did even when the console shows only warnings.
    */
-  recent?: RecentLog;
+  recent?: LogTap;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -1,0 +1,15 @@
+import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
+
+/** Where the daemon's events go: the console, the log, the outbox, the shared daemon state. */
+export interface AgentSink {
+  inventory(message: InventoryMessage, change: InventoryChange): void;
+  health(message: HealthMessage): void;
+  fault(message: FaultMessage): void;
+}
+
+export interface InventoryChange {
+  attached: Device[];
+  detached: Device[];
+  /** Devices whose status changed, with the status they had before. */
+  changed: Array<{ device: Device; previous: Device['status'] }>;
+}

@@ -1,0 +1,19 @@
+/**
+ * daemon: the running agent sent it (or will); direct: this command sent it; next-run: the broker
+ * is unreachable and no agent runs, so it goes when one does; no-broker: nothing is configured to
+ * send it to.
+ */
+export type ReportDelivery = 'daemon' | 'direct' | 'next-run' | 'no-broker';
+
+export interface ReportOutcome {
+  reportId: string;
+  seq: number;
+  status: 'sent' | 'queued';
+  delivery: ReportDelivery;
+  deviceId?: string;
+  /** false when --device names no device of the probe cycle (reported anyway: it may be the missing one). */
+  deviceFound?: boolean;
+  /** Why a direct send failed, for the IT teacher. */
+  brokerError?: string;
+  outbox: string;
+}

@@ -1,0 +1,87 @@
+import type { Role } from '../../protocol/index.js';
+
+/** Who a request acts as, once its bearer token has been checked. */
+export interface Principal {
+  accountId: string;
+  name: string;
+  role: Role;
+  /** The school of a school admin or IT teacher. */
+  schoolId: string | null;
+  /** The service team of an engineer. */
+  teamId: string | null;
+  tokenId: string;
+  /** A first-run or reset password: nothing but changing it is allowed until then. */
+  mustChangePassword: boolean;
+}
+
+/**
+ * What each role may do. Scope (which schools) is checked separately by `schoolScope`; a
+ * permission only says what kind of act it is.
+ */
+export const PERMISSIONS = [
+  'fleet.read',
+  'tickets.read',
+  /** Acknowledge, start, on-site, arrived, resolve: the service team's moves. */
+  'tickets.work',
+  /** Close a resolved ticket: the school confirms, or the team closes it. */
+  'tickets.close',
+  'tickets.rate',
+  'enroll.manage',
+  'agents.revoke',
+  'users.manage',
+  'audit.read',
+  'metrics.read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
+  operator: new Set(PERMISSIONS),
+  school_admin: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read']),
+  it_teacher: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.rate']),
+  engineer: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close']),
+};
+
+export function may(principal: Pick<Principal, 'role'>, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[principal.role].has(permission);
+}
+
+/** The schools a principal sees: every school, or a set (possibly empty). */
+export type SchoolScope = { all: true } | { all: false; schools: ReadonlySet<string> };
+
+/**
+ * Operators see every school; school roles their own; engineers the schools in the regions their
+ * team covers (from the service configuration: a school not listed there has no team, so only
+ * operators see it).
+ */
+export function schoolScope(principal: Pick<Principal, 'role' | 'schoolId' | 'teamId'>, schoolsOfTeam: (teamId: string) => ReadonlySet<string> | undefined): SchoolScope {
+  switch (principal.role) {
+    case 'operator':
+      return { all: true };
+    case 'school_admin':
+    case 'it_teacher':
+      return { all: false, schools: new Set(principal.schoolId === null ? [] : [principal.schoolId]) };
+    case 'engineer':
+      return { all: false, schools: principal.teamId === null ? new Set() : (schoolsOfTeam(principal.teamId) ?? new Set()) };
+  }
+}
+
+export function inScope(scope: SchoolScope, schoolId: string): boolean {
+  return scope.all || scope.schools.has(schoolId);
+}
+
+/**
+ * Which accounts a principal may create or change: operators any; a school admin only the
+ * school roles of their own school (never an operator or an engineer, never another school).
+ */
+export function mayManageAccount(principal: Pick<Principal, 'role' | 'schoolId'>, target: { role: Role; schoolId: string | null }): boolean {
+  if (!may(principal, 'users.manage')) return false;
+  if (principal.role === 'operator') return true;
+  return (target.role === 'school_admin' || target.role === 'it_teacher') && target.schoolId !== null && target.schoolId === principal.schoolId;
+}
+
+/** What a role's scope must name: a school, a team, or nothing. */
+export function scopeKindOf(role: Role): 'school' | 'team' | 'none' {
+  if (role === 'school_admin' || role === 'it_teacher') return 'school';
+  if (role === 'engineer') return 'team';
+  return 'none';
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { anchorsInDatabase, anchorsInFile } from '../audit/audit-anchors.js';
+import { verifyAuditLog } from '../audit/audit-verify.js';
+import type { Security } from '../security.js';
+import { ApiError } from './api-error.js';
+import { parseRequestPart } from './parse-request.js';
+import { requirePermission, scopeFilter, scopeOf } from './request-auth.js';
+
+const listQuerySchema = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional().describe('Only entries at or after this time (ISO 8601)'),
+  after: z.coerce.number().int().min(0).optional().describe('Only entries after this sequence number (paging)'),
+  action: z.string().regex(/^[a-z][a-z0-9.-]{1,63}$/).optional().describe('Only this action, e.g. auth.login'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+export interface AuditRoutesOptions {
+  /** The anchors file, to check beside the database's anchors. */
+  anchorFile?: string;
+}
+
+/** The audit log for operators (all of it) and school admins (their school's entries). */
+export function auditRoutes(app: FastifyInstance, security: Security, options: AuditRoutesOptions = {}): void {
+  app.get('/api/audit', async (request) => {
+    requirePermission(request, 'audit.read');
+    const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
+    const schools = scopeFilter(scopeOf(request));
+    const entries = await security.audit.list({
+      ...(schools === undefined ? {} : { schoolIds: schools }),
+      ...(query.since === undefined ? {} : { since: new Date(query.since) }),
+      ...(query.after === undefined ? {} : { afterSeq: query.after }),
+      ...(query.action === undefined ? {} : { action: query.action }),
+      limit: query.limit,
+    });
+    return { entries, next: entries.length === query.limit ? (entries[entries.length - 1]?.seq ?? null) : null };
+  });
+
+  app.get('/api/audit/verify', async (request) => {
+    const principal = requirePermission(request, 'audit.read');
+    // A school's admin reads their part; the chain as a whole is the operator's.
+    if (principal.role !== 'operator') throw new ApiError('FORBIDDEN', 'only an operator verifies the whole audit chain');
+    const fromFile = options.anchorFile === undefined ? { anchors: [], problems: [] } : anchorsInFile(options.anchorFile);
+    const report = await verifyAuditLog({ audit: security.audit, anchors: [...(await anchorsInDatabase(security.audit.database)), ...fromFile.anchors], publicKeyPem: security.signingKey.publicKeyPem });
+    return { ...report, anchorFileProblems: fromFile.problems };
+  });
+}

@@ -1,0 +1,152 @@
+import { AvcareError, agentMqttClientId, agentMqttUsername, isAvcareError, untrustedText, type EnrollRequest, type EnrollResponse } from '../../protocol/index.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Dialect, SqlRunner } from '../store/dialect.js';
+import { agentKey } from '../store/store.js';
+import { brokerAccountOf, CREDENTIAL_COLUMNS, type AgentRegistry, type CredentialRow } from './agent-registry.js';
+import { refusal, tokenState, type EnrollTokenRow, type EnrollTokens } from './enroll-tokens.js';
+import { hashSecret, newSecret } from './secret-token.js';
+import type { CloudSigningKey } from './signing-key.js';
+
+export interface EnrollmentOptions {
+  db: Dialect;
+  audit: AuditLog;
+  tokens: EnrollTokens;
+  registry: AgentRegistry;
+  signingKey: CloudSigningKey;
+  /** The broker URL an agent is told to connect to, given the host name it reached the API at (mqtts:// when the cloud has a certificate). */
+  mqttUrl: (apiHost: string) => string;
+  now?: () => Date;
+}
+
+/** How many suffixes are tried for a taken agent id before giving up (a school has far fewer PCs per host name). */
+const MAX_ID_SUFFIX = 999;
+
+/**
+ * A PC joins a school: the token is checked and one of its uses taken, an agent id is chosen
+ * (the PC's own, with a suffix if another PC of the school has it), a random 256-bit MQTT secret
+ * is made (only its hash is kept) and granted at the broker, all in one transaction with its
+ * audit entry. The same installation enrolling again gets its agent back with a fresh secret: with
+ * the same token (a re-run, or an answer lost on the way) it takes no further use of it; with a
+ * new token (a revoked PC admitted again) it takes one.
+ */
+export class Enrollment {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: EnrollmentOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** `apiHost`: the host name the PC used to reach the API, so it gets a broker URL it can reach too. */
+  async enroll(request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
+    const { db, audit } = this.options;
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await db.transaction((tx) => this.enrollIn(tx, request, source, apiHost));
+        } catch (error) {
+          // Two PCs with one host name enrolling at the same moment with different tokens both saw the
+          // id free; the loser's insert hits the unique key and, tried again, picks the next free id.
+          if (!isUniqueViolation(error) || attempt === 3) throw error;
+        }
+      }
+    } catch (error) {
+      // The refusal is recorded after the rollback, in its own transaction: a failed attempt leaves a trace too.
+      const reason = isAvcareError(error) ? error.code : 'INTERNAL_ERROR';
+      const schoolId = isAvcareError(error) && typeof error.context.schoolId === 'string' ? error.context.schoolId : null;
+      await audit.append({
+        actor: `installation:${request.installationId}`,
+        action: 'agent.enroll',
+        target: isAvcareError(error) && typeof error.context.tokenId === 'string' ? `enroll-token:${error.context.tokenId}` : null,
+        outcome: 'failure',
+        source,
+        schoolId,
+        detail: { reason, requestedAgentId: request.requestedAgentId, hostname: untrustedText(request.hostname ?? '', 253) ?? null },
+      });
+      throw error;
+    }
+  }
+
+  private async enrollIn(tx: SqlRunner, request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
+    const { tokens, registry, audit } = this.options;
+    const now = this.now().getTime();
+    const token = await tokens.findIn(tx, request.token);
+    if (!token) throw new AvcareError('ENROLL_TOKEN_UNKNOWN', 'this enrollment token is not one this cloud made (or it was mistyped)');
+    const state = tokenState(token, now);
+    if (state === 'revoked' || state === 'expired') throw withSchool(refusal(state, token), token);
+
+    // This PC (its installation id) may have joined the school before: it keeps its agent id and history.
+    const existing = await this.installationIn(tx, token.school_id, request.installationId);
+    const active = existing !== undefined && existing.revoked_at === null;
+    // The same PC with the same token again (a re-run, or an answer lost on the way): idempotent,
+    // no further use taken, even when its own enrollment took the token's last use.
+    const reenrolled = active && existing.enroll_token_id === token.id;
+    if (!reenrolled && (state === 'used-up' || !(await tokens.takeUseIn(tx, token)))) throw withSchool(refusal('used-up', token), token);
+
+    const agentId = existing ? existing.agent_id : await this.freeAgentIdIn(tx, token.school_id, request.requestedAgentId);
+    const roomId = request.roomId ?? existing?.room_id ?? token.room_id ?? request.requestedAgentId;
+    const secret = newSecret('agentSecret');
+    const key = agentKey(token.school_id, agentId);
+    const username = agentMqttUsername(token.school_id, agentId);
+    const clientId = agentMqttClientId(token.school_id, agentId);
+    const hostname = untrustedText(request.hostname ?? '', 253) ?? null;
+    if (existing) {
+      // A revoked PC admitted again with a new token comes back as itself.
+      await tx.execute(
+        'UPDATE agent_credentials SET secret_hash = $1, credential_issued_at = $2, room_id = $3, hostname = $4, enroll_token_id = $5, revoked_at = NULL, revoked_by = NULL, revoke_reason = NULL WHERE agent_key = $6',
+        [hashSecret(secret), now, roomId, hostname, token.id, key],
+      );
+    } else {
+      await tx.execute(
+        `INSERT INTO agent_credentials (${CREDENTIAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, NULL, NULL, NULL)`,
+        [key, token.school_id, agentId, roomId, request.installationId, username, clientId, hashSecret(secret), token.id, hostname, now],
+      );
+    }
+    await audit.appendIn(tx, {
+      actor: `installation:${request.installationId}`,
+      action: 'agent.enroll',
+      target: `agent:${key}`,
+      outcome: 'success',
+      source,
+      schoolId: token.school_id,
+      detail: { tokenId: token.id, reenrolled, wasRevoked: existing !== undefined && !active, roomId, hostname, agentVersion: request.agentVersion ?? null },
+    });
+    // Inside the transaction: a broker that refuses leaves nothing enrolled and the token's use untaken.
+    await registry.brokerAccess.grantAgent(brokerAccountOf({ school_id: token.school_id, agent_id: agentId, mqtt_username: username, mqtt_client_id: clientId }), secret);
+    return {
+      schoolId: token.school_id,
+      agentId,
+      roomId,
+      reenrolled: existing !== undefined,
+      mqtt: { url: this.options.mqttUrl(apiHost), username, password: secret, clientId },
+      signingKey: this.options.signingKey.description,
+      enrolledAt: new Date(existing ? Number(existing.enrolled_at) : now).toISOString(),
+    };
+  }
+
+  private async installationIn(tx: SqlRunner, schoolId: string, installationId: string): Promise<CredentialRow | undefined> {
+    const [row] = await tx.query<CredentialRow>(`SELECT ${CREDENTIAL_COLUMNS} FROM agent_credentials WHERE school_id = $1 AND installation_id = $2 ORDER BY enrolled_at DESC LIMIT 1`, [schoolId, installationId]);
+    return row;
+  }
+
+  /**
+   * The requested id, or the first of id-2, id-3, ... that no agent of the school ever had
+   * (revoked ones included: a new PC must not inherit another's history).
+   */
+  private async freeAgentIdIn(tx: SqlRunner, schoolId: string, requested: string): Promise<string> {
+    for (let suffix = 1; suffix <= MAX_ID_SUFFIX; suffix += 1) {
+      const candidate = suffix === 1 ? requested : `${requested.slice(0, 64 - String(suffix).length - 1)}-${suffix}`;
+      const [taken] = await tx.query<{ agent_key: string }>('SELECT agent_key FROM agent_credentials WHERE agent_key = $1', [agentKey(schoolId, candidate)]);
+      if (!taken) return candidate;
+    }
+    throw new AvcareError('INVALID_ARGUMENT', `the school ${schoolId} has ${MAX_ID_SUFFIX} agents named ${requested}; give this PC another agent id`, { schoolId });
+  }
+}
+
+function withSchool(error: AvcareError, token: EnrollTokenRow): AvcareError {
+  return new AvcareError(error.code, error.message, { ...error.context, schoolId: token.school_id, tokenId: token.id });
+}
+
+/** PostgreSQL 23505; SQLite serialises writers, so it never gets here. */
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}

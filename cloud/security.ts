@@ -1,0 +1,80 @@
+import type { Logger } from '../protocol/log.js';
+import { Accounts } from './accounts/accounts.js';
+import { ApiTokens } from './accounts/api-tokens.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './accounts/login-limiter.js';
+import type { ScryptCost } from './accounts/password-hash.js';
+import { SignIn } from './accounts/sign-in.js';
+import { AuditLog } from './audit/audit-log.js';
+import { AgentRegistry } from './identity/agent-registry.js';
+import { EnrollTokens } from './identity/enroll-tokens.js';
+import { Enrollment } from './identity/enrollment.js';
+import type { CloudSigningKey } from './identity/signing-key.js';
+import type { CloudMetrics } from './metrics.js';
+import type { Dialect } from './store/dialect.js';
+import type { ServiceDirectory } from './tickets/service-directory.js';
+
+/** Everything that ties acts to identities: people, agents, and the record of what they did. */
+export interface Security {
+  audit: AuditLog;
+  accounts: Accounts;
+  tokens: ApiTokens;
+  signIn: SignIn;
+  enrollTokens: EnrollTokens;
+  enrollment: Enrollment;
+  registry: AgentRegistry;
+  signingKey: CloudSigningKey;
+  directory: ServiceDirectory;
+  /** `--insecure-plaintext`: credentials accepted over plain connections from other machines. */
+  allowPlaintextCredentials: boolean;
+  /** The read-only bearer token of /metrics, when the operator set one. */
+  metricsToken?: string;
+}
+
+export interface SecurityOptions {
+  db: Dialect;
+  signingKey: CloudSigningKey;
+  directory: ServiceDirectory;
+  /** The broker URL an agent that reached the API at `host` is told to use. */
+  agentMqttUrl: (host: string) => string;
+  log: Logger;
+  metrics?: CloudMetrics;
+  allowPlaintextCredentials?: boolean;
+  metricsToken?: string;
+  scryptCost?: ScryptCost;
+  loginLimits?: LoginLimits;
+}
+
+export function createSecurity(options: SecurityOptions): Security {
+  const { db, directory, signingKey } = options;
+  const audit = new AuditLog(db);
+  const accounts = new Accounts({
+    db,
+    audit,
+    ...(options.scryptCost ? { cost: options.scryptCost } : {}),
+    knownTeam: (teamId) => directory.schoolsOfTeam(teamId) !== undefined,
+  });
+  const tokens = new ApiTokens(db);
+  const signIn = new SignIn({
+    accounts,
+    tokens,
+    audit,
+    limiter: new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
+    onThrottled: (by) => options.metrics?.loginsThrottled.inc({ by }),
+  });
+  const enrollTokens = new EnrollTokens(db, audit);
+  const registry = new AgentRegistry(db, audit);
+  const enrollment = new Enrollment({ db, audit, tokens: enrollTokens, registry, signingKey, mqttUrl: options.agentMqttUrl });
+  return {
+    audit,
+    accounts,
+    tokens,
+    signIn,
+    enrollTokens,
+    enrollment,
+    registry,
+    signingKey,
+    directory,
+    allowPlaintextCredentials: options.allowPlaintextCredentials ?? false,
+    ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
+  };
+}
