@@ -35,6 +35,8 @@ export interface EmbeddedBrokerOptions {
 export interface EmbeddedBroker extends BrokerAccess {
   readonly port: number;
   readonly tlsPort: number | undefined;
+  /** The cloud speaking to agents (their inboxes): QoS 1, delivered to whoever subscribed. */
+  publish(topic: string, payload: Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'client error'));
   broker.on('connectionError', (client, error) => log.debug({ clientId: client.id, err: error }, 'connection error'));
 
+  const disconnect = (account: AgentBrokerAccount, message: string): void => {
+    // aedes keeps connected clients by id (aedes.js `this.clients`); its typings leave the map out.
+    const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[account.clientId];
+    if (!client) return;
+    log.info({ clientId: account.clientId }, message);
+    client.close();
+  };
+
   const servers: Server[] = [];
   let port: number;
   let tlsPort: number | undefined;
@@ -191,16 +201,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     tlsPort,
     description: authentication.mode === 'open' ? 'embedded broker, OPEN to anonymous clients' : 'embedded broker: enrolled agents only, each on its own topics',
-    // The database is the broker's account list: an enrolled agent can connect at once.
-    grantAgent: () => Promise.resolve(),
-    revokeAgent(account: AgentBrokerAccount): Promise<void> {
-      // aedes keeps connected clients by id (aedes.js `this.clients`); its typings leave the map out.
-      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[account.clientId];
-      if (client) {
-        log.info({ clientId: account.clientId }, 'revoked agent disconnected');
-        client.close();
-      }
+    // The database is the broker's account list: an enrolled agent can connect at once. A connection
+    // still using the agent's previous secret is dropped, as Mosquitto does when a password changes.
+    grantAgent(account: AgentBrokerAccount): Promise<void> {
+      disconnect(account, 'agent given new credentials; its old connection was dropped');
       return Promise.resolve();
+    },
+    revokeAgent(account: AgentBrokerAccount): Promise<void> {
+      disconnect(account, 'revoked agent disconnected');
+      return Promise.resolve();
+    },
+    publish(topic: string, payload: Buffer): Promise<void> {
+      return new Promise((resolve, reject) => broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => (error ? reject(error) : resolve())));
     },
     async close() {
       // Stop taking connections first; closing aedes then ends the open ones (and publishes their wills).

@@ -31,6 +31,8 @@ export interface MqttFeedOptions {
 export interface MqttFeed {
   /** Resolves once connected and subscribed for the first time. */
   readonly ready: Promise<void>;
+  /** The cloud speaking to agents (their inboxes), QoS 1, over the collector's connection. */
+  publish(topic: string, payload: Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,9 @@ export function startMqttFeed(options: MqttFeedOptions): MqttFeed {
 
   return {
     ready,
+    async publish(topic: string, payload: Buffer): Promise<void> {
+      await client.publishAsync(topic, payload, { qos: 1 });
+    },
     async close() {
       closing = true;
       const drained = Promise.all([...inFlight]).then(() => true);

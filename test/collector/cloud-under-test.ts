@@ -7,7 +7,9 @@ import { Collector, type CollectorOptions } from '../../cloud/collector/collecto
 import { CloudMetrics } from '../../cloud/metrics.js';
 import { openStore } from '../../cloud/store/open-store.js';
 import type { Store } from '../../cloud/store/store.js';
+import type { Security } from '../../cloud/security.js';
 import { createTestDatabase } from '../helpers/postgres.js';
+import { testSecurity } from '../helpers/security.js';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -45,16 +47,20 @@ export async function openTestStore(backend: Backend): Promise<StoreUnderTest> {
 export interface CollectorUnderTest extends StoreUnderTest {
   collector: Collector;
   metrics: CloudMetrics;
+  /** Enrollment, registry and audit over the same store, for ingresses with authentication on. */
+  security: Security;
 }
 
 export async function startTestCollector(backend: Backend, options: Partial<Omit<CollectorOptions, 'store' | 'metrics'>> = {}): Promise<CollectorUnderTest> {
   const opened = await openTestStore(backend);
   const metrics = new CloudMetrics();
   const collector = new Collector({ store: opened.store, metrics, log: silentLogger, ...options });
+  const { security } = await testSecurity(opened.store);
   return {
     ...opened,
     collector,
     metrics,
+    security,
     async dispose() {
       await collector.close();
       await opened.dispose();

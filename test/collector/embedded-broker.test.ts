@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../protocol/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../cloud/broker/embedded-broker.js';
+import type { MqttCredentials } from '../../protocol/index.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { AvcareError, topicFilter, type StatusMessage } from '../../protocol/index.js';
 import { freePort } from '../helpers/free-port.js';
@@ -23,10 +25,21 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
     cloud = undefined;
   });
 
-  async function start(maxDelayMs: number): Promise<{ cloud: CollectorUnderTest; url: string }> {
-    cloud = await startTestCollector('sqlite', { maxDelayMs, agentsOnlineIntervalMs: 20 });
-    broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', collector: cloud.collector, log: silentLogger });
-    return { cloud, url: `mqtt://127.0.0.1:${broker.port}` };
+  /** The broker as the cloud runs it: enrolled agents only (or, with `open`, as --insecure-open-broker runs it). */
+  async function start(maxDelayMs: number, mode: 'agents' | 'open' = 'agents'): Promise<{ cloud: CollectorUnderTest; url: string; agent: MqttCredentials }> {
+    const started = await startTestCollector('sqlite', { maxDelayMs, agentsOnlineIntervalMs: 20 });
+    cloud = started;
+    broker = await startEmbeddedBroker({
+      port: 0,
+      host: '127.0.0.1',
+      collector: started.collector,
+      log: silentLogger,
+      authentication: mode === 'open' ? { mode: 'open' } : { mode: 'agents', verify: (username, password) => started.security.registry.verifyMqtt(username, password) },
+    });
+    started.security.registry.attachBroker(broker);
+    const { token } = await started.security.enrollTokens.create({ schoolId: SENDER.schoolId }, { actor: 'test', source: null });
+    const enrolled = await started.security.enrollment.enroll({ token, installationId: randomUUID(), requestedAgentId: SENDER.agentId, roomId: SENDER.roomId }, '127.0.0.1', '127.0.0.1');
+    return { cloud: started, url: `mqtt://127.0.0.1:${broker.port}`, agent: enrolled.mqtt };
   }
 
   async function connect(url: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
@@ -35,9 +48,11 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
     return client;
   }
 
+  const as = (credentials: MqttCredentials): mqtt.IClientOptions => ({ clientId: credentials.clientId, username: credentials.username, password: credentials.password });
+
   it('sends the PUBACK only after the event is committed', async () => {
-    const { cloud, url } = await start(300);
-    const agent = await connect(url, { clientId: 'pc-01' });
+    const { cloud, url, agent: credentials } = await start(300);
+    const agent = await connect(url, as(credentials));
     const message = validMessage('fault', SENDER, 1);
     const started = Date.now();
     await agent.publishAsync(topicOf(message), payloadOf(message), { qos: 1 });
@@ -48,15 +63,16 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
   });
 
   it('acknowledges a hostile publish after counting it, and keeps the connection', async () => {
-    const { cloud, url } = await start(5);
-    const attacker = await connect(url, { clientId: 'raw' });
+    const { cloud, url, agent } = await start(5);
+    const attacker = await connect(url, as(agent));
     await attacker.publishAsync(topicOf(validMessage('health')), Buffer.from('not json'), { qos: 1 });
     expect(attacker.connected).toBe(true);
     expect(await cloud.store.countEvents()).toBe(0);
   });
 
   it('stores the last will of an agent whose connection drops as status offline, and keeps it retained', async () => {
-    const { cloud, url } = await start(5);
+    // Open mode, as --insecure-open-broker: the dashboard below subscribes to every agent's status.
+    const { cloud, url } = await start(5, 'open');
     const online = validMessage('status', SENDER);
     const will: StatusMessage = { ...(validMessage('status', SENDER) as StatusMessage), state: 'offline', reason: 'connection lost' };
     const agent = await connect(url, { clientId: 'pc-01', will: { topic: topicOf(will), payload: payloadOf(will), qos: 1, retain: true } });
@@ -76,8 +92,19 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
     expect(JSON.parse((await received).toString())).toMatchObject({ eventId: will.eventId, state: 'offline' });
   });
 
-  it('forwards agent publishes to other subscribers', async () => {
-    const { url } = await start(5);
+  it('stores the last will of an enrolled agent whose connection drops', async () => {
+    const { cloud, url, agent: credentials } = await start(5);
+    // Made after "online": the store keeps the newer status.
+    const online = validMessage('status', SENDER);
+    const will: StatusMessage = { ...(validMessage('status', SENDER) as StatusMessage), state: 'offline', reason: 'connection lost' };
+    const agent = await connect(url, { ...as(credentials), will: { topic: topicOf(will), payload: payloadOf(will), qos: 1, retain: true } });
+    await agent.publishAsync(topicOf(online), payloadOf(online), { qos: 1, retain: true });
+    agent.stream.destroy();
+    await expect.poll(async () => (await cloud.store.getAgent(KEY))?.stateReason, { timeout: 5_000 }).toBe('connection lost');
+  });
+
+  it('in open mode (--insecure-open-broker) forwards agent publishes to other subscribers', async () => {
+    const { url } = await start(5, 'open');
     const dashboard = await connect(url, { clientId: 'dashboard' });
     await dashboard.subscribeAsync(topicFilter('+'), { qos: 1 });
     const received = new Promise<string>((resolve) => dashboard.once('message', (topic) => resolve(topic)));
@@ -93,7 +120,7 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
     try {
       cloud = await startTestCollector('sqlite');
-      const failure = startEmbeddedBroker({ port, host: '127.0.0.1', collector: cloud.collector, log: silentLogger });
+      const failure = startEmbeddedBroker({ port, host: '127.0.0.1', collector: cloud.collector, log: silentLogger, authentication: { mode: 'open' } });
       await expect(failure).rejects.toBeInstanceOf(AvcareError);
       await expect(failure).rejects.toMatchObject({ code: 'PORT_IN_USE', message: `port ${port} is already in use; choose another with --mqtt-port` });
     } finally {

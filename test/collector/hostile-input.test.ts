@@ -1,42 +1,22 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../protocol/log.js';
-import { startEmbeddedBroker } from '../../cloud/broker/embedded-broker.js';
 import type { Collector } from '../../cloud/collector/collector.js';
-import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import type { RejectReason } from '../../cloud/metrics.js';
+import type { Security } from '../../cloud/security.js';
 import { agentKey } from '../../cloud/store/store.js';
-import { topicFor } from '../../protocol/index.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { payloadOf, SENDER, topicOf, validMessage } from './agent-traffic.js';
+import { securedEmbeddedBroker, securedMosquitto, type SecuredIngress } from '../helpers/secured-ingress.js';
+import { payloadOf, SENDER, topicOf, validMessage, type Sender } from './agent-traffic.js';
 import { metricValue, startTestCollector, type Backend, type CollectorUnderTest } from './cloud-under-test.js';
 
-interface Ingress {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** The two ways MQTT reaches the collector: the broker inside the cloud, or an external Mosquitto and the feed. */
-const INGRESSES: Record<string, (collector: Collector) => Promise<Ingress>> = {
-  'the embedded broker': async (collector) => {
-    const broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', collector, log: silentLogger });
-    return { url: `mqtt://127.0.0.1:${broker.port}`, close: () => broker.close() };
-  },
-  'Mosquitto and the MQTT feed': async (collector) => {
-    const mosquitto = await startMosquitto();
-    const feed = startMqttFeed({ url: mosquitto.url, collector, log: silentLogger, clientId: 'avcare-collector-hostile' });
-    await feed.ready;
-    return {
-      url: mosquitto.url,
-      async close() {
-        await feed.close();
-        await mosquitto.stop();
-      },
-    };
-  },
+/** The two ways MQTT reaches the collector, both with authentication on: the broker inside the cloud, or Mosquitto with dynamic security and the feed. */
+const INGRESSES: Record<string, (collector: Collector, security: Security) => Promise<SecuredIngress>> = {
+  'the embedded broker': (collector, security) => securedEmbeddedBroker(collector, security),
+  'Mosquitto and the MQTT feed': (collector, security) => securedMosquitto(collector, security, { clientId: 'avcare-collector-hostile' }),
 };
 
-const topic = topicOf(validMessage('health'));
+/** An enrolled agent gone rogue (or a device that took its credentials): it sends garbage on its own topics. */
+const ROGUE: Sender = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-66' };
+const topic = topicOf(validMessage('health', ROGUE));
 
 function deepNesting(levels: number): Buffer {
   return Buffer.from('['.repeat(levels) + ']'.repeat(levels));
@@ -53,14 +33,14 @@ function hostileMessages(): Array<{ name: string; reason: RejectReason; topic: s
     { name: '10,000-deep nesting', reason: 'schema', topic, payload: deepNesting(10_000) },
     { name: 'wrong version', reason: 'version', topic, payload: payloadOf({ ...validMessage('health'), schemaVersion: 99 }) },
     { name: 'oversize', reason: 'oversize', topic, payload: Buffer.alloc(300 * 1024, 0x61) },
-    { name: 'unknown topic', reason: 'unknown-topic', topic: 'avcare/v1/sch-1/r101/pc-01/shell', payload: payloadOf(validMessage('health')) },
-    {
-      name: 'an agent writing as another agent',
-      reason: 'topic-mismatch',
-      topic: topicFor({ school: 'sch-1', room: 'r102', agent: 'pc-66', kind: 'health' }),
-      payload: payloadOf(validMessage('health', SENDER)),
-    },
+    { name: 'unknown topic', reason: 'unknown-topic', topic: 'avcare/v1/sch-1/r101/pc-66/shell', payload: payloadOf(validMessage('health', ROGUE)) },
+    // On its own topic, with a body that claims to be another agent: the collector's check against the body.
+    { name: 'an agent writing as another agent', reason: 'topic-mismatch', topic, payload: payloadOf(validMessage('health', SENDER)) },
   ];
+}
+
+async function connectAs(url: string, credentials: { username: string; password: string; clientId: string }): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { clientId: credentials.clientId, username: credentials.username, password: credentials.password, protocolVersion: 4, reconnectPeriod: 0 });
 }
 
 const ROUNDS = 3;
@@ -69,7 +49,7 @@ const VALID = 300;
 describe.each(Object.keys(INGRESSES))('hostile input through %s', (ingressName) => {
   describe.each<Backend>(['sqlite', 'postgres'])('into %s', (backend) => {
     let cloud: CollectorUnderTest | undefined;
-    let ingress: Ingress | undefined;
+    let ingress: SecuredIngress | undefined;
     const clients: MqttClient[] = [];
     afterEach(async () => {
       await Promise.all(clients.splice(0).map((client) => client.endAsync(true)));
@@ -81,12 +61,12 @@ describe.each(Object.keys(INGRESSES))('hostile input through %s', (ingressName) 
 
     it('counts every hostile kind under its reason and keeps storing the valid traffic sent at the same time', async () => {
       cloud = await startTestCollector(backend, { maxDelayMs: 10 });
-      const { collector, store, metrics } = cloud;
+      const { collector, store, metrics, security } = cloud;
       const startIngress = INGRESSES[ingressName];
       if (!startIngress) throw new Error(`no ingress ${ingressName}`);
-      ingress = await startIngress(collector);
-      const agent = await mqtt.connectAsync(ingress.url, { clientId: 'pc-01', protocolVersion: 4 });
-      const attacker = await mqtt.connectAsync(ingress.url, { clientId: 'raw-attacker', protocolVersion: 4 });
+      ingress = await startIngress(collector, security);
+      const agent = await connectAs(ingress.url, await ingress.enroll(SENDER));
+      const attacker = await connectAs(ingress.url, await ingress.enroll(ROGUE));
       clients.push(agent, attacker);
 
       const valid = Array.from({ length: VALID }, (_, index) => validMessage(index % 15 === 0 ? 'fault' : 'health', SENDER, index + 1));

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,19 +19,44 @@ export interface OwnMosquitto {
   /** Kills it without letting it save (SIGKILL). */
   kill(): Promise<void>;
   readonly log: () => string;
+  /** With `dynsec`: the dynamic-security admin that `mosquitto_ctrl dynsec init` created. */
+  readonly admin?: { username: string; password: string };
 }
 
-export async function startMosquitto(): Promise<OwnMosquitto> {
+/** Where Debian's mosquitto package puts the dynamic-security plugin. */
+export function dynsecPlugin(): string {
+  for (const candidate of ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('the Mosquitto dynamic-security plugin is not installed (Debian package mosquitto)');
+}
+
+/**
+ * `dynsec: true` loads the dynamic-security plugin with a fresh configuration whose only client
+ * is an admin (made by `mosquitto_ctrl dynsec init`, as an operator would), and refuses anonymous
+ * clients: the broker as a school runs it with avcare.
+ */
+export async function startMosquitto(options: { dynsec?: boolean } = {}): Promise<OwnMosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'avcare-mosquitto-'));
   // Started as root, Mosquitto drops to its own user, which must still write its persistence file.
   chmodSync(dir, 0o777);
   const configFile = join(dir, 'mosquitto.conf');
+  let admin: { username: string; password: string } | undefined;
+  const security: string[] = ['allow_anonymous true'];
+  if (options.dynsec) {
+    admin = { username: 'admin', password: `admin-${Math.random().toString(36).slice(2)}` };
+    const dynsecFile = join(dir, 'dynamic-security.json');
+    execFileSync('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password], { stdio: 'ignore' });
+    // The plugin saves every change to this file, as the user Mosquitto drops to.
+    chmodSync(dynsecFile, 0o666);
+    security.splice(0, 1, 'allow_anonymous false', `plugin ${dynsecPlugin()}`, `plugin_opt_config_file ${dynsecFile}`);
+  }
   writeFileSync(
     configFile,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...security,
       'persistence true',
       `persistence_location ${dir}/`,
       // Queue generously for persistent sessions: a reliability test stops consumers on purpose.
@@ -71,6 +96,7 @@ export async function startMosquitto(): Promise<OwnMosquitto> {
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
     log: () => output,
+    ...(admin ? { admin } : {}),
   };
 }
 
