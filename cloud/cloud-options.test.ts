@@ -10,8 +10,30 @@ describe('cloud options', () => {
       mqttPort: 1883,
       collectorId: 'avcare-collector',
       dataDir: './avcare-data',
-      retention: { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365 },
+      mqttsPort: 8883,
+      insecurePlaintext: false,
+      insecureOpenBroker: false,
+      auditAnchorSeconds: 60,
+      retention: { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365, auditDays: 1095 },
     });
+  });
+
+  it('refuses half a TLS pair, an external broker without the means to manage it, and an audit kept less than a year', () => {
+    const refusal = (input: Parameters<typeof parseCloudOptions>[0]): string => {
+      try {
+        parseCloudOptions(input);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal({ tlsCert: 'cert.pem' })).toBe('--tls-key: give both --tls-cert and --tls-key');
+    expect(refusal({ brokerUrl: 'mqtt://127.0.0.1:1883' })).toContain("--broker-user: an external broker needs the dynamic-security admin the cloud manages agents' access with");
+    expect(refusal({ brokerUrl: 'mqtt://127.0.0.1:1883', brokerUser: 'admin' })).toBe('--broker-password-file: give both --broker-user and --broker-password-file');
+    expect(refusal({ brokerUrl: 'mqtt://127.0.0.1:1883', insecureOpenBroker: true })).toBe('accepted');
+    expect(refusal({ brokerUser: 'admin', brokerPasswordFile: 'pw' })).toBe('--broker-user: applies to an external broker: give --broker too');
+    expect(refusal({ retention: { auditDays: '30' } })).toBe('--audit-retention-days: must be at least 365: the audit log is kept at least a year');
+    expect(refusal({ metricsListen: 'anywhere' })).toBe('--metrics-listen: must be HOST:PORT, e.g. 127.0.0.1:9464');
   });
 
   it('takes the strings a command line gives and turns them into numbers', () => {

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createLogger } from '../protocol/log.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 import { isAvcareError, reportCommandError } from '../protocol/index.js';
-import { describeCloud, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
+import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
+
+/** The school the PC running `npm start` joins: a stack of its own, with its own data folder. */
+const LOCAL_SCHOOL = 'local';
 
 /** The agent as installed users run it, next to this file in dist/. */
 const AGENT_CLI = resolve(import.meta.dirname, '../agent/cli.js');
@@ -44,10 +48,24 @@ async function runDevStack(flags: DevStackFlags): Promise<void> {
 
   process.stdout.write(`avcare ${AVCARE_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
   for (const line of substitutions) process.stdout.write(`  note: ${line}\n`);
+  const cloudUrl = cloud.httpUrl.replace(/\/$/, '');
+  process.stdout.write(`\n${describeFirstRun(cloud) || `Sign in as operator with the password you chose: node dist/cloud/cli.js login --url ${cloudUrl} --user operator\n`}`);
 
+  // This PC's agent joins the local school the way any PC does: an enrollment token, then `avcare-agent enroll`.
+  // Its state (identity, outbox) stays in the data folder unless the environment names a state directory.
+  const agentEnv = { ...process.env, STATE_DIRECTORY: process.env.STATE_DIRECTORY ?? resolve(flags.data, 'agent-state') };
+  const { token } = await cloud.security.enrollTokens.create({ schoolId: LOCAL_SCHOOL, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUser()}`, source: null });
+  const enrolled = await runToEnd(process.execPath, [AGENT_CLI, 'enroll', '--cloud', cloudUrl, '--token', token], agentEnv);
+  if (enrolled.code !== 0) {
+    await cloud.stop();
+    throw new Error(`enrolling this PC's agent failed:\n${enrolled.output}`);
+  }
+  process.stdout.write(`This PC's agent is enrolled in school "${LOCAL_SCHOOL}" (identity in ${join(agentEnv.STATE_DIRECTORY, 'identity.json')}).\n`);
+
+  // --broker: the enrolled URL names the port this cloud took, which a later start may not get again.
   const agentArgs = [AGENT_CLI, 'run', '--pretty', '--broker', cloud.mqtt.url];
   process.stdout.write(`Starting the agent: node ${agentArgs.map((arg) => (arg === AGENT_CLI ? 'dist/agent/cli.js' : arg)).join(' ')}\nCtrl-C stops both.\n\n`);
-  const agent = spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const agent = spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: agentEnv });
   const agentExited = new Promise<number>((resolveExit) => {
     agent.once('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
     agent.once('error', (error) => {
@@ -93,6 +111,27 @@ async function startWithFallback(options: StartCloudOptions & { httpPort: number
   }
 }
 
+/** Runs a command to its end, its output kept for an error message (the enrollment secret is not in it). */
+function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (error) => resolveRun({ code: 1, output: error.message }));
+    child.once('exit', (code) => resolveRun({ code: code ?? 1, output }));
+  });
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers).
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}
+
 /** The flag of a port refused as in use (explainListenError's context), or undefined for any other failure. */
 function takenPortFlag(error: unknown): string | undefined {
   if (!isAvcareError(error)) return undefined;
@@ -116,7 +155,7 @@ const program = new Command('avcare-dev-stack')
   .description('npm start: the avcare cloud and an agent for this PC, on one machine')
   .option('--port <port>', 'HTTP API port (default 8080, or a free one when 8080 is taken)')
   .option('--mqtt-port <port>', 'embedded MQTT broker port (default 1883, or a free one when 1883 is taken)')
-  .option('--host <address>', 'address to listen on; 0.0.0.0 lets other PCs connect (the embedded broker has no authentication)', '127.0.0.1')
+  .option('--host <address>', 'address to listen on; 0.0.0.0 lets other PCs connect (they need https: see avcare-cloud start --tls-cert)', '127.0.0.1')
   .option('--data <dir>', 'data folder for the SQLite database', './avcare-data')
   .action(runDevStack);
 

@@ -108,7 +108,6 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       ...(scryptCost ? { scryptCost } : {}),
       ...(loginLimits ? { loginLimits } : {}),
     });
-    const firstRun = await ensureFirstOperator(security.accounts, options.adminPasswordFile === undefined ? {} : { passwordFile: options.adminPasswordFile });
 
     const tickets = new TicketEngine({
       db: store.database,
@@ -211,6 +210,9 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       undo.push(closeMetrics);
     }
 
+    // Last, once every listener is up: a start that fails on a taken port (and is retried on
+    // another) must not use up the one chance to show the one-time password.
+    const firstRun = await ensureFirstOperator(security.accounts, options.adminPasswordFile === undefined ? {} : { passwordFile: options.adminPasswordFile });
     const anchors = new AuditAnchors({ db: store.database, audit: security.audit, key: signingKey, file: anchorFile, log: baseLog });
     anchors.start(options.auditAnchorSeconds * 1000);
     const retention = startRetentionTimer({

@@ -116,7 +116,7 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
 
   it('GET /api/agents/:id gives state, inventory devices, open faults and recent health, with the id encoded or not', async () => {
     for (const url of ['/api/agents/sch-1%3Apc-01', '/api/agents/sch-1:pc-01']) {
-      const response = await app.inject({ method: 'GET', url });
+      const response = await app.inject({ headers: auth, method: 'GET', url });
       expect(response.statusCode, url).toBe(200);
       const { agent } = response.json<{ agent: { id: string; state: string; roomId: string; devices: { name: string }[]; openFaults: { code: string }[]; recentHealth: { cpuLoadPercent: number }[] } }>();
       expect(agent).toMatchObject({ id: 'sch-1:pc-01', state: 'online', roomId: 'r101' });

@@ -71,10 +71,37 @@ export function runNodeEntry(entry: string, args: string[], options: { cwd?: str
   };
 }
 
-/** GETs a URL and returns the status and parsed JSON body. */
-export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(url);
+/** GETs a URL (as the holder of `token`, when given) and returns the status and parsed JSON body. */
+export async function getJson<T>(url: string, token?: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, body: (await response.json()) as T };
+}
+
+/** POSTs JSON (as the holder of `token`, when given) and returns the status and parsed JSON body. */
+export async function postJson<T>(url: string, body: unknown, token?: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** The one-time password a cloud printed at its first start. */
+export function oneTimePassword(stdout: string): string {
+  const match = /one-time password[^\n]*\n\n {4}(\S+)\n/.exec(stdout);
+  if (!match?.[1]) throw new Error(`no one-time password in:\n${stdout}`);
+  return match[1];
+}
+
+/**
+ * Signs in through the API; with a one-time password, replaces it first (as `avcare-cloud login`
+ * does), and returns a token for the account.
+ */
+export async function signIn(baseUrl: string, name: string, password: string): Promise<string> {
+  const login = await postJson<{ token: string; account: { mustChangePassword: boolean } }>(`${baseUrl}/api/auth/login`, { name, password });
+  if (login.status !== 200) throw new Error(`sign-in as ${name} failed: ${JSON.stringify(login.body)}`);
+  if (login.body.account.mustChangePassword) {
+    const changed = await postJson(`${baseUrl}/api/auth/password`, { currentPassword: password, newPassword: `${password}-changed` }, login.body.token);
+    if (changed.status !== 200) throw new Error(`changing the one-time password failed: ${JSON.stringify(changed.body)}`);
+  }
+  return login.body.token;
 }
 
 /** Polls until the check returns a value (not undefined) or time runs out. */

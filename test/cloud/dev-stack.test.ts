@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../cloud/store/open-store.js';
-import { DEV_STACK, eventually, getJson, runNodeEntry, type RunningProcess } from './cloud-process.js';
+import { DEV_STACK, eventually, getJson, oneTimePassword, runNodeEntry, signIn, type RunningProcess } from './cloud-process.js';
 
 const running: RunningProcess[] = [];
 const blockers: Server[] = [];
@@ -48,16 +48,25 @@ describe('npm start (dist/cloud/dev-stack.js)', () => {
     expect(apiUrl).not.toContain(':8080/');
     expect(stack.stdout()).toMatch(/note: port 8080 is already in use: the HTTP API took \d+ instead/);
     expect(stack.stdout()).toMatch(/note: port 1883 is already in use \(another MQTT broker\?\): the embedded broker took \d+ instead/);
+    // It made an operator and says how to sign in, then enrolled this PC's agent like any PC.
+    const baseUrl = apiUrl.replace(/\/api\/agents$/, '');
+    expect(stack.stdout()).toContain(`Sign in: avcare-cloud login --url ${baseUrl} --user operator`);
+    expect(stack.stdout()).toContain('This PC\'s agent is enrolled in school "local"');
+    expect((await getJson(apiUrl)).status).toBe(401);
+    const token = await signIn(baseUrl, 'operator', oneTimePassword(stack.stdout()));
 
     const agents = await eventually(
       async () => {
-        const { body } = await getJson<{ agents: { id: string; state: string }[] }>(apiUrl);
+        const { body } = await getJson<{ agents: { id: string; state: string }[] }>(apiUrl, token);
         return body.agents.some((agent) => agent.state === 'online') ? body.agents : undefined;
       },
       30_000,
       'this PC\'s agent to appear online in GET /api/agents',
     );
     expect(agents).toHaveLength(1);
+    expect(agents[0]?.id).toMatch(/^local:/);
+    const enrolled = (await getJson<{ agents: { id: string }[] }>(`${baseUrl}/api/enrolled-agents`, token)).body.agents;
+    expect(enrolled.map((agent) => agent.id)).toEqual([agents[0]?.id]);
     // The agent prints its readable output through the stack's terminal.
     expect(stack.stdout()).toMatch(/avcare agent .*probing every/);
 

@@ -1,0 +1,144 @@
+/**
+ * Enrollment on SQLite and PostgreSQL: tokens expire, run out and can be revoked, each refused
+ * with its reason; enrolling again is idempotent; a one-use token enrolls exactly one PC even
+ * when many try at once; everything leaves an audit entry.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AvcareError, type EnrollRequest } from '../../protocol/index.js';
+import { UNMANAGED_BROKER, type AgentBrokerAccount, type BrokerAccess } from '../../cloud/broker/broker-access.js';
+import type { Security } from '../../cloud/security.js';
+import { agentKey } from '../../cloud/store/store.js';
+import { openTestStore, type Backend, type StoreUnderTest } from '../collector/cloud-under-test.js';
+import { testSecurity } from '../helpers/security.js';
+
+const BY = { actor: 'user:admin-zhang', source: '10.1.2.3' };
+
+describe.each<Backend>(['sqlite', 'postgres'])('enrollment on %s', (backend) => {
+  let opened: StoreUnderTest | undefined;
+  afterEach(async () => {
+    await opened?.dispose();
+    opened = undefined;
+  });
+
+  /** The broker calls enrollment makes, recorded (the broker suites test real brokers). */
+  function recordingBroker(): BrokerAccess & { granted: string[]; revoked: string[] } {
+    const granted: string[] = [];
+    const revoked: string[] = [];
+    return {
+      description: 'recording',
+      granted,
+      revoked,
+      grantAgent: (account: AgentBrokerAccount) => Promise.resolve(void granted.push(account.username)),
+      revokeAgent: (account: AgentBrokerAccount) => Promise.resolve(void revoked.push(account.username)),
+    };
+  }
+
+  async function setUp(broker: BrokerAccess = UNMANAGED_BROKER): Promise<Security> {
+    opened = await openTestStore(backend);
+    const { security } = await testSecurity(opened.store, { agentMqttUrl: 'mqtts://cloud.example:8883' });
+    security.registry.attachBroker(broker);
+    return security;
+  }
+
+  const request = (token: string, overrides: Partial<EnrollRequest> = {}): EnrollRequest => ({ token, installationId: randomUUID(), requestedAgentId: 'pc-01', roomId: 'r101', hostname: 'PC-01', ...overrides });
+  const refusal = async (work: Promise<unknown>): Promise<string> => {
+    try {
+      await work;
+    } catch (error) {
+      if (error instanceof AvcareError) return error.code;
+      throw error;
+    }
+    throw new Error('enrollment was not refused');
+  };
+
+  it('enrolls a PC with a token: an agent id, MQTT credentials only its hash is kept of, the cloud\'s key, an audit entry', async () => {
+    const broker = recordingBroker();
+    const security = await setUp(broker);
+    const { token, info } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    expect(info).toMatchObject({ schoolId: 'sch-1', maxUses: 1, uses: 0, state: 'active', createdBy: 'user:admin-zhang' });
+    expect(Date.parse(info.expiresAt) - Date.parse(info.createdAt)).toBe(7 * 24 * 3_600_000);
+
+    const answer = await security.enrollment.enroll(request(token), '10.9.8.7', 'cloud.example');
+    expect(answer).toMatchObject({ schoolId: 'sch-1', agentId: 'pc-01', roomId: 'r101', reenrolled: false, mqtt: { url: 'mqtts://cloud.example:8883', username: 'sch-1:pc-01', clientId: 'avcare-agent:sch-1:pc-01' } });
+    expect(answer.mqtt.password).toMatch(/^avc_ms_[A-Za-z0-9_-]{43}$/);
+    expect(answer.signingKey).toMatchObject({ algorithm: 'Ed25519', keyId: security.signingKey.keyId });
+    expect(broker.granted).toEqual(['sch-1:pc-01']);
+    expect(await security.registry.verifyMqtt('sch-1:pc-01', answer.mqtt.password)).toMatchObject({ schoolId: 'sch-1', agentId: 'pc-01' });
+    // Neither the token nor the secret is stored, only their hashes.
+    const dump = JSON.stringify([...(await opened?.store.database.query('SELECT * FROM agent_credentials') ?? []), ...(await opened?.store.database.query('SELECT * FROM enroll_tokens') ?? [])]);
+    expect(dump).not.toContain(answer.mqtt.password);
+    expect(dump).not.toContain(token);
+    const entries = await security.audit.list({ action: 'agent.enroll' });
+    expect(entries).toMatchObject([{ actor: expect.stringMatching(/^installation:/) as string, target: 'agent:sch-1:pc-01', outcome: 'success', source: '10.9.8.7', schoolId: 'sch-1' }]);
+    expect(JSON.stringify(entries)).not.toContain(answer.mqtt.password);
+  });
+
+  it('enrolling the same PC again is idempotent: the same agent, fresh credentials, no use taken', async () => {
+    const security = await setUp();
+    const { token, info } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    const first = request(token);
+    const once = await security.enrollment.enroll(first, '10.0.0.1', 'h');
+    const again = await security.enrollment.enroll({ ...first, roomId: undefined }, '10.0.0.1', 'h');
+    expect(again).toMatchObject({ agentId: once.agentId, roomId: 'r101', reenrolled: true });
+    expect(again.mqtt.password).not.toBe(once.mqtt.password);
+    expect(await security.registry.verifyMqtt(once.mqtt.username, once.mqtt.password)).toBeUndefined();
+    expect(await security.registry.verifyMqtt(again.mqtt.username, again.mqtt.password)).toBeDefined();
+    expect((await security.enrollTokens.get(info.id))?.uses).toBe(1);
+    expect(await security.registry.list()).toHaveLength(1);
+  });
+
+  it('refuses a used-up, an expired, a revoked and an unknown token, each with its reason and an audit entry', async () => {
+    const security = await setUp();
+    const used = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 2 }, BY);
+    await security.enrollment.enroll(request(used.token), '10.0.0.1', 'h');
+    await security.enrollment.enroll(request(used.token, { requestedAgentId: 'pc-02' }), '10.0.0.1', 'h');
+    expect(await refusal(security.enrollment.enroll(request(used.token, { requestedAgentId: 'pc-03' }), '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_USED_UP');
+
+    const expired = await security.enrollTokens.create({ schoolId: 'sch-1', ttlHours: 1 }, BY);
+    await opened?.store.database.execute('UPDATE enroll_tokens SET expires_at = $1 WHERE id = $2', [Date.now() - 1000, expired.info.id]);
+    expect(await refusal(security.enrollment.enroll(request(expired.token), '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_EXPIRED');
+
+    const revoked = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    expect(await security.enrollTokens.revoke(revoked.info.id, BY)).toMatchObject({ state: 'revoked', revokedBy: 'user:admin-zhang' });
+    expect(await refusal(security.enrollment.enroll(request(revoked.token), '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_REVOKED');
+    expect(await refusal(security.enrollment.enroll(request('avc_et_this-token-was-never-made'), '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_UNKNOWN');
+
+    const failures = (await security.audit.list({ action: 'agent.enroll' })).filter((entry) => entry.outcome === 'failure');
+    expect(failures.map((entry) => entry.detail.reason)).toEqual(['ENROLL_TOKEN_USED_UP', 'ENROLL_TOKEN_EXPIRED', 'ENROLL_TOKEN_REVOKED', 'ENROLL_TOKEN_UNKNOWN']);
+    expect(await security.registry.list()).toHaveLength(2);
+    const states = (await security.enrollTokens.list()).map((token) => token.state).sort();
+    expect(states).toEqual(['expired', 'revoked', 'used-up']);
+  });
+
+  it('a one-use token enrolls exactly one of many PCs enrolling at the same moment', async () => {
+    const security = await setUp();
+    const { token, info } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    const attempts = await Promise.allSettled(Array.from({ length: 12 }, (_, index) => security.enrollment.enroll(request(token, { requestedAgentId: `pc-${index}` }), '10.0.0.1', 'h')));
+    const enrolled = attempts.filter((attempt) => attempt.status === 'fulfilled');
+    const refused = attempts.filter((attempt): attempt is PromiseRejectedResult => attempt.status === 'rejected');
+    expect(enrolled).toHaveLength(1);
+    expect(refused.map((attempt) => (attempt.reason as AvcareError).code)).toEqual(Array.from({ length: 11 }, () => 'ENROLL_TOKEN_USED_UP'));
+    expect((await security.enrollTokens.get(info.id))?.uses).toBe(1);
+    expect(await security.registry.list()).toHaveLength(1);
+  });
+
+  it('gives two PCs with one host name distinct agent ids, and a revoked PC admitted again its own id back', async () => {
+    const broker = recordingBroker();
+    const security = await setUp(broker);
+    const tokens = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 2 }, BY);
+    const first = request(tokens.token);
+    expect((await security.enrollment.enroll(first, '10.0.0.1', 'h')).agentId).toBe('pc-01');
+    expect((await security.enrollment.enroll(request(tokens.token), '10.0.0.2', 'h')).agentId).toBe('pc-01-2');
+
+    await security.registry.revoke(agentKey('sch-1', 'pc-01'), BY, 'reimaged');
+    expect(broker.revoked).toEqual(['sch-1:pc-01']);
+    // A revoked PC needs a token with a use left: its old, used-up one does not bring it back...
+    expect(await refusal(security.enrollment.enroll(first, '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_USED_UP');
+    // ...a new one from the school admin does, as itself.
+    const fresh = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    const back = await security.enrollment.enroll({ ...first, token: fresh.token }, '10.0.0.1', 'h');
+    expect(back).toMatchObject({ agentId: 'pc-01', reenrolled: true });
+    expect((await security.registry.get(agentKey('sch-1', 'pc-01')))?.revokedAt).toBeNull();
+  });
+});
