@@ -54,7 +54,8 @@ export interface ApiFlags {
 
 /** The cloud a command talks to: --url, $AVCARE_CLOUD_URL, the signed-in cloud, or this machine. */
 export function cloudUrl(flags: ApiFlags, session = readSession()): string {
-  return (flags.url ?? process.env.AVCARE_CLOUD_URL ?? session?.url ?? DEFAULT_CLOUD_URL).replace(/\/+$/, '');
+  // An empty variable counts as unset, as shells and systemd units leave it.
+  return (flags.url ?? (process.env.AVCARE_CLOUD_URL || undefined) ?? session?.url ?? DEFAULT_CLOUD_URL).replace(/\/+$/, '');
 }
 
 function originOf(url: string): string {
@@ -73,7 +74,7 @@ export async function callApi<T>(flags: ApiFlags, method: 'GET' | 'POST', path: 
   const session = readSession();
   const base = cloudUrl(flags, session);
   const origin = originOf(base);
-  const token = options.anonymous ? undefined : (process.env.AVCARE_TOKEN ?? (session && originOf(session.url) === origin ? session.token : undefined));
+  const token = options.anonymous ? undefined : ((process.env.AVCARE_TOKEN || undefined) ?? (session && originOf(session.url) === origin ? session.token : undefined));
   if (!options.anonymous && token === undefined) {
     throw new AvcareError('UNAUTHENTICATED', `not signed in to ${origin}: run avcare-cloud login --url ${base} --user NAME`);
   }

@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validMessage, payloadOf, topicOf } from '../collector/agent-traffic.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
-import { CLOUD_CLI, eventually, getJson, runNodeEntry, type RunningProcess } from './cloud-process.js';
+import { randomUUID } from 'node:crypto';
+import type { EnrollResponse, MqttCredentials } from '../../protocol/index.js';
+import { CLOUD_CLI, eventually, getJson, postJson, runNodeEntry, signIn, type RunningProcess } from './cloud-process.js';
 
 const running: RunningProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -23,9 +25,26 @@ function startCloudCli(args: string[]): RunningProcess {
   return cloud;
 }
 
-/** Publishes one valid status message at QoS 1 and resolves once the broker acknowledged it. */
-async function publishStatus(url: string, sender: { schoolId: string; roomId: string; agentId: string }): Promise<void> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `test-${sender.agentId}` });
+/** A password file for the first operator, so the test signs in without reading a one-time password. */
+function adminPasswordFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'avcare-admin-')), 'admin-password');
+  writeFileSync(file, 'operator passphrase for the test\n', { mode: 0o600 });
+  return file;
+}
+
+/** What a school admin and an IT teacher do: an enrollment token, then the PC enrolls with it. */
+async function enrollThroughApi(baseUrl: string, sender: { schoolId: string; roomId: string; agentId: string }): Promise<MqttCredentials> {
+  const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
+  const created = await postJson<{ token: string }>(`${baseUrl}/api/enroll-tokens`, { school: sender.schoolId }, token);
+  expect(created.status).toBe(200);
+  const enrolled = await postJson<EnrollResponse>(`${baseUrl}/api/enroll`, { token: created.body.token, installationId: randomUUID(), requestedAgentId: sender.agentId, roomId: sender.roomId });
+  expect(enrolled.status).toBe(200);
+  return enrolled.body.mqtt;
+}
+
+/** Publishes one valid status message at QoS 1, as the enrolled agent, and resolves once the broker acknowledged it. */
+async function publishStatus(url: string, sender: { schoolId: string; roomId: string; agentId: string }, credentials: MqttCredentials): Promise<void> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: credentials.clientId, username: credentials.username, password: credentials.password });
   try {
     const message = validMessage('status', sender);
     await client.publishAsync(topicOf(message), payloadOf(message), { qos: 1, retain: true });
@@ -45,17 +64,24 @@ function occupy(port: number): Promise<Server> {
 describe('avcare-cloud start (the built binary)', () => {
   it('serves /healthz, stores what an agent publishes to its embedded broker, and stops cleanly on SIGTERM', async () => {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
-    const cloud = startCloudCli(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1']);
+    const cloud = startCloudCli(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--admin-password-file', adminPasswordFile()]);
     await cloud.waitForOutput(/Ctrl-C stops/);
-    expect(cloud.stdout()).toContain(`API       http://127.0.0.1:${httpPort}/api/agents`);
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    expect(cloud.stdout()).toContain(`API       ${baseUrl}/api/agents`);
     expect(cloud.stdout()).toContain(`MQTT      mqtt://127.0.0.1:${mqttPort}`);
     expect(cloud.stdout()).toMatch(/database {2}sqlite:.*avcare-data\/avcare\.db/);
+    expect(cloud.stdout()).toContain('Created the operator account "operator" with the password from --admin-password-file');
 
-    expect(await getJson(`http://127.0.0.1:${httpPort}/healthz`)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
+    expect(await getJson(`${baseUrl}/healthz`)).toEqual({ status: 200, body: { status: 'ok', db: 'ok' } });
+    // Anonymous: refused by the broker and by the API.
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4, clientId: 'anonymous', reconnectPeriod: 0 })).rejects.toThrow(/not authorized/i);
+    expect((await getJson(`${baseUrl}/api/agents`)).status).toBe(401);
 
-    await publishStatus(`mqtt://127.0.0.1:${mqttPort}`, { schoolId: 'sch-cli', roomId: 'r1', agentId: 'pc-1' });
+    const sender = { schoolId: 'sch-cli', roomId: 'r1', agentId: 'pc-1' };
+    await publishStatus(`mqtt://127.0.0.1:${mqttPort}`, sender, await enrollThroughApi(baseUrl, sender));
     // The embedded broker acknowledges only once the collector committed: the agent is there already.
-    const { body } = await getJson<{ agents: { id: string; state: string }[] }>(`http://127.0.0.1:${httpPort}/api/agents`);
+    const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
+    const { body } = await getJson<{ agents: { id: string; state: string }[] }>(`${baseUrl}/api/agents`, token);
     expect(body.agents).toEqual([expect.objectContaining({ id: 'sch-cli:pc-1', state: 'online' })]);
 
     cloud.child.kill('SIGTERM');
@@ -112,19 +138,31 @@ describe('avcare-cloud start (the built binary)', () => {
     expect(cloud.stderr()).toContain('--mqtt-port sets the embedded broker, which --broker replaces');
   });
 
-  it('with --broker subscribes to an external Mosquitto instead of embedding one', async () => {
-    const mosquitto: OwnMosquitto = await startMosquitto();
+  it('refuses an external broker it cannot manage, unless told it is open', async () => {
+    const cloud = startCloudCli(['--broker', 'mqtt://127.0.0.1:1', '--port', '0']);
+    expect(await cloud.exited).toBe(1);
+    expect(cloud.stderr()).toContain("--broker-user: an external broker needs the dynamic-security admin the cloud manages agents' access with (--broker-user and --broker-password-file), or --insecure-open-broker");
+  });
+
+  it('with --broker subscribes to an external Mosquitto with dynamic security, which it provisions for each agent', async () => {
+    const mosquitto: OwnMosquitto = await startMosquitto({ dynsec: true });
     cleanups.push(() => mosquitto.stop());
+    const passwordFile = join(mkdtempSync(join(tmpdir(), 'avcare-broker-')), 'dynsec-admin');
+    writeFileSync(passwordFile, `${mosquitto.admin?.password ?? ''}\n`, { mode: 0o600 });
     const httpPort = await freePort();
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
     // No --mqtt-port: were it embedding a broker, the default 1883 (this machine's Mosquitto) would refuse it.
-    const cloud = startCloudCli(['--port', String(httpPort), '--broker', mosquitto.url]);
+    const cloud = startCloudCli(['--port', String(httpPort), '--broker', mosquitto.url, '--broker-user', mosquitto.admin?.username ?? '', '--broker-password-file', passwordFile, '--admin-password-file', adminPasswordFile()]);
     await cloud.waitForOutput(/Ctrl-C stops/);
     expect(cloud.stdout()).toContain(`mqtt://127.0.0.1:${mosquitto.port}   (external broker, subscribed)`);
+    expect(cloud.stdout()).toContain('access    Mosquitto dynamic security: one client and role per agent');
 
-    await publishStatus(mosquitto.url, { schoolId: 'sch-ext', roomId: 'r1', agentId: 'pc-2' });
+    const sender = { schoolId: 'sch-ext', roomId: 'r1', agentId: 'pc-2' };
+    await publishStatus(mosquitto.url, sender, await enrollThroughApi(baseUrl, sender));
+    const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
     const agents = await eventually(
       async () => {
-        const { body } = await getJson<{ agents: { id: string }[] }>(`http://127.0.0.1:${httpPort}/api/agents`);
+        const { body } = await getJson<{ agents: { id: string }[] }>(`${baseUrl}/api/agents`, token);
         return body.agents.length > 0 ? body.agents : undefined;
       },
       10_000,
