@@ -43,6 +43,8 @@ export function agentAcls(account: Pick<AgentBrokerAccount, 'schoolId' | 'agentI
 export function collectorAcls(): Array<{ acltype: string; topic: string; allow: boolean; priority: number }> {
   return [
     { acltype: 'subscribePattern', topic: `${TOPIC_ROOT}/#`, allow: true, priority: 0 },
+    // Mosquitto 2.0 checks a shared subscription's ACL on the whole filter, $share/GROUP/ included.
+    { acltype: 'subscribePattern', topic: `$share/+/${TOPIC_ROOT}/#`, allow: true, priority: 0 },
     { acltype: 'publishClientReceive', topic: `${TOPIC_ROOT}/#`, allow: true, priority: 0 },
     { acltype: 'publishClientSend', topic: inboxFilter(), allow: true, priority: 0 },
   ];

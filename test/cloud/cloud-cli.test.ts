@@ -7,9 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validMessage, payloadOf, topicOf } from '../collector/agent-traffic.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
-import { randomUUID } from 'node:crypto';
-import type { EnrollResponse, MqttCredentials } from '../../protocol/index.js';
-import { CLOUD_CLI, eventually, getJson, postJson, runNodeEntry, signIn, type RunningProcess } from './cloud-process.js';
+import type { MqttCredentials } from '../../protocol/index.js';
+import { CLOUD_CLI, enrollmentToken, enrollThroughApi as enrollWithToken, eventually, getJson, operatorPasswordFile as adminPasswordFile, runNodeEntry, signIn, TEST_OPERATOR_PASSWORD, type RunningProcess } from './cloud-process.js';
 
 const running: RunningProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -25,21 +24,8 @@ function startCloudCli(args: string[]): RunningProcess {
   return cloud;
 }
 
-/** A password file for the first operator, so the test signs in without reading a one-time password. */
-function adminPasswordFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'avcare-admin-')), 'admin-password');
-  writeFileSync(file, 'operator passphrase for the test\n', { mode: 0o600 });
-  return file;
-}
-
-/** What a school admin and an IT teacher do: an enrollment token, then the PC enrolls with it. */
 async function enrollThroughApi(baseUrl: string, sender: { schoolId: string; roomId: string; agentId: string }): Promise<MqttCredentials> {
-  const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
-  const created = await postJson<{ token: string }>(`${baseUrl}/api/enroll-tokens`, { school: sender.schoolId }, token);
-  expect(created.status).toBe(200);
-  const enrolled = await postJson<EnrollResponse>(`${baseUrl}/api/enroll`, { token: created.body.token, installationId: randomUUID(), requestedAgentId: sender.agentId, roomId: sender.roomId });
-  expect(enrolled.status).toBe(200);
-  return enrolled.body.mqtt;
+  return enrollWithToken(baseUrl, await enrollmentToken(baseUrl, sender.schoolId), sender);
 }
 
 /** Publishes one valid status message at QoS 1, as the enrolled agent, and resolves once the broker acknowledged it. */
@@ -80,7 +66,7 @@ describe('avcare-cloud start (the built binary)', () => {
     const sender = { schoolId: 'sch-cli', roomId: 'r1', agentId: 'pc-1' };
     await publishStatus(`mqtt://127.0.0.1:${mqttPort}`, sender, await enrollThroughApi(baseUrl, sender));
     // The embedded broker acknowledges only once the collector committed: the agent is there already.
-    const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
+    const token = await signIn(baseUrl, 'operator', TEST_OPERATOR_PASSWORD);
     const { body } = await getJson<{ agents: { id: string; state: string }[] }>(`${baseUrl}/api/agents`, token);
     expect(body.agents).toEqual([expect.objectContaining({ id: 'sch-cli:pc-1', state: 'online' })]);
 
@@ -159,7 +145,7 @@ describe('avcare-cloud start (the built binary)', () => {
 
     const sender = { schoolId: 'sch-ext', roomId: 'r1', agentId: 'pc-2' };
     await publishStatus(mosquitto.url, sender, await enrollThroughApi(baseUrl, sender));
-    const token = await signIn(baseUrl, 'operator', 'operator passphrase for the test');
+    const token = await signIn(baseUrl, 'operator', TEST_OPERATOR_PASSWORD);
     const agents = await eventually(
       async () => {
         const { body } = await getJson<{ agents: { id: string }[] }>(`${baseUrl}/api/agents`, token);

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { EnrollResponse, MqttCredentials } from '../../protocol/index.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -113,4 +116,33 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolveWait) => setTimeout(resolveWait, 250));
   }
+}
+
+export const TEST_OPERATOR_PASSWORD = 'operator passphrase for the test';
+
+/** A password file for the first operator (--admin-password-file), so a test signs in without reading a one-time password. */
+export function operatorPasswordFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'avcare-admin-')), 'admin-password');
+  writeFileSync(file, `${TEST_OPERATOR_PASSWORD}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** An enrollment token for a school, made by the operator of a cloud started with operatorPasswordFile(). */
+export async function enrollmentToken(baseUrl: string, schoolId: string, uses = 1): Promise<string> {
+  const token = await signIn(baseUrl, 'operator', TEST_OPERATOR_PASSWORD);
+  const created = await postJson<{ token?: string; error?: unknown }>(`${baseUrl}/api/enroll-tokens`, { school: schoolId, uses }, token);
+  if (created.status !== 200 || created.body.token === undefined) throw new Error(`creating an enrollment token failed: ${JSON.stringify(created.body)}`);
+  return created.body.token;
+}
+
+/** Enrolls an agent through POST /api/enroll with a token, as `avcare-agent enroll` does, and returns its MQTT credentials. */
+export async function enrollThroughApi(baseUrl: string, token: string, sender: { schoolId: string; roomId: string; agentId: string }): Promise<MqttCredentials> {
+  const enrolled = await postJson<EnrollResponse>(`${baseUrl}/api/enroll`, { token, installationId: randomUUID(), requestedAgentId: sender.agentId, roomId: sender.roomId });
+  if (enrolled.status !== 200) throw new Error(`enrolling ${sender.agentId} failed: ${JSON.stringify(enrolled.body)}`);
+  return enrolled.body.mqtt;
+}
+
+/** Connects to a broker as an enrolled agent. */
+export function connectAgent(url: string, credentials: MqttCredentials): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, clientId: credentials.clientId, username: credentials.username, password: credentials.password, reconnectPeriod: 0 });
 }

@@ -1,8 +1,11 @@
-import mqtt from 'mqtt';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topicFor, type AgentMessage } from '../../protocol/index.js';
-import { CLOUD_CLI, eventually, getJson, runNodeEntry, type RunningProcess } from '../cloud/cloud-process.js';
+import { topicFor, type AgentMessage, type MqttCredentials } from '../../protocol/index.js';
+import { CLOUD_CLI, connectAgent, enrollmentToken, enrollThroughApi, eventually, getJson, operatorPasswordFile, runNodeEntry, signIn, TEST_OPERATOR_PASSWORD, type RunningProcess } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -17,13 +20,24 @@ const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOStr
  * redeliveries of one fault land on both at once. Exactly one ticket per (agent, fault, device).
  */
 async function publishAll(messages: readonly AgentMessage[]): Promise<void> {
-  const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 4, clientId: 'test-storm' });
-  try {
-    await Promise.all(messages.map((message) => client.publishAsync(topicFor({ school: message.schoolId, room: message.roomId, agent: message.agentId, kind: message.type }), JSON.stringify(message), { qos: 1 })));
-  } finally {
-    await client.endAsync();
-  }
+  // Each agent publishes its own messages over its own authenticated connection, all agents at once.
+  const byAgent = new Map<string, AgentMessage[]>();
+  for (const message of messages) byAgent.set(`${message.schoolId}:${message.agentId}`, [...(byAgent.get(`${message.schoolId}:${message.agentId}`) ?? []), message]);
+  await Promise.all(
+    [...byAgent].map(async ([key, own]) => {
+      const credentials = agentCredentials.get(key);
+      if (!credentials) throw new Error(`agent ${key} was not enrolled`);
+      const client = await connectAgent(brokerUrl, credentials);
+      try {
+        await Promise.all(own.map((message) => client.publishAsync(topicFor({ school: message.schoolId, room: message.roomId, agent: message.agentId, kind: message.type }), JSON.stringify(message), { qos: 1 })));
+      } finally {
+        await client.endAsync();
+      }
+    }),
+  );
 }
+
+const agentCredentials = new Map<string, MqttCredentials>();
 
 /** Waits for the ticket count and the sum of their occurrences, as two collectors settle. */
 async function ticketsSettle(admin: pg.Client, count: number, occurrences: number): Promise<Array<{ occurrences: number }>> {
@@ -42,18 +56,36 @@ describe('two collectors on one PostgreSQL', () => {
   const collectors: Array<{ process: RunningProcess; httpPort: number }> = [];
 
   beforeAll(async () => {
-    broker = await startMosquitto();
+    broker = await startMosquitto({ dynsec: true });
     brokerUrl = broker.url;
     database = await createTestDatabase();
+    // One signing key for both processes: agents pin one key, and a second one is refused at start.
+    const shared = mkdtempSync(join(tmpdir(), 'avcare-two-collectors-'));
+    const signingKey = join(shared, 'signing-key.pem');
+    writeFileSync(signingKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    const dynsecPassword = join(shared, 'dynsec-admin');
+    writeFileSync(dynsecPassword, `${broker.admin?.password ?? ''}\n`, { mode: 0o600 });
+    const adminPassword = operatorPasswordFile();
     for (const id of ['c1', 'c2']) {
       const httpPort = await freePort();
-      const process = runNodeEntry(CLOUD_CLI, ['start', '--broker', broker.url, '--db', database.url, '--port', String(httpPort), '--host', '127.0.0.1', '--shared-group', 'avcare', '--collector-id', `collector-${id}`], {
-        env: { AVCARE_LOG_LEVEL: 'warn' },
-      });
+      const process = runNodeEntry(
+        CLOUD_CLI,
+        ['start', '--broker', broker.url, '--broker-user', broker.admin?.username ?? '', '--broker-password-file', dynsecPassword, '--signing-key', signingKey, '--admin-password-file', adminPassword, '--db', database.url, '--port', String(httpPort), '--host', '127.0.0.1', '--shared-group', 'avcare', '--collector-id', `collector-${id}`],
+        { env: { AVCARE_LOG_LEVEL: 'warn' } },
+      );
       collectors.push({ process, httpPort });
     }
     for (const { process } of collectors) await process.waitForOutput(/Ctrl-C stops/);
-  }, 30_000);
+    // The PCs enroll through either cloud: the broker accounts are the same.
+    const baseUrl = `http://127.0.0.1:${collectors[0]?.httpPort ?? 0}`;
+    const tokens = new Map<string, string>();
+    for (let index = 0; index < AGENTS; index += 1) {
+      const schoolId = `sch-${index % 4}`;
+      const token = tokens.get(schoolId) ?? (await enrollmentToken(baseUrl, schoolId, AGENTS));
+      tokens.set(schoolId, token);
+      agentCredentials.set(`${schoolId}:pc-${index}`, await enrollThroughApi(`http://127.0.0.1:${collectors[index % 2]?.httpPort ?? 0}`, token, { schoolId, roomId: `r${index}`, agentId: `pc-${index}` }));
+    }
+  }, 60_000);
 
   afterAll(async () => {
     for (const { process } of collectors) process.kill();
@@ -94,12 +126,13 @@ describe('two collectors on one PostgreSQL', () => {
     }
 
     // Both took part: the broker shared the stream.
+    const token = await signIn(`http://127.0.0.1:${collectors[0]?.httpPort ?? 0}`, 'operator', TEST_OPERATOR_PASSWORD);
     for (const { httpPort } of collectors) {
-      const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((response) => response.text());
+      const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.text());
       expect(Number(/^avcare_events_stored_total (\S+)$/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
     }
     // Either API shows the same tickets.
-    const lists = await Promise.all(collectors.map(({ httpPort }) => getJson<{ tickets: Array<{ id: string }> }>(`http://127.0.0.1:${httpPort}/api/tickets`)));
+    const lists = await Promise.all(collectors.map(({ httpPort }) => getJson<{ tickets: Array<{ id: string }> }>(`http://127.0.0.1:${httpPort}/api/tickets`, token)));
     expect(lists[0]?.body.tickets.map((ticket) => ticket.id).sort()).toEqual(lists[1]?.body.tickets.map((ticket) => ticket.id).sort());
   }, 40_000);
 });

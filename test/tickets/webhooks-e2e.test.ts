@@ -2,11 +2,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../cloud/webhooks/webhook-signature.js';
 import { payloadOf, topicOf, validMessage } from '../collector/agent-traffic.js';
-import { CLOUD_CLI, eventually, runNodeEntry, type RunningProcess } from '../cloud/cloud-process.js';
+import { CLOUD_CLI, connectAgent, enrollmentToken, enrollThroughApi, eventually, operatorPasswordFile, runNodeEntry, type RunningProcess } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
 
 const SECRET = 'e2e-secret-0123456789';
@@ -61,12 +60,14 @@ describe('webhooks from a running cloud', () => {
       }),
     );
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
-    cloud = runNodeEntry(CLOUD_CLI, ['start', '--port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--service', serviceFile], { env: { AVCARE_LOG_LEVEL: 'warn' } });
+    cloud = runNodeEntry(CLOUD_CLI, ['start', '--port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--service', serviceFile, '--admin-password-file', operatorPasswordFile()], { env: { AVCARE_LOG_LEVEL: 'warn' } });
     await cloud.waitForOutput(/Ctrl-C stops/);
 
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 4, clientId: 'test-webhooks' });
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const sender = { schoolId: 'sch-hook', roomId: 'r1', agentId: 'pc-1' };
+    const client = await connectAgent(`mqtt://127.0.0.1:${mqttPort}`, await enrollThroughApi(baseUrl, await enrollmentToken(baseUrl, sender.schoolId), sender));
     try {
-      const fault = validMessage('fault', { schoolId: 'sch-hook', roomId: 'r1', agentId: 'pc-1' }, 1);
+      const fault = validMessage('fault', sender, 1);
       await client.publishAsync(topicOf(fault), payloadOf(fault), { qos: 1 });
     } finally {
       await client.endAsync();
