@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../cloud/store/open-store.js';
 import { agentKey, type Store } from '../../cloud/store/store.js';
-import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import { provisionedMosquitto, type ProvisionedMosquitto } from '../helpers/provisioned-mosquitto.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { payloadOf, SENDER, topicOf, validMessage } from './agent-traffic.js';
 
@@ -14,8 +14,8 @@ const COLLECTOR_PROCESS = resolve(import.meta.dirname, 'collector-process.ts');
 /** Long enough that the kill lands while messages wait in the collector's batch. */
 const BATCH_DELAY_MS = 150;
 
-function startCollectorProcess(storeSpec: string, brokerUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', COLLECTOR_PROCESS, storeSpec, brokerUrl, String(BATCH_DELAY_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startCollectorProcess(storeSpec: string, brokerUrl: string, collectorPassword: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', COLLECTOR_PROCESS, storeSpec, brokerUrl, String(BATCH_DELAY_MS)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AVCARE_TEST_COLLECTOR_PASSWORD: collectorPassword } });
   let output = '';
   return new Promise((resolvePromise, reject) => {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -34,8 +34,8 @@ function kill(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-describe.each(['sqlite', 'postgres'] as const)('collector process killed with SIGKILL mid-stream (Mosquitto, MQTT feed, %s)', (backend) => {
-  let mosquitto: OwnMosquitto | undefined;
+describe.each(['sqlite', 'postgres'] as const)('collector process killed with SIGKILL mid-stream (Mosquitto with authentication, MQTT feed, %s)', (backend) => {
+  let broker: ProvisionedMosquitto | undefined;
   let database: TestDatabase | undefined;
   let child: ChildProcess | undefined;
   let store: Store | undefined;
@@ -43,24 +43,27 @@ describe.each(['sqlite', 'postgres'] as const)('collector process killed with SI
   afterEach(async () => {
     if (child) await kill(child);
     await store?.close();
-    await mosquitto?.stop();
+    await broker?.close();
     await database?.drop();
     database = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('loses nothing and stores nothing twice: what was not acknowledged is redelivered to the restarted collector', async () => {
-    mosquitto = await startMosquitto();
+    broker = await provisionedMosquitto();
+    const { mosquitto } = broker;
+    const collectorAccount = await broker.collector('avcare-collector-sigkill');
+    const agentAccount = await broker.agent(SENDER);
     dir = mkdtempSync(join(tmpdir(), 'avcare-sigkill-'));
     database = backend === 'postgres' ? await createTestDatabase() : undefined;
     const storeSpec = database ? database.url : `sqlite:${join(dir, 'avcare.db')}`;
-    child = await startCollectorProcess(storeSpec, mosquitto.url);
+    child = await startCollectorProcess(storeSpec, mosquitto.url, collectorAccount.password);
     store = await openStore(storeSpec);
     const readStore = store;
 
     const total = 1_500;
     const messages = Array.from({ length: total }, (_, index) => validMessage('health', SENDER, index + 1));
-    const agent = await mqtt.connectAsync(mosquitto.url, { clientId: 'pc-01', protocolVersion: 4 });
+    const agent = await mqtt.connectAsync(mosquitto.url, { clientId: agentAccount.clientId, username: agentAccount.username, password: agentAccount.password, protocolVersion: 4 });
     let published = 0;
     const publishing = (async () => {
       for (let start = 0; start < total; start += 50) {
@@ -81,7 +84,7 @@ describe.each(['sqlite', 'postgres'] as const)('collector process killed with SI
     expect(countAtKill).toBeLessThan(total);
     expect(publishedAtKill).toBeLessThan(total);
 
-    child = await startCollectorProcess(storeSpec, mosquitto.url);
+    child = await startCollectorProcess(storeSpec, mosquitto.url, collectorAccount.password);
     await expect.poll(() => readStore.countEvents(), { timeout: 15_000 }).toBe(total);
     const stored = await readStore.events(agentKey(SENDER.schoolId, SENDER.agentId), { limit: total + 10 });
     expect(stored.map((event) => event.seq)).toEqual(messages.map((_, index) => index + 1));

@@ -2,6 +2,8 @@
  * Issue 3, reliability points 1 and 5: agent outbox and transport -> own Mosquitto -> collector
  * feed -> database, with the broker stopped while the agent keeps producing. Afterwards every
  * event is in the database exactly once, in order per agent; run against SQLite and PostgreSQL.
+ * With authentication on (issue 9): the agent is enrolled, Mosquitto's dynamic security is
+ * provisioned by the cloud, and the feed connects with the collector's own account.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +13,9 @@ import { parseAgentConfig } from '../../agent/config.js';
 import { silentLogger } from '../../protocol/log.js';
 import { MqttTransport } from '../../agent/transport/mqtt-transport.js';
 import { Outbox, outboxFile } from '../../agent/transport/outbox.js';
-import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { startTestCollector, type Backend } from '../collector/cloud-under-test.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { securedMosquitto } from '../helpers/secured-ingress.js';
 import { fault, health, IDENTITY, inventory, measurement } from '../transport/agent-messages.js';
 import { until } from '../transport/recorder.js';
 
@@ -34,17 +35,17 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, what
 
 describe.each<Backend>(['sqlite', 'postgres'])('end to end through Mosquitto into %s', (backend) => {
   it('stores every event exactly once and in order after the broker was down while the agent kept producing', async () => {
-    const mosquitto = await startMosquitto();
-    cleanups.push(() => mosquitto.stop());
     const cloud = await startTestCollector(backend);
     cleanups.push(() => cloud.dispose());
-    const feed = startMqttFeed({ url: mosquitto.url, collector: cloud.collector, log: silentLogger, clientId: `e2e-collector-${backend}`, reconnectPeriodMs: 100 });
-    cleanups.push(() => feed.close());
-    await feed.ready;
+    const ingress = await securedMosquitto(cloud.collector, cloud.security, { clientId: `e2e-collector-${backend}`, reconnectPeriodMs: 100 });
+    cleanups.push(() => ingress.close());
+    const mosquitto = ingress.mosquitto;
+    if (!mosquitto) throw new Error('no Mosquitto behind the ingress');
+    const credentials = await ingress.enroll(IDENTITY);
 
     const outbox = new Outbox({ path: outboxFile(mkdtempSync(join(tmpdir(), 'avcare-e2e-'))), maxEvents: 10_000 });
     cleanups.push(() => outbox.close());
-    const config = parseAgentConfig({ ...IDENTITY, broker: { url: mosquitto.url } });
+    const config = parseAgentConfig({ ...IDENTITY, broker: { url: mosquitto.url, username: credentials.username, password: credentials.password } });
     const transport = new MqttTransport({ identity: config, broker: { ...config.broker, url: mosquitto.url }, outbox, log: silentLogger, backoff: { baseMs: 100, capMs: 500, stableAfterMs: 5000 } });
     cleanups.push(() => transport.stop());
     transport.start();

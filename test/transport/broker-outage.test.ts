@@ -6,22 +6,26 @@ import { parseAgentConfig } from '../../agent/config.js';
 import { silentLogger } from '../../protocol/log.js';
 import { MqttTransport } from '../../agent/transport/mqtt-transport.js';
 import { Outbox, outboxFile } from '../../agent/transport/outbox.js';
-import { startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
+import type { OwnMosquitto } from '../helpers/mosquitto.js';
+import { provisionedMosquitto, type ProvisionedMosquitto } from '../helpers/provisioned-mosquitto.js';
 import { fault, health, IDENTITY, inventory } from './agent-messages.js';
 import { firstArrivals, record, until, type Recorder } from './recorder.js';
 
-describe('agent transport across a Mosquitto outage', () => {
+describe('agent transport across an outage of a Mosquitto with authentication on', () => {
+  let provisioned: ProvisionedMosquitto;
   let mosquitto: OwnMosquitto;
   let recorder: Recorder;
   let outbox: Outbox;
   let transport: MqttTransport;
 
   beforeAll(async () => {
-    mosquitto = await startMosquitto();
-    // A persistent session, as the collector has: what arrives while it is reconnecting is queued for it.
-    recorder = await record(mosquitto.url, { clientId: 'outage-test-subscriber', clean: false, reconnectPeriod: 100 });
+    provisioned = await provisionedMosquitto();
+    mosquitto = provisioned.mosquitto;
+    // A persistent session with the collector's account, as the collector has: what arrives while it is reconnecting is queued for it.
+    recorder = await record(mosquitto.url, { ...(await provisioned.collector('outage-test-subscriber')), clean: false, reconnectPeriod: 100 });
     outbox = new Outbox({ path: outboxFile(mkdtempSync(join(tmpdir(), 'avcare-outage-'))), maxEvents: 10_000 });
-    const config = parseAgentConfig({ ...IDENTITY, broker: { url: mosquitto.url } });
+    const credentials = await provisioned.agent(IDENTITY);
+    const config = parseAgentConfig({ ...IDENTITY, broker: { url: mosquitto.url, username: credentials.username, password: credentials.password } });
     transport = new MqttTransport({ identity: config, broker: { ...config.broker, url: mosquitto.url }, outbox, log: silentLogger, backoff: { baseMs: 100, capMs: 1000, stableAfterMs: 5000 } });
     transport.start();
   });
@@ -30,7 +34,7 @@ describe('agent transport across a Mosquitto outage', () => {
     await transport.stop();
     outbox.close();
     await recorder.close();
-    await mosquitto.stop();
+    await provisioned.close();
   });
 
   function produce(count: number): void {
