@@ -14,9 +14,10 @@ describe('scrubSecrets', () => {
     ['an unquoted JSON value', '{"token":12345}', '{"token":[redacted]}'],
     ['a quoted value with spaces', "secret='two words' rest", "secret='[redacted]' rest"],
     ['a bearer header', 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y', 'Authorization: Bearer [redacted]'],
+    ['an avcare enrollment token pasted anywhere', 'ran enroll with avc_et_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_xyz ok', 'ran enroll with [redacted] ok'],
   ])('removes %s', (_name, line, expected) => {
     expect(scrubSecrets(line)).toContain(expected);
-    expect(scrubSecrets(line)).not.toMatch(/hunter2|abc\.def|9f8e7d|xyz|quoted|12345|two words|eyJ/);
+    expect(scrubSecrets(line)).not.toMatch(/hunter2|abc\.def|9f8e7d|xyz|quoted|12345|two words|eyJ|avc_et_/);
   });
 
   it('removes configured secrets verbatim wherever they appear, also JSON-escaped and URL-encoded', () => {

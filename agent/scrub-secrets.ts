@@ -21,6 +21,8 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [new RegExp(String.raw`(\b${SECRET_KEY}["']?\s*[:=]\s*)(?![\s"']|\[redacted\])[^\s&;,"'}\]]+`, 'gi'), `$1${SCRUBBED}`],
   // HTTP authorization schemes written out in an error message.
   [/\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]{6,}/g, `$1 ${SCRUBBED}`],
+  // avcare's own secrets (API and enrollment tokens, MQTT secrets) carry a prefix: wherever one shows, it goes.
+  [/\bavc_(?:at|et|ms|bs)_[A-Za-z0-9_-]{16,}/g, SCRUBBED],
 ];
 
 /**

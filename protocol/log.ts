@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /** Anything that may hold a secret is redacted before it reaches a log line. */
-export const REDACT_PATHS = ['password', '*.password', '*[*].password', 'config.pjlink[*].password', 'authorization', '*.authorization'];
+export const REDACT_PATHS = ['password', '*.password', '*[*].password', 'config.pjlink[*].password', 'authorization', '*.authorization', 'token', '*.token', 'secret', '*.secret'];
 
 /** A second destination that keeps recent log lines (the agent's recent log for teachers' reports). */
 export interface LogTap {

@@ -87,6 +87,19 @@ describe('gateMessage', () => {
     const topic = topicFor({ school: SENDER.schoolId, room: SENDER.roomId, agent: SENDER.agentId, kind: 'health' });
     expect(gateMessage(topic, payloadOf(fault), LIMIT)).toEqual({ ok: false, reason: 'topic-mismatch', detail: 'topic and body differ in kind' });
   });
+
+  it('rejects a message whose topic is not the authenticated sender\'s as sender-mismatch, body and topic consistent or not', () => {
+    const forged = validMessage('fault', { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-02' });
+    expect(gateMessage(topicOf(forged), payloadOf(forged), LIMIT, { schoolId: 'sch-1', agentId: 'pc-01' })).toEqual({
+      ok: false,
+      reason: 'sender-mismatch',
+      detail: 'published by sch-1:pc-01 on the topic of sch-1:pc-02',
+    });
+    const otherSchool = validMessage('health', { schoolId: 'sch-9', roomId: 'r101', agentId: 'pc-01' });
+    expect(gateMessage(topicOf(otherSchool), payloadOf(otherSchool), LIMIT, { schoolId: 'sch-1', agentId: 'pc-01' })).toMatchObject({ ok: false, reason: 'sender-mismatch' });
+    const own = validMessage('health', SENDER);
+    expect(gateMessage(topicOf(own), payloadOf(own), LIMIT, { schoolId: SENDER.schoolId, agentId: SENDER.agentId })).toMatchObject({ ok: true });
+  });
 });
 
 describe('jsonDepth', () => {
