@@ -5,7 +5,9 @@
 #   Node.js >= 20.19, usbutils, alsa-utils, v4l-utils, the usb.ids database;
 #   a system user `avcare`; the avcare package (global npm install, so `avcare-agent` is on PATH);
 #   a udev rule for USB device access; /etc/avcare/agent.json (never overwritten); /var/lib/avcare;
-#   the systemd unit avcare-agent.service, enabled and (re)started.
+#   with --cloud and --token, the PC's enrollment (`avcare-agent enroll`, as the avcare user, so
+#   its credentials stay readable by that user only); the systemd unit avcare-agent.service,
+#   enabled and (re)started.
 #
 # How avcare itself is installed: from a clone, `npm ci` then `npm pack` turn the source into the
 # same tarball a release would be, and `npm install -g <tarball>` installs it with production
@@ -23,6 +25,7 @@ readonly USB_IDS_FILES=(/usr/share/misc/usb.ids /usr/share/hwdata/usb.ids /var/l
 
 # Live paths, as the running agent and systemd see them.
 readonly CONFIG_PATH=/etc/avcare/agent.json
+readonly CLOUD_CA_PATH=/etc/avcare/cloud-ca.pem
 readonly STATE_PATH=/var/lib/avcare
 
 # AVCARE_ROOT prefixes every file and directory this script writes, reads back or removes
@@ -31,6 +34,7 @@ readonly STATE_PATH=/var/lib/avcare
 readonly ROOT="${AVCARE_ROOT:-}"
 readonly CONFIG_DIR_FILE="$ROOT/etc/avcare"
 readonly CONFIG_FILE="$ROOT$CONFIG_PATH"
+readonly CLOUD_CA_FILE="$ROOT$CLOUD_CA_PATH"
 readonly STATE_DIR="$ROOT$STATE_PATH"
 readonly UDEV_RULE_FILE="$ROOT/etc/udev/rules.d/60-avcare.rules"
 readonly UNIT_FILE="$ROOT/etc/systemd/system/$UNIT_NAME"
@@ -47,6 +51,10 @@ FROM_NPM=0
 NPM_VERSION=latest
 SCHOOL_ID=""
 ROOM_ID=""
+CLOUD_URL=""
+ENROLL_TOKEN=""
+CA_FILE=""
+INSECURE_PLAINTEXT=0
 
 NODE_BIN=""
 NPM_BIN=""
@@ -62,8 +70,15 @@ Installs the avcare agent as a systemd service on a Debian or Ubuntu classroom P
 Run it again to upgrade; your /etc/avcare/agent.json is never overwritten.
 
 Options:
-  --school ID          schoolId for a new /etc/avcare/agent.json
-  --room ID            roomId for a new /etc/avcare/agent.json (defaults to the host name)
+  --cloud URL          the avcare cloud this PC reports to, e.g. https://avcare.example.edu.cn
+  --token TOKEN        the enrollment token a school admin created (avcare-cloud enroll-tokens
+                       create); with --cloud, the PC enrolls and gets its own credentials
+  --ca FILE            the cloud's CA certificate (PEM), when it is not in the system's store;
+                       copied to /etc/avcare/cloud-ca.pem
+  --insecure-plaintext allow an http:// --cloud on another machine (the token crosses the
+                       network in clear; trusted networks only)
+  --school ID          schoolId for a new /etc/avcare/agent.json (without --cloud)
+  --room ID            the room of this PC (defaults to the token's room, or the host name)
   --from-npm [VERSION] install avcare from the npm registry (default: latest) instead of
                        from the source tree this script sits in
   --yes, -y            answer yes to questions (installing Node.js from apt)
@@ -77,8 +92,10 @@ Options:
 Environment:
   AVCARE_ROOT          prefix for the files the script writes (for tests and image builds)
 
-After installing: edit /etc/avcare/agent.json, then check with `avcare-agent doctor`
-and watch the log with `journalctl -u avcare-agent -f`.
+Example: sudo bash install.sh --cloud https://avcare.example.edu.cn --token avc_et_... --room r101
+
+After installing: edit /etc/avcare/agent.json (serial ports, projectors), check with
+`avcare-agent doctor` and watch the log with `journalctl -u avcare-agent -f`.
 EOF
 }
 
@@ -172,6 +189,18 @@ parse_args() {
         FROM_NPM=1
         NPM_VERSION="${1#--from-npm=}"
         ;;
+      --cloud | --token | --ca)
+        if [ $# -lt 2 ] || [[ "$2" == -* ]]; then
+          usage_error "option '$1' needs a value"
+        fi
+        case "$1" in
+          --cloud) CLOUD_URL="$2" ;;
+          --token) ENROLL_TOKEN="$2" ;;
+          --ca) CA_FILE="$2" ;;
+        esac
+        shift
+        ;;
+      --insecure-plaintext) INSECURE_PLAINTEXT=1 ;;
       --school | --room)
         if [ $# -lt 2 ] || [[ "$2" == -* ]]; then
           usage_error "option '$1' needs a value"
@@ -194,9 +223,19 @@ parse_args() {
   if [ "$PURGE" = 1 ] && [ "$ACTION" != uninstall ]; then
     usage_error "--purge only goes with --uninstall"
   fi
-  if [ "$ACTION" = uninstall ] && { [ -n "$SCHOOL_ID" ] || [ -n "$ROOM_ID" ] || [ "$FROM_NPM" = 1 ]; }; then
-    usage_error "--school, --room and --from-npm do not go with --uninstall"
+  if [ "$ACTION" = uninstall ] && { [ -n "$SCHOOL_ID" ] || [ -n "$ROOM_ID" ] || [ "$FROM_NPM" = 1 ] || [ -n "$CLOUD_URL" ] || [ -n "$ENROLL_TOKEN" ]; }; then
+    usage_error "--school, --room, --cloud, --token and --from-npm do not go with --uninstall"
   fi
+  if [ -n "$CLOUD_URL" ] && [ -z "$ENROLL_TOKEN" ]; then usage_error "--cloud needs --token (the enrollment token a school admin created)"; fi
+  if [ -n "$ENROLL_TOKEN" ] && [ -z "$CLOUD_URL" ]; then usage_error "--token needs --cloud (the cloud's address)"; fi
+  if [ -n "$CLOUD_URL" ] && [[ ! "$CLOUD_URL" =~ ^https?://[^[:space:]/]+/?$ ]]; then
+    usage_error "bad value for --cloud: '$CLOUD_URL' (https://HOST[:PORT], e.g. https://avcare.example.edu.cn)"
+  fi
+  if [ -n "$ENROLL_TOKEN" ] && [[ ! "$ENROLL_TOKEN" =~ ^[A-Za-z0-9_-]{10,200}$ ]]; then
+    usage_error "bad value for --token (copy it exactly as 'avcare-cloud enroll-tokens create' printed it)"
+  fi
+  if [ -n "$CA_FILE" ] && [ -z "$CLOUD_URL" ]; then usage_error "--ca goes with --cloud"; fi
+  if [ -n "$SCHOOL_ID" ] && [ -n "$CLOUD_URL" ]; then usage_error "--school does not go with --cloud: the enrollment token names the school"; fi
 }
 
 # --- privileges --------------------------------------------------------------------------------
@@ -538,9 +577,12 @@ install_udev_rule() {
 
 sample_config() {
   printf '{\n'
-  printf '  "schoolId": "%s",\n' "${SCHOOL_ID:-unassigned}"
-  if [ -n "$ROOM_ID" ]; then
-    printf '  "roomId": "%s",\n' "$ROOM_ID"
+  # Enrolled, the school, agent and room come with the PC's identity (avcare-agent enroll).
+  if [ -z "$CLOUD_URL" ]; then
+    printf '  "schoolId": "%s",\n' "${SCHOOL_ID:-unassigned}"
+    if [ -n "$ROOM_ID" ]; then
+      printf '  "roomId": "%s",\n' "$ROOM_ID"
+    fi
   fi
   printf '  "serialPorts": [],\n'
   printf '  "pjlink": []\n'
@@ -556,13 +598,45 @@ install_config() {
     fi
     return 0
   fi
-  [ -n "$ROOM_ID" ] || note "no --room given: roomId defaults to the host name"
+  [ -n "$ROOM_ID" ] || [ -n "$CLOUD_URL" ] || note "no --room given: roomId defaults to the host name"
   # 0640 root:avcare: the agent reads it, and it may hold PJLink passwords other users must not see.
   sample_config | write_file 0640 "root:$SERVICE_USER" "$CONFIG_FILE"
 }
 
 install_state_dir() {
   ensure_dir 0750 "$SERVICE_USER:$SERVICE_USER" "$STATE_DIR"
+}
+
+# The CA file goes where the agent's user can read it (a file in root's home would not be).
+install_cloud_ca() {
+  [ -n "$CA_FILE" ] || return 0
+  if [ "$DRY_RUN" = 0 ] && [ ! -r "$CA_FILE" ]; then die "cannot read --ca $CA_FILE"; fi
+  if [ "$DRY_RUN" = 1 ] && [ ! -r "$CA_FILE" ]; then
+    note "would copy --ca $CA_FILE to $CLOUD_CA_FILE (mode 0644)"
+    return 0
+  fi
+  write_file 0644 root:root "$CLOUD_CA_FILE" <"$CA_FILE"
+}
+
+# Enrolls as the agent's own user, so the credentials file it writes (0600) is that user's. The
+# token is masked in what is printed: a terminal log or a screenshot must not carry it.
+enroll_agent() {
+  [ -n "$CLOUD_URL" ] || return 0
+  local args=(enroll --cloud "$CLOUD_URL" --token "$ENROLL_TOKEN")
+  [ -n "$ROOM_ID" ] && args+=(--room "$ROOM_ID")
+  [ -n "$CA_FILE" ] && args+=(--ca "$CLOUD_CA_PATH")
+  [ "$INSECURE_PLAINTEXT" = 1 ] && args+=(--insecure-plaintext)
+  local command=(runuser -u "$SERVICE_USER" -- env "STATE_DIRECTORY=$STATE_PATH" "AVCARE_CONFIG=$CONFIG_PATH" "$NODE_BIN" "$(agent_entry)" "${args[@]}")
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '[dry-run] would run:'
+  else
+    printf '+'
+  fi
+  printf ' %q' "${command[@]}" | sed "s/$ENROLL_TOKEN/[token]/g"
+  printf '\n'
+  if [ "$DRY_RUN" = 0 ]; then
+    "${command[@]}" || die "enrollment failed (see above); fix the cause and run install.sh again: it is safe to repeat"
+  fi
 }
 
 # --- systemd -----------------------------------------------------------------------------------
@@ -660,12 +734,18 @@ do_install() {
   install_udev_rule
   install_config
   install_state_dir
+  install_cloud_ca
+  enroll_agent
   install_unit
   if [ "$DRY_RUN" = 1 ]; then
     say "dry run finished: nothing was changed"
     return 0
   fi
-  say "installed. Next: edit $CONFIG_PATH (schoolId, roomId, serialPorts, pjlink),"
+  if [ -n "$CLOUD_URL" ]; then
+    say "installed and enrolled with $CLOUD_URL. Next: add serial cameras and projectors to $CONFIG_PATH (serialPorts, pjlink),"
+  else
+    say "installed. Next: enroll the PC (sudo bash install.sh --cloud URL --token TOKEN), and edit $CONFIG_PATH (serialPorts, pjlink),"
+  fi
   say "then check the PC with 'avcare-agent doctor' and watch the log with 'journalctl -u avcare-agent -f'."
 }
 

@@ -76,6 +76,36 @@ describe('install.sh --dry-run (install)', () => {
     expect(listTree(avcareRoot)).toEqual([]);
   });
 
+  it('with --cloud and --token enrolls the PC as the avcare user, masking the token in what it prints', () => {
+    const token = 'avc_et_Zx9Q2mK7vB4nR8tY1wE5uI3oP6aS0dF2gH4jL6';
+    const ca = join(avcareRoot, 'school-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const result = runInstall(['--dry-run', '--cloud', 'https://avcare.example.edu.cn', '--token', token, '--room', 'r101', '--ca', ca], { env: { AVCARE_ROOT: join(avcareRoot, 'root') } });
+    expect(result.stderr).not.toMatch(/avcare: error/);
+    expect(result.status).toBe(0);
+    const plan = result.stdout;
+    expect(plan).toMatch(/would run: runuser -u avcare -- env STATE_DIRECTORY=\/var\/lib\/avcare AVCARE_CONFIG=\/etc\/avcare\/agent\.json \S+ \S+\/avcare\/dist\/agent\/cli\.js enroll --cloud https:\/\/avcare\.example\.edu\.cn --token \[token\] --room r101 --ca \/etc\/avcare\/cloud-ca\.pem$/m);
+    expect(plan).toContain(`would write ${avcareRoot}/root/etc/avcare/cloud-ca.pem (mode 0644, owner root:root)`);
+    expect(`${plan}${result.stderr}`).not.toContain(token);
+    // Enrolled, the school comes with the token: the sample configuration does not name one.
+    expect(plan).not.toContain('"schoolId"');
+    // The enrollment comes before the service is (re)started with it.
+    expect(plan.indexOf(' enroll --cloud')).toBeLessThan(plan.indexOf('systemctl enable avcare-agent.service'));
+  });
+
+  it.each([
+    [['--cloud', 'https://avcare.example.edu.cn'], '--cloud needs --token'],
+    [['--token', 'avc_et_abcdefghijklmnop'], '--token needs --cloud'],
+    [['--cloud', 'ftp://avcare', '--token', 'avc_et_abcdefghijklmnop'], "bad value for --cloud: 'ftp://avcare'"],
+    [['--cloud', 'https://avcare', '--token', 'has spaces in it'], 'bad value for --token'],
+    [['--cloud', 'https://avcare', '--token', 'avc_et_abcdefghijklmnop', '--school', 's1'], '--school does not go with --cloud'],
+    [['--ca', '/tmp/ca.pem'], '--ca goes with --cloud'],
+  ])('refuses %j naming the problem', (args, message) => {
+    const result = runInstall(['--dry-run', ...args], { env: { AVCARE_ROOT: avcareRoot } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
   it('puts --school and --room into the new sample config it would write', () => {
     const result = runInstall(['--dry-run', '--school', 's1', '--room', 'r101'], { env: { AVCARE_ROOT: avcareRoot } });
 
