@@ -21,6 +21,8 @@ export interface OwnMosquitto {
   readonly log: () => string;
   /** With `dynsec`: the dynamic-security admin that `mosquitto_ctrl dynsec init` created. */
   readonly admin?: { username: string; password: string };
+  /** Its own folder (configuration, persistence). */
+  readonly dir: string;
 }
 
 /** Where Debian's mosquitto package puts the dynamic-security plugin. */
@@ -36,7 +38,7 @@ export function dynsecPlugin(): string {
  * is an admin (made by `mosquitto_ctrl dynsec init`, as an operator would), and refuses anonymous
  * clients: the broker as a school runs it with avcare.
  */
-export async function startMosquitto(options: { dynsec?: boolean } = {}): Promise<OwnMosquitto> {
+export async function startMosquitto(options: { dynsec?: boolean; seed?: (dynsecFile: string) => void } = {}): Promise<OwnMosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'avcare-mosquitto-'));
   // Started as root, Mosquitto drops to its own user, which must still write its persistence file.
@@ -48,6 +50,8 @@ export async function startMosquitto(options: { dynsec?: boolean } = {}): Promis
     admin = { username: 'admin', password: `admin-${Math.random().toString(36).slice(2)}` };
     const dynsecFile = join(dir, 'dynamic-security.json');
     execFileSync('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password], { stdio: 'ignore' });
+    // Bulk accounts written into the file before the start (benchmarks), as a provisioning tool would.
+    options.seed?.(dynsecFile);
     // The plugin saves every change to this file, as the user Mosquitto drops to.
     chmodSync(dynsecFile, 0o666);
     security.splice(0, 1, 'allow_anonymous false', `plugin ${dynsecPlugin()}`, `plugin_opt_config_file ${dynsecFile}`);
@@ -96,6 +100,7 @@ export async function startMosquitto(options: { dynsec?: boolean } = {}): Promis
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
     log: () => output,
+    dir,
     ...(admin ? { admin } : {}),
   };
 }
