@@ -17,6 +17,11 @@
  * schools only: the latency phase's tickets are in the same database) until all are there or the
  * count stops moving. Ends with one JSON line, also when a step failed.
  *
+ * Each database runs twice in the one run: with the broker open (--insecure-open-broker, one
+ * publisher for every agent, as before identity) and with authentication on (Mosquitto's dynamic
+ * security with one client and role per agent, every agent publishing over its own authenticated
+ * connection). The API wants a bearer token in both; `authenticatedToOpen` compares the medians.
+ *
  *   BENCH_DATABASES=postgres npm run bench:tickets
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,12 +30,11 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import type { Sender } from '../store/store-messages.js';
-import { CLOUD_CLI, runNodeEntry, type RunningProcess } from '../cloud/cloud-process.js';
+import { CLOUD_CLI, operatorPasswordFile, runNodeEntry, signIn, TEST_OPERATOR_PASSWORD, type RunningProcess } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startBenchBroker, type AccessMode, type AgentPublisher, type BenchBroker, type BenchIdentity } from './bench-broker.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { percentile, round, sampleProcess, type ProcSample } from './proc-stats.js';
 import { nextMessage, simulatedFleet } from './telemetry.js';
@@ -53,8 +57,21 @@ const STORM_MS = 10_000;
 const SETTLE_QUIET_MS = 12_000;
 const SETTLE_TIMEOUT_MS = env('BENCH_SETTLE_TIMEOUT_MS', 60_000);
 const P99_TARGET_MS = 500;
+/** Authentication may cost at most this much of the open broker's median latency. */
+const AUTHENTICATED_TO_OPEN_TARGET = 1.1;
 
 type DatabaseKind = 'postgres' | 'sqlite';
+
+/** Every agent the bench publishes as: the broker with authentication on has an account for each. */
+const BACKGROUND_FLEET = simulatedFleet(BACKGROUND_AGENTS);
+const WARM_SENDERS = benchSenders(1, 'warm', 1);
+const LATENCY_SENDERS = benchSenders(LATENCY_FAULTS, 'lat', 40);
+const STORM_SENDERS = benchSenders(STORM_AGENTS, 'storm', STORM_ROOMS_PER_SCHOOL);
+const IDENTITIES: BenchIdentity[] = [
+  ...BACKGROUND_FLEET.map((agent) => ({ school: agent.school, agent: agent.agent })),
+  ...[...WARM_SENDERS, ...LATENCY_SENDERS, ...STORM_SENDERS].map((sender) => ({ school: sender.schoolId, agent: sender.agentId })),
+];
+const as = (sender: Sender): BenchIdentity => ({ school: sender.schoolId, agent: sender.agentId });
 
 /** Undone in reverse order, on success, on failure and on Ctrl-C: nothing outlives the bench. */
 const cleanups: Array<{ what: string; undo: () => Promise<void> }> = [];
@@ -78,20 +95,26 @@ async function cleanUp(): Promise<void> {
 interface CloudRun {
   readonly process: RunningProcess;
   readonly httpPort: number;
+  /** /metrics without a token (--metrics-listen): only this bench reaches it. */
+  readonly metricsPort: number;
+  /** The operator's bearer token for the API. */
+  readonly token: string;
   readonly pid: number;
   /** performance.now() when it was up: its engine sweeps 10 s later, then 10 s after each sweep ends. */
   readonly startedAt: number;
   stop(): Promise<number>;
 }
 
-async function startCloud(brokerUrl: string, db: string): Promise<CloudRun> {
+async function startCloud(broker: BenchBroker, db: string): Promise<CloudRun> {
   const httpPort = await freePort();
+  const metricsPort = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'avcare-bench-tickets-'));
   defer('remove the cloud\'s data folder', () => rm(data, { recursive: true, force: true }));
-  const cloud = runNodeEntry(CLOUD_CLI, ['start', '--broker', brokerUrl, '--db', db, '--port', String(httpPort), '--host', '127.0.0.1', '--data', data], {
-    cwd: data,
-    env: { AVCARE_LOG_LEVEL: 'warn' },
-  });
+  const cloud = runNodeEntry(
+    CLOUD_CLI,
+    ['start', ...broker.cloudArgs, '--db', db, '--port', String(httpPort), '--host', '127.0.0.1', '--data', data, '--admin-password-file', operatorPasswordFile(), '--metrics-listen', `127.0.0.1:${metricsPort}`],
+    { cwd: data, env: { AVCARE_LOG_LEVEL: 'warn' } },
+  );
   let stopped: Promise<number> | undefined;
   // SIGTERM lets the cloud flush and settle the engine; it exits by itself after 15 s at most.
   const stop = (): Promise<number> =>
@@ -104,7 +127,8 @@ async function startCloud(brokerUrl: string, db: string): Promise<CloudRun> {
   defer('stop the cloud', () => stop().then(() => undefined));
   // Printed once the HTTP API listens and the feed has subscribed at the broker.
   await cloud.waitForOutput(/Ctrl-C stops/, 30_000);
-  return { process: cloud, httpPort, pid: cloud.child.pid ?? 0, startedAt: performance.now(), stop };
+  const token = await signIn(`http://127.0.0.1:${httpPort}`, 'operator', TEST_OPERATOR_PASSWORD);
+  return { process: cloud, httpPort, metricsPort, token, pid: cloud.child.pid ?? 0, startedAt: performance.now(), stop };
 }
 
 /** Counting queries without parameters, so the same text runs on pg and better-sqlite3. */
@@ -145,16 +169,16 @@ interface Acks {
   drained(): Promise<void>;
 }
 
-/** QoS 1 publishing that counts PUBACKs, for publishers that pace themselves. */
-function ackCounter(client: MqttClient): Acks & { publish(topic: string, payload: string): void } {
+/** QoS 1 publishing that counts PUBACKs, for publishers that pace themselves; each message goes out as its agent. */
+function ackCounter(publisher: AgentPublisher): Acks & { publish(sender: BenchIdentity, topic: string, payload: string): void } {
   let waiters: Array<() => void> = [];
   const acks = {
     sent: 0,
     acked: 0,
     failed: 0,
-    publish(topic: string, payload: string): void {
+    publish(sender: BenchIdentity, topic: string, payload: string): void {
       acks.sent += 1;
-      client.publish(topic, payload, { qos: 1 }, (error) => {
+      publisher.publish(sender, topic, payload, (error) => {
         if (error) acks.failed += 1;
         else acks.acked += 1;
         if (acks.acked + acks.failed === acks.sent) {
@@ -178,10 +202,10 @@ interface Background {
 }
 
 /** Ordinary telemetry of many agents at a fixed rate, until stopped; a bounded window keeps it honest. */
-async function startBackground(brokerUrl: string, rate: number): Promise<Background> {
-  const fleet = simulatedFleet(BACKGROUND_AGENTS);
-  const client = await mqtt.connectAsync(brokerUrl, { clientId: `bench-background-${process.pid}`, protocolVersion: 4 });
-  const acks = ackCounter(client);
+function startBackground(broker: BenchBroker, rate: number): Background {
+  const fleet = BACKGROUND_FLEET;
+  const publisher = broker.publisher();
+  const acks = ackCounter(publisher);
   const window = 1_000;
   const started = performance.now();
   let running = true;
@@ -192,7 +216,7 @@ async function startBackground(brokerUrl: string, rate: number): Promise<Backgro
         const agent = fleet[acks.sent % fleet.length];
         if (!agent) throw new Error('empty fleet');
         const { topic, payload } = nextMessage(agent, ordinaryTelemetryIndex(acks.sent));
-        acks.publish(topic, payload);
+        acks.publish({ school: agent.school, agent: agent.agent }, topic, payload);
       }
       await sleep(5);
     }
@@ -204,7 +228,7 @@ async function startBackground(brokerUrl: string, rate: number): Promise<Backgro
       await pump;
       const seconds = (performance.now() - started) / 1000;
       await Promise.race([acks.drained(), sleep(10_000)]);
-      await client.endAsync();
+      await publisher.end();
       return { rate: Math.round(acks.acked / seconds), sent: acks.sent, acked: acks.acked, failed: acks.failed };
     },
   };
@@ -217,8 +241,8 @@ interface ListedTicket {
 }
 
 /** Sum of every series of a counter in the cloud's /metrics (all label values). */
-async function metricSum(httpPort: number, names: readonly string[]): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+async function metricSum(cloud: CloudRun, names: readonly string[]): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${cloud.metricsPort}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
     const [series, value] = line.split(' ');
@@ -230,8 +254,8 @@ async function metricSum(httpPort: number, names: readonly string[]): Promise<nu
 /** Messages the collector has taken off the broker: stored, duplicate or rejected. */
 const TAKEN = ['avcare_events_stored_total', 'avcare_messages_duplicate_total', 'avcare_messages_rejected_total'];
 
-async function listTickets(httpPort: number, query: string): Promise<ListedTicket[]> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/api/tickets?${query}`);
+async function listTickets(cloud: CloudRun, query: string): Promise<ListedTicket[]> {
+  const response = await fetch(`http://127.0.0.1:${cloud.httpPort}/api/tickets?${query}`, { headers: { authorization: `Bearer ${cloud.token}` } });
   if (!response.ok) throw new Error(`GET /api/tickets?${query}: HTTP ${response.status} ${await response.text()}`);
   return ((await response.json()) as { tickets: ListedTicket[] }).tickets;
 }
@@ -261,8 +285,8 @@ interface LatencyFigures {
   benchCpuPercent: number;
 }
 
-async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<LatencyFigures> {
-  const background = await startBackground(brokerUrl, BACKGROUND_RATE);
+async function latencyPhase(broker: BenchBroker, cloud: CloudRun): Promise<LatencyFigures> {
+  const background = startBackground(broker, BACKGROUND_RATE);
   let backgroundStopped = false;
   const stopBackground = async (): Promise<Awaited<ReturnType<Background['stop']>>> => {
     backgroundStopped = true;
@@ -271,15 +295,15 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
   defer('stop the background publisher', async () => {
     if (!backgroundStopped) await stopBackground();
   });
-  const client = await mqtt.connectAsync(brokerUrl, { clientId: `bench-faults-${process.pid}`, protocolVersion: 4 });
-  defer('disconnect the fault publisher', () => client.endAsync());
-  const faults = ackCounter(client);
+  const faultPublisher = broker.publisher();
+  defer('disconnect the fault publisher', () => faultPublisher.end());
+  const faults = ackCounter(faultPublisher);
   // The first ticket of a fresh process pays one-time costs (JIT, first plans); it is timed alone.
   const warmStarted = performance.now();
-  const warm = benchSenders(1, 'warm', 1)[0] ?? fail('no warm-up sender');
+  const warm = WARM_SENDERS[0] ?? fail('no warm-up sender');
   const warmFault = faultRaise(warm, STORM_SUBJECTS[0] ?? fail('no subjects'), new Date(), 1);
-  faults.publish(topicOf(warmFault), JSON.stringify(warmFault));
-  while ((await listTickets(cloud.httpPort, `agent=${agentKeyOf(warm)}`)).length === 0) {
+  faults.publish(as(warm), topicOf(warmFault), JSON.stringify(warmFault));
+  while ((await listTickets(cloud, `agent=${agentKeyOf(warm)}`)).length === 0) {
     if (performance.now() - warmStarted > LATENCY_GIVE_UP_MS) throw new Error('the warm-up fault never became a ticket');
     await sleep(POLL_MS);
   }
@@ -287,9 +311,9 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
   await sleep(Math.max(0, WARMUP_MS - firstTicketMs));
   const cpuBefore = sampleProcess(cloud.pid);
   const benchBefore = sampleProcess(process.pid);
-  const writesBefore = await Promise.all([metricSum(cloud.httpPort, ['avcare_write_batch_seconds_sum']), metricSum(cloud.httpPort, ['avcare_write_batch_seconds_count'])]);
+  const writesBefore = await Promise.all([metricSum(cloud, ['avcare_write_batch_seconds_sum']), metricSum(cloud, ['avcare_write_batch_seconds_count'])]);
 
-  const senders = benchSenders(LATENCY_FAULTS, 'lat', 40);
+  const senders = LATENCY_SENDERS;
   const pending = new Map<string, { publishedAt: number; publishedEpoch: number }>();
   const timed: Array<{ cloudAgeS: number; ms: number }> = [];
   const latencies: number[] = [];
@@ -306,7 +330,7 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
         continue;
       }
       // Newest first: what is pending is among the newest tickets (room for ones opened meanwhile).
-      const tickets = await listTickets(cloud.httpPort, `limit=${Math.min(5_000, pending.size + 20)}`);
+      const tickets = await listTickets(cloud, `limit=${Math.min(5_000, pending.size + 20)}`);
       const seenAt = performance.now();
       polls += 1;
       for (const ticket of tickets) {
@@ -335,7 +359,7 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
   const backlogSampler = (async () => {
     while (publishing) {
       const published = background.acked() + faults.acked;
-      backlog.push(Math.max(0, published - (await metricSum(cloud.httpPort, TAKEN))));
+      backlog.push(Math.max(0, published - (await metricSum(cloud, TAKEN))));
       await sleep(1_000);
     }
   })().catch(() => undefined);
@@ -348,7 +372,7 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
       if (wait > 0) await sleep(wait);
       const message = faultRaise(sender, STORM_SUBJECTS[0] ?? fail('no subjects'), new Date(), 1);
       pending.set(agentKeyOf(sender), { publishedAt: performance.now(), publishedEpoch: Date.now() });
-      faults.publish(topicOf(message), JSON.stringify(message));
+      faults.publish(as(sender), topicOf(message), JSON.stringify(message));
     }
   } finally {
     publishing = false;
@@ -357,7 +381,7 @@ async function latencyPhase(brokerUrl: string, cloud: CloudRun): Promise<Latency
   await backlogSampler;
   if (pollFailure !== undefined) throw pollFailure;
   await faults.drained();
-  const writesAfter = await Promise.all([metricSum(cloud.httpPort, ['avcare_write_batch_seconds_sum']), metricSum(cloud.httpPort, ['avcare_write_batch_seconds_count'])]);
+  const writesAfter = await Promise.all([metricSum(cloud, ['avcare_write_batch_seconds_sum']), metricSum(cloud, ['avcare_write_batch_seconds_count'])]);
   const cpuAfter = sampleProcess(cloud.pid);
   const benchAfter = sampleProcess(process.pid);
   const load = await stopBackground();
@@ -399,14 +423,14 @@ interface StormFigures {
   cloudCpuPercent: number;
 }
 
-async function stormPhase(brokerUrl: string, cloud: CloudRun, sql: SqlCounter): Promise<StormFigures> {
-  const senders = benchSenders(STORM_AGENTS, 'storm', STORM_ROOMS_PER_SCHOOL);
+async function stormPhase(broker: BenchBroker, cloud: CloudRun, sql: SqlCounter): Promise<StormFigures> {
+  const senders = STORM_SENDERS;
   const plan = planStorm({ agents: STORM_AGENTS, subjects: STORM_SUBJECTS.length, raisesPerSubject: 2, durationMs: STORM_MS, redeliveryEvery: 10 });
   const expected = expectedTickets(plan);
-  const client = await mqtt.connectAsync(brokerUrl, { clientId: `bench-storm-${process.pid}`, protocolVersion: 4 });
-  defer('disconnect the storm publisher', () => client.endAsync());
-  const acks = ackCounter(client);
-  const sent = new Map<number, { topic: string; payload: string }>();
+  const stormPublisher = broker.publisher();
+  defer('disconnect the storm publisher', () => stormPublisher.end());
+  const acks = ackCounter(stormPublisher);
+  const sent = new Map<number, { sender: BenchIdentity; topic: string; payload: string }>();
   const seqs = new Map<number, number>();
   const cpuBefore = sampleProcess(cloud.pid);
   const started = performance.now();
@@ -416,7 +440,7 @@ async function stormPhase(brokerUrl: string, cloud: CloudRun, sql: SqlCounter): 
     const packet = step.redeliveryOf === undefined ? buildRaise(step, senders, seqs) : sent.get(step.redeliveryOf);
     if (!packet) throw new Error(`redelivery of step ${step.redeliveryOf} before it was sent`);
     sent.set(step.id, packet);
-    acks.publish(packet.topic, packet.payload);
+    acks.publish(packet.sender, packet.topic, packet.payload);
   }
   const lastPublish = performance.now();
   await acks.drained();
@@ -443,7 +467,7 @@ async function stormPhase(brokerUrl: string, cloud: CloudRun, sql: SqlCounter): 
   const duplicates = await sql.rows<{ agent_key: string }>('SELECT agent_key, code, device_key, COUNT(*) AS n FROM tickets GROUP BY agent_key, code, device_key HAVING COUNT(*) > 1');
   const [span] = await sql.rows<{ first: number | string | null; last: number | string | null }>("SELECT MIN(opened_at) AS first, MAX(opened_at) AS last FROM tickets WHERE school_id LIKE 'storm-%'");
   const openSeconds = (Number(span?.last) - Number(span?.first)) / 1000;
-  const listed = await listTickets(cloud.httpPort, 'limit=5000');
+  const listed = await listTickets(cloud, 'limit=5000');
   return {
     faults: plan.length - plan.filter((step) => step.redeliveryOf !== undefined).length,
     redeliveries: plan.filter((step) => step.redeliveryOf !== undefined).length,
@@ -461,12 +485,12 @@ async function stormPhase(brokerUrl: string, cloud: CloudRun, sql: SqlCounter): 
   };
 }
 
-function buildRaise(step: StormStep, senders: readonly Sender[], seqs: Map<number, number>): { topic: string; payload: string } {
+function buildRaise(step: StormStep, senders: readonly Sender[], seqs: Map<number, number>): { sender: BenchIdentity; topic: string; payload: string } {
   const sender = senders[step.sender] ?? fail(`no sender ${step.sender}`);
   const seq = (seqs.get(step.sender) ?? 0) + 1;
   seqs.set(step.sender, seq);
   const message = faultRaise(sender, STORM_SUBJECTS[step.subject] ?? fail(`no subject ${step.subject}`), new Date(), seq);
-  return { topic: topicOf(message), payload: JSON.stringify(message) };
+  return { sender: as(sender), topic: topicOf(message), payload: JSON.stringify(message) };
 }
 
 // --- one database ----------------------------------------------------------------------------
@@ -478,11 +502,11 @@ interface DatabaseFigures extends LatencyFigures {
   pass: boolean;
 }
 
-async function runDatabase(kind: DatabaseKind): Promise<DatabaseFigures> {
+async function runDatabase(kind: DatabaseKind, mode: AccessMode): Promise<DatabaseFigures> {
   const depth = cleanups.length;
   try {
-    const broker = await startMosquitto();
-    defer('stop Mosquitto', () => broker.stop());
+    const broker = await startBenchBroker(mode, IDENTITIES, []);
+    defer('stop Mosquitto', () => broker.close());
     let spec: string;
     if (kind === 'postgres') {
       const database = await createTestDatabase();
@@ -493,18 +517,19 @@ async function runDatabase(kind: DatabaseKind): Promise<DatabaseFigures> {
       defer('remove the SQLite database', () => rm(folder, { recursive: true, force: true }));
       spec = `sqlite:${join(folder, 'bench.db')}`;
     }
-    const cloud = await startCloud(broker.url, spec);
+    const cloud = await startCloud(broker, spec);
     const sql = await openCounter(kind, spec);
+    const label = `${kind}, ${mode === 'open' ? 'broker open' : 'authentication on'}`;
 
-    console.log(`[${kind}] latency: ${LATENCY_FAULTS} faults, one every ${LATENCY_INTERVAL_MS} ms, over ${BACKGROUND_RATE} msg/s of telemetry from ${BACKGROUND_AGENTS} agents`);
-    const latency = await latencyPhase(broker.url, cloud);
+    console.log(`[${label}] latency: ${LATENCY_FAULTS} faults, one every ${LATENCY_INTERVAL_MS} ms, over ${BACKGROUND_RATE} msg/s of telemetry from ${BACKGROUND_AGENTS} agents`);
+    const latency = await latencyPhase(broker, cloud);
     console.log(
       `[${kind}] publish -> ticket in the API: p50 ${latency.latencyMs.p50} ms, p99 ${latency.latencyMs.p99} ms, max ${latency.latencyMs.max} ms (${latency.latencyMs.samples} samples, ${latency.latencyMs.missing} missing; first ticket of the process ${latency.firstTicketMs} ms, not counted; slowest (s after the cloud was up) ${latency.slowest.map((slow) => `${slow.ms} ms at ${slow.cloudAgeS} s`).join(', ')}); ` +
         `publish -> openedAt p50 ${latency.openedLagMs.p50} ms, p99 ${latency.openedLagMs.p99} ms; background ${latency.backgroundRate} msg/s; collector backlog max ${latency.collectorBacklog.max} (mean ${latency.collectorBacklog.mean}), batch write ${latency.meanBatchWriteMs} ms; CPU: cloud ${latency.cloudCpuPercent}%, bench ${latency.benchCpuPercent}%`,
     );
 
-    console.log(`[${kind}] storm: ${STORM_AGENTS} agents raise ${STORM_SUBJECTS.length} subjects twice over ${STORM_MS / 1000} s`);
-    const storm = await stormPhase(broker.url, cloud, sql);
+    console.log(`[${label}] storm: ${STORM_AGENTS} agents raise ${STORM_SUBJECTS.length} subjects twice over ${STORM_MS / 1000} s`);
+    const storm = await stormPhase(broker, cloud, sql);
     console.log(
       `[${kind}] storm: ${storm.tickets}/${storm.expectedTickets} tickets (API ${storm.apiTickets}), ${storm.duplicates} doubled, ${storm.faultEvents} fault events, ${storm.occurrences} occurrences; ` +
         `published ${storm.faults + storm.redeliveries} at ${storm.publishRate} msg/s; all there ${storm.settleMs ?? 'never'} ms after the last publish; engine opened ${storm.openRate} tickets/s; cloud CPU ${storm.cloudCpuPercent}%`,
@@ -515,9 +540,9 @@ async function runDatabase(kind: DatabaseKind): Promise<DatabaseFigures> {
     const cloudStopMs = Math.round(performance.now() - stopStarted);
     const logLines = cloud.process.stderr().split('\n').filter((line) => line.trim() !== '');
     const unrouted = logLines.filter((line) => line.includes('unrouted')).length;
-    console.log(`[${kind}] cloud stopped in ${cloudStopMs} ms (exit ${exitCode}); it logged ${logLines.length} lines at warn (${unrouted} "unrouted ticket": the bench has no service directory)`);
+    console.log(`[${label}] cloud stopped in ${cloudStopMs} ms (exit ${exitCode}); it logged ${logLines.length} lines at warn (${unrouted} "unrouted ticket": the bench has no service directory)`);
     const other = logLines.filter((line) => !line.includes('unrouted'));
-    if (other.length > 0) console.log(`[${kind}] other cloud log lines (first 5):\n${other.slice(0, 5).join('\n')}`);
+    if (other.length > 0) console.log(`[${label}] other cloud log lines (first 5):\n${other.slice(0, 5).join('\n')}`);
 
     const pass =
       latency.latencyMs.missing === 0 &&
@@ -546,31 +571,45 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
+interface ModeComparison {
+  open?: DatabaseFigures;
+  authenticated?: DatabaseFigures;
+  /** Medians of publish -> ticket, authenticated over open (target <= 1.1). */
+  authenticatedToOpen?: { p50: number; p99: number };
+}
+
 /** Whatever was measured, also when a later step failed: the last line is always the JSON. */
-const figures: Partial<Record<DatabaseKind, DatabaseFigures>> = {};
+const figures: Partial<Record<DatabaseKind, ModeComparison>> = {};
 
 async function main(): Promise<void> {
   for (const kind of DATABASES) {
     if (kind !== 'postgres' && kind !== 'sqlite') throw new Error(`BENCH_DATABASES: unknown database "${kind}" (postgres, sqlite)`);
-    figures[kind] = await runDatabase(kind);
+    const comparison: ModeComparison = {};
+    figures[kind] = comparison;
+    comparison.open = await runDatabase(kind, 'open');
+    comparison.authenticated = await runDatabase(kind, 'authenticated');
+    const ratio = (percent: 'p50' | 'p99'): number => round((comparison.authenticated?.latencyMs[percent] ?? NaN) / (comparison.open?.latencyMs[percent] ?? NaN), 2);
+    comparison.authenticatedToOpen = { p50: ratio('p50'), p99: ratio('p99') };
+    console.log(`[${kind}] authentication on / broker open, publish -> ticket: p50 ${comparison.authenticatedToOpen.p50}, p99 ${comparison.authenticatedToOpen.p99}`);
   }
 }
 
 function report(error?: unknown): void {
-  const primaryKind = DATABASES[0] as DatabaseKind;
-  const primary = figures[primaryKind];
-  const others = Object.fromEntries(Object.entries(figures).filter(([kind]) => kind !== primaryKind));
-  const ran = Object.values(figures);
+  const ran = Object.values(figures).flatMap((comparison) => [comparison.open, comparison.authenticated]).filter((run): run is DatabaseFigures => run !== undefined);
+  const authenticatedPass = DATABASES.every((kind) => {
+    const ratio = figures[kind as DatabaseKind]?.authenticatedToOpen?.p50;
+    return ratio !== undefined && ratio <= AUTHENTICATED_TO_OPEN_TARGET;
+  });
   console.log(
     JSON.stringify({
       bench: 'tickets',
-      database: primaryKind,
-      ...primary,
-      ...others,
-      targets: { p99Ms: P99_TARGET_MS, backgroundRate: BACKGROUND_RATE, stormTickets: 'exactly the expected count, none doubled' },
+      databases: DATABASES,
+      ...figures,
+      targets: { p99Ms: P99_TARGET_MS, backgroundRate: BACKGROUND_RATE, stormTickets: 'exactly the expected count, none doubled', authenticatedToOpenP50: AUTHENTICATED_TO_OPEN_TARGET },
       ...(error === undefined ? {} : { error: error instanceof Error ? error.message : JSON.stringify(error) }),
-      // Every database asked for ran and met the targets; each also carries its own pass.
-      pass: error === undefined && ran.length === DATABASES.length && ran.every((run) => run.pass),
+      authenticatedPass,
+      // Every database asked for ran in both modes and met the targets; each run also carries its own pass.
+      pass: error === undefined && ran.length === 2 * DATABASES.length && ran.every((run) => run.pass) && authenticatedPass,
     }),
   );
 }
