@@ -524,14 +524,14 @@ async function runDatabase(kind: DatabaseKind, mode: AccessMode): Promise<Databa
     console.log(`[${label}] latency: ${LATENCY_FAULTS} faults, one every ${LATENCY_INTERVAL_MS} ms, over ${BACKGROUND_RATE} msg/s of telemetry from ${BACKGROUND_AGENTS} agents`);
     const latency = await latencyPhase(broker, cloud);
     console.log(
-      `[${kind}] publish -> ticket in the API: p50 ${latency.latencyMs.p50} ms, p99 ${latency.latencyMs.p99} ms, max ${latency.latencyMs.max} ms (${latency.latencyMs.samples} samples, ${latency.latencyMs.missing} missing; first ticket of the process ${latency.firstTicketMs} ms, not counted; slowest (s after the cloud was up) ${latency.slowest.map((slow) => `${slow.ms} ms at ${slow.cloudAgeS} s`).join(', ')}); ` +
+      `[${label}] publish -> ticket in the API: p50 ${latency.latencyMs.p50} ms, p99 ${latency.latencyMs.p99} ms, max ${latency.latencyMs.max} ms (${latency.latencyMs.samples} samples, ${latency.latencyMs.missing} missing; first ticket of the process ${latency.firstTicketMs} ms, not counted; slowest (s after the cloud was up) ${latency.slowest.map((slow) => `${slow.ms} ms at ${slow.cloudAgeS} s`).join(', ')}); ` +
         `publish -> openedAt p50 ${latency.openedLagMs.p50} ms, p99 ${latency.openedLagMs.p99} ms; background ${latency.backgroundRate} msg/s; collector backlog max ${latency.collectorBacklog.max} (mean ${latency.collectorBacklog.mean}), batch write ${latency.meanBatchWriteMs} ms; CPU: cloud ${latency.cloudCpuPercent}%, bench ${latency.benchCpuPercent}%`,
     );
 
     console.log(`[${label}] storm: ${STORM_AGENTS} agents raise ${STORM_SUBJECTS.length} subjects twice over ${STORM_MS / 1000} s`);
     const storm = await stormPhase(broker, cloud, sql);
     console.log(
-      `[${kind}] storm: ${storm.tickets}/${storm.expectedTickets} tickets (API ${storm.apiTickets}), ${storm.duplicates} doubled, ${storm.faultEvents} fault events, ${storm.occurrences} occurrences; ` +
+      `[${label}] storm: ${storm.tickets}/${storm.expectedTickets} tickets (API ${storm.apiTickets}), ${storm.duplicates} doubled, ${storm.faultEvents} fault events, ${storm.occurrences} occurrences; ` +
         `published ${storm.faults + storm.redeliveries} at ${storm.publishRate} msg/s; all there ${storm.settleMs ?? 'never'} ms after the last publish; engine opened ${storm.openRate} tickets/s; cloud CPU ${storm.cloudCpuPercent}%`,
     );
 
