@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -305,6 +305,44 @@ describe('state-dir', () => {
     const result = await check('state-dir', fakeEnv());
     expect(result.status).toBe('fail');
     expect(result.detail).toBe(`${notADir} exists but is not a directory`);
+  });
+});
+
+describe('enrollment', () => {
+  const identity = (school = 'sch-1') => ({
+    version: 1,
+    cloudUrl: 'https://avcare.example.edu.cn',
+    schoolId: school,
+    agentId: 'pc-01',
+    roomId: 'r101',
+    installationId: '6f1c2b7e-0d4a-4c5e-9b1a-2f3e4d5c6b7a',
+    mqtt: { url: 'mqtts://avcare.example.edu.cn:8883', username: `${school}:pc-01`, password: `avc_ms_${'x'.repeat(43)}`, clientId: `avcare-agent:${school}:pc-01` },
+    signingKey: { algorithm: 'Ed25519', publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${'A'.repeat(60)}\n-----END PUBLIC KEY-----\n`, keyId: '0123456789abcdef' },
+    enrolledAt: '2026-09-01T08:00:00.000Z',
+    credentialIssuedAt: '2026-09-01T08:00:00.000Z',
+  });
+
+  it('warns that a PC without an identity reports to no cloud, and says how to enroll it', async () => {
+    const result = await check('enrollment', fakeEnv());
+    expect(result).toMatchObject({ status: 'warn', detail: expect.stringContaining('not enrolled') as string });
+    expect(result.fix).toContain('install.sh --cloud URL --token TOKEN');
+  });
+
+  it('passes an identity kept owner-only, naming the agent, the cloud and the broker, never the secret', async () => {
+    const file = put('var/lib/avcare/identity.json', JSON.stringify(identity()));
+    chmodSync(file, 0o600);
+    const result = await check('enrollment', fakeEnv());
+    expect(result.status).toBe('ok');
+    expect(result.detail).toBe('enrolled as sch-1:pc-01 (room r101) with https://avcare.example.edu.cn; broker mqtts://avcare.example.edu.cn:8883; cloud key 0123456789abcdef');
+    expect(JSON.stringify(await runDoctorChecks(fakeEnv()))).not.toContain('avc_ms_');
+  });
+
+  it('fails an identity others can read, and a damaged one', async () => {
+    const file = put('var/lib/avcare/identity.json', JSON.stringify(identity()));
+    chmodSync(file, 0o644);
+    expect(await check('enrollment', fakeEnv())).toMatchObject({ status: 'fail', fix: `chmod 600 ${file}` });
+    writeFileSync(file, '{"version": 1, "cloudUrl": ');
+    expect((await check('enrollment', fakeEnv())).detail).toContain('is not valid JSON; enroll again');
   });
 });
 

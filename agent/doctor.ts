@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { isAvcareError } from '../protocol/index.js';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
+import { checkEnrollment } from './identity/enrollment-check.js';
 import { resolveStateDir } from './state-dir.js';
 // The same list the USB probe reads names from, so doctor checks what the probe will find.
 import { USB_IDS_PATHS } from './probes/usb-ids.js';
@@ -443,6 +444,7 @@ export async function runDoctorChecks(overrides: DoctorEnvOverrides = {}): Promi
     await linuxOnly(env, 'usb-ids', 'usb.ids database', () => checkUsbIds(env)),
     configCheck,
     await guarded('state-dir', 'State directory', () => checkStateDir(env, config)),
+    await guarded('enrollment', 'Enrollment', () => checkEnrollment(resolveStateDir(config ?? {}, env.environment, env.uid))),
   ];
 }
 

@@ -1,7 +1,11 @@
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AvcareError, ROLES, untrustedText, type LoginResponse } from '../protocol/index.js';
-import type { Account } from './accounts/accounts.js';
-import { callApi, cloudUrl, forgetSession, readSecret, readSession, sessionFile, writeSession, type ApiFlags } from './cli-session.js';
+import { Accounts, type Account } from './accounts/accounts.js';
+import { generatePassword } from './accounts/password-hash.js';
+import { AuditLog } from './audit/audit-log.js';
+import { ACCEPTED_STORE_SPECS, openStore } from './store/open-store.js';
+import { callApi, cloudUrl, forgetSession, osUserName, printResult, readSecret, readSession, sessionFile, withApiOptions, writeSession, type ApiFlags } from './cli-session.js';
 
 interface CommonFlags extends ApiFlags {
   json?: boolean;
@@ -10,15 +14,9 @@ interface CommonFlags extends ApiFlags {
 /** Tokens from `login` live 30 days: a person at a terminal signs in once a month, not every morning. */
 const CLI_TOKEN_HOURS = 30 * 24;
 
-const common = (command: Command): Command =>
-  command
-    .option('--url <url>', 'the cloud (default $AVCARE_CLOUD_URL, the cloud you signed in to, or http://127.0.0.1:8080)')
-    .option('--ca <file>', 'CA certificate (PEM) to verify an https cloud')
-    .option('--json', 'print the answer as JSON');
+const common = withApiOptions;
 
-function print(flags: CommonFlags, value: unknown, human: () => string): void {
-  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : human());
-}
+const print = printResult;
 
 const safe = (text: string | null | undefined): string => (text === null || text === undefined ? '-' : (untrustedText(text, 200) ?? ''));
 
@@ -123,6 +121,28 @@ export function usersCommand(): Command {
           ? `password of ${answer.user.name} reset; their sessions were signed out\n`
           : `one-time password of ${answer.user.name} (shown only now; they choose their own at the next sign-in):\n\n    ${answer.oneTimePassword}\n\n`,
       );
+    });
+
+  users
+    .command('recover')
+    .description("on the cloud's own machine, when no one can sign in any more: set a one-time password for NAME directly in the database (audited as local:YOUR-OS-USER)")
+    .argument('<name>', 'login name, e.g. operator')
+    .option('--data <dir>', "the cloud's data folder (default ./avcare-data)", './avcare-data')
+    .option('--db <spec>', `the cloud's database: ${ACCEPTED_STORE_SPECS} (default sqlite:<data>/avcare.db)`)
+    .action(async (name: string, flags: { data: string; db?: string }) => {
+      const dataDir = resolve(flags.data);
+      const store = await openStore(flags.db ?? `sqlite:${join(dataDir, 'avcare.db')}`, { dataDir });
+      try {
+        const accounts = new Accounts({ db: store.database, audit: new AuditLog(store.database) });
+        const account = await accounts.byName(name);
+        if (!account) throw new AvcareError('ACCOUNT_NOT_FOUND', `no account "${name}" in this database`);
+        const password = generatePassword();
+        await accounts.setPassword(account.id, password, { mustChange: true }, { actor: `local:${osUserName()}`, source: null });
+        if (account.disabled) await accounts.setDisabled(account.id, false, { actor: `local:${osUserName()}`, source: null });
+        process.stdout.write(`one-time password of ${account.name} (shown only now; choose your own at the next sign-in):\n\n    ${password}\n\n`);
+      } finally {
+        await store.close();
+      }
     });
 
   return users;

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { AvcareError } from '../protocol/index.js';
@@ -137,4 +138,27 @@ export async function readSecret(prompt: string): Promise<string> {
     };
     stdin.on('data', onData);
   });
+}
+
+/** The options every command that calls the API takes. */
+export function withApiOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'the cloud (default $AVCARE_CLOUD_URL, the cloud you signed in to, or http://127.0.0.1:8080)')
+    .option('--ca <file>', 'CA certificate (PEM) to verify an https cloud')
+    .option('--json', 'print the answer as JSON');
+}
+
+/** The API's answer as JSON with --json, else the human rendering. */
+export function printResult(flags: { json?: boolean }, value: unknown, human: () => string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+/** Who runs a command on this machine, for audit entries of local acts (`local:NAME`). */
+export function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers).
+    return String(process.getuid?.() ?? 'unknown');
+  }
 }

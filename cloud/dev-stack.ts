@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createLogger } from '../protocol/log.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 import { isAvcareError, reportCommandError } from '../protocol/index.js';
+import { osUserName } from './cli-session.js';
 import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
 
 /** The school the PC running `npm start` joins: a stack of its own, with its own data folder. */
@@ -49,12 +49,14 @@ async function runDevStack(flags: DevStackFlags): Promise<void> {
   process.stdout.write(`avcare ${AVCARE_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
   for (const line of substitutions) process.stdout.write(`  note: ${line}\n`);
   const cloudUrl = cloud.httpUrl.replace(/\/$/, '');
-  process.stdout.write(`\n${describeFirstRun(cloud) || `Sign in as operator with the password you chose: node dist/cloud/cli.js login --url ${cloudUrl} --user operator\n`}`);
+  process.stdout.write(
+    `\n${describeFirstRun(cloud) || `Sign in as operator with the password you chose: node dist/cloud/cli.js login --url ${cloudUrl} --user operator\n(forgotten? node dist/cloud/cli.js users recover operator --data ${flags.data})\n`}`,
+  );
 
   // This PC's agent joins the local school the way any PC does: an enrollment token, then `avcare-agent enroll`.
   // Its state (identity, outbox) stays in the data folder unless the environment names a state directory.
   const agentEnv = { ...process.env, STATE_DIRECTORY: process.env.STATE_DIRECTORY ?? resolve(flags.data, 'agent-state') };
-  const { token } = await cloud.security.enrollTokens.create({ schoolId: LOCAL_SCHOOL, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUser()}`, source: null });
+  const { token } = await cloud.security.enrollTokens.create({ schoolId: LOCAL_SCHOOL, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUserName()}`, source: null });
   const enrolled = await runToEnd(process.execPath, [AGENT_CLI, 'enroll', '--cloud', cloudUrl, '--token', token], agentEnv);
   if (enrolled.code !== 0) {
     await cloud.stop();
@@ -121,15 +123,6 @@ function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
     child.once('error', (error) => resolveRun({ code: 1, output: error.message }));
     child.once('exit', (code) => resolveRun({ code: code ?? 1, output }));
   });
-}
-
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    // A uid without a passwd entry (some containers).
-    return String(process.getuid?.() ?? 'unknown');
-  }
 }
 
 /** The flag of a port refused as in use (explainListenError's context), or undefined for any other failure. */

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { untrustedText } from '../protocol/index.js';
 import { table } from './account-commands.js';
-import { callApi, cloudUrl, type ApiFlags } from './cli-session.js';
+import { callApi, cloudUrl, printResult, withApiOptions, type ApiFlags } from './cli-session.js';
 import type { EnrolledAgent } from './identity/agent-registry.js';
 import type { EnrollTokenInfo } from './identity/enroll-tokens.js';
 
@@ -9,15 +9,9 @@ interface CommonFlags extends ApiFlags {
   json?: boolean;
 }
 
-const common = (command: Command): Command =>
-  command
-    .option('--url <url>', 'the cloud (default $AVCARE_CLOUD_URL, the cloud you signed in to, or http://127.0.0.1:8080)')
-    .option('--ca <file>', 'CA certificate (PEM) to verify an https cloud')
-    .option('--json', 'print the answer as JSON');
+const common = withApiOptions;
 
-function print(flags: CommonFlags, value: unknown, human: () => string): void {
-  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : human());
-}
+const print = printResult;
 
 function wholeNumber(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {

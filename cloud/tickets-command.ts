@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { untrustedText } from '../protocol/index.js';
-import { callApi, type ApiFlags } from './cli-session.js';
+import { callApi, printResult, withApiOptions, type ApiFlags } from './cli-session.js';
 import type { SlaTimers } from './tickets/sla.js';
 import type { Knowledge } from './tickets/ticket-engine.js';
 import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
@@ -12,11 +12,7 @@ interface CommonFlags extends ApiFlags {
 /** `avcare-cloud tickets ...`: the ticket API from a terminal, for engineers and scripts. */
 export function ticketsCommand(): Command {
   const command = new Command('tickets').description('list, show, acknowledge and resolve service tickets through a running cloud');
-  const common = (sub: Command): Command =>
-    sub
-      .option('--url <url>', 'the cloud (default $AVCARE_CLOUD_URL, the cloud you signed in to, or http://127.0.0.1:8080)')
-      .option('--ca <file>', 'CA certificate (PEM) to verify an https cloud')
-      .option('--json', 'print the API answer as JSON');
+  const common = withApiOptions;
 
   common(command.command('list'))
     .description('tickets, newest first')
@@ -71,9 +67,7 @@ function request<T>(flags: CommonFlags, method: 'GET' | 'POST', path: string, bo
   return callApi<T>(flags, method, path, body);
 }
 
-function print(flags: CommonFlags, value: unknown, human: () => string): void {
-  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : human());
-}
+const print = printResult;
 
 /** Text that came from devices or people: control characters (terminal escapes) never reach the terminal. */
 function safe(text: string | null, max = 200): string {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,13 +170,24 @@ describe('avcare-cloud for people: login, users, enroll-tokens, agents, tickets,
     expect(reset.stdout).toMatch(/one-time password of engineer-wang[^\n]*\n\n {4}\S{20}\n/);
   });
 
+  it('recovers a lost operator password on the cloud\'s own machine, straight in its database', async () => {
+    const recovered = await cloudCli('operator', ['users', 'recover', 'operator', '--data', join(cloud.cwd, 'avcare-data')]);
+    expect(recovered.code).toBe(0);
+    const password = /\n\n {4}(\S{20})\n/.exec(recovered.stdout)?.[1] ?? '';
+    const login = await cloudCli('operator', ['login', '--url', url, '--user', 'operator'], `${password}\nthe operator's second passphrase\n`);
+    expect(login.code).toBe(0);
+    expect(login.stderr).toContain('must be replaced now');
+    const missing = await cloudCli('operator', ['users', 'recover', 'nobody', '--data', join(cloud.cwd, 'avcare-data')]);
+    expect(missing.stderr).toContain('no account "nobody" in this database');
+  });
+
   it('verifies and exports the audit log of everything above, from the cloud\'s own data', async () => {
     const verified = await cloudCli('operator', ['audit', 'verify', '--data', join(cloud.cwd, 'avcare-data')]);
     expect(verified).toMatchObject({ code: 0 });
     expect(verified.stdout).toContain('the audit log is intact');
     const exported = await cloudCli('operator', ['audit', 'export', '--format', 'json', '--data', join(cloud.cwd, 'avcare-data')]);
     const actions = (JSON.parse(exported.stdout) as Array<{ action: string; actor: string }>).map((entry) => `${entry.actor} ${entry.action}`);
-    for (const expected of ['system account.create', 'user:operator auth.login', 'user:operator account.create', 'user:admin-li enroll-token.create', 'user:engineer-wang ticket.acknowledged', 'user:admin-li agent.revoke', 'user:operator account.disable', 'user:operator account.password']) {
+    for (const expected of [`local:${userInfo().username} account.password`, 'system account.create', 'user:operator auth.login', 'user:operator account.create', 'user:admin-li enroll-token.create', 'user:engineer-wang ticket.acknowledged', 'user:admin-li agent.revoke', 'user:operator account.disable', 'user:operator account.password']) {
       expect(actions).toContain(expected);
     }
     expect(actions.some((action) => / agent\.enroll$/.test(action))).toBe(true);

@@ -1,18 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Collector } from '../../cloud/collector/collector.js';
 import type { RejectReason } from '../../cloud/metrics.js';
-import type { Security } from '../../cloud/security.js';
 import { agentKey } from '../../cloud/store/store.js';
-import { securedEmbeddedBroker, securedMosquitto, type SecuredIngress } from '../helpers/secured-ingress.js';
+import { SECURED_INGRESSES, type SecuredIngress } from '../helpers/secured-ingress.js';
 import { payloadOf, SENDER, topicOf, validMessage, type Sender } from './agent-traffic.js';
 import { metricValue, startTestCollector, type Backend, type CollectorUnderTest } from './cloud-under-test.js';
-
-/** The two ways MQTT reaches the collector, both with authentication on: the broker inside the cloud, or Mosquitto with dynamic security and the feed. */
-const INGRESSES: Record<string, (collector: Collector, security: Security) => Promise<SecuredIngress>> = {
-  'the embedded broker': (collector, security) => securedEmbeddedBroker(collector, security),
-  'Mosquitto and the MQTT feed': (collector, security) => securedMosquitto(collector, security, { clientId: 'avcare-collector-hostile' }),
-};
 
 /** An enrolled agent gone rogue (or a device that took its credentials): it sends garbage on its own topics. */
 const ROGUE: Sender = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-66' };
@@ -46,7 +38,8 @@ async function connectAs(url: string, credentials: { username: string; password:
 const ROUNDS = 3;
 const VALID = 300;
 
-describe.each(Object.keys(INGRESSES))('hostile input through %s', (ingressName) => {
+// The two ways MQTT reaches the collector, both with authentication on.
+describe.each(Object.keys(SECURED_INGRESSES))('hostile input through %s', (ingressName) => {
   describe.each<Backend>(['sqlite', 'postgres'])('into %s', (backend) => {
     let cloud: CollectorUnderTest | undefined;
     let ingress: SecuredIngress | undefined;
@@ -62,9 +55,9 @@ describe.each(Object.keys(INGRESSES))('hostile input through %s', (ingressName) 
     it('counts every hostile kind under its reason and keeps storing the valid traffic sent at the same time', async () => {
       cloud = await startTestCollector(backend, { maxDelayMs: 10 });
       const { collector, store, metrics, security } = cloud;
-      const startIngress = INGRESSES[ingressName];
+      const startIngress = SECURED_INGRESSES[ingressName];
       if (!startIngress) throw new Error(`no ingress ${ingressName}`);
-      ingress = await startIngress(collector, security);
+      ingress = await startIngress(collector, security, 'avcare-collector-hostile');
       const agent = await connectAs(ingress.url, await ingress.enroll(SENDER));
       const attacker = await connectAs(ingress.url, await ingress.enroll(ROGUE));
       clients.push(agent, attacker);

@@ -83,3 +83,9 @@ export async function securedMosquitto(collector: Pick<Collector, 'accept'>, sec
     },
   };
 }
+
+/** Both ways MQTT reaches the collector with authentication on, for suites run once through each. */
+export const SECURED_INGRESSES: Record<string, (collector: Pick<Collector, 'accept'>, security: Security, clientId: string) => Promise<SecuredIngress>> = {
+  'the embedded broker (aedes)': (collector, security) => securedEmbeddedBroker(collector, security),
+  'Mosquitto with dynamic security and the MQTT feed': (collector, security, clientId) => securedMosquitto(collector, security, { clientId }),
+};

@@ -7,22 +7,15 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentInboxFilter, agentInboxTopic, topicFilter, type MqttCredentials } from '../../protocol/index.js';
-import type { Collector } from '../../cloud/collector/collector.js';
-import type { Security } from '../../cloud/security.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { payloadOf, topicOf, validMessage, type Sender } from '../collector/agent-traffic.js';
 import { startTestCollector, type Backend, type CollectorUnderTest } from '../collector/cloud-under-test.js';
-import { securedEmbeddedBroker, securedMosquitto, type SecuredIngress } from '../helpers/secured-ingress.js';
+import { SECURED_INGRESSES, type SecuredIngress } from '../helpers/secured-ingress.js';
 
 const PC01: Sender = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
 const PC02: Sender = { schoolId: 'sch-1', roomId: 'r102', agentId: 'pc-02' };
 
-const INGRESSES: Record<string, (collector: Collector, security: Security) => Promise<SecuredIngress>> = {
-  'embedded broker (aedes)': (collector, security) => securedEmbeddedBroker(collector, security),
-  'Mosquitto with dynamic security': (collector, security) => securedMosquitto(collector, security, { clientId: 'avcare-collector-access' }),
-};
-
-describe.each(Object.keys(INGRESSES))('broker access through the %s', (ingressName) => {
+describe.each(Object.keys(SECURED_INGRESSES))('broker access through %s', (ingressName) => {
   describe.each<Backend>(['sqlite', 'postgres'])('with %s', (backend) => {
     let cloud: CollectorUnderTest | undefined;
     let ingress: SecuredIngress | undefined;
@@ -37,9 +30,9 @@ describe.each(Object.keys(INGRESSES))('broker access through the %s', (ingressNa
 
     async function setUp(): Promise<{ cloud: CollectorUnderTest; ingress: SecuredIngress; pc01: MqttCredentials; pc02: MqttCredentials }> {
       cloud = await startTestCollector(backend, { maxDelayMs: 5 });
-      const start = INGRESSES[ingressName];
+      const start = SECURED_INGRESSES[ingressName];
       if (!start) throw new Error(`no ingress ${ingressName}`);
-      ingress = await start(cloud.collector, cloud.security);
+      ingress = await start(cloud.collector, cloud.security, 'avcare-collector-access');
       return { cloud, ingress, pc01: await ingress.enroll(PC01), pc02: await ingress.enroll(PC02) };
     }
 
