@@ -19,7 +19,8 @@ const PROBE_KEY = agentKey('-', '-');
 
 /** What a load balancer, Prometheus and a person at the root URL need. */
 export function healthRoutes(app: FastifyInstance, { store, metrics, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
-  app.get('/', { config: { access: 'public' } }, () => ({
+  // Signed in like everything but /healthz: even the list of routes is not for strangers.
+  app.get('/', () => ({
     name: 'avcare cloud',
     signIn: 'POST /api/auth/login { name, password } -> { token }; then send "Authorization: Bearer TOKEN"',
     routes: { login: '/api/auth/login', me: '/api/me', agents: '/api/agents', agent: '/api/agents/:schoolId:agentId', tickets: '/api/tickets', audit: '/api/audit', health: '/healthz', metrics: '/metrics' },
