@@ -72,6 +72,10 @@ export const agentConfigSchema = z
         username: z.string().max(256).optional(),
         password: z.string().max(256).optional().describe('Never logged'),
         keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+        insecurePlaintext: z
+          .boolean()
+          .default(false)
+          .describe('Send the password over plain mqtt:// to another machine (a trusted network only); otherwise only mqtts:// or this machine'),
       })
       .prefault({}),
     remediation: z

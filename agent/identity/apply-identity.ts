@@ -21,6 +21,7 @@ export function applyIdentity(config: AgentConfig, identity: AgentIdentity | und
         username: identity.mqtt.username,
         password: identity.mqtt.password,
         ...(identity.caFile === undefined ? {} : { caFile: identity.caFile }),
+        ...(identity.insecurePlaintext ? { insecurePlaintext: true } : {}),
       },
     },
     'the enrolled identity',

@@ -58,6 +58,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     version: 1,
     cloudUrl: base.origin,
     ...(options.caFile === undefined ? {} : { caFile: options.caFile }),
+    ...(options.insecurePlaintext ? { insecurePlaintext: true as const } : {}),
     schoolId: answer.schoolId,
     agentId: answer.agentId,
     roomId: answer.roomId,

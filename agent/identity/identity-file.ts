@@ -13,6 +13,8 @@ export const agentIdentitySchema = z.strictObject({
   cloudUrl: z.url(),
   /** The CA file the cloud's certificate was verified with, for mqtts too. */
   caFile: z.string().min(1).optional(),
+  /** Enrolled with --insecure-plaintext: the MQTT password may go over plain mqtt:// too. */
+  insecurePlaintext: z.literal(true).optional(),
   schoolId: topicIdSchema,
   agentId: topicIdSchema,
   roomId: topicIdSchema,

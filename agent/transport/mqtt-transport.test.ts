@@ -216,3 +216,28 @@ describe('MqttTransport against a real broker (aedes)', () => {
     });
   });
 });
+
+describe('MqttTransport keeps the agent\'s secret off the network in clear', () => {
+  const make = (url: string, broker: { password?: string; insecurePlaintext?: boolean }) => {
+    const config = parseAgentConfig({ ...IDENTITY, broker: { url, username: 'sch-1:pc-01', ...broker } });
+    return () => new MqttTransport({ identity: config, broker: { ...config.broker, url }, outbox: outbox(), log: createLogger({ level: 'silent' }) });
+  };
+
+  it('refuses a password over plain mqtt:// to another machine, naming the fix', () => {
+    expect(make('mqtt://192.0.2.10:1883', { password: 'avc_ms_secret-secret-secret' })).toThrow(
+      'the broker password would cross the network in clear to 192.0.2.10:1883: use mqtts:// (broker.caFile for a private CA), or set broker.insecurePlaintext on a trusted network',
+    );
+  });
+
+  it('allows it over mqtts, within this machine, without a password, or when the network is declared trusted', () => {
+    for (const allowed of [
+      make('mqtts://cloud.example.edu.cn:8883', { password: 'avc_ms_secret-secret-secret' }),
+      make('mqtt://127.0.0.1:1883', { password: 'avc_ms_secret-secret-secret' }),
+      make('mqtt://localhost:1883', { password: 'avc_ms_secret-secret-secret' }),
+      make('mqtt://192.0.2.10:1883', {}),
+      make('mqtt://192.0.2.10:1883', { password: 'avc_ms_secret-secret-secret', insecurePlaintext: true }),
+    ]) {
+      expect(allowed).not.toThrow();
+    }
+  });
+});

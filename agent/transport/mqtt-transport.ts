@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { agentMqttClientId, AvcareError, topicFor } from '../../protocol/index.js';
+import { agentMqttClientId, AvcareError, isLoopbackHost, topicFor } from '../../protocol/index.js';
 import { trustedCas } from '../../protocol/http-json.js';
 import type { AgentConfig } from '../config.js';
 import { statusMessage } from '../events.js';
@@ -99,6 +99,7 @@ export class MqttTransport {
     this.clientId = options.clientId ?? mqttClientId(options.identity);
     this.announceStatus = options.announceStatus ?? true;
     this.ca = readCa(options.broker.url, options.broker.caFile);
+    refuseCredentialsInClear(options.broker);
   }
 
   start(): void {
@@ -324,4 +325,22 @@ function refusalHint(error: Error, hasCredentials: boolean): string | undefined 
   return hasCredentials
     ? 'the cloud refuses these credentials: this agent may have been revoked; enroll again with a new token (avcare-agent enroll)'
     : 'the cloud accepts enrolled agents only: enroll this PC (avcare-agent enroll --cloud URL --token TOKEN)';
+}
+
+/**
+ * The agent's secret never crosses a network in clear: over mqtt:// (not mqtts) it goes to this
+ * machine only, unless broker.insecurePlaintext says the network is trusted.
+ */
+function refuseCredentialsInClear(broker: MqttTransportOptions['broker']): void {
+  if (broker.password === undefined || broker.insecurePlaintext) return;
+  let url: URL;
+  try {
+    url = new URL(broker.url);
+  } catch {
+    // An unparsable URL fails at connect with MQTT.js's own message.
+    return;
+  }
+  if (url.protocol === 'mqtt:' && !isLoopbackHost(url.hostname)) {
+    throw new AvcareError('INSECURE_TRANSPORT', `the broker password would cross the network in clear to ${url.host}: use mqtts:// (broker.caFile for a private CA), or set broker.insecurePlaintext on a trusted network`, { host: url.host });
+  }
 }
