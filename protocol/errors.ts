@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   ENROLL_TOKEN_EXPIRED: { hint: 'Ask the school admin for a new enrollment token (`avcare-cloud enroll-tokens create`).' },
   ENROLL_TOKEN_USED_UP: { hint: 'The token enrolled as many PCs as it allows; ask the school admin for a new one (--uses sets how many PCs one token enrolls).' },
   ENROLL_TOKEN_REVOKED: { hint: 'The school admin revoked this token; ask them for a new one.' },
+  ENROLL_THROTTLED: { hint: 'Too many failed enrollments from this address: check the token and the --cloud address, and try again after the time named.' },
   ENROLL_TOKEN_NOT_FOUND: { hint: 'List the tokens with `avcare-cloud enroll-tokens list` to find its id.' },
   SCHOOL_NOT_FOUND: { hint: 'You see only the schools of your scope (your school, or your service team\'s regions); check the school id.' },
   AGENT_NOT_FOUND: { hint: 'List the agents you can see with `avcare-cloud agents list` (or GET /api/agents).' },

@@ -26,6 +26,7 @@ export const API_ERROR_STATUS = {
   TICKET_STATE_CONFLICT: 409,
   ACCOUNT_EXISTS: 409,
   LOGIN_THROTTLED: 429,
+  ENROLL_THROTTLED: 429,
   INTERNAL_ERROR: 500,
   STORE_UNAVAILABLE: 503,
   BROKER_ACCESS_FAILED: 503,
@@ -70,7 +71,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (isAvcareError(error) && error.code in API_ERROR_STATUS) {
       const status = API_ERROR_STATUS[error.code as ApiErrorCode];
-      if (error.code === 'LOGIN_THROTTLED' && typeof error.context.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.context.retryAfterSeconds));
+      if (status === 429 && typeof error.context.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.context.retryAfterSeconds));
       if (status >= 500) request.log.error({ err: error }, error.message);
       return reply.status(status).send(errorBody(error.code, error.message));
     }

@@ -1,4 +1,5 @@
 import { AvcareError, agentMqttClientId, agentMqttUsername, isAvcareError, untrustedText, type EnrollRequest, type EnrollResponse } from '../../protocol/index.js';
+import { LoginLimiter } from '../accounts/login-limiter.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
 import { agentKey } from '../store/store.js';
@@ -6,6 +7,12 @@ import { brokerAccountOf, CREDENTIAL_COLUMNS, type AgentRegistry, type Credentia
 import { refusal, tokenState, type EnrollTokenRow, type EnrollTokens } from './enroll-tokens.js';
 import { hashSecret, newSecret } from './secret-token.js';
 import type { CloudSigningKey } from './signing-key.js';
+
+/**
+ * Failed enrollments from one address are limited (each writes an audit entry, and nobody
+ * legitimate fails 30 times in 15 minutes): past the limit they are refused before the database.
+ */
+const ENROLL_FAILURE_LIMITS = { windowMs: 15 * 60_000, perAccount: 30, perAddress: 30 };
 
 export interface EnrollmentOptions {
   db: Dialect;
@@ -31,6 +38,7 @@ const MAX_ID_SUFFIX = 999;
  */
 export class Enrollment {
   private readonly now: () => Date;
+  private readonly failures = new LoginLimiter(ENROLL_FAILURE_LIMITS);
 
   constructor(private readonly options: EnrollmentOptions) {
     this.now = options.now ?? (() => new Date());
@@ -39,6 +47,10 @@ export class Enrollment {
   /** `apiHost`: the host name the PC used to reach the API, so it gets a broker URL it can reach too. */
   async enroll(request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
     const { db, audit } = this.options;
+    const allowed = this.failures.check(source, source);
+    if (!allowed.allowed) {
+      throw new AvcareError('ENROLL_THROTTLED', `too many failed enrollments from this address; try again in ${allowed.retryAfterSeconds} s`, { retryAfterSeconds: allowed.retryAfterSeconds });
+    }
     try {
       for (let attempt = 1; ; attempt += 1) {
         try {
@@ -50,6 +62,7 @@ export class Enrollment {
         }
       }
     } catch (error) {
+      this.failures.failed(source, source);
       // The refusal is recorded after the rollback, in its own transaction: a failed attempt leaves a trace too.
       const reason = isAvcareError(error) ? error.code : 'INTERNAL_ERROR';
       const schoolId = isAvcareError(error) && typeof error.context.schoolId === 'string' ? error.context.schoolId : null;
@@ -101,6 +114,9 @@ export class Enrollment {
         [key, token.school_id, agentId, roomId, request.installationId, username, clientId, hashSecret(secret), token.id, hostname, now],
       );
     }
+    // Inside the transaction, so a broker that refuses leaves nothing enrolled and the token's use
+    // untaken; before the audit append, which takes the chain's head lock no network round trip should hold.
+    await registry.brokerAccess.grantAgent(brokerAccountOf({ school_id: token.school_id, agent_id: agentId, mqtt_username: username, mqtt_client_id: clientId }), secret);
     await audit.appendIn(tx, {
       actor: `installation:${request.installationId}`,
       action: 'agent.enroll',
@@ -110,8 +126,6 @@ export class Enrollment {
       schoolId: token.school_id,
       detail: { tokenId: token.id, reenrolled, wasRevoked: existing !== undefined && !active, roomId, hostname, agentVersion: request.agentVersion ?? null },
     });
-    // Inside the transaction: a broker that refuses leaves nothing enrolled and the token's use untaken.
-    await registry.brokerAccess.grantAgent(brokerAccountOf({ school_id: token.school_id, agent_id: agentId, mqtt_username: username, mqtt_client_id: clientId }), secret);
     return {
       schoolId: token.school_id,
       agentId,

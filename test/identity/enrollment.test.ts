@@ -111,6 +111,18 @@ describe.each<Backend>(['sqlite', 'postgres'])('enrollment on %s', (backend) => 
     expect(states).toEqual(['expired', 'revoked', 'used-up']);
   });
 
+  it('throttles an address that keeps failing, before the database, and lets others enroll', async () => {
+    const security = await setUp();
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      expect(await refusal(security.enrollment.enroll(request(`avc_et_guess-number-${attempt}-xxxxxxxx`), '198.51.100.7', 'h'))).toBe('ENROLL_TOKEN_UNKNOWN');
+    }
+    const audited = (await security.audit.list({ action: 'agent.enroll' })).length;
+    expect(await refusal(security.enrollment.enroll(request('avc_et_guess-number-31-xxxxxxxx'), '198.51.100.7', 'h'))).toBe('ENROLL_THROTTLED');
+    expect((await security.audit.list({ action: 'agent.enroll' })).length).toBe(audited);
+    const { token } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    expect((await security.enrollment.enroll(request(token), '198.51.100.8', 'h')).agentId).toBe('pc-01');
+  });
+
   it('a one-use token enrolls exactly one of many PCs enrolling at the same moment', async () => {
     const security = await setUp();
     const { token, info } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
