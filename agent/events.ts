@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEMA_VERSION, type FaultMessage, type HealthMessage, type InventoryMessage, type ReportBundle, type ReportMessage, type StatusMessage, type SystemSnapshot } from '../protocol/index.js';
+import { FAULT_CODES, probeResultSchema, SCHEMA_VERSION, selfHelpFor, type FaultMessage, type HealthMessage, type InventoryMessage, type ProbeResult, type ReportBundle, type ReportMessage, type StatusMessage, type SystemSnapshot } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
-import type { CycleSnapshot } from './faults/fault-condition.js';
+import type { CycleSnapshot, FaultCondition } from './faults/fault-condition.js';
 import type { FaultTransition } from './faults/fault-tracker.js';
 import type { ReportInput } from './report-bundle.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
@@ -14,6 +14,23 @@ function header(identity: Identity, at: Date) {
 
 export function inventoryMessage(identity: Identity, cycle: CycleSnapshot): InventoryMessage {
   return { ...header(identity, cycle.at), type: 'inventory', devices: cycle.devices, sources: cycle.sources };
+}
+
+/** `probe --json`: the inventory plus the PC's state and the cycle's faults; checked against its schema, so a bug cannot print something else. */
+export function probeResult(identity: Identity, cycle: CycleSnapshot, faults: readonly FaultCondition[]): ProbeResult {
+  return probeResultSchema.parse({
+    ...inventoryMessage(identity, cycle),
+    ...(cycle.system ? { system: cycle.system } : {}),
+    faults: faults.map((fault) => ({
+      code: fault.code,
+      severity: FAULT_CODES[fault.code].severity,
+      category: FAULT_CODES[fault.code].category,
+      deviceId: fault.deviceId,
+      message: fault.message,
+      evidence: fault.evidence,
+      selfHelp: [...selfHelpFor(fault.code)],
+    })),
+  });
 }
 
 export function faultMessage(identity: Identity, transition: FaultTransition): FaultMessage {

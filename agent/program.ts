@@ -8,7 +8,7 @@ import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
 import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
 import { createProbes } from './default-probes.js';
-import { inventoryMessage } from './events.js';
+import { probeResult } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
 import { createLogger, type Logger } from '../protocol/log.js';
@@ -52,7 +52,7 @@ export function buildProgram(): Command {
   program
     .command('probe')
     .description('run one probe cycle and print the devices and faults found')
-    .option('--json', 'print the inventory as JSON (valid against the protocol schema)')
+    .option('--json', 'print devices, sources, the PC\'s state and the faults as JSON (protocol/probe-result.ts; --replay reads it back)')
     .option('--serial <path:visca>', 'probe one VISCA camera on a serial port instead of this PC (repeatable)', collect, [])
     .option('--pjlink <host[:port][,password]>', 'probe one PJLink projector instead of this PC (repeatable)', collect, [])
     .option('--replay <file>', 'classify a saved inventory (`probe --json` output or `lsusb -v` text) instead of this PC')
@@ -74,7 +74,7 @@ export function buildProgram(): Command {
       }
       const faults = monitor.detect(cycle);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(inventoryMessage(config, cycle), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(probeResult(config, cycle, faults), null, 2)}\n`);
         return;
       }
       if (cycle.system) process.stdout.write(`${renderSystem(cycle.system)}\n\n`);

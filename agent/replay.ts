@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AvcareError, inventoryMessageSchema, type Device } from '../protocol/index.js';
+import { AvcareError, inventoryMessageSchema, systemSnapshotSchema, type Device } from '../protocol/index.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import { parseLsusbVerbose } from './probes/lsusb-parse.js';
 import { classifyUsb, usbDeviceFromInfo } from './probes/usb-classify.js';
@@ -32,14 +32,15 @@ function replayInventory(text: string, file: string): CycleSnapshot {
   if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'inventory') {
     throw new AvcareError('REPLAY_UNRECOGNISED', `${file} is JSON but not an avcare inventory (it has no "type": "inventory")`, { file });
   }
-  const parsed = inventoryMessageSchema.safeParse(json);
+  // `probe --json` adds the PC's state and the faults; the faults are detected anew, the state is kept.
+  const parsed = inventoryMessageSchema.extend({ system: systemSnapshotSchema.optional() }).safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
     throw new AvcareError('REPLAY_INVALID', `${file} is not a valid avcare inventory:\n  ${problems.join('\n  ')}`, { file, problems });
   }
   // Re-classify with this agent's catalog: the point of a replay is a second opinion on the devices.
   const devices = parsed.data.devices.map((device): Device => (device.usb ? { ...device, ...classifyUsb(device.usb) } : device));
-  return { at: new Date(parsed.data.at), devices, sources: parsed.data.sources };
+  return { at: new Date(parsed.data.at), devices, sources: parsed.data.sources, ...(parsed.data.system ? { system: parsed.data.system } : {}) };
 }
 
 function replayLsusb(text: string, usbIds: UsbIds | null): CycleSnapshot {

@@ -13,3 +13,4 @@ export * from './untrusted-text.js';
 export * from './self-help.js';
 export * from './identity.js';
 export * from './loopback.js';
+export * from './probe-result.js';

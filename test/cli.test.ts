@@ -2,7 +2,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryMessageSchema } from '../protocol/index.js';
+import { inventoryMessageSchema, probeResultSchema } from '../protocol/index.js';
 import { openPtyPair, type PtyPair } from './helpers/pty-pair.js';
 import { runCli, writeConfig } from './helpers/run-cli.js';
 import { startPjlinkProjector } from './sim/pjlink-projector.js';
@@ -52,6 +52,26 @@ describe('avcare-agent command line', () => {
     const [a, b] = [first, second].map((r) => inventoryMessageSchema.parse(JSON.parse(r.stdout)));
     expect(b?.devices.map((d) => [d.id, d.kind])).toEqual(a?.devices.map((d) => [d.id, d.kind]));
     expect(a?.devices.some((d) => d.kind === 'camera')).toBe(true);
+  });
+
+  it('probe --json carries the cycle\'s faults with their self-help, and --replay reads that JSON back', async () => {
+    // The room expects a camera; the school's dump has none: the human output and the JSON both say so.
+    const config = writeConfig({ expectedDevices: [{ kind: 'camera', label: 'front camera' }] });
+    const dump = join(FIXTURES, 'vr-htc-vive-set.constructed.lsusb.txt');
+    const human = await runCli(['-c', config, 'probe', '--replay', dump]);
+    expect(human.stdout).toMatch(/urgent\s+hardware\s+DEVICE_MISSING/);
+    const json = await runCli(['-c', config, 'probe', '--replay', dump, '--json']);
+    expect(json.code).toBe(0);
+    const result = probeResultSchema.parse(JSON.parse(json.stdout));
+    expect(result.faults).toEqual([
+      expect.objectContaining({ code: 'DEVICE_MISSING', severity: 'urgent', category: 'hardware', deviceId: expect.any(String) as string, message: expect.stringContaining('front camera') as string }),
+    ]);
+    expect(result.faults[0]?.selfHelp[0]).toMatch(/plugged in/);
+    expect(result.faults[0]?.evidence).toMatchObject({ expected: { kind: 'camera' } });
+    const saved = join(mkdtempSync(join(tmpdir(), 'avcare-replay-')), 'room.json');
+    writeFileSync(saved, json.stdout);
+    const again = probeResultSchema.parse(JSON.parse((await runCli(['-c', config, 'probe', '--replay', saved, '--json'])).stdout));
+    expect(again.faults.map((fault) => fault.code)).toEqual(['DEVICE_MISSING']);
   });
 
   it('probe --replay refuses a file that is neither, saying what it expected', async () => {

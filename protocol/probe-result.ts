@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { faultCodeSchema } from './fault-codes.js';
+import { inventoryMessageSchema } from './messages.js';
+import { faultCategorySchema, severitySchema } from './severity.js';
+import { systemSnapshotSchema } from './system.js';
+
+/**
+ * A fault one probe cycle saw, before hysteresis: what `avcare-agent probe` lists, with the
+ * self-help a person can try. Its code, severity and category are the fault code's defaults.
+ */
+export const detectedFaultSchema = z.object({
+  code: faultCodeSchema,
+  severity: severitySchema,
+  category: faultCategorySchema,
+  /** null for faults of the PC itself (disk, CPU). */
+  deviceId: z.string().max(256).nullable(),
+  message: z.string().max(2000),
+  evidence: z.record(z.string(), z.unknown()),
+  selfHelp: z.array(z.string().max(1000)).max(20),
+});
+export type DetectedFault = z.infer<typeof detectedFaultSchema>;
+
+/**
+ * `avcare-agent probe --json`: the inventory message (so `probe --replay` and the cloud read it
+ * as one) with what the human output shows besides: the PC's own state and the cycle's faults.
+ */
+export const probeResultSchema = inventoryMessageSchema.extend({
+  system: systemSnapshotSchema.optional(),
+  faults: z.array(detectedFaultSchema),
+});
+export type ProbeResult = z.infer<typeof probeResultSchema>;
