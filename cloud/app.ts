@@ -50,6 +50,10 @@ export function buildApp({ store, metrics, log, tickets, security, auditAnchorFi
     // Device strings come from untrusted hardware: a browser must never sniff a JSON answer into HTML.
     reply.header('x-content-type-options', 'nosniff');
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   installRequestAuth(app, {
     tokens: security.tokens,
     allowPlaintextCredentials: security.allowPlaintextCredentials,
@@ -57,7 +61,7 @@ export function buildApp({ store, metrics, log, tickets, security, auditAnchorFi
     ...(security.metricsToken === undefined ? {} : { metricsToken: security.metricsToken }),
   });
   agentsRoutes(app, { store });
-  healthRoutes(app, { store, metrics });
+  healthRoutes(app, { store, metrics, routes: () => routes });
   authRoutes(app, security);
   usersRoutes(app, security);
   enrollRoutes(app, security);

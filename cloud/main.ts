@@ -361,7 +361,7 @@ export function describeCloud(cloud: RunningCloud): string {
     cloud.mqtt.mode === 'embedded' ? `${cloud.mqtt.url}   (embedded broker: enrolled agents connect here)` : `${cloud.mqtt.url}   (external broker, subscribed)`;
   const listening = cloud.options.host === '0.0.0.0' ? '\n  (listening on every address of this machine)' : '';
   return [
-    `  console   ${cloud.httpUrl}`,
+    `  index     ${cloud.httpUrl}   (the API's routes as JSON, signed in; the web console comes later)`,
     `  API       ${cloud.httpUrl}api/agents   (sign in: avcare-cloud login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
     `  health    ${cloud.httpUrl}healthz`,
     `  metrics   ${cloud.metricsUrl ?? `${cloud.httpUrl}metrics   (operator token or --metrics-token-file)`}`,

@@ -7,6 +7,8 @@ import { requirePermission } from './request-auth.js';
 export interface HealthRoutesOptions {
   store: Store;
   metrics: CloudMetrics;
+  /** Every route the app serves, for the index at `/` (collected as they are registered). */
+  routes: () => ReadonlyArray<{ method: string; url: string }>;
   /** A database that takes longer than this to answer counts as down: a probe must not hang. */
   healthTimeoutMs?: number;
 }
@@ -18,12 +20,17 @@ export interface HealthRoutesOptions {
 const PROBE_KEY = agentKey('-', '-');
 
 /** What a load balancer, Prometheus and a person at the root URL need. */
-export function healthRoutes(app: FastifyInstance, { store, metrics, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
+export function healthRoutes(app: FastifyInstance, { store, metrics, routes, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
   // Signed in like everything but /healthz: even the list of routes is not for strangers.
   app.get('/', () => ({
     name: 'avcare cloud',
+    note: 'this is the API; there is no web console yet',
     signIn: 'POST /api/auth/login { name, password } -> { token }; then send "Authorization: Bearer TOKEN"',
-    routes: { login: '/api/auth/login', me: '/api/me', agents: '/api/agents', agent: '/api/agents/:schoolId:agentId', tickets: '/api/tickets', audit: '/api/audit', health: '/healthz', metrics: '/metrics' },
+    // What the app really serves, so the index never promises a route that is not there or leaves one out.
+    routes: routes()
+      .filter((route) => route.method !== 'HEAD')
+      .map((route) => `${route.method} ${route.url}`)
+      .sort(),
   }));
 
   app.get('/healthz', { config: { access: 'public' } }, async (request, reply) => {

@@ -51,6 +51,8 @@ describe('npm start (dist/cloud/dev-stack.js)', () => {
     // It made an operator and says how to sign in, then enrolled this PC's agent like any PC.
     const baseUrl = apiUrl.replace(/\/api\/agents$/, '');
     expect(stack.stdout()).toContain(`Sign in: avcare-cloud login --url ${baseUrl} --user operator`);
+    // The banner says what the root URL is: the API's index, not a console that does not exist yet.
+    expect(stack.stdout()).toContain(`index     ${baseUrl}/   (the API's routes as JSON, signed in; the web console comes later)`);
     expect(stack.stdout()).toContain('This PC\'s agent is enrolled in school "local"');
     expect((await getJson(apiUrl)).status).toBe(401);
     const token = await signIn(baseUrl, 'operator', oneTimePassword(stack.stdout()));

@@ -167,6 +167,15 @@ describe('ticket API', () => {
     expect(forbidden.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
 
+  it('lists every route it serves in the index at /, the ticket routes included', async () => {
+    const index = (await app.inject({ url: '/', headers: operator })).json<{ note: string; routes: string[] }>();
+    expect(index.note).toContain('no web console yet');
+    for (const route of ['GET /api/tickets', 'GET /api/tickets/:id', 'POST /api/tickets/:id/ack', 'POST /api/tickets/:id/rate', 'GET /api/knowledge/:code', 'GET /api/agents', 'POST /api/enroll', 'GET /api/audit', 'POST /api/auth/login', 'GET /healthz', 'GET /metrics', 'GET /']) {
+      expect(index.routes).toContain(route);
+    }
+    expect(index.routes).not.toContain('HEAD /');
+  });
+
   it('refuses every ticket route without a valid token', async () => {
     for (const url of ['/api/tickets', `/api/tickets/${ticketId}`, '/api/knowledge/DEVICE_MISSING']) {
       const anonymous = await app.inject({ url });
