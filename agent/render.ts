@@ -38,10 +38,22 @@ export function renderDevices(devices: readonly Device[]): string {
   if (devices.length === 0) return 'No devices found.';
   const rows = [['KIND', 'NAME', 'ID', 'CONNECTED', 'STATUS']];
   for (const device of devices) {
-    const status = device.error ? `${device.status}: ${device.error.code}` : device.status;
+    const status = device.error ? `${device.status}: ${device.error.code}` : `${device.status}${pjlinkNotes(device)}`;
     rows.push([device.kind, printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
   }
   return table(rows);
+}
+
+/** What a projector did not say: commands it does not do, answered oddly, or not in time. */
+function pjlinkNotes(device: Device): string {
+  const info = device.pjlink;
+  if (!info) return '';
+  const notes = [
+    ...(info.unsupported?.length ? [`not supported: ${info.unsupported.join(', ')}`] : []),
+    ...(info.badReplies?.length ? [`odd replies: ${info.badReplies.map((bad) => bad.command).join(', ')}`] : []),
+    ...(info.unanswered?.length ? [`no time for: ${info.unanswered.join(', ')}`] : []),
+  ];
+  return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
 
 export function renderSources(sources: readonly SourceStatus[]): string {

@@ -133,6 +133,15 @@ export const pjlinkInfoSchema = z.object({
    * matching fields above are not a real "ok"; ERR4 is the device reporting its own failure.
    */
   commandErrors: z.array(z.object({ command: z.string().max(8), error: z.enum(['ERR1', 'ERR2', 'ERR3', 'ERR4']) })).max(16).optional(),
+  /**
+   * Items this device does not do: it answered ERR1 or ERR2, nothing, or closed the connection to
+   * that command while it answered the others. Their fields above are absent or not a real "ok".
+   */
+  unsupported: z.array(z.string().max(8)).max(16).optional(),
+  /** Commands answered with something that is not a PJLink reply: the bytes, for the engineer. */
+  badReplies: z.array(z.object({ command: z.string().max(8), raw: z.string().max(128), rawHex: z.string().max(256) })).max(16).optional(),
+  /** Commands the probe's time ran out before: unknown, not unsupported. */
+  unanswered: z.array(z.string().max(8)).max(16).optional(),
 });
 export type PjlinkInfo = z.infer<typeof pjlinkInfoSchema>;
 export type PjlinkErrorLevel = z.infer<typeof pjlinkErrorLevelSchema>;

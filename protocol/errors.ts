@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   PJLINK_CONNECT_FAILED: { hint: 'Check the projector address, that it is powered and that network standby is enabled.' },
   PJLINK_TIMEOUT: { hint: 'The projector accepted the connection but did not answer; projectors in eco-standby often stop answering.' },
   PJLINK_AUTH_FAILED: { hint: 'Set the projector\'s PJLink password in the configuration (pjlink[].password).' },
+  PJLINK_REFUSED: { hint: 'The projector refused or dropped the PJLink connection: check that network control is enabled and that no other controller holds its session.' },
   PJLINK_PROTOCOL_ERROR: { hint: 'The device answered something that is not PJLink.' },
   PORT_IN_USE: { hint: 'Another program listens there (`ss -ltnp` shows which); choose a free port with the flag named.' },
   COLLECTOR_CLOSED: { hint: 'The collector is shutting down; the message stays with the broker or the agent and is delivered again.' },

@@ -24,6 +24,8 @@ export const FAULT_CODES = {
   VISCA_NOT_ANSWERING: { category: 'hardware', severity: 'urgent', title: 'Camera does not answer on its control port' },
   PJLINK_NOT_ANSWERING: { category: 'network', severity: 'urgent', title: 'Projector does not answer PJLink' },
   PJLINK_AUTH_FAILED: { category: 'operation', severity: 'general', title: 'PJLink password rejected' },
+  PJLINK_REFUSED: { category: 'network', severity: 'general', title: 'Projector refuses PJLink connections' },
+  PJLINK_BAD_REPLY: { category: 'compatibility', severity: 'general', title: 'Projector answers PJLink with something unexpected' },
   ...pjlinkStatusCodes(),
   LAMP_END_OF_LIFE: { category: 'hardware', severity: 'general', title: 'Projector lamp near end of life' },
   DISK_NEARLY_FULL: { category: 'software', severity: 'general', title: 'Disk nearly full' },

@@ -40,6 +40,14 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
   PJLINK_AUTH_FAILED: [
     'The PJLink password in the agent configuration differs from the projector\'s: ask your service provider to update /etc/avcare/agent.json, or reset it in the projector menu.',
   ],
+  PJLINK_REFUSED: [
+    'In the projector menu, check that network control (PJLink) is enabled; some projectors turn it off with "eco" standby.',
+    'Another control system (a central control panel) may hold the projector\'s only PJLink session: ask your service provider.',
+  ],
+  PJLINK_BAD_REPLY: [
+    'The projector answers, but not as PJLink expects: check that the configured address and port (4352) are the projector\'s and not another device\'s.',
+    'Send the fault\'s evidence (the bytes it answered) to your service provider: a firmware update may be needed.',
+  ],
   ...pjlinkAdvice(),
   LAMP_END_OF_LIFE: [
     'The projector lamp is near the end of its life: order a replacement lamp now, so the room is not left without a projector.',

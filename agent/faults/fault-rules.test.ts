@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Device, PjlinkInfo } from '../../protocol/index.js';
+import { FAULT_CODES, type Device, type PjlinkInfo } from '../../protocol/index.js';
 import { parseAgentConfig, type AgentConfigInput } from '../config.js';
 import { okSources, pjlinkInfo, projector, systemSnapshot, usbDevice, viscaCamera } from '../../test/helpers/device-factory.js';
 import { expectationFromConfig } from './expected-devices.js';
@@ -83,6 +83,41 @@ describe('fault rules', () => {
     expect(codes(snapshot([silent]), context({}, asleep))).toEqual([]);
     const denied = { ...silent, error: { code: 'PJLINK_AUTH_FAILED', message: 'ERRA' } };
     expect(codes(snapshot([denied]), context())).toEqual([`PJLINK_AUTH_FAILED@${silent.id}`]);
+  });
+
+  it('keeps silence, refusal, a rejected password and a garbled answer four faults, none contradicting itself', () => {
+    const outcome = (code: string, message: string, raw?: string): Device => {
+      const device = projector({ status: 'unreachable', error: { code, message, ...(raw === undefined ? {} : { raw }) } });
+      delete device.pjlink;
+      return device;
+    };
+    const faults = evaluateFaults(
+      snapshot([
+        { ...outcome('PJLINK_TIMEOUT', '10.0.0.5:4352 sent no PJLink greeting within 9000 ms'), id: 'pjlink:a' },
+        { ...outcome('PJLINK_REFUSED', '10.0.0.5:4352 refused the connection: nothing listens for PJLink there'), id: 'pjlink:b' },
+        { ...outcome('PJLINK_AUTH_FAILED', 'ERRA'), id: 'pjlink:c' },
+        { ...outcome('PJLINK_PROTOCOL_ERROR', '10.0.0.5:4352 answered POWR with "HTTP/1.1 400": not a PJLink reply', '485454502f312e31'), id: 'pjlink:d' },
+      ]),
+      context(),
+    );
+    expect(faults.map((fault) => [fault.code, FAULT_CODES[fault.code].severity])).toEqual([
+      ['PJLINK_NOT_ANSWERING', 'urgent'],
+      ['PJLINK_REFUSED', 'general'],
+      ['PJLINK_AUTH_FAILED', 'general'],
+      ['PJLINK_BAD_REPLY', 'general'],
+    ]);
+    const badReply = faults[3];
+    expect(badReply?.message).toContain('answers PJLink with something unexpected');
+    expect(badReply?.message).toContain('"HTTP/1.1 400"');
+    expect(badReply?.message).not.toMatch(/does not answer/);
+    expect(faults[0]?.message).not.toMatch(/answered/);
+  });
+
+  it('raises PJLINK_BAD_REPLY for a projector that answered, quoting what it sent, next to what it answered well', () => {
+    const odd = projector({ pjlink: pjlinkInfo({ badReplies: [{ command: 'ERST', raw: '%1ERST=0000', rawHex: '2531455253543d30303030' }], errors: { fan: 'warning', lamp: 'ok', temperature: 'ok', cover: 'ok', filter: 'ok', other: 'ok' } }) });
+    const faults = evaluateFaults(snapshot([odd]), context());
+    expect(faults.map((fault) => fault.code)).toEqual(['PJLINK_BAD_REPLY', 'PJLINK_FAN_WARNING']);
+    expect(faults[0]?.message).toBe(`${odd.name} answered PJLink with something unexpected: ERST -> "%1ERST=0000"`);
   });
 
   it('flags a nearly full disk and high CPU against the configured thresholds', () => {

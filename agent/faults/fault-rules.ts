@@ -104,8 +104,17 @@ export const projectorFaults: FaultRule = (snapshot, context) => {
   for (const device of snapshot.devices) {
     if (device.connection.type !== 'network' || device.connection.protocol !== 'pjlink') continue;
     if (device.status === 'unreachable') {
+      // Silence, refusal, a rejected password and a garbled answer are four outcomes, each its own fault.
       if (device.error?.code === 'PJLINK_AUTH_FAILED') {
         faults.push(condition('PJLINK_AUTH_FAILED', device, 'pjlink', `${device.name} rejected the configured PJLink password`, { device: deviceEvidence(device), error: device.error }));
+        continue;
+      }
+      if (device.error?.code === 'PJLINK_REFUSED') {
+        faults.push(condition('PJLINK_REFUSED', device, 'pjlink', `${device.name} refuses PJLink connections at ${device.connection.host}:${device.connection.port}: ${device.error.message}`, { device: deviceEvidence(device), error: device.error }));
+        continue;
+      }
+      if (device.error?.code === 'PJLINK_PROTOCOL_ERROR') {
+        faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', `${device.name} answers PJLink with something unexpected: ${device.error.message}`, { device: deviceEvidence(device), error: device.error }));
         continue;
       }
       // Projectors in eco-standby stop answering PJLink (shared/domain.md): silence after a
@@ -121,6 +130,10 @@ export const projectorFaults: FaultRule = (snapshot, context) => {
     }
     const info = device.pjlink;
     if (!info) continue;
+    if (info.badReplies !== undefined && info.badReplies.length > 0) {
+      const quoted = info.badReplies.map((bad) => `${bad.command} -> ${JSON.stringify(bad.raw)}`).join(', ');
+      faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', `${device.name} answered PJLink with something unexpected: ${quoted}`, { device: deviceEvidence(device), badReplies: info.badReplies }));
+    }
     for (const part of PJLINK_PARTS) {
       const level = info.errors[part];
       if (level === 'ok') continue;

@@ -19,6 +19,7 @@ export interface PjlinkProbeOptions {
  */
 const TARGET_MARGIN_MS = 500;
 const MIN_TARGET_BUDGET_MS = 1000;
+const DEADLINE_MARGIN_MS = 250;
 
 export function createPjlinkProbe(options: PjlinkProbeOptions = {}): Probe {
   const query = options.query ?? queryPjlink;
@@ -52,7 +53,8 @@ async function probeTarget(target: PjlinkTargetConfig, run: TargetRun): Promise<
   try {
     const info = await run.query(
       target.password === undefined ? { host: target.host, port: target.port } : { host: target.host, port: target.port, password: target.password },
-      { ...PJLINK_CLIENT_DEFAULTS, signal: AbortSignal.any([run.signal, budget.signal]), log },
+      // The deadline comes a little before the abort: the client then reports what the device did answer.
+      { ...PJLINK_CLIENT_DEFAULTS, deadline: Date.now() + run.budgetMs - DEADLINE_MARGIN_MS, signal: AbortSignal.any([run.signal, budget.signal]), log },
     );
     return answeredDevice(target, info);
   } catch (error) {

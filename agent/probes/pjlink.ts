@@ -52,10 +52,11 @@ export type PjlinkGreeting = { auth: false } | { auth: true; random: string } | 
 
 /** Parses the line a device sends on connect (without its CR). */
 export function parseGreeting(line: string): PjlinkGreeting {
-  const text = stripTerminator(line);
-  if (text === 'PJLINK 0') return { auth: false };
-  if (text === 'PJLINK ERRA') return { error: 'ERRA' };
-  const match = /^PJLINK 1 ([0-9A-Fa-f]{8})$/.exec(text);
+  const text = stripTerminator(line).trim();
+  // Some implementations write the keyword in lower case; the random number stays as sent.
+  if (/^PJLINK 0$/i.test(text)) return { auth: false };
+  if (/^PJLINK ERRA$/i.test(text)) return { error: 'ERRA' };
+  const match = /^PJLINK 1 ([0-9A-Fa-f]{8})$/i.exec(text);
   if (match?.[1] !== undefined) return { auth: true, random: match[1] };
   return { garbled: true, raw: text };
 }
@@ -69,12 +70,14 @@ export type PjlinkResponse =
 /** Parses one reply line (without its CR): `%1POWR=1`, `%1LAMP=ERR3`, `PJLINK ERRA`. */
 export function parseResponse(line: string): PjlinkResponse {
   const text = stripTerminator(line);
-  if (text === 'PJLINK ERRA') return { authError: true };
+  if (/^PJLINK ERRA$/i.test(text.trim())) return { authError: true };
   const match = /^%([12])([A-Za-z0-9]{4})=(.*)$/s.exec(text);
   const [, cls, body, value] = match ?? [];
   if (cls === undefined || body === undefined || value === undefined) return { garbled: true, raw: text };
+  // Commands and error codes arrive in lower case from some implementations (`%1powr=err3`).
   const command = body.toUpperCase();
-  if (isPjlinkErrorCode(value)) return { cls: cls as PjlinkClass, command, error: value };
+  const upper = value.trim().toUpperCase();
+  if (isPjlinkErrorCode(upper)) return { cls: cls as PjlinkClass, command, error: upper };
   return { cls: cls as PjlinkClass, command, value };
 }
 
@@ -84,13 +87,14 @@ export function isPjlinkErrorCode(value: string): value is PjlinkErrorCode {
 
 /** POWR: 0 standby, 1 on, 2 cooling, 3 warm-up. */
 export function parsePower(value: string): PjlinkPower {
-  const power = POWER_STATES[value];
+  const power = POWER_STATES[value.trim()];
   if (power === undefined) throw malformed('POWR', value, 'expected 0, 1, 2 or 3');
   return power;
 }
 
 /** ERST: six digits fan, lamp, temperature, cover, filter, other; 0 ok, 1 warning, 2 error. */
 export function parseErrorStatus(value: string): PjlinkErrorStatus {
+  value = value.trim();
   if (!/^[0-2]{6}$/.test(value)) throw malformed('ERST', value, 'expected six digits 0-2');
   // The regex above guarantees each digit indexes ERROR_LEVELS.
   const level = (index: number): PjlinkErrorLevel => ERROR_LEVELS[Number(value[index])] ?? 'error';
@@ -115,14 +119,19 @@ export function parseLamps(value: string): PjlinkLamp[] {
   return lamps;
 }
 
-/** CLSS: "1" or "2". */
+/**
+ * CLSS: "1" or "2", also as devices write it in words ("Class 1", "class2", "2.0"): the first
+ * digit 1 or 2. Anything else is not a class.
+ */
 export function parseClass(value: string): PjlinkClass {
-  if (value === '1' || value === '2') return value;
+  const digit = /^(?:class\s*)?([12])(?:\.0)?$/i.exec(value.trim())?.[1];
+  if (digit === '1' || digit === '2') return digit;
   throw malformed('CLSS', value, 'expected 1 or 2');
 }
 
 /** FILT (class 2): cumulative filter hours, 0-99999. */
 export function parseFilterHours(value: string): number {
+  value = value.trim();
   if (!/^\d{1,5}$/.test(value)) throw malformed('FILT', value, `expected hours 0-${MAX_HOURS}`);
   return Number(value);
 }

@@ -32,6 +32,11 @@ export interface PjlinkProjectorOptions {
   closeAfterEachReply?: boolean;
   /** In standby (power 0), ERST and LAMP answer ERR3 (unavailable time). */
   standbyErr3?: boolean;
+  /**
+   * How this device frames what it sends (greeting and replies, each given with its CR): field
+   * dialects such as a prompt after the CR, CR LF, a trailing NUL, lower case.
+   */
+  framing?: (text: string) => string;
 }
 
 export interface PjlinkProjector {
@@ -97,7 +102,8 @@ function serveConnection(socket: Socket, options: PjlinkProjectorOptions, receiv
   // Replies go out in order even when each is delayed.
   let queue = Promise.resolve();
 
-  socket.write(options.password === undefined ? 'PJLINK 0\r' : `PJLINK 1 ${random}\r`);
+  const frame = options.framing ?? ((text: string) => text);
+  socket.write(frame(options.password === undefined ? 'PJLINK 0\r' : `PJLINK 1 ${random}\r`));
   socket.on('data', (chunk: Buffer) => {
     buffer = Buffer.concat([buffer, chunk]);
     let end = buffer.indexOf(0x0d);
@@ -128,7 +134,7 @@ function serveConnection(socket: Socket, options: PjlinkProjectorOptions, receiv
     const reply = replyTo(cls, body, param, options);
     const slow = options.slowCommands === undefined || options.slowCommands.includes(body);
     if (options.replyDelayMs !== undefined && slow) await delay(options.replyDelayMs, timers);
-    send(`%${cls}${body}=${'value' in reply ? reply.value : reply.error}\r`);
+    send(frame(`%${cls}${body}=${'value' in reply ? reply.value : reply.error}\r`));
     if (options.closeAfterEachReply) socket.end();
   }
 
