@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePjlinkTarget, parseSerialTarget } from './adhoc-targets.js';
+import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
 
 describe('ad hoc probe targets', () => {
   it('parses --serial PATH:visca with an optional baud rate', () => {
@@ -16,6 +16,21 @@ describe('ad hoc probe targets', () => {
     expect(() => parsePjlinkTarget('10.0.0.5:99999')).toThrow(/port must be 1-65535/);
     expect(() => parsePjlinkTarget('10.0.0.5,')).toThrow(/password must be 1-32/);
     expect(() => parsePjlinkTarget(':4352')).toThrow(/HOST:PORT/);
+  });
+
+  it('parses --visca-ip HOST[:PORT][@FRAMING], "auto" when no framing is named', () => {
+    expect(parseViscaIpTarget('10.0.0.9')).toEqual({ host: '10.0.0.9', framing: 'auto' });
+    expect(parseViscaIpTarget('ptz-3.school.local:52381@sony-ip')).toEqual({ host: 'ptz-3.school.local', port: 52381, framing: 'sony-ip' });
+    expect(parseViscaIpTarget('[fd00::9]:5678@raw-tcp')).toEqual({ host: 'fd00::9', port: 5678, framing: 'raw-tcp' });
+    expect(parseViscaIpTarget('10.0.0.9:1259@raw-udp')).toEqual({ host: '10.0.0.9', port: 1259, framing: 'raw-udp' });
+    expect(() => parseViscaIpTarget('10.0.0.9@visca')).toThrow(/framing must be one of sony-ip, raw-udp, raw-tcp, auto/);
+    expect(() => parseViscaIpTarget('10.0.0.9:0')).toThrow(/--visca-ip "10.0.0.9:0": port must be 1-65535/);
+    expect(() => parseViscaIpTarget('')).toThrow(/--visca-ip "" must look like HOST/);
+  });
+
+  it('runs only the probes of the targets named', () => {
+    expect(adhocSources({ serial: [], pjlink: ['p'], viscaIp: ['c'] })).toEqual(['pjlink', 'visca-ip']);
+    expect(adhocSources({ serial: ['s'], pjlink: [], viscaIp: [] })).toEqual(['serial']);
   });
 
   it('never echoes the password in an error', () => {

@@ -25,6 +25,14 @@ const pjlinkTargetSchema = z.object({
   lampLifeHours: z.number().int().positive().max(100_000).default(3000).describe("Rated lamp life from the projector's manual"),
 });
 
+const viscaIpTargetSchema = z.object({
+  host: z.string().min(1).max(253).describe('Camera address'),
+  port: z.number().int().min(1).max(65535).optional().describe('Defaults to 52381 (sony-ip, raw-udp) or 5678 (raw-tcp); "auto" without a port tries 52381, 1259 and 5678'),
+  framing: z.enum(['sony-ip', 'raw-udp', 'raw-tcp', 'auto']).default('auto').describe('How VISCA travels: Sony\'s header over UDP, bare bytes over UDP or TCP; "auto" tries each and reports the one that answered'),
+  address: z.number().int().min(1).max(7).default(1).describe('VISCA camera address; 1 for nearly every IP camera'),
+  name: z.string().max(128).optional(),
+});
+
 const expectedDeviceSchema = z.object({
   kind: deviceKindSchema,
   connection: z
@@ -48,6 +56,7 @@ export const agentConfigSchema = z
     serialPorts: z.array(serialPortSchema).max(32).default([]),
     discoverSerialPorts: z.boolean().default(true).describe('List /dev/serial/by-id, ttyUSB and ttyACM ports; only configured ports are spoken to'),
     pjlink: z.array(pjlinkTargetSchema).max(32).default([]),
+    viscaIp: z.array(viscaIpTargetSchema).max(32).default([]).describe('PTZ cameras controlled over the network'),
     expectedDevices: z.array(expectedDeviceSchema).max(64).default([]),
     learnExpectedDevices: z.boolean().default(true).describe('Expect devices this room has had before (the room had a camera yesterday)'),
     forgetLearnedAfterDays: z.number().int().min(1).max(365).default(14).describe('A learned device not seen for this long is no longer expected'),
@@ -99,6 +108,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 export type SerialPortConfig = AgentConfig['serialPorts'][number];
 export type PjlinkTargetConfig = AgentConfig['pjlink'][number];
+export type ViscaIpTargetConfig = AgentConfig['viscaIp'][number];
 export type ExpectedDevice = AgentConfig['expectedDevices'][number];
 
 export const DEFAULT_CONFIG_PATH = '/etc/avcare/agent.json';

@@ -5,6 +5,7 @@ import type { Probe } from './probes/probe.js';
 import { createSerialProbe } from './probes/serial-probe.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { createUsbProbe } from './probes/usb-probe.js';
+import { createViscaIpProbe } from './probes/visca-ip-probe.js';
 
 const FACTORIES: Record<ProbeSource, () => Probe> = {
   system: () => createSystemProbe(),
@@ -13,9 +14,10 @@ const FACTORIES: Record<ProbeSource, () => Probe> = {
   media: () => createMediaProbe(),
   serial: () => createSerialProbe(),
   pjlink: () => createPjlinkProbe(),
+  'visca-ip': () => createViscaIpProbe(),
 };
 
-export const ALL_SOURCES: readonly ProbeSource[] = ['system', 'usb', 'media', 'serial', 'pjlink'];
+export const ALL_SOURCES: readonly ProbeSource[] = ['system', 'usb', 'media', 'serial', 'pjlink', 'visca-ip'];
 
 export function createProbes(sources: readonly ProbeSource[] = ALL_SOURCES): Probe[] {
   return sources.map((source) => FACTORIES[source]());

@@ -2,12 +2,12 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeSource } from '../protocol/index.js';
-import { parsePjlinkTarget, parseSerialTarget } from './adhoc-targets.js';
+import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
 import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
-import { createProbes } from './default-probes.js';
+import { ALL_SOURCES, createProbes } from './default-probes.js';
 import { probeResult } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
@@ -55,12 +55,21 @@ export function buildProgram(): Command {
     .option('--json', 'print devices, sources, the PC\'s state and the faults as JSON (protocol/probe-result.ts; --replay reads it back)')
     .option('--serial <path:visca>', 'probe one VISCA camera on a serial port instead of this PC (repeatable)', collect, [])
     .option('--pjlink <host[:port][,password]>', 'probe one PJLink projector instead of this PC (repeatable)', collect, [])
+    .option('--visca-ip <host[:port][@framing]>', 'probe one network PTZ camera over VISCA instead of this PC; without @sony-ip|raw-udp|raw-tcp the framing is found and reported (repeatable)', collect, [])
     .option('--replay <file>', 'classify a saved inventory (`probe --json` output or `lsusb -v` text) instead of this PC')
-    .action(async (options: { json?: boolean; serial: string[]; pjlink: string[]; replay?: string }) => {
+    .action(async (options: { json?: boolean; serial: string[]; pjlink: string[]; viscaIp: string[]; replay?: string }) => {
       const base = loadAgentConfig(program.opts<{ config?: string }>().config);
-      const adhoc = options.serial.length > 0 || options.pjlink.length > 0;
+      const adhoc = options.serial.length > 0 || options.pjlink.length > 0 || options.viscaIp.length > 0;
       const config = adhoc
-        ? parseAgentConfig({ ...base, serialPorts: options.serial.map(parseSerialTarget), pjlink: options.pjlink.map(parsePjlinkTarget), discoverSerialPorts: false, expectedDevices: [], learnExpectedDevices: false })
+        ? parseAgentConfig({
+            ...base,
+            serialPorts: options.serial.map(parseSerialTarget),
+            pjlink: options.pjlink.map(parsePjlinkTarget),
+            viscaIp: options.viscaIp.map(parseViscaIpTarget),
+            discoverSerialPorts: false,
+            expectedDevices: [],
+            learnExpectedDevices: false,
+          })
         : base;
       const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const monitor = new FaultMonitor(config, adhoc || options.replay ? null : learnedDevicesFor(config), log);
@@ -69,7 +78,7 @@ export function buildProgram(): Command {
         const { loadReplay } = await import('./replay.js');
         cycle = await loadReplay(options.replay, loadUsbIds());
       } else {
-        const sources: ProbeSource[] = adhoc ? [...(options.serial.length ? (['serial'] as const) : []), ...(options.pjlink.length ? (['pjlink'] as const) : [])] : ['system', 'usb', 'media', 'serial', 'pjlink'];
+        const sources: ProbeSource[] = adhoc ? adhocSources(options) : [...ALL_SOURCES];
         cycle = await runProbeCycle(createProbes(sources), { config, log });
       }
       const faults = monitor.detect(cycle);

@@ -19,7 +19,7 @@ export function describeConnection(device: Device): string {
     case 'serial':
       return `serial ${c.path}${c.protocol === 'none' ? '' : ` (${c.protocol} ${c.baudRate})`}`;
     case 'network':
-      return `${c.protocol} ${c.host}:${c.port}`;
+      return `${c.protocol} ${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}${c.framing ? ` ${c.framing}` : ''}`;
     case 'os':
       return c.path;
   }
@@ -38,7 +38,7 @@ export function renderDevices(devices: readonly Device[]): string {
   if (devices.length === 0) return 'No devices found.';
   const rows = [['KIND', 'NAME', 'ID', 'CONNECTED', 'STATUS']];
   for (const device of devices) {
-    const status = device.error ? `${device.status}: ${device.error.code}` : `${device.status}${pjlinkNotes(device)}`;
+    const status = device.error ? `${device.status}: ${device.error.code}` : `${device.status}${pjlinkNotes(device)}${viscaNotes(device)}`;
     rows.push([device.kind, printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
   }
   return table(rows);
@@ -56,9 +56,21 @@ function pjlinkNotes(device: Device): string {
   return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
 
+/** How a network camera was reached: a framing found by "auto" is worth pinning, resent datagrams hint at a lossy network. */
+function viscaNotes(device: Device): string {
+  const info = device.visca;
+  if (!info) return '';
+  const framing = device.connection.type === 'network' ? device.connection.framing : undefined;
+  const notes = [
+    ...(info.framingDetected && framing ? [`framing found: ${framing}`] : []),
+    ...(info.retransmitted ? [`${info.retransmitted} datagram(s) sent again`] : []),
+  ];
+  return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
+}
+
 export function renderSources(sources: readonly SourceStatus[]): string {
   return sources
-    .map((s) => `${s.source.padEnd(7)} ${s.state}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
+    .map((s) => `${s.source.padEnd(8)} ${s.state}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
     .join('\n');
 }
 

@@ -54,6 +54,9 @@ export const usbInfoSchema = z.object({
 });
 export type UsbInfo = z.infer<typeof usbInfoSchema>;
 
+export const viscaFramingSchema = z.enum(['sony-ip', 'raw-udp', 'raw-tcp']);
+export type ViscaFraming = z.infer<typeof viscaFramingSchema>;
+
 export const connectionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('usb'), bus: z.number().int(), portPath: z.string() }),
   z.object({
@@ -62,7 +65,14 @@ export const connectionSchema = z.discriminatedUnion('type', [
     protocol: z.enum(['visca', 'none']),
     baudRate: z.number().int().positive(),
   }),
-  z.object({ type: z.literal('network'), host: z.string(), port: z.number().int().min(1).max(65535), protocol: z.literal('pjlink') }),
+  z.object({
+    type: z.literal('network'),
+    host: z.string(),
+    port: z.number().int().min(1).max(65535),
+    protocol: z.enum(['pjlink', 'visca']),
+    /** VISCA over IP: Sony's header over UDP, bare VISCA bytes over UDP, or over TCP. */
+    framing: viscaFramingSchema.optional(),
+  }),
   z.object({ type: z.literal('os'), path: z.string() }),
 ]);
 export type Connection = z.infer<typeof connectionSchema>;
@@ -105,6 +115,22 @@ export const viscaInfoSchema = z.object({
   version: z
     .object({ vendorId: u16, modelId: u16, romVersion: u16, socketCount: u8 })
     .optional(),
+  /** VISCA over IP configured as "auto": the framing was found by trying, so the teacher can pin it. */
+  framingDetected: z.boolean().optional(),
+  /** What each framing tried by "auto" got back, when none answered or to show how it was found. */
+  framingAttempts: z
+    .array(
+      z.object({
+        framing: viscaFramingSchema,
+        port: z.number().int().min(1).max(65535),
+        outcome: z.enum(['answered', 'garbled', 'refused', 'silent']),
+        detail: z.string().max(512),
+      }),
+    )
+    .max(8)
+    .optional(),
+  /** UDP datagrams sent again because no answer came back in time: a lossy network shows here. */
+  retransmitted: z.number().int().min(0).optional(),
 });
 export type ViscaInfo = z.infer<typeof viscaInfoSchema>;
 

@@ -30,7 +30,8 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'If the error returns, the camera\'s power circuit needs an engineer: do not open the camera.',
   ],
   VISCA_NOT_ANSWERING: [
-    'Check that the camera is powered (its light is on) and that the control cable (RS-232/RS-422) is seated at the camera and at the PC adapter.',
+    'Check that the camera is powered (its light is on) and that its control cable is seated: the RS-232/RS-422 cable at the camera and the PC adapter, or a network camera\'s network cable.',
+    'For a network camera, check in its menu that IP control (VISCA over IP) is on and that its address is the one configured for this room.',
     'Power the camera off and on; the agent re-initialises the control link on its next cycle.',
   ],
   PJLINK_NOT_ANSWERING: [

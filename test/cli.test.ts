@@ -7,6 +7,7 @@ import { openPtyPair, type PtyPair } from './helpers/pty-pair.js';
 import { runCli, writeConfig } from './helpers/run-cli.js';
 import { startPjlinkProjector } from './sim/pjlink-projector.js';
 import { startViscaCamera } from './sim/visca-camera.js';
+import { startViscaIpCamera } from './sim/visca-ip-camera.js';
 import { startAedes } from './transport/aedes-broker.js';
 import { record } from './transport/recorder.js';
 
@@ -103,6 +104,20 @@ describe('avcare-agent command line', () => {
       expect(`${result.stdout}${result.stderr}`).not.toContain('classroom42');
     } finally {
       await projector.close();
+    }
+  });
+
+  it('probe --visca-ip finds the framing of a network camera and says so, in text and JSON', async () => {
+    const camera = await startViscaIpCamera({ framing: 'raw-udp', mode: 'on' });
+    try {
+      const human = await runCli(['probe', '--visca-ip', `127.0.0.1:${camera.port}`]);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(new RegExp(`^camera\\s+VISCA camera at 127\\.0\\.0\\.1\\s+visca 127\\.0\\.0\\.1:${camera.port} raw-udp\\s+ok \\(framing found: raw-udp\\)`, 'm'));
+      expect(human.stdout).toMatch(/^visca-ip ok/m);
+      const json = probeResultSchema.parse(JSON.parse((await runCli(['probe', '--visca-ip', `127.0.0.1:${camera.port}@raw-udp`, '--json'])).stdout));
+      expect(json.devices).toEqual([expect.objectContaining({ status: 'ok', connection: { type: 'network', host: '127.0.0.1', port: camera.port, protocol: 'visca', framing: 'raw-udp' } })]);
+    } finally {
+      await camera.close();
     }
   });
 

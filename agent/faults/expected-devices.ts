@@ -20,7 +20,7 @@ export function expectationFromConfig(entry: ExpectedDevice): Expectation {
   const expectation: Expectation = {
     kind: entry.kind,
     label: entry.label ?? describeExpected(entry),
-    source: connection === 'network' ? 'pjlink' : connection,
+    source: connection === 'network' ? (entry.kind === 'camera' ? 'visca-ip' : 'pjlink') : connection,
     origin: 'config',
   };
   if (entry.vendorId !== undefined) expectation.vendorId = entry.vendorId;
@@ -45,7 +45,7 @@ export function sourceOfDevice(device: Device): ProbeSource {
     case 'serial':
       return 'serial';
     case 'network':
-      return 'pjlink';
+      return device.connection.protocol === 'visca' ? 'visca-ip' : 'pjlink';
     case 'os':
       return 'media';
   }

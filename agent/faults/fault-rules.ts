@@ -83,13 +83,17 @@ export const deviceUnusable: FaultRule = (snapshot) => {
 export const viscaCameraFaults: FaultRule = (snapshot) => {
   const faults: FaultCondition[] = [];
   for (const device of snapshot.devices) {
-    if (device.connection.type !== 'serial' || device.connection.protocol !== 'visca') continue;
+    const { connection } = device;
+    if ((connection.type !== 'serial' && connection.type !== 'network') || connection.protocol !== 'visca') continue;
+    const source = connection.type === 'serial' ? 'serial' : 'visca-ip';
+    const place = connection.type === 'serial' ? connection.path : `${connection.host}:${connection.port}${connection.framing ? ` (${connection.framing})` : ''}`;
     if (device.visca?.power === 'power-error') {
-      faults.push(condition('VISCA_POWER_ERROR', device, 'serial', `${device.name} reports a power-circuit error`, { device: deviceEvidence(device), visca: device.visca }));
+      faults.push(condition('VISCA_POWER_ERROR', device, source, `${device.name} reports a power-circuit error`, { device: deviceEvidence(device), visca: device.visca }));
     } else if (device.status === 'unreachable') {
-      faults.push(condition('VISCA_NOT_ANSWERING', device, 'serial', `${device.name} does not answer on ${device.connection.path}: ${device.error?.message ?? 'no reply'}`, {
+      faults.push(condition('VISCA_NOT_ANSWERING', device, source, `${device.name} does not answer on ${place}: ${device.error?.message ?? 'no reply'}`, {
         device: deviceEvidence(device),
         error: device.error,
+        ...(device.visca?.framingAttempts ? { framingAttempts: device.visca.framingAttempts } : {}),
       }));
     }
   }

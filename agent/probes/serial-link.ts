@@ -1,18 +1,9 @@
 import type { SerialPort } from 'serialport';
 import { AvcareError } from '../../protocol/index.js';
+import type { ByteLink } from './byte-link.js';
 
-/**
- * The few serial operations the VISCA client needs. The real link wraps `serialport`; tests
- * use MockSerialLink, so protocol code never touches the platform.
- */
-export interface SerialLink {
-  /** Resolves once the bytes have been handed to the OS driver. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** Returns a function that removes the listener. */
-  onData(listener: (bytes: Uint8Array) => void): () => void;
-  /** Idempotent. */
-  close(): Promise<void>;
-}
+/** A serial port as the VISCA client sees it; tests use MockSerialLink, so protocol code never touches the platform. */
+export type SerialLink = ByteLink;
 
 /**
  * Opens `path` at `baudRate` 8N1 without flow control (VISCA's RS-232 wiring carries no

@@ -1,12 +1,12 @@
 import { realpath } from 'node:fs/promises';
-import { AvcareError, isAvcareError, untrustedText, type Device, type DeviceError, type ViscaInfo } from '../../protocol/index.js';
+import { AvcareError, type Device } from '../../protocol/index.js';
 import type { SerialPortConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
 import type { Probe } from './probe.js';
 import { discoverSerialPorts, type DiscoveredSerialPort } from './serial-discovery.js';
 import { openSerialLink, type SerialLink } from './serial-link.js';
 import { DEFAULT_INQUIRY_TIMEOUT_MS, ViscaClient, queryCamera } from './visca-client.js';
-import { VISCA_VENDOR_SONY } from './visca.js';
+import { cleanText, withAnswer, withFailure } from './visca-device.js';
 
 export interface SerialProbeOptions {
   open?: typeof openSerialLink;
@@ -21,7 +21,6 @@ const INQUIRIES_PER_PORT = 3;
 /** A serial connection needs a baud rate; ports we do not speak to are listed at VISCA's default. */
 const UNUSED_BAUD_RATE = 9600;
 const MAX_TEXT_LENGTH = 256;
-const RAW_HEX = /^[0-9a-f]*$/;
 
 /**
  * Speaks VISCA to every configured camera port (in parallel, each bounded, one bad port never
@@ -96,24 +95,6 @@ function viscaDevice(port: SerialPortConfig): Device {
   };
 }
 
-function withAnswer(device: Device, info: ViscaInfo): Device {
-  const answered: Device = { ...device, visca: info, status: info.power === 'power-error' ? 'faulty' : 'ok' };
-  if (info.version?.vendorId === VISCA_VENDOR_SONY) answered.make = 'Sony';
-  return answered;
-}
-
-/**
- * Silence and unreadable bytes make the camera unreachable. An error reply proves the camera
- * is there but refused the inquiry, so it is degraded rather than unreachable.
- */
-function withFailure(device: Device, error: unknown): Device {
-  const code = isAvcareError(error) ? error.code : 'PROBE_FAILED';
-  const deviceError: DeviceError = { code, message: cleanText(error instanceof Error ? error.message : String(error), 512) };
-  const raw = isAvcareError(error) ? error.context.raw : undefined;
-  if (typeof raw === 'string' && RAW_HEX.test(raw)) deviceError.raw = raw;
-  return { ...device, status: code === 'VISCA_ERROR_REPLY' ? 'degraded' : 'unreachable', error: deviceError };
-}
-
 function listedPort(port: SerialPortConfig): Device {
   return {
     id: deviceId(port.path),
@@ -169,7 +150,3 @@ function deviceId(path: string): string {
   return `serial:${path}`.slice(0, MAX_TEXT_LENGTH);
 }
 
-/** by-id names and error messages carry strings from USB descriptors and drivers: untrusted. */
-function cleanText(text: string, maxLength = MAX_TEXT_LENGTH): string {
-  return untrustedText(text, maxLength) ?? '';
-}

@@ -1,6 +1,6 @@
 import { AvcareError, isAvcareError, type ViscaInfo } from '../../protocol/index.js';
 import { silentLogger, type Logger } from '../../protocol/log.js';
-import type { SerialLink } from './serial-link.js';
+import type { ByteLink } from './byte-link.js';
 import {
   ViscaFrameSplitter,
   commandTarget,
@@ -34,25 +34,27 @@ interface PendingInquiry {
 }
 
 /**
- * Sends one VISCA inquiry at a time over a SerialLink and waits for the matching reply. Every
+ * Sends one VISCA inquiry at a time over a ByteLink (serial, UDP or TCP) and waits for the matching reply. Every
  * wait is bounded by a timeout and the caller's AbortSignal, so a silent camera never hangs a
  * probe cycle. Bytes that arrive while no inquiry waits (a late answer to one that timed out)
  * are dropped rather than taken for the next answer.
  */
 export class ViscaClient {
   private readonly splitter = new ViscaFrameSplitter();
-  private readonly link: SerialLink;
+  private readonly link: ByteLink;
   private readonly detachLink: () => void;
+  private readonly detachUnreadable: () => void;
   private readonly log: Logger;
   private pending: PendingInquiry | undefined;
   private detached = false;
   /** Serialises inquiries: VISCA replies carry no id, so only one may be in flight. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(link: SerialLink, options: { log?: Logger } = {}) {
+  constructor(link: ByteLink, options: { log?: Logger } = {}) {
     this.link = link;
     this.log = options.log ?? silentLogger;
     this.detachLink = link.onData((bytes) => this.receive(bytes));
+    this.detachUnreadable = link.onUnreadable?.((raw, reason) => this.unreadable(raw, reason)) ?? noop;
   }
 
   inquire(command: Uint8Array, options: InquiryOptions = {}): Promise<ViscaReply> {
@@ -67,6 +69,7 @@ export class ViscaClient {
   detach(): void {
     this.detached = true;
     this.detachLink();
+    this.detachUnreadable();
     this.pending?.reject(new AvcareError('PROBE_FAILED', 'VISCA client detached while an inquiry was waiting'));
   }
 
@@ -81,7 +84,7 @@ export class ViscaClient {
         return;
       }
       if (this.detached) {
-        reject(new AvcareError('PROBE_FAILED', 'VISCA client is detached from its serial link'));
+        reject(new AvcareError('PROBE_FAILED', 'VISCA client is detached from its link'));
         return;
       }
       // Half a packet left from an earlier inquiry must not be glued to this reply.
@@ -111,10 +114,19 @@ export class ViscaClient {
       this.pending = pending;
 
       this.link.write(command).then(noop, (error: unknown) => {
+        // A link that knows what failed (a TCP connection the camera closed) says so itself.
+        if (isAvcareError(error)) return pending.reject(error);
         const reason = error instanceof Error ? error.message : String(error);
         pending.reject(new AvcareError('SERIAL_IO_FAILED', `writing the VISCA inquiry failed: ${reason}`, { sent: toHex(command) }, { cause: error }));
       });
     });
+  }
+
+  /** Something arrived that the transport could not read: an answer, but not one we understand. */
+  private unreadable(raw: Uint8Array, reason: string): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    pending.reject(new AvcareError('VISCA_GARBLED', `unreadable reply ${toHex(raw.subarray(0, MAX_RAW_BYTES))}: ${reason}`, { raw: toHex(raw.subarray(0, MAX_RAW_BYTES)), reason }));
   }
 
   private receive(bytes: Uint8Array): void {

@@ -84,6 +84,11 @@ export function ifClear(): Uint8Array {
   return Uint8Array.of(VISCA_BROADCAST_HEADER, 0x01, 0x00, 0x01, VISCA_TERMINATOR);
 }
 
+/** To one camera: empties its command buffers. Over IP there is no chain to broadcast to. */
+export function cameraIfClear(address: number): Uint8Array {
+  return Uint8Array.of(commandHeader(address), 0x01, 0x00, 0x01, VISCA_TERMINATOR);
+}
+
 /** Broadcast: renumbers the whole daisy chain starting at address 1. */
 export function addressSet(): Uint8Array {
   return Uint8Array.of(VISCA_BROADCAST_HEADER, 0x30, 0x01, VISCA_TERMINATOR);

@@ -5,6 +5,7 @@
  */
 import type { Device, FaultCode, ProbeSource } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
+import type { ViscaIpReinitTarget } from './visca-ip-reinit.js';
 import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } from '../faults/fault-condition.js';
 
 export type RemediationName = 're-probe' | 'usb-reset' | 'visca-reinit' | 'pjlink-reconnect';
@@ -49,13 +50,14 @@ export type RemediationStep =
   | { action: 're-probe' }
   | { action: 'usb-reset'; usb: UsbResetTarget }
   | { action: 'visca-reinit'; path: string; baudRate: number; addresses: number[] }
+  | { action: 'visca-reinit'; ip: ViscaIpReinitTarget }
   | { action: 'pjlink-reconnect'; host: string; port: number };
 
 /**
  * Lanes run side by side; jobs in one lane run one after another, because they probe the same
  * source again (a serial re-probe would find the port locked by a re-init still running).
  */
-export type RemediationLane = 'usb' | 'serial' | 'pjlink';
+export type RemediationLane = 'usb' | 'serial' | 'pjlink' | 'visca-ip';
 
 export interface RemediationJob {
   /** Faults whose fix has the same key share one job: a webcam with no video node and no capture is reset once. */
@@ -140,6 +142,7 @@ function fixFor(condition: FaultCondition, { config, devices }: PlanContext): Fi
       };
     }
     case 'visca-reinit': {
+      if (device?.connection.type === 'network') return viscaIpReinit(device, config);
       if (device?.connection.type !== 'serial') return undefined;
       const { path, baudRate } = device.connection;
       // Every camera configured on this port: a daisy chain shares one line and one re-init.
@@ -162,6 +165,22 @@ function fixFor(condition: FaultCondition, { config, devices }: PlanContext): Fi
   }
 }
 
+/** The framing is the one the probe used (found by "auto" or pinned): the re-init speaks it too. */
+function viscaIpReinit(device: Device, config: AgentConfig): Fix | undefined {
+  const { connection } = device;
+  if (connection.type !== 'network' || connection.protocol !== 'visca' || connection.framing === undefined) return undefined;
+  const address = device.visca?.address ?? 1;
+  const target = config.viscaIp.find((candidate) => candidate.host === connection.host && candidate.address === address);
+  if (target === undefined) return undefined;
+  const { host, port, framing } = connection;
+  return {
+    key: `visca-reinit:${host}:${port}`,
+    lane: 'visca-ip',
+    step: { action: 'visca-reinit', ip: { host, port, framing, address } },
+    reprobe: { sources: ['visca-ip'], config: { ...config, viscaIp: [target] } },
+  };
+}
+
 function reprobeOnly(source: ProbeSource, config: AgentConfig): Fix | undefined {
   const lane = laneOf(source);
   if (lane === undefined) return undefined;
@@ -177,6 +196,8 @@ function laneOf(source: ProbeSource): RemediationLane | undefined {
       return 'serial';
     case 'pjlink':
       return 'pjlink';
+    case 'visca-ip':
+      return 'visca-ip';
     case 'system':
       return undefined;
   }

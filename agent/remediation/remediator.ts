@@ -6,8 +6,10 @@ import { faultKey, type CycleSnapshot, type FaultCondition } from '../faults/fau
 import type { Logger } from '../../protocol/log.js';
 import type { Probe } from '../probes/probe.js';
 import type { openSerialLink } from '../probes/serial-link.js';
+import type { openViscaIpLink } from '../probes/visca-ip-link.js';
 import { actionResult, judgeReprobe, planRemediations, RemediationHistory, type RemediationAction, type RemediationJob, type RemediationStep } from './remediation-plan.js';
 import { LibusbResetter, type UsbResetter } from './usb-reset.js';
+import { reinitViscaIpCamera } from './visca-ip-reinit.js';
 import { reinitViscaPort } from './visca-reinit.js';
 
 /** What remediating the faults about to be raised came to, by fault key. */
@@ -37,6 +39,7 @@ export interface RemediatorOptions {
   probes: readonly Probe[];
   usbResetter?: UsbResetter;
   openSerial?: typeof openSerialLink;
+  openViscaIp?: typeof openViscaIpLink;
   /** Wait for each IF_Clear and Address Set reply. */
   viscaReplyTimeoutMs?: number;
   /** Pause before the fresh PJLink connection: a projector that just dropped one may refuse the next at once. */
@@ -130,7 +133,15 @@ export class Remediator implements FaultRemediator {
           return outcome.result;
         }
         case 'visca-reinit': {
-          const { openSerial, viscaReplyTimeoutMs } = this.options;
+          const { openSerial, openViscaIp, viscaReplyTimeoutMs } = this.options;
+          if ('ip' in step) {
+            return await reinitViscaIpCamera(step.ip, {
+              signal,
+              log: this.log,
+              ...(openViscaIp === undefined ? {} : { open: openViscaIp }),
+              ...(viscaReplyTimeoutMs === undefined ? {} : { timeoutMs: viscaReplyTimeoutMs }),
+            });
+          }
           return await reinitViscaPort(step, {
             signal,
             log: this.log,
