@@ -17,8 +17,9 @@ export function inventoryMessage(identity: Identity, cycle: CycleSnapshot): Inve
 }
 
 /** `probe --json`: the inventory plus the PC's state and the cycle's faults; checked against its schema, so a bug cannot print something else. */
-export function probeResult(identity: Identity, cycle: CycleSnapshot, faults: readonly FaultCondition[]): ProbeResult {
+export function probeResult(identity: Identity, cycle: CycleSnapshot, faults: readonly FaultCondition[], replay?: ProbeResult['replay']): ProbeResult {
   return probeResultSchema.parse({
+    ...(replay ? { replay } : {}),
     ...inventoryMessage(identity, cycle),
     ...(cycle.system ? { system: cycle.system } : {}),
     faults: faults.map((fault) => ({

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AvcareError, reportCommandError, type ProbeSource } from '../protocol/index.js';
+import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
 import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
@@ -16,7 +16,8 @@ import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
-import { renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
+import { renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
+import type { SkippedLine } from './probes/lsusb-lines.js';
 import { RecentLog, recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
 import { applyIdentity } from './identity/apply-identity.js';
@@ -74,18 +75,22 @@ export function buildProgram(): Command {
       const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const monitor = new FaultMonitor(config, adhoc || options.replay ? null : learnedDevicesFor(config), log);
       let cycle;
+      let replay: { skipped: SkippedLine[]; json: ProbeResult['replay'] } | undefined;
       if (options.replay) {
-        const { loadReplay } = await import('./replay.js');
-        cycle = await loadReplay(options.replay, loadUsbIds());
+        const { loadReplay, replayJson } = await import('./replay.js');
+        const loaded = await loadReplay(options.replay, loadUsbIds());
+        replay = { skipped: loaded.skipped, json: replayJson(options.replay, loaded) };
+        cycle = loaded.cycle;
       } else {
         const sources: ProbeSource[] = adhoc ? adhocSources(options) : [...ALL_SOURCES];
         cycle = await runProbeCycle(createProbes(sources), { config, log });
       }
       const faults = monitor.detect(cycle);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(probeResult(config, cycle, faults), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(probeResult(config, cycle, faults, replay?.json), null, 2)}\n`);
         return;
       }
+      if (options.replay && replay?.skipped.length) process.stderr.write(`${renderSkipped(options.replay, replay.skipped)}\n\n`);
       if (cycle.system) process.stdout.write(`${renderSystem(cycle.system)}\n\n`);
       process.stdout.write(`${renderDevices(cycle.devices)}\n\nSources:\n${renderSources(cycle.sources)}\n\nFaults (this cycle, before hysteresis):\n${renderFaults(faults)}\n`);
     });

@@ -1,5 +1,6 @@
 import { FAULT_CODES, selfHelpFor, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
 import type { FaultCondition } from './faults/fault-condition.js';
+import type { SkippedLine } from './probes/lsusb-lines.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
 
 /**
@@ -109,4 +110,13 @@ export function renderSystem(system: SystemSnapshot): string {
   if (disks) parts.push(`disk ${disks}`);
   if (system.cpuTemperatureC !== null) parts.push(`CPU ${system.cpuTemperatureC.toFixed(0)}°C`);
   return parts.join(', ');
+}
+
+const MAX_SKIPPED_SHOWN = 20;
+
+/** Which lines of a replayed dump were not used: a person can check nothing they needed was lost. */
+export function renderSkipped(file: string, skipped: readonly SkippedLine[]): string {
+  const shown = skipped.slice(0, MAX_SKIPPED_SHOWN).map((entry) => `  line ${entry.line}: ${printable(entry.text.trim())} (${entry.reason})`);
+  const more = skipped.length > MAX_SKIPPED_SHOWN ? [`  ... and ${skipped.length - MAX_SKIPPED_SHOWN} more`] : [];
+  return [`Skipped ${skipped.length} line(s) of ${printable(file)} that are not lsusb -v output:`, ...shown, ...more].join('\n');
 }

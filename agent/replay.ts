@@ -1,15 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { AvcareError, inventoryMessageSchema, systemSnapshotSchema, type Device } from '../protocol/index.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
-import { parseLsusbVerbose } from './probes/lsusb-parse.js';
+import { looksLikeLsusb, parseLsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
 import { classifyUsb, usbDeviceFromInfo } from './probes/usb-classify.js';
 import type { UsbIds } from './probes/usb-ids.js';
 
+const MAX_SKIPPED_IN_JSON = 500;
+
+/** A replayed cycle, with the lines of an lsusb dump that were not used and why. */
+export interface Replay {
+  cycle: CycleSnapshot;
+  skipped: SkippedLine[];
+}
+
 /**
  * Classifies a saved inventory instead of this PC: what a school can send a support engineer.
- * FILE is the agent's own `probe --json` output or the text of `lsusb -v`.
+ * FILE is the agent's own `probe --json` output or the text of `lsusb -v`, however it was pasted.
  */
-export async function loadReplay(file: string, usbIds: UsbIds | null = null): Promise<CycleSnapshot> {
+export async function loadReplay(file: string, usbIds: UsbIds | null = null): Promise<Replay> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -17,9 +25,13 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
     throw new AvcareError('INVALID_ARGUMENT', `cannot read replay file ${file}: ${(error as Error).message}`, { file }, { cause: error });
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
-  if (trimmed.startsWith('{')) return replayInventory(trimmed, file);
-  if (/^Bus \d{3} Device \d{3}: ID [0-9a-f]{4}:[0-9a-f]{4}/im.test(text)) return replayLsusb(text, usbIds);
-  throw new AvcareError('REPLAY_UNRECOGNISED', `${file} is neither an avcare inventory (JSON) nor the output of \`lsusb -v\` (no "Bus NNN Device NNN: ID vvvv:pppp" line)`, { file });
+  if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [] };
+  if (looksLikeLsusb(text)) return replayLsusb(text, usbIds);
+  throw new AvcareError(
+    'REPLAY_UNRECOGNISED',
+    `${file} is neither an avcare inventory (JSON) nor the output of \`lsusb -v\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line)`,
+    { file },
+  );
 }
 
 function replayInventory(text: string, file: string): CycleSnapshot {
@@ -43,7 +55,13 @@ function replayInventory(text: string, file: string): CycleSnapshot {
   return { at: new Date(parsed.data.at), devices, sources: parsed.data.sources, ...(parsed.data.system ? { system: parsed.data.system } : {}) };
 }
 
-function replayLsusb(text: string, usbIds: UsbIds | null): CycleSnapshot {
-  const devices = parseLsusbVerbose(text).map((info) => usbDeviceFromInfo(info, usbIds?.lookup(info.vendorId, info.productId)));
-  return { at: new Date(), devices, sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] };
+function replayLsusb(text: string, usbIds: UsbIds | null): Replay {
+  const dump = parseLsusbDump(text);
+  const devices = dump.devices.map((info) => usbDeviceFromInfo(info, usbIds?.lookup(info.vendorId, info.productId)));
+  return { cycle: { at: new Date(), devices, sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] }, skipped: dump.skipped };
+}
+
+/** The JSON output's account of a replay: every skipped line up to a cap, and how many there were. */
+export function replayJson(file: string, replay: Replay): { file: string; skippedLines: SkippedLine[]; skippedTotal: number } {
+  return { file, skippedLines: replay.skipped.slice(0, MAX_SKIPPED_IN_JSON), skippedTotal: replay.skipped.length };
 }

@@ -34,6 +34,19 @@ export const usbInterfaceSchema = z.object({
 });
 export type UsbInterface = z.infer<typeof usbInterfaceSchema>;
 
+/**
+ * A terminal of a USB audio or video function: where sound or picture enters or leaves it. The
+ * class code says "audio"; only the terminals say which way the sound flows (a USB speaker has a
+ * USB-streaming input and a speaker output) and what feeds a video function (a camera sensor, or
+ * an HDMI/SDI connector on a capture card). Types are the USB-IF terminal type codes.
+ */
+export const usbTerminalSchema = z.object({
+  function: z.enum(['audio', 'video']),
+  direction: z.enum(['input', 'output']),
+  type: u16,
+});
+export type UsbTerminal = z.infer<typeof usbTerminalSchema>;
+
 export const usbInfoSchema = z.object({
   vendorId: u16,
   productId: u16,
@@ -51,6 +64,8 @@ export const usbInfoSchema = z.object({
   deviceAddress: z.number().int().min(0),
   /** Port chain from the root hub, e.g. [1, 4] for "1-1.4" in sysfs. */
   portPath: z.array(z.number().int().min(0)),
+  /** Absent when the class-specific descriptors could not be read. */
+  terminals: z.array(usbTerminalSchema).max(64).optional(),
 });
 export type UsbInfo = z.infer<typeof usbInfoSchema>;
 

@@ -20,6 +20,13 @@ export const detectedFaultSchema = z.object({
 });
 export type DetectedFault = z.infer<typeof detectedFaultSchema>;
 
+/** A line of a replayed `lsusb -v` dump that was not used, and why (prose, lsusb's complaints, a cut-off device). */
+export const skippedLineSchema = z.object({
+  line: z.number().int().min(0),
+  text: z.string().max(400),
+  reason: z.string().max(200),
+});
+
 /**
  * `avcare-agent probe --json`: the inventory message (so `probe --replay` and the cloud read it
  * as one) with what the human output shows besides: the PC's own state and the cycle's faults.
@@ -27,5 +34,13 @@ export type DetectedFault = z.infer<typeof detectedFaultSchema>;
 export const probeResultSchema = inventoryMessageSchema.extend({
   system: systemSnapshotSchema.optional(),
   faults: z.array(detectedFaultSchema),
+  /** `probe --replay`: which file was read and what of it was not used. */
+  replay: z
+    .object({
+      file: z.string().max(4096),
+      skippedLines: z.array(skippedLineSchema).max(500),
+      skippedTotal: z.number().int().min(0),
+    })
+    .optional(),
 });
 export type ProbeResult = z.infer<typeof probeResultSchema>;

@@ -43,6 +43,19 @@ describe('avcare-agent command line', () => {
     expect(result.stdout).toMatch(/^vr-controller\s+Watchman Dongle/m);
   });
 
+  it('probe --replay reads a dump pasted in a mail and says which lines it skipped, in text and JSON', async () => {
+    const mail = join(FIXTURES, 'touchscreen-jieli-4c4a-4155.mail.txt');
+    const human = await runCli(['probe', '--replay', mail]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^other\s+USB Composite Device\s+4c4a:4155/m);
+    expect(human.stderr).toMatch(/^Skipped \d+ line\(s\) of .*touchscreen-jieli-4c4a-4155\.mail\.txt that are not lsusb -v output:$/m);
+    expect(human.stderr).toMatch(/line 11: Couldn't open device, some information will be missing \(lsusb could not read everything of this device\)/);
+    expect(human.stderr).toMatch(/\.\.\. and \d+ more/);
+    const json = probeResultSchema.parse(JSON.parse((await runCli(['probe', '--replay', mail, '--json'])).stdout));
+    expect(json.replay?.skippedTotal).toBe(json.replay?.skippedLines.length);
+    expect(json.replay?.skippedLines).toContainEqual({ line: 70, text: 'Best regards,', reason: 'not lsusb output (after a device)' });
+  });
+
   it('probe --replay --json round-trips through the agent\'s own JSON', async () => {
     const first = await runCli(['probe', '--replay', join(FIXTURES, 'webcam-logitech-c270-with-mic.lsusb.txt'), '--json']);
     expect(first.code).toBe(0);

@@ -108,6 +108,9 @@ export const USB_CATALOG: readonly UsbCatalogEntry[] = [
   { vendorId: 0x0fd9, productId: 0x009c, make: 'Elgato', model: '4K X', kind: 'capture-card' },
   // Magewell only makes capture devices.
   { vendorId: 0x2935, make: 'Magewell', kind: 'capture-card' },
+  // MacroSilicon makes HDMI capture chips (MS2109, MS2130): the cheap USB HDMI dongles name
+  // themselves "USB Video" and report a camera sensor, so only the vendor tells them apart.
+  { vendorId: 0x534d, make: 'MacroSilicon', kind: 'capture-card' },
   // AVerMedia also sells webcams, so its video devices are decided by name ("Live Gamer", "capture").
   { vendorId: 0x07ca, make: 'AVerMedia' },
 

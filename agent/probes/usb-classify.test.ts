@@ -183,4 +183,10 @@ describe('refineAudioKindWithMedia', () => {
     if (named.usb) named.usb = { ...named.usb, product: 'Wireless Microphone Receiver' };
     expect(refineAudioKindWithMedia(named).kind).toBe('microphone');
   });
+
+  it('leaves a kind its terminals decided: they were read, not guessed', () => {
+    const decided = generic('microphone', [card(true, true)]);
+    if (decided.usb) decided.usb = { ...decided.usb, terminals: [{ function: 'audio', direction: 'input', type: 0x0201 }, { function: 'audio', direction: 'output', type: 0x0101 }, { function: 'audio', direction: 'input', type: 0x0101 }] };
+    expect(refineAudioKindWithMedia(decided).kind).toBe('microphone');
+  });
 });

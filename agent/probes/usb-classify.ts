@@ -1,5 +1,6 @@
 import { untrustedText, type Device, type DeviceKind, type UsbInfo } from '../../protocol/index.js';
 import { findInUsbCatalog, type UsbCatalogEntry } from './usb-catalog.js';
+import { audioFlow, videoFromConnector, type AudioFlow } from './usb-terminals.js';
 
 /** Names from the usb.ids database, used when the device's own strings are not readable. */
 export interface UsbNames {
@@ -114,7 +115,7 @@ function interfaceEvidence(info: UsbInfo): InterfaceEvidence {
 }
 
 const KEYWORDS = {
-  capture: /capture|cam ?link|hdmi|game ?capture|live ?gamer|grabber/,
+  capture: /capture|cam ?link|hdmi|\bsdi\b|game ?capture|live ?gamer|grabber/,
   gameController: /controller|gamepad|game ?pad|joystick|dualshock|dualsense/,
   speakerphone: /speakerphone|\bspeak2?\b|conference|\bsync \d{2}\b|\bcx\d{3}\b/,
   headset: /headset|headphone|earphone|earbud|evolve|blackwire|\bsavi\b/,
@@ -147,19 +148,33 @@ function vendorDefaultFits(kind: DeviceKind, evidence: InterfaceEvidence): boole
  * flows, so the rule, in order:
  *  1. words in the product name (speakerphone before speaker: "Jabra SPEAK 510");
  *  2. the vendor's default from the catalog (Jabra and Poly: headset; Shure: microphone);
- *  3. two or more streaming interfaces (sound in and out) is a headset: a speakerphone has the
- *     same shape, but speakerphones come from few vendors and are caught by 1 and 2;
- *  4. one streaming interface is a microphone: in a classroom a one-way USB audio device is a
- *     desk or wireless-mic receiver far more often than a USB speaker, and USB speakers name
- *     themselves "speaker" or "soundbar" (rule 1). The media probe knows the ALSA direction
- *     and can correct this with `audioKindFromDirections`.
+ *  3. the function's terminals, when they could be read: a headset or speakerphone terminal says
+ *     so; sound reaching the host makes a microphone, even with a headphone output beside it (a
+ *     USB sound card with a microphone input); sound only from the host is a speaker, DAC or FM
+ *     transmitter, never a microphone;
+ *  4. without terminals, two or more streaming interfaces (sound in and out) is a headset;
+ *  5. one streaming interface is a microphone: in a classroom a one-way USB audio device is a
+ *     desk or wireless-mic receiver far more often than a USB speaker. The media probe knows the
+ *     ALSA direction and can correct this with `audioKindFromDirections`.
  */
-function audioKind(text: string, vendorDefault: DeviceKind | undefined, evidence: InterfaceEvidence): DeviceKind {
+function audioKind(text: string, vendorDefault: DeviceKind | undefined, evidence: InterfaceEvidence, flow: AudioFlow | undefined): DeviceKind {
   const named = audioKindFromNames(text, vendorDefault);
   if (named !== undefined) return named;
+  const fromTerminals = audioKindFromTerminals(flow);
+  if (fromTerminals !== undefined) return fromTerminals;
   if (evidence.audioStreamingInterfaces >= 2) return 'headset';
   if (evidence.audioStreamingInterfaces === 1) return 'microphone';
   return 'other';
+}
+
+/** Rule 3; undefined when the terminals say nothing about the direction. */
+function audioKindFromTerminals(flow: AudioFlow | undefined): DeviceKind | undefined {
+  if (flow === undefined) return undefined;
+  if (flow.speakerphone) return 'speakerphone';
+  if (flow.headset) return 'headset';
+  if (flow.capture || flow.microphone) return 'microphone';
+  if (flow.playback) return 'speaker';
+  return undefined;
 }
 
 /** Rules 1 and 2: what the device's name or its vendor says; undefined when only interfaces are left to guess from. */
@@ -181,6 +196,8 @@ const GUESSABLE_AUDIO_KINDS: ReadonlySet<DeviceKind> = new Set(['microphone', 'h
  */
 export function refineAudioKindWithMedia(device: Device): Device {
   if (!device.usb || !device.media || !GUESSABLE_AUDIO_KINDS.has(device.kind) || device.media.audioCards.length === 0) return device;
+  // The terminals already said which way the sound flows: nothing was guessed.
+  if (audioFlow(device.usb.terminals) !== undefined) return device;
   const { product, vendor } = findInUsbCatalog(device.usb.vendorId, device.usb.productId);
   if (product?.kind !== undefined) return device;
   const evidence = interfaceEvidence(device.usb);
@@ -209,11 +226,12 @@ function decideKind(info: UsbInfo, text: string, product: UsbCatalogEntry | unde
   // A game pad with a headset jack has audio interfaces; it is still not classroom audio.
   if (evidence.hid && !evidence.video && KEYWORDS.gameController.test(text)) return 'other';
   if (evidence.video) {
-    if (KEYWORDS.capture.test(text) || vendorDefault === 'capture-card') return 'capture-card';
+    // A capture card is fed by a connector (HDMI, SDI, composite), not by a camera sensor.
+    if (KEYWORDS.capture.test(text) || vendorDefault === 'capture-card' || videoFromConnector(info.terminals) === true) return 'capture-card';
     // A webcam with a built-in microphone has audio interfaces too: it is a camera.
     return 'camera';
   }
-  if (evidence.audioControl || evidence.audioStreamingInterfaces > 0) return audioKind(text, vendorDefault, evidence);
+  if (evidence.audioControl || evidence.audioStreamingInterfaces > 0) return audioKind(text, vendorDefault, evidence, audioFlow(info.terminals));
   if (evidence.midi) return 'other';
   if (vendorDefault !== undefined) return vendorDefault;
   if (evidence.cdc) return 'serial-adapter';
@@ -248,6 +266,7 @@ export function classifyUsb(info: UsbInfo, names?: UsbNames): UsbClassification 
 
 function cleanUsbInfo(info: UsbInfo, names: UsbNames | undefined): UsbInfo {
   const cleaned: UsbInfo = { ...info, interfaces: info.interfaces.map((iface) => ({ ...iface })), portPath: [...info.portPath] };
+  if (info.terminals !== undefined) cleaned.terminals = info.terminals.map((terminal) => ({ ...terminal }));
   delete cleaned.manufacturer;
   delete cleaned.product;
   delete cleaned.serialNumber;

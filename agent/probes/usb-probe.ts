@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigDescriptor, DeviceDescriptor, Device as LibusbDevice } from 'usb';
+import type { DeviceDescriptor, InterfaceDescriptor, Device as LibusbDevice } from 'usb';
 import type { Device, UsbInfo } from '../../protocol/index.js';
 import type { Logger } from '../../protocol/log.js';
 import type { Probe, ProbeContext, ProbeFindings } from './probe.js';
 import { usbDeviceFromInfo, usbPortName } from './usb-classify.js';
+import { terminalsFromClassDescriptors } from './usb-terminals.js';
 import { loadUsbIds, type UsbIds } from './usb-ids.js';
 
 export interface UsbProbeOptions {
@@ -22,8 +23,13 @@ export interface LibusbDeviceSnapshot {
   deviceAddress: number;
   portNumbers?: number[] | undefined;
   deviceDescriptor: Pick<DeviceDescriptor, 'idVendor' | 'idProduct' | 'bDeviceClass' | 'bDeviceSubClass' | 'bDeviceProtocol'>;
-  configDescriptor?: Pick<ConfigDescriptor, 'interfaces'> | undefined;
+  configDescriptor?: { interfaces: LibusbInterface[][] } | undefined;
 }
+
+/** An interface as libusb gives it; `extra` holds its class-specific descriptors (the terminals). */
+export type LibusbInterface = Pick<InterfaceDescriptor, 'bInterfaceNumber' | 'bAlternateSetting' | 'bInterfaceClass' | 'bInterfaceSubClass' | 'bInterfaceProtocol'> & {
+  extra?: Uint8Array | undefined;
+};
 
 export interface UsbStrings {
   manufacturer?: string;
@@ -39,7 +45,7 @@ export function usbInfoFromLibusb(device: LibusbDeviceSnapshot, strings: UsbStri
     deviceClass: descriptor.bDeviceClass,
     deviceSubClass: descriptor.bDeviceSubClass,
     deviceProtocol: descriptor.bDeviceProtocol,
-    interfaces: (device.configDescriptor?.interfaces ?? []).flat().map((iface) => ({
+    interfaces: interfacesOf(device).map((iface) => ({
       number: iface.bInterfaceNumber,
       alternate: iface.bAlternateSetting,
       class: iface.bInterfaceClass,
@@ -50,7 +56,15 @@ export function usbInfoFromLibusb(device: LibusbDeviceSnapshot, strings: UsbStri
     deviceAddress: device.deviceAddress,
     portPath: device.portNumbers ?? [],
   };
+  const terminals = interfacesOf(device).flatMap((iface) =>
+    iface.extra === undefined ? [] : terminalsFromClassDescriptors({ class: iface.bInterfaceClass, subClass: iface.bInterfaceSubClass }, iface.extra),
+  );
+  if (terminals.length > 0) info.terminals = terminals.slice(0, 64);
   return { ...info, ...strings };
+}
+
+function interfacesOf(device: LibusbDeviceSnapshot): LibusbInterface[] {
+  return (device.configDescriptor?.interfaces ?? []).flat();
 }
 
 /**
