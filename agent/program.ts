@@ -226,6 +226,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('discover')
+    .description('find the projectors (PJLink class 2) and PTZ cameras (VISCA over IP) on this PC\'s own networks, and print the configuration line for each')
+    .option('--json', 'print what was found as JSON')
+    .option('--interface <name>', 'search only this network interface (e.g. eth0)')
+    .addOption(new Option('--timeout <seconds>', 'how long to listen for answers').default(3).argParser((value) => positiveInt(value, '--timeout')))
+    .action(async (options: { json?: boolean; interface?: string; timeout: number }) => {
+      const { discover } = await import('./discover/discover.js');
+      const { localNetworks } = await import('./discover/local-networks.js');
+      const { renderDiscovery } = await import('./discover/render-discovery.js');
+      const networks = localNetworks(options.interface === undefined ? {} : { interface: options.interface });
+      if (options.interface !== undefined && networks.length === 0) {
+        throw new AvcareError('INVALID_ARGUMENT', `--interface ${options.interface}: no such interface with an IPv4 network (see \`ip -brief address\`)`);
+      }
+      const found = await discover({ networks, timeoutMs: Math.min(options.timeout, 30) * 1000 });
+      process.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : `${renderDiscovery(found)}\n`);
+    });
+
+  program
     .command('expected')
     .description('list the devices this room is expected to have (configured and learned), or forget learned ones')
     .option('--forget <key>', 'forget one learned device (key as listed)')

@@ -8,6 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 
 export interface PjlinkProjectorOptions {
+  /** Where to listen: 127.0.0.1 and a free port by default; discovery tests use a namespace's address and 4352. */
+  listenHost?: string;
+  listenPort?: number;
   /** When set, the greeting asks for authentication (`PJLINK 1 <random>`). */
   password?: string;
   class?: '1' | '2';
@@ -41,7 +44,7 @@ export interface PjlinkProjectorOptions {
 
 export interface PjlinkProjector {
   readonly port: number;
-  readonly host: '127.0.0.1';
+  readonly host: string;
   close(): Promise<void>;
   /** TCP connections accepted so far. */
   readonly connections: number;
@@ -71,7 +74,7 @@ export async function startPjlinkProjector(options: PjlinkProjectorOptions = {})
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.listenPort ?? 0, options.listenHost ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
@@ -81,7 +84,7 @@ export async function startPjlinkProjector(options: PjlinkProjectorOptions = {})
 
   return {
     port: address.port,
-    host: '127.0.0.1',
+    host: options.listenHost ?? '127.0.0.1',
     received,
     get connections() {
       return connections;
