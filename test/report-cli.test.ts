@@ -93,6 +93,7 @@ describe('avcare-agent report', () => {
         '',
       ].join('\n'),
     );
+    // Nothing listens on the projector's port: the projector refuses PJLink (PJLINK_REFUSED).
     const config = configFor(mosquitto.url, await freePort());
 
     const result = await runCli(['-c', config, 'report', 'projector flickers', '--by', 'teacher-li'], { stateHome: state });
@@ -111,7 +112,7 @@ describe('avcare-agent report', () => {
     expect(bundle?.system?.agentVersion).toBeDefined();
     expect(bundle?.recentHealth).toHaveLength(1);
     expect(bundle?.faultsFrom).toBe('probe');
-    expect(bundle?.openFaults.map((fault) => fault.code)).toContain('PJLINK_NOT_ANSWERING');
+    expect(bundle?.openFaults.map((fault) => fault.code)).toContain('PJLINK_REFUSED');
     expect(bundle?.logExcerpt.slice(0, 2)).toEqual([
       '2026-11-23T07:58:00.000Z WARN pjlink: login to 127.0.0.1 with [redacted] refused',
       '2026-11-23T07:59:00.000Z INFO agent: connecting to mqtt://[redacted]@cloud.example:1883 password=[redacted]',
