@@ -4,7 +4,9 @@ import { userInfo } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { isAvcareError } from '../protocol/index.js';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
+import { english, type Translator } from './i18n/i18n.js';
 import { checkEnrollment } from './identity/enrollment-check.js';
+import { displayWidth, padDisplay } from './text-width.js';
 import { resolveStateDir } from './state-dir.js';
 // The same list the USB probe reads names from, so doctor checks what the probe will find.
 import { USB_IDS_PATHS } from './probes/usb-ids.js';
@@ -160,28 +162,28 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function checkNodeVersion(env: DoctorEnv): DoctorCheck {
-  const base = { id: 'node-version', title: 'Node.js version' };
+function checkNodeVersion(env: DoctorEnv, tr: Translator): DoctorCheck {
+  const base = { id: 'node-version', title: tr.t('doctor.title.nodeVersion') };
   if (compareVersions(env.nodeVersion, MIN_NODE_VERSION) >= 0) {
-    return { ...base, status: 'ok', detail: `${env.nodeVersion} (needs >= ${MIN_NODE_VERSION})` };
+    return { ...base, status: 'ok', detail: tr.t('doctor.nodeOk', { version: env.nodeVersion, min: MIN_NODE_VERSION }) };
   }
   return {
     ...base,
     status: 'fail',
-    detail: `${env.nodeVersion} is older than ${MIN_NODE_VERSION}`,
-    fix: `install Node.js ${MIN_NODE_VERSION} or newer (${INSTALL_FIX} offers the distribution's nodejs package; else https://github.com/nodesource/distributions)`,
+    detail: tr.t('doctor.nodeOld', { version: env.nodeVersion, min: MIN_NODE_VERSION }),
+    fix: tr.t('doctor.nodeFix', { min: MIN_NODE_VERSION, install: INSTALL_FIX }),
   };
 }
 
-async function checkUsbBus(env: DoctorEnv): Promise<DoctorCheck> {
-  const base = { id: 'usb-bus', title: 'USB bus' };
+async function checkUsbBus(env: DoctorEnv, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'usb-bus', title: tr.t('doctor.title.usbBus') };
   const devicesDir = join(env.rootDir, 'sys/bus/usb/devices');
   if (!(await exists(join(env.rootDir, 'sys/bus/usb')))) {
     return {
       ...base,
       status: 'fail',
-      detail: 'no /sys/bus/usb: this system exposes no USB bus, so USB cameras, microphones and headsets cannot be seen (a container or VM without USB passthrough?)',
-      fix: 'run the agent on the classroom PC itself, or pass the USB controller through to the VM or container',
+      detail: tr.t('doctor.usbBusMissing'),
+      fix: tr.t('doctor.usbBusFix'),
     };
   }
   let entries: string[] = [];
@@ -192,7 +194,7 @@ async function checkUsbBus(env: DoctorEnv): Promise<DoctorCheck> {
   }
   // Interfaces are listed beside devices as "1-1:1.0"; count devices only.
   const devices = entries.filter((name) => !name.includes(':'));
-  return { ...base, status: 'ok', detail: `${devices.length} USB devices in /sys/bus/usb/devices (root hubs included)` };
+  return { ...base, status: 'ok', detail: tr.t('doctor.usbBusOk', { count: devices.length }) };
 }
 
 async function listUsbDeviceNodes(busDir: string): Promise<string[]> {
@@ -205,35 +207,35 @@ async function listUsbDeviceNodes(busDir: string): Promise<string[]> {
   return nodes.sort();
 }
 
-async function checkUsbDeviceAccess(env: DoctorEnv): Promise<DoctorCheck> {
-  const base = { id: 'usb-access', title: 'USB device nodes' };
+async function checkUsbDeviceAccess(env: DoctorEnv, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'usb-access', title: tr.t('doctor.title.usbAccess') };
   if (!(await exists(join(env.rootDir, 'sys/bus/usb')))) {
-    return { ...base, status: 'skip', detail: 'no /sys/bus/usb, so no device nodes to open' };
+    return { ...base, status: 'skip', detail: tr.t('doctor.usbAccessSkip') };
   }
   const busDir = join(env.rootDir, 'dev/bus/usb');
   if (!(await exists(busDir))) {
     return {
       ...base,
       status: 'warn',
-      detail: 'no /dev/bus/usb: libusb cannot open devices to read their names and serial numbers',
-      fix: 'in a container, pass the nodes in (e.g. docker run --device /dev/bus/usb); on a PC, check that udev and devtmpfs are running',
+      detail: tr.t('doctor.usbNodesMissing'),
+      fix: tr.t('doctor.usbNodesFix'),
     };
   }
   const nodes = await listUsbDeviceNodes(busDir);
-  if (env.uid === 0) return { ...base, status: 'ok', detail: `running as root: all ${nodes.length} device nodes can be opened` };
+  if (env.uid === 0) return { ...base, status: 'ok', detail: tr.t('doctor.usbRoot', { count: nodes.length }) };
   const unreadable: string[] = [];
   let writable = 0;
   for (const node of nodes) {
     if (!(await env.canAccess(node, constants.R_OK))) unreadable.push(node);
     if (await env.canAccess(node, constants.W_OK)) writable += 1;
   }
-  const ruleFix = `${INSTALL_FIX} (installs the udev rule ${UDEV_RULE_PATH}) and run the agent as its service user ${SERVICE_USER}`;
+  const ruleFix = tr.t('doctor.usbRuleFix', { install: INSTALL_FIX, rule: UDEV_RULE_PATH, user: SERVICE_USER });
   if (unreadable.length > 0) {
     const shown = unreadable.slice(0, 3).map((node) => `/${relative(env.rootDir, node)}`);
     return {
       ...base,
       status: 'warn',
-      detail: `${unreadable.length} of ${nodes.length} device nodes are not readable by ${env.userName} (${shown.join(', ')}${unreadable.length > shown.length ? ', ...' : ''})`,
+      detail: tr.t('doctor.usbUnreadable', { unreadable: unreadable.length, count: nodes.length, user: env.userName, examples: `${shown.join(', ')}${unreadable.length > shown.length ? ', ...' : ''}` }),
       fix: ruleFix,
     };
   }
@@ -241,48 +243,48 @@ async function checkUsbDeviceAccess(env: DoctorEnv): Promise<DoctorCheck> {
     return {
       ...base,
       status: 'warn',
-      detail: `the avcare udev rule is not installed: without it only root can open cameras and headsets to read their names and serial numbers`,
+      detail: tr.t('doctor.usbNoRule'),
       fix: ruleFix,
     };
   }
   return {
     ...base,
     status: 'ok',
-    detail: `${nodes.length} device nodes readable, ${writable} writable by ${env.userName} (the udev rule gives group ${SERVICE_USER} write access to AV devices only)`,
+    detail: tr.t('doctor.usbOk', { count: nodes.length, writable, user: env.userName, group: SERVICE_USER }),
   };
 }
 
-function checkSerialAccess(env: DoctorEnv, config: AgentConfig | undefined): DoctorCheck {
-  const base = { id: 'serial-access', title: 'Serial ports (dialout)' };
-  if (env.uid === 0) return { ...base, status: 'ok', detail: 'running as root' };
-  if (env.groups.includes('dialout')) return { ...base, status: 'ok', detail: `${env.userName} is in group dialout` };
+function checkSerialAccess(env: DoctorEnv, config: AgentConfig | undefined, tr: Translator): DoctorCheck {
+  const base = { id: 'serial-access', title: tr.t('doctor.title.serialAccess') };
+  if (env.uid === 0) return { ...base, status: 'ok', detail: tr.t('doctor.root') };
+  if (env.groups.includes('dialout')) return { ...base, status: 'ok', detail: tr.t('doctor.inDialout', { user: env.userName }) };
   const configured = config?.serialPorts.length ?? 0;
   const fix =
     env.userName === SERVICE_USER
       ? `sudo usermod -aG dialout ${SERVICE_USER} && sudo systemctl restart avcare-agent`
-      : `sudo usermod -aG dialout ${env.userName}, then log out and in again (the service user is set up by ${INSTALL_FIX})`;
+      : tr.t('doctor.serialFixUser', { user: env.userName, install: INSTALL_FIX });
   return {
     ...base,
     // Only a room with configured VISCA ports loses anything today.
     status: configured > 0 ? 'fail' : 'warn',
-    detail: `${env.userName} is not in group dialout, so serial ports cannot be opened${configured > 0 ? ` (${configured} configured)` : ''}`,
+    detail: configured > 0 ? tr.t('doctor.notInDialoutConfigured', { user: env.userName, count: configured }) : tr.t('doctor.notInDialout', { user: env.userName }),
     fix,
   };
 }
 
-async function checkServiceUser(env: DoctorEnv): Promise<DoctorCheck> {
-  const base = { id: 'service-user', title: `Service user ${SERVICE_USER}` };
+async function checkServiceUser(env: DoctorEnv, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'service-user', title: tr.t('doctor.title.serviceUser', { user: SERVICE_USER }) };
   let passwd: string;
   let groupText: string;
   try {
     [passwd, groupText] = await Promise.all([readFile(join(env.rootDir, 'etc/passwd'), 'utf8'), readFile(join(env.rootDir, 'etc/group'), 'utf8')]);
   } catch (error) {
     if (!isMissing(error)) throw error;
-    return { ...base, status: 'skip', detail: 'no /etc/passwd or /etc/group to read' };
+    return { ...base, status: 'skip', detail: tr.t('doctor.noPasswd') };
   }
   const entry = passwd.split('\n').find((line) => line.startsWith(`${SERVICE_USER}:`));
   if (!entry) {
-    return { ...base, status: 'warn', detail: `no ${SERVICE_USER} system user: the agent is not installed as a service`, fix: INSTALL_FIX };
+    return { ...base, status: 'warn', detail: tr.t('doctor.noServiceUser', { user: SERVICE_USER }), fix: INSTALL_FIX };
   }
   const primaryGid = Number(entry.split(':')[3]);
   const groups = parseGroupFile(groupText);
@@ -290,78 +292,73 @@ async function checkServiceUser(env: DoctorEnv): Promise<DoctorCheck> {
     const group = groups.find((candidate) => candidate.name === name);
     return group !== undefined && group.gid !== primaryGid && !group.members.includes(SERVICE_USER);
   });
-  if (missing.length === 0) return { ...base, status: 'ok', detail: `${SERVICE_USER} exists and is in the groups it needs (${SERVICE_GROUPS.join(', ')} where present)` };
+  if (missing.length === 0) return { ...base, status: 'ok', detail: tr.t('doctor.serviceUserOk', { user: SERVICE_USER, groups: SERVICE_GROUPS.join(', ') }) };
   return {
     ...base,
     status: 'warn',
-    detail: `${SERVICE_USER} is not in group ${missing.join(', ')}: the service cannot open ${missing.map(describeGroup).join(', ')}`,
+    detail: tr.t('doctor.serviceUserGroups', { user: SERVICE_USER, groups: missing.join(', '), what: missing.map((group) => tr.t(`doctor.groupPurpose.${group}`)).join(', ') }),
     fix: `sudo usermod -aG ${missing.join(',')} ${SERVICE_USER} && sudo systemctl restart avcare-agent`,
   };
 }
 
-function describeGroup(group: string): string {
-  if (group === 'dialout') return 'serial ports';
-  if (group === 'video') return 'cameras';
-  return 'sound devices';
-}
-
-async function checkUdev(env: DoctorEnv): Promise<DoctorCheck> {
-  const base = { id: 'udev', title: 'udev (hotplug)' };
+async function checkUdev(env: DoctorEnv, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'udev', title: tr.t('doctor.title.udev') };
   if (await exists(join(env.rootDir, 'run/udev/control'))) {
-    return { ...base, status: 'ok', detail: 'udevd is running: plugged and unplugged devices are seen at once' };
+    return { ...base, status: 'ok', detail: tr.t('doctor.udevOk') };
   }
   return {
     ...base,
     status: 'warn',
-    detail: 'udev is not running (no /run/udev/control): hotplug falls back to polling, so a device change shows up one poll later',
-    fix: 'on a classroom PC: sudo systemctl start systemd-udevd; in a container this is expected',
+    detail: tr.t('doctor.udevMissing'),
+    fix: tr.t('doctor.udevFix'),
   };
 }
 
 interface ToolSpec {
-  command: string;
+  command: 'lsusb' | 'amixer' | 'v4l2-ctl';
   packageName: string;
-  purpose: string;
 }
 
+/** What is lost without each tool is in the catalogs (doctor.toolPurpose). */
 const TOOLS: readonly ToolSpec[] = [
-  { command: 'lsusb', packageName: 'usbutils', purpose: '`lsusb -v`, which support asks for and `probe --replay` reads, is unavailable' },
-  { command: 'amixer', packageName: 'alsa-utils', purpose: 'microphone mute switches cannot be read' },
-  { command: 'v4l2-ctl', packageName: 'v4l-utils', purpose: 'camera capabilities cannot be queried (the probe falls back to sysfs)' },
+  { command: 'lsusb', packageName: 'usbutils' },
+  { command: 'amixer', packageName: 'alsa-utils' },
+  { command: 'v4l2-ctl', packageName: 'v4l-utils' },
 ];
 
 const toolId = (tool: ToolSpec): string => `tool-${tool.command}`;
-const toolTitle = (tool: ToolSpec): string => `${tool.command} (${tool.packageName})`;
+const toolTitle = (tool: ToolSpec, tr: Translator): string => tr.t('doctor.title.tool', { command: tool.command, package: tool.packageName });
 
-async function checkTool(env: DoctorEnv, tool: ToolSpec): Promise<DoctorCheck> {
-  const base = { id: toolId(tool), title: toolTitle(tool) };
+async function checkTool(env: DoctorEnv, tool: ToolSpec, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: toolId(tool), title: toolTitle(tool, tr) };
   const found = await env.which(tool.command);
   if (found) return { ...base, status: 'ok', detail: found };
-  return { ...base, status: 'warn', detail: `${tool.command} is not installed: ${tool.purpose}`, fix: `sudo apt-get install ${tool.packageName}` };
+  const detail = tr.t('doctor.toolMissing', { command: tool.command, purpose: tr.t(`doctor.toolPurpose.${tool.command}`) });
+  return { ...base, status: 'warn', detail, fix: `sudo apt-get install ${tool.packageName}` };
 }
 
-async function checkUsbIds(env: DoctorEnv): Promise<DoctorCheck> {
-  const base = { id: 'usb-ids', title: 'usb.ids database' };
+async function checkUsbIds(env: DoctorEnv, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'usb-ids', title: tr.t('doctor.title.usbIds') };
   for (const path of USB_IDS_PATHS) {
     if (await exists(join(env.rootDir, path))) return { ...base, status: 'ok', detail: path };
   }
   return {
     ...base,
     status: 'warn',
-    detail: `no usb.ids in ${USB_IDS_PATHS.join(', ')}: vendor and product names show as numbers`,
-    fix: 'sudo apt-get install usb.ids (Debian 12, Ubuntu 22.04 and later; older releases: usbutils)',
+    detail: tr.t('doctor.usbIdsMissing', { paths: USB_IDS_PATHS.join(', ') }),
+    fix: tr.t('doctor.usbIdsFix'),
   };
 }
 
-async function checkConfig(env: DoctorEnv): Promise<{ check: DoctorCheck; config: AgentConfig | undefined }> {
-  const base = { id: 'config', title: 'Configuration' };
+async function checkConfig(env: DoctorEnv, tr: Translator): Promise<{ check: DoctorCheck; config: AgentConfig | undefined }> {
+  const base = { id: 'config', title: tr.t('doctor.title.config') };
   if (!env.configRequired && !(await exists(env.configPath))) {
     const config = parseAgentConfig({}, 'default configuration');
-    return { check: { ...base, status: 'ok', detail: `no ${env.configPath}: built-in defaults are used (schoolId "${config.schoolId}")` }, config };
+    return { check: { ...base, status: 'ok', detail: tr.t('doctor.configDefault', { path: env.configPath, school: config.schoolId }) }, config };
   }
   try {
     const config = loadAgentConfig(env.configPath);
-    return { check: { ...base, status: 'ok', detail: `${env.configPath} is valid (school ${config.schoolId}, room ${config.roomId})` }, config };
+    return { check: { ...base, status: 'ok', detail: tr.t('doctor.configValid', { path: env.configPath, school: config.schoolId, room: config.roomId }) }, config };
   } catch (error) {
     if (!isAvcareError(error)) throw error;
     return { check: { ...base, status: 'fail', detail: error.message, fix: `${error.hint} (${env.configPath})` }, config: undefined };
@@ -378,26 +375,26 @@ async function nearestExistingAncestor(path: string): Promise<string> {
   return current;
 }
 
-async function checkStateDir(env: DoctorEnv, config: AgentConfig | undefined): Promise<DoctorCheck> {
-  const base = { id: 'state-dir', title: 'State directory' };
+async function checkStateDir(env: DoctorEnv, config: AgentConfig | undefined, tr: Translator): Promise<DoctorCheck> {
+  const base = { id: 'state-dir', title: tr.t('doctor.title.stateDir') };
   const dir = resolveStateDir(config ?? {}, env.environment, env.uid);
-  const fix = `sudo install -d -o ${SERVICE_USER} -g ${SERVICE_USER} -m 0750 ${dir} (${INSTALL_FIX} does this for /var/lib/avcare)`;
+  const fix = tr.t('doctor.stateFix', { user: SERVICE_USER, dir, install: INSTALL_FIX });
   if (await exists(dir)) {
-    if (!(await stat(dir)).isDirectory()) return { ...base, status: 'fail', detail: `${dir} exists but is not a directory`, fix };
-    if (await env.canAccess(dir, constants.W_OK | constants.X_OK)) return { ...base, status: 'ok', detail: `${dir} is writable by ${env.userName}` };
-    return { ...base, status: 'fail', detail: `${dir} is not writable by ${env.userName}: learned devices cannot be saved`, fix };
+    if (!(await stat(dir)).isDirectory()) return { ...base, status: 'fail', detail: tr.t('doctor.stateNotDir', { dir }), fix };
+    if (await env.canAccess(dir, constants.W_OK | constants.X_OK)) return { ...base, status: 'ok', detail: tr.t('doctor.stateWritable', { dir, user: env.userName }) };
+    return { ...base, status: 'fail', detail: tr.t('doctor.stateNotWritable', { dir, user: env.userName }), fix };
   }
   const ancestor = await nearestExistingAncestor(dirname(dir));
   if (await env.canAccess(ancestor, constants.W_OK | constants.X_OK)) {
-    return { ...base, status: 'ok', detail: `${dir} does not exist yet; ${env.userName} can create it` };
+    return { ...base, status: 'ok', detail: tr.t('doctor.stateCreatable', { dir, user: env.userName }) };
   }
-  return { ...base, status: 'fail', detail: `${dir} does not exist and ${env.userName} cannot create it in ${ancestor}`, fix };
+  return { ...base, status: 'fail', detail: tr.t('doctor.stateCannotCreate', { dir, user: env.userName, ancestor }), fix };
 }
 
 // --- running and reporting -----------------------------------------------------------------------
 
 /** One check that throws must not hide the others: it becomes a 'fail' naming the error. */
-async function guarded(id: string, title: string, run: () => DoctorCheck | Promise<DoctorCheck>): Promise<DoctorCheck> {
+async function guarded(tr: Translator, id: string, title: string, run: () => DoctorCheck | Promise<DoctorCheck>): Promise<DoctorCheck> {
   try {
     return await run();
   } catch (error) {
@@ -405,15 +402,15 @@ async function guarded(id: string, title: string, run: () => DoctorCheck | Promi
       id,
       title,
       status: 'fail',
-      detail: `the check itself failed: ${error instanceof Error ? error.message : String(error)}`,
-      fix: 'send this report to avcare support',
+      detail: tr.t('doctor.checkFailed', { error: error instanceof Error ? error.message : String(error) }),
+      fix: tr.t('doctor.checkFailedFix'),
     };
   }
 }
 
-function linuxOnly(env: DoctorEnv, id: string, title: string, run: () => DoctorCheck | Promise<DoctorCheck>): Promise<DoctorCheck> {
-  if (env.platform !== 'linux') return Promise.resolve({ id, title, status: 'skip', detail: `not Linux (${env.platform})` });
-  return guarded(id, title, run);
+function linuxOnly(env: DoctorEnv, tr: Translator, id: string, title: string, run: () => DoctorCheck | Promise<DoctorCheck>): Promise<DoctorCheck> {
+  if (env.platform !== 'linux') return Promise.resolve({ id, title, status: 'skip', detail: tr.t('doctor.notLinux', { platform: env.platform }) });
+  return guarded(tr, id, title, run);
 }
 
 /** Any part of DoctorEnv; an undefined value (an option the user left out) keeps the real machine's. */
@@ -425,42 +422,47 @@ function resolveDoctorEnv(overrides: DoctorEnvOverrides): DoctorEnv {
   return { ...machine, ...given };
 }
 
-export async function runDoctorChecks(overrides: DoctorEnvOverrides = {}): Promise<DoctorCheck[]> {
+/**
+ * Every check, its words in `tr`'s language: English for `doctor --json` (language-neutral
+ * output), the reader's language for the table.
+ */
+export async function runDoctorChecks(overrides: DoctorEnvOverrides = {}, tr: Translator = english): Promise<DoctorCheck[]> {
   const env = resolveDoctorEnv(overrides);
+  const title = (key: 'nodeVersion' | 'usbBus' | 'usbAccess' | 'serialAccess' | 'udev' | 'usbIds' | 'config' | 'stateDir' | 'enrollment'): string => tr.t(`doctor.title.${key}`);
   let config: AgentConfig | undefined;
-  const configCheck = await guarded('config', 'Configuration', async () => {
-    const result = await checkConfig(env);
+  const configCheck = await guarded(tr, 'config', title('config'), async () => {
+    const result = await checkConfig(env, tr);
     config = result.config;
     return result.check;
   });
   return [
-    await guarded('node-version', 'Node.js version', () => checkNodeVersion(env)),
-    await linuxOnly(env, 'usb-bus', 'USB bus', () => checkUsbBus(env)),
-    await linuxOnly(env, 'usb-access', 'USB device nodes', () => checkUsbDeviceAccess(env)),
-    await linuxOnly(env, 'serial-access', 'Serial ports (dialout)', () => checkSerialAccess(env, config)),
-    await linuxOnly(env, 'service-user', `Service user ${SERVICE_USER}`, () => checkServiceUser(env)),
-    await linuxOnly(env, 'udev', 'udev (hotplug)', () => checkUdev(env)),
-    ...(await Promise.all(TOOLS.map((tool) => linuxOnly(env, toolId(tool), toolTitle(tool), () => checkTool(env, tool))))),
-    await linuxOnly(env, 'usb-ids', 'usb.ids database', () => checkUsbIds(env)),
+    await guarded(tr, 'node-version', title('nodeVersion'), () => checkNodeVersion(env, tr)),
+    await linuxOnly(env, tr, 'usb-bus', title('usbBus'), () => checkUsbBus(env, tr)),
+    await linuxOnly(env, tr, 'usb-access', title('usbAccess'), () => checkUsbDeviceAccess(env, tr)),
+    await linuxOnly(env, tr, 'serial-access', title('serialAccess'), () => checkSerialAccess(env, config, tr)),
+    await linuxOnly(env, tr, 'service-user', tr.t('doctor.title.serviceUser', { user: SERVICE_USER }), () => checkServiceUser(env, tr)),
+    await linuxOnly(env, tr, 'udev', title('udev'), () => checkUdev(env, tr)),
+    ...(await Promise.all(TOOLS.map((tool) => linuxOnly(env, tr, toolId(tool), toolTitle(tool, tr), () => checkTool(env, tool, tr))))),
+    await linuxOnly(env, tr, 'usb-ids', title('usbIds'), () => checkUsbIds(env, tr)),
     configCheck,
-    await guarded('state-dir', 'State directory', () => checkStateDir(env, config)),
-    await guarded('enrollment', 'Enrollment', () => checkEnrollment(resolveStateDir(config ?? {}, env.environment, env.uid))),
+    await guarded(tr, 'state-dir', title('stateDir'), () => checkStateDir(env, config, tr)),
+    await guarded(tr, 'enrollment', title('enrollment'), () => checkEnrollment(resolveStateDir(config ?? {}, env.environment, env.uid), tr)),
   ];
 }
 
-const STATUS_LABELS: Record<DoctorStatus, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
-
 /** A plain-text table: one line per check, its fix on the next line, a summary at the end. */
-export function formatDoctorReport(checks: readonly DoctorCheck[]): string {
-  const titleWidth = Math.max(5, ...checks.map((check) => check.title.length));
-  const indent = ' '.repeat(4 + 2 + titleWidth + 2);
-  const lines = [`${''.padEnd(4)}  ${'CHECK'.padEnd(titleWidth)}  DETAIL`];
+export function formatDoctorReport(checks: readonly DoctorCheck[], tr: Translator = english): string {
+  const status = (check: DoctorCheck): string => tr.t(`doctor.status.${check.status}`);
+  const statusWidth = Math.max(4, ...checks.map((check) => displayWidth(status(check))));
+  const titleWidth = Math.max(5, displayWidth(tr.t('table.check')), ...checks.map((check) => displayWidth(check.title)));
+  const indent = ' '.repeat(statusWidth + 2 + titleWidth + 2);
+  const lines = [`${''.padEnd(statusWidth)}  ${padDisplay(tr.t('table.check'), titleWidth)}  ${tr.t('table.detail')}`];
   for (const check of checks) {
-    lines.push(`${STATUS_LABELS[check.status].padEnd(4)}  ${check.title.padEnd(titleWidth)}  ${check.detail}`);
-    if (check.fix && check.status !== 'ok') lines.push(`${indent}fix: ${check.fix}`);
+    lines.push(`${padDisplay(status(check), statusWidth)}  ${padDisplay(check.title, titleWidth)}  ${check.detail}`);
+    if (check.fix && check.status !== 'ok') lines.push(`${indent}${tr.t('doctor.fix', { fix: check.fix })}`);
   }
-  const counts = (['ok', 'warn', 'fail', 'skip'] as const).map((status) => `${checks.filter((check) => check.status === status).length} ${status}`);
-  lines.push('', counts.join(', '));
+  const count = (wanted: DoctorStatus): number => checks.filter((check) => check.status === wanted).length;
+  lines.push('', tr.t('doctor.summary', { ok: count('ok'), warn: count('warn'), fail: count('fail'), skip: count('skip') }));
   return `${lines.join('\n')}\n`;
 }
 

@@ -28,6 +28,8 @@ export function probeResult(identity: Identity, cycle: CycleSnapshot, faults: re
       category: FAULT_CODES[fault.code].category,
       deviceId: fault.deviceId,
       message: fault.message,
+      messageKey: fault.messageKey,
+      params: fault.params,
       evidence: fault.evidence,
       selfHelp: [...selfHelpFor(fault.code)],
     })),
@@ -45,6 +47,8 @@ export function faultMessage(identity: Identity, transition: FaultTransition): F
     severity: transition.severity,
     deviceId: condition.deviceId,
     message: condition.message,
+    messageKey: condition.messageKey,
+    params: condition.params,
     evidence: condition.evidence,
     firstSeenAt: transition.firstSeenAt.toISOString(),
   };

@@ -1,6 +1,7 @@
 import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
 import type { AgentSink, InventoryChange } from './agent-sink.js';
 import type { Logger } from '../protocol/log.js';
+import { out, type MessageKey } from './i18n/i18n.js';
 import { describeConnection, printable, renderDevices, renderSources, renderSystem } from './render.js';
 
 function time(iso: string): string {
@@ -8,25 +9,30 @@ function time(iso: string): string {
 }
 
 function deviceLine(device: Device): string {
-  return `${device.kind} "${printable(device.name)}" (${printable(describeConnection(device))}) ${device.status}${device.error ? ` ${device.error.code}` : ''}`;
+  const { t } = out();
+  return `${t(`kind.${device.kind}`)} "${printable(device.name)}" (${printable(describeConnection(device))}) ${t(`status.${device.status}`)}${device.error ? ` ${device.error.code}` : ''}`;
 }
 
 /** For a person watching `npm start` or `avcare-agent run` in a terminal. */
-export function consoleSink(out: NodeJS.WritableStream): AgentSink {
+export function consoleSink(stream: NodeJS.WritableStream): AgentSink {
+  const translated = out;
   let first = true;
   let lastSources = '';
   let systemShown = false;
   return {
     inventory(message: InventoryMessage, change: InventoryChange) {
+      const { t } = translated();
       const sources = renderSources(message.sources);
+      const at = time(message.at);
       if (first) {
-        out.write(`${time(message.at)} agent ${message.agentId} in ${message.schoolId}/${message.roomId}: ${message.devices.length} device(s)\n${renderDevices(message.devices)}\n${sources}\n`);
+        const started = t('run.started', { time: at, agent: message.agentId, school: message.schoolId, room: message.roomId, count: message.devices.length });
+        stream.write(`${started}\n${renderDevices(message.devices)}\n${sources}\n`);
         first = false;
       } else {
-        for (const device of change.attached) out.write(`${time(message.at)} + ${deviceLine(device)}\n`);
-        for (const device of change.detached) out.write(`${time(message.at)} - ${deviceLine(device)} (gone)\n`);
-        for (const { device, previous } of change.changed) out.write(`${time(message.at)} ~ ${deviceLine(device)} (was ${previous})\n`);
-        if (sources !== lastSources) out.write(`${time(message.at)} sources now:\n${sources}\n`);
+        for (const device of change.attached) stream.write(`${t('run.attached', { time: at, device: deviceLine(device) })}\n`);
+        for (const device of change.detached) stream.write(`${t('run.detached', { time: at, device: deviceLine(device) })}\n`);
+        for (const { device, previous } of change.changed) stream.write(`${t('run.changed', { time: at, device: deviceLine(device), previous: t(`status.${previous}`) })}\n`);
+        if (sources !== lastSources) stream.write(`${t('run.sourcesNow', { time: at })}\n${sources}\n`);
       }
       lastSources = sources;
     },
@@ -34,12 +40,15 @@ export function consoleSink(out: NodeJS.WritableStream): AgentSink {
       // Once at start: repeated health samples would scroll the faults away (they go to the cloud).
       if (systemShown) return;
       systemShown = true;
-      out.write(`${renderSystem(message.system)}\n`);
+      stream.write(`${renderSystem(message.system)}\n`);
     },
     fault(message: FaultMessage) {
-      const verb = message.state === 'raised' ? 'FAULT RAISED ' : 'fault cleared';
-      out.write(`${time(message.at)} ${verb} ${message.severity} ${message.code}: ${printable(message.message)}\n`);
-      for (const line of triedLines(message)) out.write(`${line}\n`);
+      const { t, stored } = translated();
+      // The message in the reader's language when the agent kept its key; English otherwise.
+      const text = printable(message.messageKey === undefined ? message.message : stored(message.messageKey as MessageKey, message.params ?? {}));
+      const values = { time: time(message.at), severity: t(`severity.${message.severity}`), code: message.code, message: text };
+      stream.write(`${message.state === 'raised' ? t('run.raised', values) : t('run.cleared', values)}\n`);
+      for (const line of triedLines(message)) stream.write(`${line}\n`);
     },
   };
 }
@@ -51,7 +60,7 @@ function triedLines(message: FaultMessage): string[] {
   return actions.flatMap((entry: unknown) => {
     if (typeof entry !== 'object' || entry === null) return [];
     const { action, result } = entry as Record<string, unknown>;
-    return typeof action === 'string' && typeof result === 'string' ? [`           tried ${printable(action)}: ${printable(result)}`] : [];
+    return typeof action === 'string' && typeof result === 'string' ? [out().t('run.tried', { action: printable(action), result: printable(result) })] : [];
   });
 }
 

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
+import { english, localeFromEnvironment, out, parseLocale, useLocale } from './i18n/i18n.js';
 import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
 import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
@@ -16,7 +17,7 @@ import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
-import { renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
+import { printable, renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
 import { RecentLog, recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
@@ -48,7 +49,12 @@ export function buildProgram(): Command {
     .description('Probes this classroom PC\'s audio/video devices and reports what is wrong with them.')
     .version(AVCARE_VERSION)
     .option('-c, --config <file>', 'configuration file (JSON); default $AVCARE_CONFIG or /etc/avcare/agent.json when present')
-    .showHelpAfterError();
+    .option('--lang <zh-CN|en>', 'language of what is printed for people (default: from LC_ALL / LC_MESSAGES / LANG; zh_* gives Chinese); JSON and logs are not translated')
+    .showHelpAfterError()
+    .hook('preAction', () => {
+      const { lang } = program.opts<{ lang?: string }>();
+      useLocale(lang === undefined ? localeFromEnvironment() : parseLocale(lang));
+    });
 
   program
     .command('probe')
@@ -92,7 +98,8 @@ export function buildProgram(): Command {
       }
       if (options.replay && replay?.skipped.length) process.stderr.write(`${renderSkipped(options.replay, replay.skipped)}\n\n`);
       if (cycle.system) process.stdout.write(`${renderSystem(cycle.system)}\n\n`);
-      process.stdout.write(`${renderDevices(cycle.devices)}\n\nSources:\n${renderSources(cycle.sources)}\n\nFaults (this cycle, before hysteresis):\n${renderFaults(faults)}\n`);
+      const { t } = out();
+      process.stdout.write(`${renderDevices(cycle.devices)}\n\n${t('probe.sources')}\n${renderSources(cycle.sources)}\n\n${t('probe.faults')}\n${renderFaults(faults)}\n`);
     });
 
   program
@@ -220,8 +227,10 @@ export function buildProgram(): Command {
     .option('--json', 'print the checks as JSON')
     .action(async (options: { json?: boolean }) => {
       const { doctorExitCode, formatDoctorReport, runDoctorChecks } = await import('./doctor.js');
-      const checks = await runDoctorChecks({ configPath: program.opts<{ config?: string }>().config });
-      process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorReport(checks));
+      // JSON stays in English (language-neutral); the table is in the reader's language.
+      const tr = options.json ? english : out();
+      const checks = await runDoctorChecks({ configPath: program.opts<{ config?: string }>().config }, tr);
+      process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorReport(checks, tr));
       process.exitCode = doctorExitCode(checks);
     });
 
@@ -256,7 +265,7 @@ export function buildProgram(): Command {
         const removed = options.forgetAll ? learned.forgetAll() : learned.forget(options.forget ?? '');
         if (removed === 0) throw new AvcareError('INVALID_ARGUMENT', `no learned device with key "${options.forget ?? ''}"; run \`avcare-agent expected\` to list them`);
         learned.save();
-        process.stdout.write(`forgot ${removed} learned device(s)\n`);
+        process.stdout.write(`${out().t('expected.forgot', { count: removed })}\n`);
         return;
       }
       const expectations = new FaultMonitor(config, learned).expectations(new Date());
@@ -264,8 +273,10 @@ export function buildProgram(): Command {
         process.stdout.write(`${JSON.stringify({ expectations, learned: learned.list() }, null, 2)}\n`);
         return;
       }
-      const lines = learned.list().map((d) => `${d.key}  ${d.kind}  ${d.name}  last seen ${d.lastSeenAt}`);
-      process.stdout.write(`Expected: ${expectations.length ? expectations.map((e) => `${e.label} (${e.kind}, ${e.origin})`).join(', ') : 'nothing'}\nLearned:\n${lines.join('\n') || '(none)'}\n`);
+      const { t } = out();
+      const lines = learned.list().map((d) => t('expected.line', { key: d.key, kind: t(`kind.${d.kind}`), name: printable(d.name), lastSeen: d.lastSeenAt }));
+      const list = expectations.map((e) => t('expected.item', { label: printable(e.label), kind: t(`kind.${e.kind}`), origin: t(`expected.origin.${e.origin}`) }));
+      process.stdout.write(`${t('expected.summary', { list: list.length ? list.join(', ') : t('expected.nothing') })}\n${t('expected.learned')}\n${lines.join('\n') || t('expected.none')}\n`);
     });
 
   return program;

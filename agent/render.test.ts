@@ -26,7 +26,7 @@ describe('renderSystem', () => {
   });
 
   it('lists faults with what the IT teacher can try, once per code', () => {
-    const condition = { code: 'MICROPHONE_MUTED' as const, deviceId: 'usb:mic', source: 'media' as const, message: 'Jabra Speak 510: microphone capture is muted', evidence: {} };
+    const condition = { code: 'MICROPHONE_MUTED' as const, deviceId: 'usb:mic', source: 'media' as const, message: 'Jabra Speak 510: microphone capture is muted', messageKey: 'faults.MICROPHONE_MUTED' as const, params: { device: 'Jabra Speak 510' }, evidence: {} };
     const text = renderFaults([condition, { ...condition, deviceId: 'usb:mic2' }]);
     expect(text.split('\n')[0]).toMatch(/^SEVERITY\s+CATEGORY\s+CODE\s+MESSAGE$/);
     expect(text).toContain('What you can try for MICROPHONE_MUTED:\n  1. Press the mute button');

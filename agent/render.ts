@@ -1,4 +1,6 @@
-import { FAULT_CODES, selfHelpFor, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
+import { FAULT_CODES, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
+import { out } from './i18n/i18n.js';
+import { displayWidth, padDisplay } from './text-width.js';
 import type { FaultCondition } from './faults/fault-condition.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
@@ -30,17 +32,18 @@ function usbIds(device: Device): string {
   return device.usb ? `${device.usb.vendorId.toString(16).padStart(4, '0')}:${device.usb.productId.toString(16).padStart(4, '0')}` : '';
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => displayWidth(row[column] ?? '')))) ?? [];
+  return rows.map((row) => row.map((cell, column) => padDisplay(cell, widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 export function renderDevices(devices: readonly Device[]): string {
-  if (devices.length === 0) return 'No devices found.';
-  const rows = [['KIND', 'NAME', 'ID', 'CONNECTED', 'STATUS']];
+  const { t } = out();
+  if (devices.length === 0) return t('probe.noDevices');
+  const rows = [[t('table.kind'), t('table.name'), t('table.id'), t('table.connected'), t('table.status')]];
   for (const device of devices) {
-    const status = device.error ? `${device.status}: ${device.error.code}` : `${device.status}${pjlinkNotes(device)}${viscaNotes(device)}`;
-    rows.push([device.kind, printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
+    const status = device.error ? `${t(`status.${device.status}`)}: ${device.error.code}` : `${t(`status.${device.status}`)}${pjlinkNotes(device)}${viscaNotes(device)}`;
+    rows.push([t(`kind.${device.kind}`), printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
   }
   return table(rows);
 }
@@ -49,10 +52,11 @@ export function renderDevices(devices: readonly Device[]): string {
 function pjlinkNotes(device: Device): string {
   const info = device.pjlink;
   if (!info) return '';
+  const { t } = out();
   const notes = [
-    ...(info.unsupported?.length ? [`not supported: ${info.unsupported.join(', ')}`] : []),
-    ...(info.badReplies?.length ? [`odd replies: ${info.badReplies.map((bad) => bad.command).join(', ')}`] : []),
-    ...(info.unanswered?.length ? [`no time for: ${info.unanswered.join(', ')}`] : []),
+    ...(info.unsupported?.length ? [t('probe.notSupported', { items: info.unsupported.join(', ') })] : []),
+    ...(info.badReplies?.length ? [t('probe.oddReplies', { items: info.badReplies.map((bad) => bad.command).join(', ') })] : []),
+    ...(info.unanswered?.length ? [t('probe.noTimeFor', { items: info.unanswered.join(', ') })] : []),
   ];
   return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
@@ -61,38 +65,48 @@ function pjlinkNotes(device: Device): string {
 function viscaNotes(device: Device): string {
   const info = device.visca;
   if (!info) return '';
+  const { t } = out();
   const framing = device.connection.type === 'network' ? device.connection.framing : undefined;
   const notes = [
-    ...(info.framingDetected && framing ? [`framing found: ${framing}`] : []),
-    ...(info.retransmitted ? [`${info.retransmitted} datagram(s) sent again`] : []),
+    ...(info.framingDetected && framing ? [t('probe.framingFound', { framing })] : []),
+    ...(info.retransmitted ? [t('probe.resent', { count: info.retransmitted })] : []),
   ];
   return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
 
 export function renderSources(sources: readonly SourceStatus[]): string {
+  const { t } = out();
+  // Probe reasons come from the OS and libraries, in English: they are shown as they are.
   return sources
-    .map((s) => `${s.source.padEnd(8)} ${s.state}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
+    .map((s) => `${s.source.padEnd(8)} ${t(`sourceState.${s.state}`)}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
     .join('\n');
 }
 
+/** A fault's message in the reader's language, from its key and parameters (device names made printable). */
+export function faultText(condition: Pick<FaultCondition, 'messageKey' | 'params'>): string {
+  return printable(out().stored(condition.messageKey, condition.params));
+}
+
 export function renderFaults(faults: readonly (FaultCondition | ActiveFault)[]): string {
-  if (faults.length === 0) return 'No faults.';
-  const rows = [['SEVERITY', 'CATEGORY', 'CODE', 'MESSAGE']];
+  const { t } = out();
+  if (faults.length === 0) return t('probe.noFaults');
+  const rows = [[t('table.severity'), t('table.category'), t('table.code'), t('table.message')]];
   for (const fault of faults) {
     const condition = 'condition' in fault ? fault.condition : fault;
     const info = FAULT_CODES[condition.code];
-    rows.push([info.severity, info.category, condition.code, printable(condition.message)]);
+    rows.push([t(`severity.${info.severity}`), t(`category.${info.category}`), condition.code, faultText(condition)]);
   }
   return `${table(rows)}${renderSelfHelp(faults.map((fault) => ('condition' in fault ? fault.condition.code : fault.code)))}`;
 }
 
 /** What the IT teacher can try now, once per fault code (the knowledge base's fixed part). */
 function renderSelfHelp(codes: readonly string[]): string {
+  const { t, selfHelp } = out();
   const lines: string[] = [];
   for (const code of new Set(codes)) {
-    const steps = selfHelpFor(code);
+    const steps = selfHelp(code);
     if (steps.length === 0) continue;
-    lines.push('', `What you can try for ${code}:`, ...steps.map((step, index) => `  ${index + 1}. ${step}`));
+    lines.push('', t('probe.selfHelp', { code }), ...steps.map((step, index) => `  ${index + 1}. ${step}`));
   }
   return lines.length === 0 ? '' : `\n${lines.join('\n').slice(1)}`;
 }
@@ -101,22 +115,30 @@ const GIB = 1024 ** 3;
 
 /** One line about the PC itself: what an engineer asks first on the phone. */
 export function renderSystem(system: SystemSnapshot): string {
-  const disks = system.disks.map((disk) => `${printable(disk.mount)} ${disk.usePercent.toFixed(0)}% used`).join(', ');
+  const { t, locale } = out();
+  const disks = system.disks.map((disk) => t('probe.diskUse', { mount: printable(disk.mount), percent: disk.usePercent.toFixed(0) })).join(', ');
   const parts = [
-    `PC ${printable(system.os.hostname)}: ${printable(system.os.distro)} ${printable(system.os.release)} ${system.os.arch}`,
-    `${system.cpu.cores} cores at ${system.cpu.loadPercent.toFixed(0)}% load`,
-    `${(system.memory.availableBytes / GIB).toFixed(1)} of ${(system.memory.totalBytes / GIB).toFixed(1)} GiB memory free`,
+    t('probe.system', {
+      host: printable(system.os.hostname),
+      os: `${printable(system.os.distro)} ${printable(system.os.release)} ${system.os.arch}`,
+      cores: system.cpu.cores,
+      load: system.cpu.loadPercent.toFixed(0),
+      free: (system.memory.availableBytes / GIB).toFixed(1),
+      total: (system.memory.totalBytes / GIB).toFixed(1),
+    }),
   ];
-  if (disks) parts.push(`disk ${disks}`);
-  if (system.cpuTemperatureC !== null) parts.push(`CPU ${system.cpuTemperatureC.toFixed(0)}°C`);
-  return parts.join(', ');
+  if (disks) parts.push(t('probe.disks', { disks }));
+  if (system.cpuTemperatureC !== null) parts.push(t('probe.cpuTemperature', { celsius: system.cpuTemperatureC.toFixed(0) }));
+  return parts.join(locale === 'zh-CN' ? '，' : ', ');
 }
 
 const MAX_SKIPPED_SHOWN = 20;
 
 /** Which lines of a replayed dump were not used: a person can check nothing they needed was lost. */
 export function renderSkipped(file: string, skipped: readonly SkippedLine[]): string {
-  const shown = skipped.slice(0, MAX_SKIPPED_SHOWN).map((entry) => `  line ${entry.line}: ${printable(entry.text.trim())} (${entry.reason})`);
-  const more = skipped.length > MAX_SKIPPED_SHOWN ? [`  ... and ${skipped.length - MAX_SKIPPED_SHOWN} more`] : [];
-  return [`Skipped ${skipped.length} line(s) of ${printable(file)} that are not lsusb -v output:`, ...shown, ...more].join('\n');
+  const { t } = out();
+  const reason = (entry: SkippedLine): string => (entry.kind === 'incomplete' ? t('replay.reason.incomplete', { ids: entry.ids ?? '' }) : t(`replay.reason.${entry.kind}`));
+  const shown = skipped.slice(0, MAX_SKIPPED_SHOWN).map((entry) => t('replay.line', { line: entry.line, text: printable(entry.text.trim()), reason: reason(entry) }));
+  const more = skipped.length > MAX_SKIPPED_SHOWN ? [t('replay.more', { count: skipped.length - MAX_SKIPPED_SHOWN })] : [];
+  return [t('replay.skipped', { count: skipped.length, file: printable(file) }), ...shown, ...more].join('\n');
 }

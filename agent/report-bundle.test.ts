@@ -20,7 +20,7 @@ const daemon: DaemonState = {
   openFaults: [{ code: 'PJLINK_LAMP_WARNING', deviceId: 'pjlink:10.0.0.5:4352', message: 'lamp warning', firstSeenAt: '2026-11-23T07:10:00.000Z' }],
 };
 
-const detected: FaultCondition[] = [{ code: 'DISK_NEARLY_FULL', deviceId: null, source: 'system', message: '/ is 95 % full', evidence: {} }];
+const detected: FaultCondition[] = [{ code: 'DISK_NEARLY_FULL', deviceId: null, source: 'system', message: '/ is 95 % full', messageKey: 'faults.DISK_NEARLY_FULL', params: { disks: '/ 95%', threshold: 90 }, evidence: {} }];
 
 function facts(overrides: Partial<BundleFacts> = {}): BundleFacts {
   return {

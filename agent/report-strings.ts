@@ -1,26 +1,24 @@
+import { out } from './i18n/i18n.js';
 import { printable } from './render.js';
 import type { ReportOutcome } from './report-outcome.js';
 
 /**
- * Everything `avcare-agent report` says to the person who types it, in one place: teachers in
- * Chinese schools read these, and a translation replaces this file's values, not code elsewhere.
+ * Everything `avcare-agent report` says to the person who types it: teachers in Chinese schools
+ * read these, so they come from the message catalogs (agent/i18n), in the language chosen.
  */
 export const REPORT_STRINGS = {
-  textEmpty: () => 'The report is empty: say in a few words what is wrong, in quotes.',
-  textTooLong: (chars: number, max: number) => `The report is ${chars} characters long; at most ${max} fit. Please shorten it.`,
-  reporterInvalid: (max: number) => `--by must be a name of 1 to ${max} characters.`,
-  deviceInvalid: (max: number) => `--device must be a device id of 1 to ${max} characters, as \`avcare-agent probe --json\` shows it.`,
-  deviceNotFound: (deviceId: string) => `Note: no device "${deviceId}" was found just now; the report names it anyway.`,
-  probing: () => 'Collecting the room\'s devices and the agent\'s recent log for the engineer...',
-  sent: (reportId: string) => `Thank you. Your report was sent to the service team.\nReport id: ${reportId}`,
-  queuedForDaemon: (reportId: string) =>
-    `Thank you. Your report is saved on this PC and the avcare agent running here will send it as soon as it reaches the service team.\nReport id: ${reportId}`,
-  queuedForNextRun: (reportId: string) =>
-    `Thank you. The service team cannot be reached right now, so your report is saved on this PC; it goes out automatically when the avcare agent runs and the network is back.\nReport id: ${reportId}`,
-  queuedNoBroker: (reportId: string) =>
-    `Your report is saved on this PC, but this PC has no service connection configured (broker.url), so it cannot be sent yet. Please tell your IT teacher.\nReport id: ${reportId}`,
-  brokerDetail: (error: string) => `(for your IT teacher: ${error})`,
-  keepId: () => 'Keep the report id if you call the service team about it.',
+  textEmpty: () => out().t('report.textEmpty'),
+  textTooLong: (chars: number, max: number) => out().t('report.textTooLong', { chars, max }),
+  reporterInvalid: (max: number) => out().t('report.reporterInvalid', { max }),
+  deviceInvalid: (max: number) => out().t('report.deviceInvalid', { max }),
+  deviceNotFound: (deviceId: string) => out().t('report.deviceNotFound', { device: deviceId }),
+  probing: () => out().t('report.probing'),
+  sent: (reportId: string) => out().t('report.sent', { id: reportId }),
+  queuedForDaemon: (reportId: string) => out().t('report.queuedForDaemon', { id: reportId }),
+  queuedForNextRun: (reportId: string) => out().t('report.queuedForNextRun', { id: reportId }),
+  queuedNoBroker: (reportId: string) => out().t('report.queuedNoBroker', { id: reportId }),
+  brokerDetail: (error: string) => out().t('report.brokerDetail', { error }),
+  keepId: () => out().t('report.keepId'),
 } as const;
 
 /** What a person reads after `avcare-agent report`. */

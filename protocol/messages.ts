@@ -48,6 +48,15 @@ export const healthMessageSchema = z.object({
 });
 export type HealthMessage = z.infer<typeof healthMessageSchema>;
 
+/**
+ * The message as data: the agent's catalog key and its parameters, so a reader's own language can
+ * render it later; `message` is the same in English. Optional: older agents send only `message`.
+ */
+export const faultMessageText = {
+  messageKey: z.string().max(128).regex(/^faults\.[A-Za-z0-9_.]+$/).optional(),
+  params: z.record(z.string().max(64), z.union([z.string().max(2000), z.number()])).optional(),
+};
+
 export const faultMessageSchema = z.object({
   ...header,
   type: z.literal('fault'),
@@ -58,6 +67,7 @@ export const faultMessageSchema = z.object({
   /** null for faults of the PC itself (disk, CPU). */
   deviceId: z.string().max(256).nullable(),
   message: z.string().max(2000),
+  ...faultMessageText,
   /** The probe data that shows the fault, so nobody has to ask the school for it. */
   evidence: z.record(z.string(), z.unknown()),
   firstSeenAt: z.iso.datetime({ offset: true }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { faultCodeSchema } from './fault-codes.js';
-import { inventoryMessageSchema } from './messages.js';
+import { faultMessageText, inventoryMessageSchema } from './messages.js';
 import { faultCategorySchema, severitySchema } from './severity.js';
 import { systemSnapshotSchema } from './system.js';
 
@@ -15,6 +15,7 @@ export const detectedFaultSchema = z.object({
   /** null for faults of the PC itself (disk, CPU). */
   deviceId: z.string().max(256).nullable(),
   message: z.string().max(2000),
+  ...faultMessageText,
   evidence: z.record(z.string(), z.unknown()),
   selfHelp: z.array(z.string().max(1000)).max(20),
 });
@@ -24,7 +25,9 @@ export type DetectedFault = z.infer<typeof detectedFaultSchema>;
 export const skippedLineSchema = z.object({
   line: z.number().int().min(0),
   text: z.string().max(400),
+  kind: z.enum(['preamble', 'lsusb-note', 'prose', 'incomplete']),
   reason: z.string().max(200),
+  ids: z.string().max(16).optional(),
 });
 
 /**

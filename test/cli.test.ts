@@ -53,7 +53,7 @@ describe('avcare-agent command line', () => {
     expect(human.stderr).toMatch(/\.\.\. and \d+ more/);
     const json = probeResultSchema.parse(JSON.parse((await runCli(['probe', '--replay', mail, '--json'])).stdout));
     expect(json.replay?.skippedTotal).toBe(json.replay?.skippedLines.length);
-    expect(json.replay?.skippedLines).toContainEqual({ line: 70, text: 'Best regards,', reason: 'not lsusb output (after a device)' });
+    expect(json.replay?.skippedLines).toContainEqual({ line: 70, text: 'Best regards,', kind: 'prose', reason: 'not lsusb output (after a device)' });
   });
 
   it('probe --replay --json round-trips through the agent\'s own JSON', async () => {

@@ -64,10 +64,10 @@ describe.skipIf(!available)('avcare-agent discover on a test LAN', () => {
         manufacturer: 'EPSON',
         product: 'EB-X41',
         pjlinkClass: '2',
-        access: 'answers without a password',
+        access: 'open',
         config: { host: projector, name: 'Room 101' },
       },
-      { address: locked, mac: '00-0b-5d-65-43-21', interface: lan.hostInterface, access: 'asks for a PJLink password (not tried: add it to the configuration)', config: { host: locked } },
+      { address: locked, mac: '00-0b-5d-65-43-21', interface: lan.hostInterface, access: 'password', config: { host: locked } },
     ]);
     expect(found.cameras).toEqual([
       { address: camera, interface: lan.hostInterface, mac: '08:00:46:aa:bb:cc', model: 'SRG-300H', name: 'CAM1', softwareVersion: '2.10', config: { host: camera, framing: 'sony-ip', name: 'CAM1' } },
@@ -88,6 +88,10 @@ describe.skipIf(!available)('avcare-agent discover on a test LAN', () => {
     expect(human.stdout).toContain(`  ${projector}  MAC 00:0b:5d:12:34:56  EPSON EB-X41 "Room 101"  (answers without a password)`);
     expect(human.stdout).toContain(`    add to "pjlink": {"host":"${projector}","name":"Room 101"}`);
     expect(human.stdout).toContain(`    add to "viscaIp": {"host":"${camera}","framing":"sony-ip","name":"CAM1"}`);
+    const chinese = await runCli(['--lang', 'zh-CN', 'discover', '--interface', lan.hostInterface, '--timeout', '2']);
+    expect(chinese.stdout).toContain('投影机（PJLink 二类搜索）：');
+    expect(chinese.stdout).toContain(`  ${projector}  MAC 00:0b:5d:12:34:56  EPSON EB-X41 "Room 101"  (无需密码即可应答)`);
+    expect(chinese.stdout).toContain(`    加入 "viscaIp"：{"host":"${camera}","framing":"sony-ip","name":"CAM1"}`);
     const json = JSON.parse((await runCli(['discover', '--interface', lan.hostInterface, '--timeout', '2', '--json'])).stdout) as Discovery;
     expect(json.projectors).toHaveLength(2);
     expect(json.cameras[0]?.config).toEqual({ host: camera, framing: 'sony-ip', name: 'CAM1' });

@@ -22,8 +22,9 @@ export interface DiscoveredProjector {
   manufacturer?: string;
   product?: string;
   pjlinkClass?: '1' | '2';
-  /** "answers without a password", "asks for a PJLink password (not tried)", or why it could not be asked. */
-  access: string;
+  /** open: it answered PJLink without a password; password: it wants one (never tried); unreachable: see accessDetail. */
+  access: 'open' | 'password' | 'unreachable' | 'not-asked';
+  accessDetail?: string;
   /** The entry for the agent's configuration (`pjlink`). */
   config: { host: string; name?: string };
 }
@@ -149,7 +150,7 @@ function readAnswer(found: Discovery, networks: readonly LocalNetwork[], datagra
     const mac = parsePjlinkAckn(datagram);
     if (mac === undefined) return ignore(found, from, port, datagram);
     if (found.projectors.some((projector) => projector.address === from.address)) return;
-    found.projectors.push({ address: from.address, mac, interface: network.interface, access: '', config: { host: from.address } });
+    found.projectors.push({ address: from.address, mac, interface: network.interface, access: 'not-asked', config: { host: from.address } });
     return;
   }
   const fields = parseSonyNetworkReply(datagram);
@@ -183,7 +184,7 @@ function cameraFrom(address: string, iface: string, fields: Record<string, strin
 async function askProjector(projector: DiscoveredProjector, query: typeof queryPjlink, log: Logger): Promise<DiscoveredProjector> {
   try {
     const info = await query({ host: projector.address, port: PJLINK_SEARCH_PORT }, { connectTimeoutMs: PROJECTOR_QUERY_MS, replyTimeoutMs: PROJECTOR_QUERY_MS, deadline: Date.now() + PROJECTOR_QUERY_MS, log });
-    const asked: DiscoveredProjector = { ...projector, pjlinkClass: info.pjlinkClass, access: 'answers without a password' };
+    const asked: DiscoveredProjector = { ...projector, pjlinkClass: info.pjlinkClass, access: 'open' };
     if (info.name !== undefined) {
       asked.name = info.name;
       asked.config = { ...asked.config, name: info.name };
@@ -192,8 +193,8 @@ async function askProjector(projector: DiscoveredProjector, query: typeof queryP
     if (info.product !== undefined) asked.product = info.product;
     return asked;
   } catch (error) {
-    if (isAvcareError(error) && error.code === 'PJLINK_AUTH_FAILED') return { ...projector, access: 'asks for a PJLink password (not tried: add it to the configuration)' };
-    return { ...projector, access: `answered the search but not a PJLink connection: ${clean(error instanceof Error ? error.message : String(error))}` };
+    if (isAvcareError(error) && error.code === 'PJLINK_AUTH_FAILED') return { ...projector, access: 'password' };
+    return { ...projector, access: 'unreachable', accessDetail: clean(error instanceof Error ? error.message : String(error)) };
   }
 }
 

@@ -1,25 +1,44 @@
+import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
-import type { Discovery } from './discover.js';
+import type { DiscoveredProjector, Discovery } from './discover.js';
 
 /** What `avcare-agent discover` prints: each device with what it said, and the line that adds it. */
 export function renderDiscovery(found: Discovery): string {
-  if (found.networks.length === 0) return 'No local IPv4 network to search (only loopback, or the --interface given has no IPv4 address).';
-  const lines = [`Searched ${found.networks.map((network) => `${network.interface} ${network.address}/${network.prefix}`).join(', ')} for ${(found.durationMs / 1000).toFixed(1)} s.`, ''];
-  lines.push(found.projectors.length === 0 ? 'No projector answered the PJLink search.' : 'Projectors (PJLink class 2 search):');
+  const { t } = out();
+  if (found.networks.length === 0) return t('discover.noNetwork');
+  const networks = found.networks.map((network) => `${network.interface} ${network.address}/${network.prefix}`).join(', ');
+  const lines = [t('discover.searched', { networks, seconds: (found.durationMs / 1000).toFixed(1) }), ''];
+  lines.push(found.projectors.length === 0 ? t('discover.noProjector') : t('discover.projectors'));
   for (const projector of found.projectors) {
     const said = [projector.manufacturer, projector.product, projector.name === undefined ? undefined : `"${projector.name}"`].filter((part) => part !== undefined).join(' ');
-    lines.push(`  ${projector.address}  MAC ${projector.mac}${said ? `  ${printable(said)}` : ''}  (${printable(projector.access)})`);
-    lines.push(`    add to "pjlink": ${printable(JSON.stringify(projector.config))}`);
+    lines.push(`  ${projector.address}  MAC ${projector.mac}${said ? `  ${printable(said)}` : ''}  (${printable(access(projector))})`);
+    lines.push(t('discover.addPjlink', { config: printable(JSON.stringify(projector.config)) }));
   }
-  lines.push(found.cameras.length === 0 ? 'No camera answered the VISCA-over-IP search.' : 'Cameras (Sony VISCA-over-IP search):');
+  lines.push(found.cameras.length === 0 ? t('discover.noCamera') : t('discover.cameras'));
   for (const camera of found.cameras) {
-    const said = [camera.model, camera.name === undefined ? undefined : `"${camera.name}"`, camera.softwareVersion === undefined ? undefined : `software ${camera.softwareVersion}`].filter((part) => part !== undefined).join(' ');
-    const moved = camera.reportedAddress === undefined ? '' : `  (says its address is ${camera.reportedAddress})`;
+    const software = camera.softwareVersion === undefined ? undefined : t('discover.software', { version: camera.softwareVersion });
+    const said = [camera.model, camera.name === undefined ? undefined : `"${camera.name}"`, software].filter((part) => part !== undefined).join(' ');
+    const moved = camera.reportedAddress === undefined ? '' : `  ${t('discover.reportedAddress', { address: camera.reportedAddress })}`;
     lines.push(`  ${camera.address}${camera.mac ? `  MAC ${camera.mac}` : ''}${said ? `  ${printable(said)}` : ''}${printable(moved)}`);
-    lines.push(`    add to "viscaIp": ${printable(JSON.stringify(camera.config))}`);
+    lines.push(t('discover.addVisca', { config: printable(JSON.stringify(camera.config)) }));
   }
-  for (const note of found.notes) lines.push(`Note: ${printable(note)}`);
-  if (found.ignored.length > 0) lines.push(`Ignored ${found.ignored.length} answer(s): ${found.ignored.slice(0, 5).map((answer) => `${answer.address} (${printable(answer.reason)})`).join('; ')}`);
-  lines.push('', 'Projectors of PJLink class 1 and cameras that only speak raw VISCA do not answer searches: add them by address (probe --pjlink HOST, probe --visca-ip HOST).');
+  for (const note of found.notes) lines.push(t('discover.note', { note: printable(note) }));
+  if (found.ignored.length > 0) {
+    const list = found.ignored.slice(0, 5).map((answer) => `${answer.address} (${printable(answer.reason)})`).join('; ');
+    lines.push(t('discover.ignored', { count: found.ignored.length, list }));
+  }
+  lines.push('', t('discover.classOne'));
   return lines.join('\n');
+}
+
+function access(projector: DiscoveredProjector): string {
+  const { t } = out();
+  switch (projector.access) {
+    case 'open':
+      return t('discover.access.open');
+    case 'password':
+      return t('discover.access.password');
+    default:
+      return `${t('discover.access.unreachable')}${projector.accessDetail ? `: ${projector.accessDetail}` : ''}`;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Device, FaultCode, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
+import type { FaultMessageKey, ParamValue } from '../i18n/i18n.js';
 
 /** A fault seen in one cycle, before hysteresis decides whether it is raised. */
 export interface FaultCondition {
@@ -7,7 +8,10 @@ export interface FaultCondition {
   deviceId: string | null;
   /** The probe source whose data shows it: while that source cannot be read, the fault's state is kept. */
   source: ProbeSource;
+  /** In English, for the ticket and the log; `messageKey` and `params` render it in any language. */
   message: string;
+  messageKey: FaultMessageKey;
+  params: Record<string, ParamValue>;
   evidence: Record<string, unknown>;
 }
 

@@ -71,7 +71,9 @@ describe('fault rules', () => {
     const ctx = context({ pjlink: [{ host: '10.0.0.5', lampLifeHours: 2000 }] });
     const faults = evaluateFaults(snapshot([worn]), ctx);
     expect(faults.map((f) => f.code)).toEqual(['LAMP_END_OF_LIFE']);
-    expect(faults[0]?.message).toContain('1850 h of 2000 h');
+    expect(faults[0]?.message).toBe('Room 101 projector: lamp 1 (1850 h) of 2000 h rated life; plan a replacement');
+    // The same fault as data: a reader's language renders it from the key and the numbers.
+    expect(faults[0]).toMatchObject({ messageKey: 'faults.LAMP_END_OF_LIFE', params: { lamps: '1 (1850 h)', lifeHours: 2000 } });
     expect(codes(snapshot([worn]), context({ pjlink: [{ host: '10.0.0.5', lampLifeHours: 4000 }] }))).toEqual([]);
   });
 

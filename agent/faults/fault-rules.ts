@@ -1,4 +1,7 @@
-import { FAULT_CODES, pjlinkFaultCode, type Device, type FaultCode, type PjlinkInfo } from '../../protocol/index.js';
+import { pjlinkFaultCode, type Device, type FaultCode, type PjlinkInfo } from '../../protocol/index.js';
+import type { MessageAt, ParamArgs } from '../i18n/catalog-types.js';
+import { english, type FaultMessageKey, type ParamValue } from '../i18n/i18n.js';
+import type { en } from '../i18n/messages-en.js';
 import type { AgentConfig } from '../config.js';
 import { expectationId, findMissing, type Expectation } from './expected-devices.js';
 import type { CycleSnapshot, FaultCondition } from './fault-condition.js';
@@ -13,8 +16,17 @@ export interface RuleContext {
 /** A rule is a pure function from what a cycle saw to the faults it shows. */
 export type FaultRule = (snapshot: CycleSnapshot, context: RuleContext) => FaultCondition[];
 
-function condition(code: FaultCode, device: Device | null, source: FaultCondition['source'], message: string, evidence: Record<string, unknown>): FaultCondition {
-  return { code, deviceId: device?.id ?? null, source, message, evidence };
+/** The message is kept as a key and parameters (any language, later) and rendered in English for the ticket. */
+function condition<Key extends FaultMessageKey>(
+  code: FaultCode,
+  device: Device | null,
+  source: FaultCondition['source'],
+  evidence: Record<string, unknown>,
+  key: Key,
+  ...params: ParamArgs<MessageAt<typeof en, Key>>
+): FaultCondition {
+  const values: Record<string, ParamValue> = params[0] ?? {};
+  return { code, deviceId: device?.id ?? null, source, message: english.t(key, ...params), messageKey: key, params: values, evidence };
 }
 
 /** Only what identifies a device goes into evidence, so a fault stays small and readable. */
@@ -35,14 +47,15 @@ export const expectedDeviceMissing: FaultRule = (snapshot, { expectations }) => 
     const count = (seenIds.get(base) ?? 0) + 1;
     seenIds.set(base, count);
     const id = count === 1 ? base : `${base}#${count}`;
-    const since = expectation.origin === 'learned' && expectation.lastSeenAt ? ` (last seen ${expectation.lastSeenAt})` : '';
-    return {
-      code: 'DEVICE_MISSING',
-      deviceId: id,
-      source: expectation.source,
-      message: `${expectation.label} is missing: expected ${expectation.origin === 'config' ? 'by the configuration' : 'because this room had it'}${since}`,
-      evidence: { expected: expectation, presentOfKind: snapshot.devices.filter((d) => d.kind === expectation.kind).map((d) => d.id) },
-    };
+    const evidence = { expected: expectation, presentOfKind: snapshot.devices.filter((d) => d.kind === expectation.kind).map((d) => d.id) };
+    const label = expectation.label;
+    const missing =
+      expectation.origin === 'config'
+        ? condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.config', { label })
+        : expectation.lastSeenAt
+          ? condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.learnedSince', { label, lastSeen: expectation.lastSeenAt })
+          : condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.learned', { label });
+    return { ...missing, deviceId: id };
   });
 };
 
@@ -60,21 +73,15 @@ export const deviceUnusable: FaultRule = (snapshot) => {
     const hasAudioStreaming = device.usb.interfaces.some((i) => i.class === AUDIO_CLASS && i.subClass === AUDIO_STREAMING);
     const { videoNodes, audioCards } = device.media;
     if ((device.kind === 'camera' || device.kind === 'capture-card') && hasVideo && !videoNodes.some((node) => node.canCapture)) {
-      faults.push(condition('CAMERA_NO_VIDEO_NODE', device, 'media', `${device.name} is on USB but has no usable video node: the driver did not bind or the camera failed to start`, {
-        device: deviceEvidence(device),
-        videoNodes,
-      }));
+      faults.push(condition('CAMERA_NO_VIDEO_NODE', device, 'media', { device: deviceEvidence(device), videoNodes }, 'faults.CAMERA_NO_VIDEO_NODE', { device: device.name }));
     }
     const shouldCapture = CAPTURING_KINDS.has(device.kind) || (device.kind === 'camera' && hasAudioStreaming);
     if (!shouldCapture) continue;
     const captureCards = audioCards.filter((card) => card.capture);
     if (captureCards.length === 0) {
-      faults.push(condition('MICROPHONE_NO_CAPTURE', device, 'media', `${device.name} is present but the system has no capture device for it`, {
-        device: deviceEvidence(device),
-        audioCards,
-      }));
+      faults.push(condition('MICROPHONE_NO_CAPTURE', device, 'media', { device: deviceEvidence(device), audioCards }, 'faults.MICROPHONE_NO_CAPTURE', { device: device.name }));
     } else if (captureCards.every((card) => card.captureMuted === true)) {
-      faults.push(condition('MICROPHONE_MUTED', device, 'media', `${device.name}: microphone capture is muted`, { device: deviceEvidence(device), audioCards: captureCards }));
+      faults.push(condition('MICROPHONE_MUTED', device, 'media', { device: deviceEvidence(device), audioCards: captureCards }, 'faults.MICROPHONE_MUTED', { device: device.name }));
     }
   }
   return faults;
@@ -88,13 +95,10 @@ export const viscaCameraFaults: FaultRule = (snapshot) => {
     const source = connection.type === 'serial' ? 'serial' : 'visca-ip';
     const place = connection.type === 'serial' ? connection.path : `${connection.host}:${connection.port}${connection.framing ? ` (${connection.framing})` : ''}`;
     if (device.visca?.power === 'power-error') {
-      faults.push(condition('VISCA_POWER_ERROR', device, source, `${device.name} reports a power-circuit error`, { device: deviceEvidence(device), visca: device.visca }));
+      faults.push(condition('VISCA_POWER_ERROR', device, source, { device: deviceEvidence(device), visca: device.visca }, 'faults.VISCA_POWER_ERROR', { device: device.name }));
     } else if (device.status === 'unreachable') {
-      faults.push(condition('VISCA_NOT_ANSWERING', device, source, `${device.name} does not answer on ${place}: ${device.error?.message ?? 'no reply'}`, {
-        device: deviceEvidence(device),
-        error: device.error,
-        ...(device.visca?.framingAttempts ? { framingAttempts: device.visca.framingAttempts } : {}),
-      }));
+      const evidence = { device: deviceEvidence(device), error: device.error, ...(device.visca?.framingAttempts ? { framingAttempts: device.visca.framingAttempts } : {}) };
+      faults.push(condition('VISCA_NOT_ANSWERING', device, source, evidence, 'faults.VISCA_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply' }));
     }
   }
   return faults;
@@ -110,39 +114,38 @@ export const projectorFaults: FaultRule = (snapshot, context) => {
     if (device.status === 'unreachable') {
       // Silence, refusal, a rejected password and a garbled answer are four outcomes, each its own fault.
       if (device.error?.code === 'PJLINK_AUTH_FAILED') {
-        faults.push(condition('PJLINK_AUTH_FAILED', device, 'pjlink', `${device.name} rejected the configured PJLink password`, { device: deviceEvidence(device), error: device.error }));
+        faults.push(condition('PJLINK_AUTH_FAILED', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_AUTH_FAILED', { device: device.name }));
         continue;
       }
       if (device.error?.code === 'PJLINK_REFUSED') {
-        faults.push(condition('PJLINK_REFUSED', device, 'pjlink', `${device.name} refuses PJLink connections at ${device.connection.host}:${device.connection.port}: ${device.error.message}`, { device: deviceEvidence(device), error: device.error }));
+        const place = `${device.connection.host}:${device.connection.port}`;
+        faults.push(condition('PJLINK_REFUSED', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_REFUSED', { device: device.name, place, reason: device.error.message }));
         continue;
       }
       if (device.error?.code === 'PJLINK_PROTOCOL_ERROR') {
-        faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', `${device.name} answers PJLink with something unexpected: ${device.error.message}`, { device: deviceEvidence(device), error: device.error }));
+        faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_BAD_REPLY.error', { device: device.name, reason: device.error.message }));
         continue;
       }
       // Projectors in eco-standby stop answering PJLink (shared/domain.md): silence after a
       // standby answer is the projector sleeping, not a fault.
       const last = context.lastPjlinkAnswer.get(device.id);
       if (last && QUIET_POWER_STATES.has(last.power)) continue;
-      faults.push(condition('PJLINK_NOT_ANSWERING', device, 'pjlink', `${device.name} does not answer PJLink at ${device.connection.host}:${device.connection.port}: ${device.error?.message ?? 'no reply'}`, {
-        device: deviceEvidence(device),
-        error: device.error,
-        lastAnswer: last ?? null,
-      }));
+      const evidence = { device: deviceEvidence(device), error: device.error, lastAnswer: last ?? null };
+      const place = `${device.connection.host}:${device.connection.port}`;
+      faults.push(condition('PJLINK_NOT_ANSWERING', device, 'pjlink', evidence, 'faults.PJLINK_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply' }));
       continue;
     }
     const info = device.pjlink;
     if (!info) continue;
     if (info.badReplies !== undefined && info.badReplies.length > 0) {
       const quoted = info.badReplies.map((bad) => `${bad.command} -> ${JSON.stringify(bad.raw)}`).join(', ');
-      faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', `${device.name} answered PJLink with something unexpected: ${quoted}`, { device: deviceEvidence(device), badReplies: info.badReplies }));
+      faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', { device: deviceEvidence(device), badReplies: info.badReplies }, 'faults.PJLINK_BAD_REPLY.replies', { device: device.name, replies: quoted }));
     }
     for (const part of PJLINK_PARTS) {
       const level = info.errors[part];
       if (level === 'ok') continue;
       const code = pjlinkFaultCode(part, level);
-      faults.push(condition(code, device, 'pjlink', `${device.name}: ${FAULT_CODES[code].title.toLowerCase()}`, { device: deviceEvidence(device), errors: info.errors, power: info.power }));
+      faults.push(condition(code, device, 'pjlink', { device: deviceEvidence(device), errors: info.errors, power: info.power }, `faults.${code}`, { device: device.name }));
     }
     faults.push(...lampEndOfLife(device, info, context.config));
   }
@@ -158,27 +161,24 @@ function lampEndOfLife(device: Device, info: PjlinkInfo, config: AgentConfig): F
   const limit = (lifeHours * config.thresholds.lampLifeWarnPercent) / 100;
   const worn = info.lamps.map((lamp, index) => ({ lamp: index + 1, hours: lamp.hours })).filter((lamp) => lamp.hours >= limit);
   if (worn.length === 0) return [];
-  const list = worn.map((lamp) => `lamp ${lamp.lamp} at ${lamp.hours} h`).join(', ');
-  return [condition('LAMP_END_OF_LIFE', device, 'pjlink', `${device.name}: ${list} of ${lifeHours} h rated life; plan a replacement`, {
-    device: deviceEvidence(device),
-    lamps: info.lamps,
-    lampLifeHours: lifeHours,
-    warnAtHours: limit,
-  })];
+  // Numbers only, so the sentence around them can be in any language.
+  const lamps = worn.map((lamp) => `${lamp.lamp} (${lamp.hours} h)`).join(', ');
+  const evidence = { device: deviceEvidence(device), lamps: info.lamps, lampLifeHours: lifeHours, warnAtHours: limit };
+  return [condition('LAMP_END_OF_LIFE', device, 'pjlink', evidence, 'faults.LAMP_END_OF_LIFE', { device: device.name, lamps, lifeHours })];
 }
 
 export const diskNearlyFull: FaultRule = (snapshot, { config }) => {
   const full = (snapshot.system?.disks ?? []).filter((disk) => disk.usePercent >= config.thresholds.diskUsePercent);
   if (full.length === 0) return [];
   const list = full.map((disk) => `${disk.mount} ${disk.usePercent.toFixed(0)}%`).join(', ');
-  return [condition('DISK_NEARLY_FULL', null, 'system', `Disk nearly full: ${list} (threshold ${config.thresholds.diskUsePercent}%)`, { disks: full })];
+  return [condition('DISK_NEARLY_FULL', null, 'system', { disks: full }, 'faults.DISK_NEARLY_FULL', { disks: list, threshold: config.thresholds.diskUsePercent })];
 };
 
 /** "Sustained" comes from the tracker: this code needs cpuSustainedCycles cycles in a row. */
 export const cpuHigh: FaultRule = (snapshot, { config }) => {
   const cpu = snapshot.system?.cpu;
   if (!cpu || cpu.loadPercent < config.thresholds.cpuLoadPercent) return [];
-  return [condition('CPU_SUSTAINED_HIGH', null, 'system', `CPU load ${cpu.loadPercent.toFixed(0)}% (threshold ${config.thresholds.cpuLoadPercent}%)`, { cpu })];
+  return [condition('CPU_SUSTAINED_HIGH', null, 'system', { cpu }, 'faults.CPU_SUSTAINED_HIGH', { load: cpu.loadPercent.toFixed(0), threshold: config.thresholds.cpuLoadPercent })];
 };
 
 export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, viscaCameraFaults, projectorFaults, diskNearlyFull, cpuHigh];

@@ -3,7 +3,7 @@ import type { ProbeSource } from '../../protocol/index.js';
 import type { FaultCondition } from './fault-condition.js';
 import { FaultTracker } from './fault-tracker.js';
 
-const cable: FaultCondition = { code: 'DEVICE_MISSING', deviceId: 'expected:usb:camera', source: 'usb', message: 'camera missing', evidence: {} };
+const cable: FaultCondition = { code: 'DEVICE_MISSING', deviceId: 'expected:usb:camera', source: 'usb', message: 'camera missing', messageKey: 'faults.DEVICE_MISSING.config', params: { label: 'camera' }, evidence: {} };
 const usbReadable: ReadonlySet<ProbeSource> = new Set(['usb']);
 const nothingReadable: ReadonlySet<ProbeSource> = new Set();
 
@@ -44,7 +44,7 @@ describe('FaultTracker hysteresis', () => {
 
   it('applies a per-code sighting count for sustained conditions', () => {
     const tracker = new FaultTracker({ raiseAfterCycles: 1, clearAfterCycles: 2, raiseAfterFor: { CPU_SUSTAINED_HIGH: 3 } });
-    const cpu: FaultCondition = { code: 'CPU_SUSTAINED_HIGH', deviceId: null, source: 'system', message: 'cpu', evidence: {} };
+    const cpu: FaultCondition = { code: 'CPU_SUSTAINED_HIGH', deviceId: null, source: 'system', message: 'cpu', messageKey: 'faults.CPU_SUSTAINED_HIGH', params: { load: 99, threshold: 90 }, evidence: {} };
     const system: ReadonlySet<ProbeSource> = new Set(['system']);
     expect(tracker.observe([cpu], system, new Date(0))).toEqual([]);
     expect(tracker.observe([cpu], system, new Date(1))).toEqual([]);

@@ -13,10 +13,16 @@ export interface LsusbLine {
   text: string;
 }
 
+export type SkipKind = 'preamble' | 'lsusb-note' | 'prose' | 'incomplete';
+
 export interface SkippedLine {
   line: number;
   text: string;
+  /** Why, as a word (for any language) and in English (for JSON readers). */
+  kind: SkipKind;
   reason: string;
+  /** For an incomplete device: its vendor:product from the Bus line, if there was one. */
+  ids?: string;
 }
 
 const MAX_RAW_LENGTH = 160;
@@ -42,7 +48,7 @@ export function lsusbLines(text: string): { lines: LsusbLine[]; skipped: Skipped
     const stripped = unquote(original).replace(/\s+/g, ' ').trim();
     if (stripped === '') continue;
     if (DIAGNOSTIC.test(stripped)) {
-      skipped.push({ line: number, text: cap(original), reason: 'lsusb could not read everything of this device' });
+      skipped.push({ line: number, text: cap(original), kind: 'lsusb-note', reason: 'lsusb could not read everything of this device' });
       continue;
     }
     const previous = lines.at(-1);
@@ -86,7 +92,7 @@ function withoutTrailingProse(lines: LsusbLine[], skipped: SkippedLine[]): Lsusb
   let inDevice = false;
   const flush = (trailing: boolean): void => {
     // Before the first device the parser reports every line itself ("before the first device").
-    if (trailing && inDevice) skipped.push(...run.map((line) => ({ line: line.number, text: line.raw, reason: 'not lsusb output (after a device)' })));
+    if (trailing && inDevice) skipped.push(...run.map((line) => ({ line: line.number, text: line.raw, kind: 'prose' as const, reason: 'not lsusb output (after a device)' })));
     else kept.push(...run);
     run = [];
   };

@@ -89,7 +89,7 @@ function splitIntoDevices(lines: readonly LsusbLine[], skipped: SkippedLine[]): 
       current = { lines: [line], sawDescriptor: true };
       blocks.push(current);
     } else if (current === undefined) {
-      skipped.push({ line: line.number, text: line.raw, reason: 'before the first device' });
+      skipped.push({ line: line.number, text: line.raw, kind: 'preamble', reason: 'before the first device' });
     } else {
       if (line.text === 'Device Descriptor:') current.sawDescriptor = true;
       current.lines.push(line);
@@ -210,8 +210,9 @@ function terminalOf(descriptor: ClassDescriptor): UsbTerminal[] {
 function incompleteBlock(block: DeviceBlock): SkippedLine[] {
   const first = block.header?.line ?? block.lines[0]?.number ?? 0;
   const last = block.lines.at(-1)?.number ?? first;
-  const ids = block.header ? ` ${hex4(block.header.vendorId)}:${hex4(block.header.productId)}` : '';
-  return [{ line: first, text: `lines ${first}-${last}`, reason: `device${ids} without a complete Device Descriptor (cut off, or its ids differ from its Bus line)` }];
+  const ids = block.header ? `${hex4(block.header.vendorId)}:${hex4(block.header.productId)}` : '';
+  const reason = `device${ids ? ` ${ids}` : ''} without a complete Device Descriptor (cut off, or its ids differ from its Bus line)`;
+  return [{ line: first, text: `lines ${first}-${last}`, kind: 'incomplete', reason, ...(ids ? { ids } : {}) }];
 }
 
 function readDeviceField(device: PartialDevice, key: string, value: string, rest: string | undefined): void {

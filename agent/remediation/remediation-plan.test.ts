@@ -21,7 +21,7 @@ const devices: Device[] = [webcam, camera, beamer];
 
 function fault(code: FaultCode, device: Device | string | null, source: ProbeSource): FaultCondition {
   const deviceId = typeof device === 'string' || device === null ? device : device.id;
-  return { code, deviceId, source, message: `${code} on ${deviceId ?? 'the PC'}`, evidence: { seen: true } };
+  return { code, deviceId, source, message: `${code} on ${deviceId ?? 'the PC'}`, messageKey: 'faults.CPU_SUSTAINED_HIGH', params: { load: 0, threshold: 0 }, evidence: { seen: true } };
 }
 
 function plan(due: FaultCondition[], options: { history?: RemediationHistory; now?: Date; input?: AgentConfigInput } = {}) {

@@ -245,7 +245,7 @@ describe('Remediator: bounds', () => {
     status: 'unreachable',
     error: { code: 'VISCA_TIMEOUT', message: 'no reply' },
   };
-  const condition: FaultCondition = { code: 'VISCA_NOT_ANSWERING', deviceId: deadCamera.id, source: 'serial', message: 'Front camera does not answer', evidence: {} };
+  const condition: FaultCondition = { code: 'VISCA_NOT_ANSWERING', deviceId: deadCamera.id, source: 'serial', message: 'Front camera does not answer', messageKey: 'faults.VISCA_NOT_ANSWERING', params: { device: 'Front camera', place: '/dev/ttyUSB0', reason: 'no reply' }, evidence: {} };
   const cycle: CycleSnapshot = { at: new Date(), devices: [deadCamera], sources: [{ source: 'serial', state: 'ok', durationMs: 1 }] };
   const silentOpen: typeof openSerialLink = () => Promise.resolve(new MockSerialLink());
 

@@ -8,6 +8,9 @@ export interface FaultRecord {
   readonly category: FaultMessage['category'];
   readonly severity: FaultMessage['severity'];
   readonly message: string;
+  /** The agent's catalog key and parameters for `message`: a reader's language can render it later. */
+  readonly messageKey?: string;
+  readonly params?: Record<string, string | number>;
   readonly evidence: Record<string, unknown>;
   /** Epoch ms; when the agent first saw the condition of the current episode. */
   readonly firstSeenAt: number;
@@ -28,7 +31,7 @@ export interface FaultRecord {
  */
 export function applyFaultEvent(current: FaultRecord | undefined, event: FaultMessage, at: number): FaultRecord | undefined {
   if (current && at <= current.changedAt) return current;
-  const details = { category: event.category, severity: event.severity, message: event.message, evidence: event.evidence };
+  const details = { category: event.category, severity: event.severity, message: event.message, ...messageText(event), evidence: event.evidence };
   if (event.state === 'cleared') {
     if (current) return { ...current, state: 'cleared', changedAt: at };
     // A tombstone, so that the raise this clear answers, if it arrives later, stays closed.
@@ -36,6 +39,10 @@ export function applyFaultEvent(current: FaultRecord | undefined, event: FaultMe
   }
   if (current?.state === 'raised') return { ...current, ...details, changedAt: at };
   return newEpisode(event, at, 'raised');
+}
+
+function messageText(event: FaultMessage): Pick<FaultRecord, 'messageKey' | 'params'> {
+  return { ...(event.messageKey === undefined ? {} : { messageKey: event.messageKey }), ...(event.params === undefined ? {} : { params: event.params }) };
 }
 
 function newEpisode(event: FaultMessage, at: number, state: FaultMessage['state']): FaultRecord {
@@ -46,6 +53,7 @@ function newEpisode(event: FaultMessage, at: number, state: FaultMessage['state'
     category: event.category,
     severity: event.severity,
     message: event.message,
+    ...messageText(event),
     evidence: event.evidence,
     firstSeenAt: Date.parse(event.firstSeenAt),
     raisedAt: at,

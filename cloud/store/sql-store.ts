@@ -516,7 +516,7 @@ function faultValues(agent: string, fault: FaultRecord): SqlValue[] {
     fault.state,
     fault.category,
     fault.severity,
-    JSON.stringify({ deviceId: fault.deviceId, message: fault.message, evidence: fault.evidence }),
+    JSON.stringify({ deviceId: fault.deviceId, message: fault.message, messageKey: fault.messageKey, params: fault.params, evidence: fault.evidence }),
     fault.firstSeenAt,
     fault.raisedAt,
     fault.changedAt,
@@ -525,7 +525,7 @@ function faultValues(agent: string, fault: FaultRecord): SqlValue[] {
 }
 
 function toFaultRecord(row: FaultRowData): FaultRecord {
-  const detail = JSON.parse(row.detail) as { deviceId: string | null; message: string; evidence: Record<string, unknown> };
+  const detail = JSON.parse(row.detail) as { deviceId: string | null; message: string; messageKey?: string; params?: Record<string, string | number>; evidence: Record<string, unknown> };
   return {
     code: row.code,
     deviceId: detail.deviceId,
@@ -533,6 +533,8 @@ function toFaultRecord(row: FaultRowData): FaultRecord {
     category: row.category,
     severity: row.severity,
     message: detail.message,
+    ...(detail.messageKey === undefined ? {} : { messageKey: detail.messageKey }),
+    ...(detail.params === undefined ? {} : { params: detail.params }),
     evidence: detail.evidence,
     firstSeenAt: row.first_seen_at,
     raisedAt: row.raised_at,

@@ -577,7 +577,7 @@ export class TicketEngine {
   }
 
   private async openFaultTicket(tx: SqlRunner, fault: FaultRowData, agent: AgentRowData, policy: TicketPolicy, now: number): Promise<void> {
-    const detail = JSON.parse(fault.detail) as { deviceId: string | null; message: string; evidence: Record<string, unknown> };
+    const detail = JSON.parse(fault.detail) as { deviceId: string | null; message: string; messageKey?: string; params?: Record<string, string | number>; evidence: Record<string, unknown> };
     const info = codeInfo(fault.code);
     const inventory = agent.inventory === null ? [] : (JSON.parse(agent.inventory) as Record<string, unknown>[]);
     const device = ticketDevice(detail.deviceId, detail.evidence, inventory);
@@ -600,7 +600,8 @@ export class TicketEngine {
       episodeRaisedAt: raisedAt,
       agentActions: JSON.stringify(agentActions(detail.evidence)),
       bundle: await this.bundle(tx, agent, {
-        fault: { code: fault.code, message: detail.message, evidence: detail.evidence },
+        // The catalog key and parameters travel with the English text: the console renders them in the reader's language.
+        fault: { code: fault.code, message: detail.message, ...(detail.messageKey === undefined ? {} : { messageKey: detail.messageKey, params: detail.params ?? {} }), evidence: detail.evidence },
         // The agent's recent log, secrets already removed on the PC, as it sent it with the raise.
         logExcerpt: Array.isArray(detail.evidence.logExcerpt) ? detail.evidence.logExcerpt.filter((line): line is string => typeof line === 'string') : [],
       }),

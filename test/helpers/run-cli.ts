@@ -16,14 +16,18 @@ export interface CliResult {
  * Runs avcare-agent with its state kept in a temporary folder, never in the developer's home or,
  * as root, in /var/lib/avcare (STATE_DIRECTORY wins over both, as under systemd).
  */
-export function runCli(args: string[], options: { stateHome?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { stateHome?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
   const stateHome = options.stateHome ?? mkdtempSync(join(tmpdir(), 'avcare-cli-state-'));
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { timeout: options.timeoutMs ?? 30_000, env: { ...process.env, XDG_STATE_HOME: stateHome, STATE_DIRECTORY: stateHome, AVCARE_CONFIG: '', AVCARE_LOG_LEVEL: 'warn' } },
+      {
+        timeout: options.timeoutMs ?? 30_000,
+        // English unless a test asks for another language: the developer's own locale must not change what is asserted.
+        env: { ...process.env, LC_ALL: '', LC_MESSAGES: '', LANG: 'C.UTF-8', XDG_STATE_HOME: stateHome, STATE_DIRECTORY: stateHome, AVCARE_CONFIG: '', AVCARE_LOG_LEVEL: 'warn', ...options.env },
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });

@@ -1,0 +1,65 @@
+import type { FaultCode } from '../../protocol/index.js';
+
+/**
+ * The self-help steps of protocol/self-help.ts in Simplified Chinese, step for step (same count
+ * per code: i18n.test.ts checks it). Commands and paths stay as they are typed.
+ */
+export const SELF_HELP_ZH_CN: Readonly<Record<FaultCode, readonly string[]>> = {
+  DEVICE_MISSING: [
+    '检查设备是否插好，两端的线缆是否插牢；换电脑上的另一个 USB 口试试（不要用前面板口或无电源的集线器）。',
+    '如果设备有单独的电源，检查电源是否打开。',
+    '如果设备是有意搬到其他教室的，请告诉服务商，这样本教室就不再要求有它。',
+  ],
+  CAMERA_NO_VIDEO_NODE: [
+    '拔下摄像头，等 10 秒，再直接插到电脑本机的 USB 口上。',
+    '关闭可能占用摄像头的程序（视频会议、录播软件），再运行 `avcare-agent probe`。',
+    '重启电脑；如果摄像头仍然没有视频设备，需要工程师处理驱动或固件。',
+  ],
+  MICROPHONE_NO_CAPTURE: [
+    '拔下麦克风或会议全向麦，等 10 秒，再直接插到电脑本机上。',
+    '重启电脑；如果仍然没有录音设备，需要工程师处理驱动。',
+  ],
+  MICROPHONE_MUTED: [
+    '按一下麦克风或会议全向麦上的静音键（指示灯通常从红色变为绿色或白色）。',
+    '打开电脑的声音设置，取消录音设备的静音，并确认音量不是零。',
+  ],
+  VISCA_POWER_ERROR: [
+    '关掉摄像机的电源，等 30 秒后再打开。',
+    '如果故障再次出现，说明摄像机电源电路需要工程师处理：请不要自行拆开摄像机。',
+  ],
+  VISCA_NOT_ANSWERING: [
+    '检查摄像机是否通电（指示灯亮），控制线是否插牢：串口摄像机查看摄像机和电脑转换器两端的 RS-232/RS-422 线，网络摄像机查看网线。',
+    '网络摄像机请在其菜单中确认已打开 IP 控制（VISCA over IP），并且地址与本教室配置的一致。',
+    '给摄像机断电再上电；代理会在下一轮检测时重新初始化控制连接。',
+  ],
+  PJLINK_NOT_ANSWERING: [
+    '检查投影机是否插电、网线是否连好（开启“网络待机”时，待机的投影机仍会应答 PJLink）。',
+    '在投影机菜单中确认已开启网络控制（PJLink），并且 IP 地址与本教室配置的一致。',
+  ],
+  PJLINK_AUTH_FAILED: [
+    '代理配置中的 PJLink 密码与投影机的不一致：请服务商更新 /etc/avcare/agent.json，或在投影机菜单中重设密码。',
+  ],
+  PJLINK_REFUSED: [
+    '在投影机菜单中确认已开启网络控制（PJLink）；有些投影机在“节能”待机时会关闭它。',
+    '可能有其他中控系统占用了投影机唯一的 PJLink 会话：请联系服务商。',
+  ],
+  PJLINK_BAD_REPLY: [
+    '投影机有应答，但不符合 PJLink 的要求：请确认配置的地址和端口（4352）确实属于这台投影机，而不是其他设备。',
+    '把该故障的证据（投影机应答的字节）发给服务商：可能需要升级固件。',
+  ],
+  PJLINK_FAN_WARNING: ['检查投影机的进出风口是否被挡住；关机冷却 30 分钟。'],
+  PJLINK_FAN_ERROR: ['检查投影机的进出风口是否被挡住；关机冷却 30 分钟。'],
+  PJLINK_LAMP_WARNING: ['关闭投影机让它冷却；如果灯泡故障仍在，需要更换灯泡。'],
+  PJLINK_LAMP_ERROR: ['关闭投影机让它冷却；如果灯泡故障仍在，需要更换灯泡。'],
+  PJLINK_TEMPERATURE_WARNING: ['检查风口和室温；清洁滤网；关机冷却 30 分钟。'],
+  PJLINK_TEMPERATURE_ERROR: ['检查风口和室温；清洁滤网；关机冷却 30 分钟。'],
+  PJLINK_COVER_WARNING: ['检查灯泡盖和镜头盖是否盖好。'],
+  PJLINK_COVER_ERROR: ['检查灯泡盖和镜头盖是否盖好。'],
+  PJLINK_FILTER_WARNING: ['清洁或更换投影机的滤网（见投影机说明书），然后在菜单中把滤网计时清零。'],
+  PJLINK_FILTER_ERROR: ['清洁或更换投影机的滤网（见投影机说明书），然后在菜单中把滤网计时清零。'],
+  PJLINK_OTHER_WARNING: ['断开投影机电源一分钟后再打开；如果故障仍在，需要工程师处理。'],
+  PJLINK_OTHER_ERROR: ['断开投影机电源一分钟后再打开；如果故障仍在，需要工程师处理。'],
+  LAMP_END_OF_LIFE: ['投影机灯泡快到寿命了：请现在就订购替换灯泡，免得教室没有投影机可用。'],
+  DISK_NEARLY_FULL: ['删除或移走教室电脑上旧的录像和下载文件；清空回收站。'],
+  CPU_SUSTAINED_HIGH: ['关闭上课用不到的程序；如果电脑一直很慢，请重启。'],
+};
