@@ -69,6 +69,8 @@ export function messagesFrom(sender: Sender) {
       options: Header & { code?: FaultMessage['code']; deviceId?: string | null; message?: string; severity?: FaultMessage['severity']; evidence?: Record<string, unknown>; firstSeenAt?: string },
     ): FaultMessage {
       const { code = 'DEVICE_MISSING', deviceId = 'expected:usb:camera', message = 'front camera is missing', severity = 'urgent', evidence = { expected: { kind: 'camera' } }, firstSeenAt, ...rest } = options;
+      // As the agent sends it: the message also as its catalog key and parameters.
+      const text = code === 'DEVICE_MISSING' ? { messageKey: 'faults.DEVICE_MISSING.config', params: { label: 'front camera' } } : {};
       return parse<FaultMessage>({
         ...header(rest),
         type: 'fault',
@@ -78,6 +80,7 @@ export function messagesFrom(sender: Sender) {
         severity,
         deviceId,
         message,
+        ...text,
         evidence,
         firstSeenAt: firstSeenAt ?? rest.at,
       });

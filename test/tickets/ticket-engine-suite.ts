@@ -99,12 +99,14 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
 
       const detail = await engine.store.get(ticket?.id ?? '');
       expect(detail?.history.map((entry) => [entry.actor, entry.action, entry.toStatus])).toEqual([['agent', 'opened', 'open']]);
-      const bundle = detail?.bundle as { inventory: unknown[]; recentHealth: Array<{ cpuLoadPercent: number }>; recentMeasurements: Array<{ value: number }>; fault: { code: string }; logExcerpt: string[] };
+      const bundle = detail?.bundle as { inventory: unknown[]; recentHealth: Array<{ cpuLoadPercent: number }>; recentMeasurements: Array<{ value: number }>; fault: { code: string; messageKey?: string; params?: unknown }; logExcerpt: string[] };
       expect(bundle.logExcerpt).toEqual(['08:00:59 WARN usb: camera detached']);
       expect(bundle.inventory).toHaveLength(1);
       expect(bundle.recentHealth.map((point) => point.cpuLoadPercent)).toEqual([12]);
       expect(bundle.recentMeasurements.map((point) => point.value)).toEqual([40]);
       expect(bundle.fault.code).toBe('DEVICE_MISSING');
+      // The code and the parameters, so the console can say it in the reader's language.
+      expect(bundle.fault).toMatchObject({ messageKey: 'faults.DEVICE_MISSING.config', params: { label: 'front camera' } });
     });
 
     it('keeps repeats of an open fault on the same ticket: a redelivery changes nothing, a new episode counts', async () => {
