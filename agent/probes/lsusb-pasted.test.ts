@@ -102,6 +102,12 @@ describe('classification by what the descriptors say', () => {
     expect(kinds(fixture('speaker-bose-companion3.lsusb.txt'))).toEqual(['speaker']);
   });
 
+  it('a vendor known for microphones does not make a one-way output device a microphone', () => {
+    // The Bose dump under Shure's vendor id (whose default is microphone): its terminals still say speaker.
+    const asShure = withoutComments(fixture('speaker-bose-companion3.lsusb.txt')).replace(/05a7/g, '14ed').replace(/Bose USB Audio/, 'USB Audio');
+    expect(kinds(asShure)).toEqual(['speaker']);
+  });
+
   it('a sound card with a microphone input is a microphone, even with a speaker output', () => {
     expect(kinds(fixture('soundcard-tenx-1130-f211.flattened.lsusb.txt'))).toEqual(['microphone']);
   });

@@ -147,7 +147,8 @@ function vendorDefaultFits(kind: DeviceKind, evidence: InterfaceEvidence): boole
  * Which kind of audio device this is. Class codes say "audio" but not which way the sound
  * flows, so the rule, in order:
  *  1. words in the product name (speakerphone before speaker: "Jabra SPEAK 510");
- *  2. the vendor's default from the catalog (Jabra and Poly: headset; Shure: microphone);
+ *  2. the vendor's default from the catalog (Jabra and Poly: headset; Shure: microphone), when
+ *     the terminals allow it (a vendor's one-way output device is not its microphone);
  *  3. the function's terminals, when they could be read: a headset or speakerphone terminal says
  *     so; sound reaching the host makes a microphone, even with a headphone output beside it (a
  *     USB sound card with a microphone input); sound only from the host is a speaker, DAC or FM
@@ -158,13 +159,24 @@ function vendorDefaultFits(kind: DeviceKind, evidence: InterfaceEvidence): boole
  *     ALSA direction and can correct this with `audioKindFromDirections`.
  */
 function audioKind(text: string, vendorDefault: DeviceKind | undefined, evidence: InterfaceEvidence, flow: AudioFlow | undefined): DeviceKind {
-  const named = audioKindFromNames(text, vendorDefault);
+  // A vendor's default yields to the descriptors: a one-way Shure headphone amplifier is not a microphone.
+  const named = audioKindFromNames(text, vendorDefault !== undefined && fitsFlow(vendorDefault, flow) ? vendorDefault : undefined);
   if (named !== undefined) return named;
   const fromTerminals = audioKindFromTerminals(flow);
   if (fromTerminals !== undefined) return fromTerminals;
   if (evidence.audioStreamingInterfaces >= 2) return 'headset';
   if (evidence.audioStreamingInterfaces === 1) return 'microphone';
   return 'other';
+}
+
+/** Whether a kind can have the sound directions the terminals show (any kind fits unknown terminals). */
+function fitsFlow(kind: DeviceKind, flow: AudioFlow | undefined): boolean {
+  if (flow === undefined || (!flow.capture && !flow.playback && !flow.microphone)) return true;
+  const capture = flow.capture || flow.microphone;
+  if (kind === 'microphone') return capture;
+  if (kind === 'speaker') return flow.playback;
+  if (kind === 'headset' || kind === 'speakerphone') return capture && flow.playback;
+  return true;
 }
 
 /** Rule 3; undefined when the terminals say nothing about the direction. */
