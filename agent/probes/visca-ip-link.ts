@@ -1,58 +1,23 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { createConnection, type Socket as TcpSocket } from 'node:net';
-import { AvcareError, type ViscaFraming } from '../../protocol/index.js';
+import { AvcareError } from '../../protocol/index.js';
 import { silentLogger, type Logger } from '../../protocol/log.js';
-import type { ByteLink } from './byte-link.js';
+import { where, type ViscaIpEndpoint, type ViscaIpLink, type ViscaIpLinkOptions, type ViscaIpLinkStats } from './visca-ip-endpoint.js';
 import { looksLikeSonyDatagram, readSonyMessage, sequenceReset, wrapVisca } from './visca-ip-framing.js';
+import { openTcpViscaLink } from './visca-tcp-link.js';
 import { toHex } from './visca.js';
 
-export type { ViscaFraming } from '../../protocol/index.js';
-
-export interface ViscaIpEndpoint {
-  host: string;
-  port: number;
-  framing: ViscaFraming;
-}
-
-export interface ViscaIpLinkOptions {
-  signal?: AbortSignal;
-  log?: Logger;
-  /** UDP: send a datagram again when nothing came back for this long (lost on the way there or back). */
-  retransmitMs?: number;
-  /** UDP: how often one datagram is sent at most, the first time included. */
-  maxSends?: number;
-  /** Sony: how long to wait for the camera to acknowledge the sequence reset before going on without. */
-  resetWaitMs?: number;
-  /** TCP: how long a connection may take. */
-  connectTimeoutMs?: number;
-}
-
-/** What happened on the wire: evidence for a technician wondering about a lossy network. */
-export interface ViscaIpLinkStats {
-  sent: number;
-  retransmitted: number;
-  received: number;
-  duplicatesDropped: number;
-  staleDropped: number;
-  sequenceResets: number;
-}
-
-export interface ViscaIpLink extends ByteLink {
-  readonly endpoint: ViscaIpEndpoint;
-  stats(): ViscaIpLinkStats;
-}
+export { where, type ViscaFraming, type ViscaIpEndpoint, type ViscaIpLink, type ViscaIpLinkOptions, type ViscaIpLinkStats } from './visca-ip-endpoint.js';
 
 const DEFAULT_RETRANSMIT_MS = 250;
 const DEFAULT_MAX_SENDS = 4;
 const DEFAULT_RESET_WAIT_MS = 300;
-const DEFAULT_CONNECT_TIMEOUT_MS = 1500;
 /** Raw UDP has no sequence number: the same bytes again this soon are the network's duplicate, not a new answer. */
 const RAW_DUPLICATE_WINDOW_MS = 500;
 
 export async function openViscaIpLink(endpoint: ViscaIpEndpoint, options: ViscaIpLinkOptions = {}): Promise<ViscaIpLink> {
   options.signal?.throwIfAborted();
-  if (endpoint.framing === 'raw-tcp') return TcpViscaLink.open(endpoint, options);
+  if (endpoint.framing === 'raw-tcp') return openTcpViscaLink(endpoint, options);
   const { address, family } = await resolve(endpoint.host);
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   const link = endpoint.framing === 'sony-ip' ? new SonyUdpLink(endpoint, socket, options) : new RawUdpLink(endpoint, socket, options);
@@ -313,94 +278,6 @@ class RawUdpLink extends UdpViscaLink {
     }
     this.emit(datagram);
   }
-}
-
-/** Raw VISCA over a TCP stream: the stream does the ordering and retrying; packets are cut by the client. */
-class TcpViscaLink implements ViscaIpLink {
-  private readonly listeners = new Set<(bytes: Uint8Array) => void>();
-  private readonly counters: ViscaIpLinkStats = { sent: 0, retransmitted: 0, received: 0, duplicatesDropped: 0, staleDropped: 0, sequenceResets: 0 };
-  private ended: string | undefined;
-
-  private constructor(
-    readonly endpoint: ViscaIpEndpoint,
-    private readonly socket: TcpSocket,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.counters.received += 1;
-      for (const listener of this.listeners) listener(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
-    socket.on('error', (error) => {
-      this.ended = error.message;
-    });
-    socket.on('close', () => {
-      this.ended ??= 'the camera closed the connection';
-    });
-  }
-
-  static open(endpoint: ViscaIpEndpoint, options: ViscaIpLinkOptions): Promise<TcpViscaLink> {
-    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    return new Promise((done, fail) => {
-      const socket = createConnection({ host: endpoint.host, port: endpoint.port });
-      const failWith = (reason: string, cause?: unknown): void => {
-        cleanup();
-        socket.destroy();
-        fail(new AvcareError('VISCA_CONNECT_FAILED', `cannot connect to ${where(endpoint)}: ${reason}`, { host: endpoint.host, port: endpoint.port, raw: '' }, { cause }));
-      };
-      const onError = (error: Error): void => failWith(error.message, error);
-      const onAbort = (): void => {
-        cleanup();
-        socket.destroy();
-        const reason: unknown = options.signal?.reason;
-        fail(reason instanceof Error ? reason : new AvcareError('PROBE_TIMEOUT', 'VISCA connection aborted'));
-      };
-      const timer = setTimeout(() => failWith(`no answer within ${timeoutMs} ms`), timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      socket.once('error', onError);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => {
-        cleanup();
-        done(new TcpViscaLink(endpoint, socket));
-      });
-    });
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.ended !== undefined) {
-      return Promise.reject(new AvcareError('VISCA_CONNECT_FAILED', `${where(this.endpoint)}: ${this.ended}`, { host: this.endpoint.host, port: this.endpoint.port, raw: '' }));
-    }
-    this.counters.sent += 1;
-    return new Promise((done, fail) => {
-      this.socket.write(bytes, (error) => {
-        if (error) fail(new AvcareError('VISCA_CONNECT_FAILED', `${where(this.endpoint)}: ${error.message}`, { raw: '' }, { cause: error }));
-        else done();
-      });
-    });
-  }
-
-  onData(listener: (bytes: Uint8Array) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  stats(): ViscaIpLinkStats {
-    return { ...this.counters };
-  }
-
-  close(): Promise<void> {
-    this.listeners.clear();
-    this.socket.destroy();
-    return Promise.resolve();
-  }
-}
-
-export function where(endpoint: ViscaIpEndpoint): string {
-  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-  return `${host}:${endpoint.port} (${endpoint.framing})`;
 }
 
 function reasonOf(error: unknown): string {
