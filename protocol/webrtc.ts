@@ -1,0 +1,95 @@
+/**
+ * The part of @roamhq/wrtc (node-webrtc) that the agent's measurements and the cloud's reflector
+ * use, typed here because the package's own types lean on the browser's DOM. Loaded on first use:
+ * the native library is 26 MB and only a running test needs it, never the resident agent.
+ */
+import { createRequire } from 'node:module';
+
+export interface SessionDescription {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+export interface MediaTrack {
+  readonly kind: 'audio' | 'video';
+  stop(): void;
+}
+
+/** One entry of getStats(): fields differ per `type` (inbound-rtp, candidate-pair, ...). */
+export type StatsEntry = { type: string; id: string } & Record<string, unknown>;
+
+export interface PeerConnection {
+  addTrack(track: MediaTrack): unknown;
+  createOffer(): Promise<SessionDescription>;
+  createAnswer(): Promise<SessionDescription>;
+  setLocalDescription(description: SessionDescription): Promise<void>;
+  setRemoteDescription(description: SessionDescription): Promise<void>;
+  addIceCandidate(candidate: IceCandidate): Promise<void>;
+  getStats(): Promise<{ forEach(visit: (entry: StatsEntry) => void): void }>;
+  close(): void;
+  readonly connectionState: string;
+  onicecandidate: ((event: { candidate: (IceCandidate & { toJSON?(): IceCandidate }) | null }) => void) | null;
+  ontrack: ((event: { track: MediaTrack }) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+}
+
+export interface VideoFrame {
+  width: number;
+  height: number;
+  /** I420: the Y plane, then U and V at a quarter size each. */
+  data: Uint8Array;
+}
+
+export interface AudioData {
+  samples: Int16Array;
+  sampleRate: number;
+  bitsPerSample?: number;
+  channelCount?: number;
+  numberOfFrames?: number;
+}
+
+export interface VideoSource {
+  createTrack(): MediaTrack;
+  onFrame(frame: VideoFrame): void;
+}
+
+export interface AudioSource {
+  createTrack(): MediaTrack;
+  onData(data: AudioData): void;
+}
+
+export interface Sink {
+  stop(): void;
+}
+
+export interface VideoSink extends Sink {
+  onframe: ((event: { frame: VideoFrame }) => void) | null;
+}
+
+export interface AudioSink extends Sink {
+  ondata: ((data: AudioData) => void) | null;
+}
+
+export interface WebRtc {
+  RTCPeerConnection: new (configuration?: { iceServers?: { urls: string | string[] }[] }) => PeerConnection;
+  nonstandard: {
+    RTCVideoSource: new () => VideoSource;
+    RTCAudioSource: new () => AudioSource;
+    RTCVideoSink: new (track: MediaTrack) => VideoSink;
+    RTCAudioSink: new (track: MediaTrack) => AudioSink;
+  };
+}
+
+let loaded: WebRtc | undefined;
+
+/** The native binding; throws with the reason when it cannot load (an unsupported platform). */
+export function loadWebRtc(): WebRtc {
+  loaded ??= createRequire(import.meta.url)('@roamhq/wrtc') as WebRtc;
+  return loaded;
+}
