@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   AGENT_NOT_ENROLLED: { hint: 'Enroll this PC first: `avcare-agent enroll --cloud URL --token TOKEN` (or `install.sh --cloud URL --token TOKEN`).' },
   AGENT_REVOKED: { hint: 'This agent was revoked in the cloud; enroll the PC again with a new token if it should report.' },
   BROKER_ACCESS_FAILED: { hint: 'The cloud could not set up the agent\'s broker access (Mosquitto dynamic security): check that the broker runs and the cloud\'s --broker-user may use $CONTROL/dynamic-security.' },
+  MEASURE_REFUSED: { hint: 'The cloud or its reflector refused the test; the message says why. Check that the agent is enrolled and not revoked, and that the cloud runs a reflector (`avcare-cloud start` does unless --no-reflector).' },
+  MEASURE_TIMEOUT: { hint: 'A step of the test did not happen in time: check that the agent is connected to its broker (`avcare-agent doctor`) and that UDP to the reflector is not blocked.' },
+  MEASURE_NO_PATH: { hint: 'WebRTC media could not reach the reflector: the school network blocks or loses UDP to it. Ask the network admin to allow UDP to the reflector\'s address and ports.' },
+  MEASURE_ABORTED: { hint: 'The test was stopped before it finished; run it again.' },
+  MEASURE_FAILED: { hint: 'The test could not run on this PC; the message says why (the WebRTC library, the child process).' },
+  MEASURE_BUSY: { hint: 'Another test is running on this PC; tests never overlap. Try again when it is done (a test takes under a minute).' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -30,6 +30,12 @@ export const FAULT_CODES = {
   LAMP_END_OF_LIFE: { category: 'hardware', severity: 'general', title: 'Projector lamp near end of life' },
   DISK_NEARLY_FULL: { category: 'software', severity: 'general', title: 'Disk nearly full' },
   CPU_SUSTAINED_HIGH: { category: 'software', severity: 'general', title: 'Sustained high CPU load' },
+  NETWORK_RTT_HIGH: { category: 'network', severity: 'general', title: 'Round trip to the cloud too long for live classes' },
+  NETWORK_LOSS_HIGH: { category: 'network', severity: 'urgent', title: 'Packet loss too high for live classes' },
+  NETWORK_JITTER_HIGH: { category: 'network', severity: 'general', title: 'Jitter too high for live classes' },
+  NETWORK_VIDEO_THROTTLED: { category: 'network', severity: 'urgent', title: 'Network policy limits video' },
+  NETWORK_NO_MEDIA_PATH: { category: 'network', severity: 'urgent', title: 'No media path for live classes (UDP blocked)' },
+  AV_SYNC_OUT_OF_TOLERANCE: { category: 'hardware', severity: 'general', title: 'Sound and picture out of sync' },
 } as const satisfies Record<string, FaultCodeInfo>;
 
 function pjlinkStatusCodes(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, FaultCodeInfo> {

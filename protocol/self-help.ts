@@ -59,6 +59,15 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
   CPU_SUSTAINED_HIGH: [
     'Close programs that are not needed for the lesson; restart the PC if it stays slow.',
   ],
+  NETWORK_RTT_HIGH: [
+    'Stop large downloads and updates on the school network during lessons.',
+    'Use a wired connection for the classroom PC instead of Wi-Fi.',
+  ],
+  NETWORK_LOSS_HIGH: ['Use a wired connection for the classroom PC; check the network cable and the switch port.', 'Stop large downloads on the school network during lessons.'],
+  NETWORK_JITTER_HIGH: ['Use a wired connection for the classroom PC instead of Wi-Fi.', 'Stop large downloads and updates on the school network during lessons.'],
+  NETWORK_VIDEO_THROTTLED: ["Ask the school's network admin whether a firewall or QoS policy limits UDP or video traffic, and to exempt the classroom PCs."],
+  NETWORK_NO_MEDIA_PATH: ["Ask the school's network admin to allow UDP to the avcare reflector (the address and ports are in the ticket)."],
+  AV_SYNC_OUT_OF_TOLERANCE: ['Check that the camera and the microphone are plugged directly into the PC, not through a hub or an extension.', 'Restart the video-conference software.'],
 };
 
 function pjlinkAdvice(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, readonly string[]> {

@@ -24,8 +24,40 @@ export interface MediaTrack {
 /** One entry of getStats(): fields differ per `type` (inbound-rtp, candidate-pair, ...). */
 export type StatsEntry = { type: string; id: string } & Record<string, unknown>;
 
+export interface RtpSender {
+  replaceTrack(track: MediaTrack | null): Promise<void>;
+  getParameters(): { encodings: { maxBitrate?: number; active?: boolean }[] } & Record<string, unknown>;
+  setParameters(parameters: Record<string, unknown>): Promise<void>;
+}
+
+export interface Transceiver {
+  readonly mid: string | null;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  readonly sender: RtpSender;
+  readonly receiver: { readonly track: MediaTrack };
+}
+
+export interface DataChannel {
+  readonly label: string;
+  readonly readyState: 'connecting' | 'open' | 'closing' | 'closed';
+  send(data: string): void;
+  close(): void;
+  onopen: (() => void) | null;
+  onclose: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+export interface PeerConnectionConfig {
+  iceServers?: { urls: string | string[] }[];
+  /** node-webrtc's own: the UDP ports ICE may bind, for a reflector behind a firewall. */
+  portRange?: { min: number; max: number };
+}
+
 export interface PeerConnection {
   addTrack(track: MediaTrack): unknown;
+  addTransceiver(trackOrKind: MediaTrack | 'audio' | 'video', init?: { direction?: Transceiver['direction'] }): Transceiver;
+  getTransceivers(): Transceiver[];
+  createDataChannel(label: string, init?: { ordered?: boolean; maxRetransmits?: number }): DataChannel;
   createOffer(): Promise<SessionDescription>;
   createAnswer(): Promise<SessionDescription>;
   setLocalDescription(description: SessionDescription): Promise<void>;
@@ -36,6 +68,7 @@ export interface PeerConnection {
   readonly connectionState: string;
   onicecandidate: ((event: { candidate: (IceCandidate & { toJSON?(): IceCandidate }) | null }) => void) | null;
   ontrack: ((event: { track: MediaTrack }) => void) | null;
+  ondatachannel: ((event: { channel: DataChannel }) => void) | null;
   onconnectionstatechange: (() => void) | null;
 }
 
@@ -77,7 +110,7 @@ export interface AudioSink extends Sink {
 }
 
 export interface WebRtc {
-  RTCPeerConnection: new (configuration?: { iceServers?: { urls: string | string[] }[] }) => PeerConnection;
+  RTCPeerConnection: new (configuration?: PeerConnectionConfig) => PeerConnection;
   nonstandard: {
     RTCVideoSource: new () => VideoSource;
     RTCAudioSource: new () => AudioSource;

@@ -62,4 +62,10 @@ export const SELF_HELP_ZH_CN: Readonly<Record<FaultCode, readonly string[]>> = {
   LAMP_END_OF_LIFE: ['投影机灯泡快到寿命了：请现在就订购替换灯泡，免得教室没有投影机可用。'],
   DISK_NEARLY_FULL: ['删除或移走教室电脑上旧的录像和下载文件；清空回收站。'],
   CPU_SUSTAINED_HIGH: ['关闭上课用不到的程序；如果电脑一直很慢，请重启。'],
+  NETWORK_RTT_HIGH: ['上课期间停止校园网上的大文件下载和系统更新。', '教室电脑尽量用网线连接，不用 Wi-Fi。'],
+  NETWORK_LOSS_HIGH: ['教室电脑尽量用网线连接；检查网线和交换机端口。', '上课期间停止校园网上的大文件下载。'],
+  NETWORK_JITTER_HIGH: ['教室电脑尽量用网线连接，不用 Wi-Fi。', '上课期间停止校园网上的大文件下载和系统更新。'],
+  NETWORK_VIDEO_THROTTLED: ['请学校网络管理员检查防火墙或 QoS 策略是否限制了 UDP 或视频流量，并为教室电脑放行。'],
+  NETWORK_NO_MEDIA_PATH: ['请学校网络管理员放行到 avcare 反射服务器的 UDP（地址和端口见工单）。'],
+  AV_SYNC_OUT_OF_TOLERANCE: ['检查摄像头和麦克风是否直接插在电脑上，而不是经过集线器或延长线。', '重启视频会议软件。'],
 };

@@ -1,0 +1,76 @@
+/**
+ * From what each side received to the figures a person reads: per direction loss, jitter,
+ * bitrate, frame rate and freezes; the round trip; the E-model of the worse direction and the
+ * verdict against the targets (agent/measure/e-model.ts). Pure.
+ */
+import type { DirectionResult, NetworkResult, ThrottleResult } from '../../protocol/measure-result.js';
+import type { ReceivedMedia } from '../../protocol/rtc-stats.js';
+import { callQuality, pathVerdict } from './e-model.js';
+
+export interface NetworkFacts {
+  reflectorId: string;
+  sessionId: string;
+  durationMs: number;
+  /** What the agent received (the way down). */
+  down: ReceivedMedia;
+  /** What the reflector received (the way up); null when its report did not arrive. */
+  up: ReceivedMedia | null;
+  rttMs: number | null;
+  rttSamples: number;
+  availableOutgoingKbps: number | null;
+  throttle: ThrottleResult | null;
+}
+
+export function directionResult(media: ReceivedMedia): DirectionResult {
+  const streams = [media.audio, media.video].filter((stream) => stream !== null);
+  const lost = streams.reduce((sum, stream) => sum + stream.packetsLost, 0);
+  const expected = streams.reduce((sum, stream) => sum + stream.packetsReceived + stream.packetsLost, 0);
+  const bytes = streams.reduce((sum, stream) => sum + stream.bytesReceived, 0);
+  const seconds = media.durationMs / 1000;
+  const video = media.video;
+  return {
+    lossPercent: expected > 0 ? round((100 * lost) / expected, 2) : 0,
+    packetsExpected: expected,
+    // The voice's jitter: video packets of one frame share a timestamp and leave in a burst.
+    jitterMs: round(media.audio?.jitterMs ?? video?.jitterMs ?? 0, 1),
+    bitrateKbps: seconds > 0 ? round((bytes * 8) / 1000 / seconds, 0) : 0,
+    framesPerSecond: video && seconds > 0 ? round(video.framesDecoded / seconds, 1) : 0,
+    freezes: video?.freezes ?? 0,
+    freezeMs: video?.freezeMs ?? 0,
+    resolution: video && video.width > 0 ? `${video.width}x${video.height}` : null,
+  };
+}
+
+export function summariseNetwork(facts: NetworkFacts): NetworkResult {
+  const down = directionResult(facts.down);
+  const up = facts.up ? directionResult(facts.up) : null;
+  const worse = up && (up.lossPercent > down.lossPercent || up.jitterMs > down.jitterMs) ? worst(up, down) : down;
+  const path = { rttMs: facts.rttMs ?? 0, jitterMs: worse.jitterMs, lossPercent: worse.lossPercent };
+  const quality = callQuality(path);
+  const { verdict, missed } = pathVerdict(path, quality);
+  return {
+    test: 'network',
+    reflectorId: facts.reflectorId,
+    sessionId: facts.sessionId,
+    durationMs: facts.durationMs,
+    rttMs: facts.rttMs,
+    rttSamples: facts.rttSamples,
+    up,
+    down,
+    availableOutgoingKbps: facts.availableOutgoingKbps,
+    quality: { ...quality, oneWayLatencyMs: round(quality.oneWayLatencyMs, 1), effectiveLatencyMs: round(quality.effectiveLatencyMs, 1) },
+    verdict,
+    missed,
+    throttle: facts.throttle,
+  };
+}
+
+/** The worse of each figure: a call suffers from the worse direction of each. */
+function worst(a: DirectionResult, b: DirectionResult): DirectionResult {
+  return { ...a, lossPercent: Math.max(a.lossPercent, b.lossPercent), jitterMs: Math.max(a.jitterMs, b.jitterMs) };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

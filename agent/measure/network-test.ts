@@ -1,0 +1,141 @@
+/**
+ * The network test: classroom-sized audio (Opus) and video (VP8, 1280x720 at 1.5 Mbit/s) to the
+ * cloud's reflector and back, for a set time; both directions' loss, jitter, bitrate, frame rate
+ * and freezes, the round trip, and the E-model of the worse direction.
+ */
+import { performance } from 'node:perf_hooks';
+import type { NetworkResult } from '../../protocol/measure-result.js';
+import { reflectorReportSchema, FreezeCounter, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
+import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
+import { summariseNetwork } from './network-summary.js';
+import { connectToReflector, within, type SignalLink } from './signal-link.js';
+import { SyntheticMedia } from './synthetic-media.js';
+
+export interface NetworkTestOptions {
+  link: SignalLink;
+  durationMs?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  bitrateKbps?: number;
+  /** Told every second while media flows, and at each step before. */
+  onProgress?: (progress: NetworkProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type NetworkProgress =
+  | { phase: 'requesting' | 'connecting' | 'finishing' }
+  | { phase: 'measuring'; elapsedMs: number; durationMs: number; rttMs: number | null; downKbps: number };
+
+export const NETWORK_DEFAULTS = { durationMs: 20_000, width: 1280, height: 720, fps: 30, bitrateKbps: 1500 } as const;
+const SAMPLE_MS = 100;
+
+export async function runNetworkTest(options: NetworkTestOptions): Promise<NetworkResult> {
+  const { link, onProgress, signal } = options;
+  const { durationMs, width, height, fps, bitrateKbps } = { ...NETWORK_DEFAULTS, ...withoutUndefined(options) };
+  const rtc = loadWebRtc();
+  const peer = new rtc.RTCPeerConnection();
+  const videoSource = new rtc.nonstandard.RTCVideoSource();
+  const audioSource = new rtc.nonstandard.RTCAudioSource();
+  const videoTrack = videoSource.createTrack();
+  const audioTrack = audioSource.createTrack();
+  const timers: NodeJS.Timeout[] = [];
+  let connected: Awaited<ReturnType<typeof connectToReflector>> | undefined;
+  try {
+    peer.addTransceiver(videoTrack, { direction: 'sendrecv' });
+    peer.addTransceiver(audioTrack, { direction: 'sendrecv' });
+    const channel = peer.createDataChannel('avcare-report');
+    onProgress?.({ phase: 'requesting' });
+    connected = await connectToReflector({ link, peer, test: 'network', videoKbps: bitrateKbps, ...(signal ? { signal } : {}) });
+    onProgress?.({ phase: 'connecting' });
+
+    const media = new SyntheticMedia(videoSource, audioSource, { width, height, fps });
+    const freezes = new FreezeCounter();
+    const start = performance.now();
+    const elapsed = (): number => performance.now() - start;
+    timers.push(setInterval(() => media.pump(elapsed()), 5));
+    let lastProgress = 0;
+    let lastBytes = 0;
+    timers.push(
+      setInterval(() => {
+        void peer.getStats().then((stats) => {
+          const at = elapsed();
+          freezes.sample(at, framesDecoded(stats));
+          if (at - lastProgress < 1000) return;
+          const bytes = statsOf(stats, 'inbound-rtp').reduce((sum, entry) => sum + (typeof entry['bytesReceived'] === 'number' ? entry['bytesReceived'] : 0), 0);
+          onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
+          lastProgress = at;
+          lastBytes = bytes;
+        }, () => undefined);
+      }, SAMPLE_MS),
+    );
+    await within(new Promise((resolve) => timers.push(setTimeout(resolve, durationMs))), durationMs + 5_000, signal, 'the test');
+    for (const timer of timers.splice(0)) clearInterval(timer);
+    onProgress?.({ phase: 'finishing' });
+
+    const wallMs = elapsed();
+    freezes.finish(wallMs);
+    const up = await askReport(channel, signal).catch(() => null);
+    const stats = await peer.getStats();
+    const down = receivedMedia(stats, wallMs, freezes);
+    return summariseNetwork({
+      reflectorId: connected.grant.reflectorId,
+      sessionId: connected.grant.sessionId,
+      durationMs: Math.round(wallMs),
+      down,
+      up,
+      ...meanRtt(stats),
+      availableOutgoingKbps: availableOutgoing(stats),
+      throttle: null,
+    });
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    await connected?.close();
+    videoTrack.stop();
+    audioTrack.stop();
+    peer.close();
+  }
+}
+
+/** The reflector's account of the way up, over the data channel. */
+function askReport(channel: DataChannel, signal: AbortSignal | undefined): Promise<ReceivedMedia> {
+  const answer = new Promise<ReceivedMedia>((resolve, reject) => {
+    channel.onmessage = ({ data }) => {
+      if (typeof data !== 'string') return;
+      try {
+        const parsed = reflectorReportSchema.safeParse(JSON.parse(data));
+        if (parsed.success) resolve(parsed.data.received);
+        else reject(new Error(`the reflector's report is invalid: ${parsed.error.issues[0]?.message ?? ''}`));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+  });
+  if (channel.readyState === 'open') channel.send(JSON.stringify({ type: 'report' }));
+  else channel.onopen = () => channel.send(JSON.stringify({ type: 'report' }));
+  return within(answer, 3_000, signal, "the reflector's report on the way up");
+}
+
+/** RTT from RTCP of both streams: the mean of every measurement over the run. */
+function meanRtt(stats: StatsReport): { rttMs: number | null; rttSamples: number } {
+  let total = 0;
+  let samples = 0;
+  for (const entry of statsOf(stats, 'remote-inbound-rtp')) {
+    const count = entry['roundTripTimeMeasurements'];
+    const sum = entry['totalRoundTripTime'];
+    if (typeof count === 'number' && typeof sum === 'number' && count > 0) {
+      total += sum;
+      samples += count;
+    }
+  }
+  return { rttMs: samples > 0 ? Math.round((total / samples) * 10_000) / 10 : null, rttSamples: samples };
+}
+
+function availableOutgoing(stats: StatsReport): number | null {
+  const pair = statsOf(stats, 'candidate-pair').find((entry) => entry['nominated'] === true && typeof entry['availableOutgoingBitrate'] === 'number');
+  return pair ? Math.round((pair['availableOutgoingBitrate'] as number) / 1000) : null;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,72 @@
+/**
+ * The result of a network test as the agent prints it (`test network --json`), sends it (the
+ * details of its `measurement` telemetry) and the API serves it back.
+ */
+import { z } from 'zod';
+
+const ms = z.number().nonnegative().max(3_600_000);
+const percent = z.number().min(0).max(100);
+
+export const directionResultSchema = z.strictObject({
+  /** Audio and video packets lost of those sent (RFC 3550: expected minus received). */
+  lossPercent: percent,
+  packetsExpected: z.number().int().nonnegative(),
+  /** RFC 3550 interarrival jitter of the audio stream (20 ms Opus packets: the voice's own). */
+  jitterMs: ms,
+  bitrateKbps: z.number().nonnegative(),
+  framesPerSecond: z.number().nonnegative().max(1000),
+  freezes: z.number().int().nonnegative(),
+  freezeMs: ms,
+  resolution: z.string().max(32).nullable(),
+});
+export type DirectionResult = z.infer<typeof directionResultSchema>;
+
+export const callQualitySchema = z.strictObject({
+  oneWayLatencyMs: ms,
+  effectiveLatencyMs: ms,
+  r: z.number().min(0).max(100),
+  mos: z.number().min(1).max(5),
+  band: z.enum(['excellent', 'good', 'fair', 'poor', 'bad']),
+});
+
+export const pathVerdictSchema = z.enum(['meets-targets', 'below-targets', 'poor']);
+
+export const throttleResultSchema = z.strictObject({
+  /** Media goodput at each bitrate the sender was allowed, lowest first. */
+  steps: z.array(z.strictObject({ targetKbps: z.number().nonnegative(), goodputKbps: z.number().nonnegative(), lossPercent: percent })).max(16),
+  bulkKbps: z.number().nonnegative().nullable(),
+  mediaKbps: z.number().nonnegative(),
+  /** Set when media is held far below what bulk TCP gets on the same path: where the cap sits. */
+  capKbps: z.number().nonnegative().nullable(),
+  throttled: z.boolean(),
+  note: z.string().max(300).optional(),
+});
+export type ThrottleResult = z.infer<typeof throttleResultSchema>;
+
+export const usageSchema = z.strictObject({
+  cpuMs: z.number().nonnegative(),
+  /** CPU time over wall time, in percent of one core. */
+  cpuPercent: z.number().nonnegative(),
+  maxRssBytes: z.number().int().nonnegative(),
+});
+export type TestUsage = z.infer<typeof usageSchema>;
+
+export const networkResultSchema = z.strictObject({
+  test: z.literal('network'),
+  reflectorId: z.string().max(64),
+  sessionId: z.uuid(),
+  durationMs: ms,
+  /** Round trip from RTCP sender/receiver reports, mean over the run; null when none came back. */
+  rttMs: ms.nullable(),
+  rttSamples: z.number().int().nonnegative(),
+  up: directionResultSchema.nullable(),
+  down: directionResultSchema,
+  availableOutgoingKbps: z.number().nonnegative().nullable(),
+  /** The E-model of the worse direction, one-way latency = RTT / 2. */
+  quality: callQualitySchema,
+  verdict: pathVerdictSchema,
+  missed: z.array(z.string().max(32)).max(8),
+  throttle: throttleResultSchema.nullable(),
+  usage: usageSchema.optional(),
+});
+export type NetworkResult = z.infer<typeof networkResultSchema>;

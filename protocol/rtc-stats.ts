@@ -1,0 +1,137 @@
+/**
+ * What one side of a measurement received, read from WebRTC's getStats() the same way by the
+ * agent (the path down) and by the reflector (the path up, sent to the agent at the end).
+ */
+import { z } from 'zod';
+import type { StatsEntry } from './webrtc.js';
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const ms = z.number().nonnegative().max(3_600_000);
+
+export const receivedStreamSchema = z.strictObject({
+  packetsReceived: count,
+  /** RFC 3550 cumulative loss: expected minus received (may be briefly negative with duplicates; clamped). */
+  packetsLost: count,
+  bytesReceived: count,
+  /** RFC 3550 interarrival jitter, as inbound-rtp reports it. */
+  jitterMs: ms,
+});
+export type ReceivedStream = z.infer<typeof receivedStreamSchema>;
+
+export const receivedVideoSchema = receivedStreamSchema.extend({
+  framesDecoded: count,
+  width: z.number().int().nonnegative().max(16_384),
+  height: z.number().int().nonnegative().max(16_384),
+  /** Stalls longer than max(3 frame intervals, one interval + 150 ms), the WebRTC stats definition. */
+  freezes: count,
+  freezeMs: ms,
+});
+export type ReceivedVideo = z.infer<typeof receivedVideoSchema>;
+
+export const receivedMediaSchema = z.strictObject({
+  /** From the first to the last sample of this side. */
+  durationMs: ms,
+  audio: receivedStreamSchema.nullable(),
+  video: receivedVideoSchema.nullable(),
+});
+export type ReceivedMedia = z.infer<typeof receivedMediaSchema>;
+
+/** What the reflector says over the data channel when the agent asks (`{"type":"report"}`). */
+export const reflectorReportSchema = z.strictObject({
+  type: z.literal('report'),
+  received: receivedMediaSchema,
+});
+export type ReflectorReport = z.infer<typeof reflectorReportSchema>;
+
+export interface StatsReport {
+  forEach(visit: (entry: StatsEntry) => void): void;
+}
+
+function num(entry: StatsEntry | undefined, key: string): number {
+  const value = entry?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** The entries of one type (and kind, for RTP streams), in the order getStats gave them. */
+export function statsOf(report: StatsReport, type: string, kind?: 'audio' | 'video'): StatsEntry[] {
+  const found: StatsEntry[] = [];
+  report.forEach((entry) => {
+    if (entry.type === type && (kind === undefined || entry['kind'] === kind)) found.push(entry);
+  });
+  return found;
+}
+
+export function receivedStream(entry: StatsEntry): ReceivedStream {
+  return {
+    packetsReceived: num(entry, 'packetsReceived'),
+    packetsLost: Math.max(0, num(entry, 'packetsLost')),
+    bytesReceived: num(entry, 'bytesReceived'),
+    jitterMs: num(entry, 'jitter') * 1000,
+  };
+}
+
+/**
+ * Counts freezes from a side's decoded-frame counter, sampled every ~100 ms: @roamhq/wrtc's
+ * inbound-rtp has no freezeCount, and a video sink would copy every decoded frame into JS
+ * (41 MB/s at 720p30) only to read its arrival time.
+ */
+export class FreezeCounter {
+  private lastFrames = 0;
+  private lastNewFrameAt: number | undefined;
+  private firstFrameAt: number | undefined;
+  private stalledSince: number | undefined;
+  freezes = 0;
+  freezeMs = 0;
+
+  sample(atMs: number, framesDecoded: number): void {
+    if (framesDecoded > this.lastFrames) {
+      if (this.stalledSince !== undefined && this.lastNewFrameAt !== undefined) this.close(atMs);
+      this.firstFrameAt ??= atMs;
+      this.lastFrames = framesDecoded;
+      this.lastNewFrameAt = atMs;
+      return;
+    }
+    if (this.lastNewFrameAt !== undefined && this.stalledSince === undefined && atMs - this.lastNewFrameAt > this.threshold()) this.stalledSince = this.lastNewFrameAt;
+  }
+
+  /** Ends the count: a stall still under way at the end counts too. */
+  finish(atMs: number): void {
+    if (this.stalledSince !== undefined) this.close(atMs);
+  }
+
+  private close(atMs: number): void {
+    this.freezes += 1;
+    this.freezeMs += atMs - (this.stalledSince ?? atMs);
+    this.stalledSince = undefined;
+  }
+
+  private threshold(): number {
+    const interval = this.firstFrameAt !== undefined && this.lastNewFrameAt !== undefined && this.lastFrames > 1 ? (this.lastNewFrameAt - this.firstFrameAt) / (this.lastFrames - 1) : 33;
+    return Math.max(3 * interval, interval + 150);
+  }
+}
+
+/** What this side received, from its own getStats and freeze count. */
+export function receivedMedia(report: StatsReport, durationMs: number, freezes: Pick<FreezeCounter, 'freezes' | 'freezeMs'>): ReceivedMedia {
+  const [audio] = statsOf(report, 'inbound-rtp', 'audio');
+  const [video] = statsOf(report, 'inbound-rtp', 'video');
+  return {
+    durationMs: Math.max(0, Math.round(durationMs)),
+    audio: audio ? receivedStream(audio) : null,
+    video: video
+      ? {
+          ...receivedStream(video),
+          framesDecoded: num(video, 'framesDecoded'),
+          width: num(video, 'frameWidth'),
+          height: num(video, 'frameHeight'),
+          freezes: freezes.freezes,
+          freezeMs: Math.round(freezes.freezeMs),
+        }
+      : null,
+  };
+}
+
+/** framesDecoded of the inbound video, for the freeze counter. */
+export function framesDecoded(report: StatsReport): number {
+  return num(statsOf(report, 'inbound-rtp', 'video')[0], 'framesDecoded');
+}
