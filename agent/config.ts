@@ -100,6 +100,16 @@ export const agentConfigSchema = z
         maxEvents: z.number().int().min(100).max(10_000_000).default(100_000).describe('Bound of unsent events kept on disk while the cloud is unreachable'),
       })
       .prefault({}),
+    measure: z
+      .object({
+        acceptCloudRequests: z.boolean().default(true).describe("Run the tests the cloud asks for (its schedule in school hours, the room-ready check before lessons)"),
+        minMinutesBetweenRequested: z.number().int().min(1).max(1440).default(10).describe('A test the cloud asks for sooner than this after the last one is declined'),
+        durationSeconds: z.number().int().min(5).max(120).default(20).describe('How long the network test sends media'),
+        videoKbps: z.number().int().min(300).max(8000).default(1500).describe('Video bitrate of the network test (classroom setting)'),
+        raiseAfterTests: z.number().int().min(1).max(10).default(2).describe('Bad tests in a row before a network or A/V sync fault is raised'),
+        clearAfterTests: z.number().int().min(1).max(10).default(2).describe('Good tests in a row before it is cleared'),
+      })
+      .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -83,6 +83,9 @@ export function logSink(log: Logger): AgentSink {
         `fault ${message.state}: ${message.message}`,
       );
     },
+    measurement(message) {
+      log.info({ name: message.name, value: message.value, unit: message.unit }, 'measurement');
+    },
   };
 }
 
@@ -104,6 +107,7 @@ export function teeSink(log: Logger, sinks: readonly AgentSink[]): AgentSink {
     inventory: (message, change) => each('inventory', (sink) => sink.inventory(message, change)),
     health: (message) => each('health', (sink) => sink.health(message)),
     fault: (message) => each('fault', (sink) => sink.fault(message)),
+    measurement: (message) => each('measurement', (sink) => sink.measurement?.(message)),
   };
 }
 

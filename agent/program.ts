@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
 import { english, localeFromEnvironment, out, parseLocale, useLocale } from './i18n/i18n.js';
 import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
@@ -14,6 +14,7 @@ import { FaultMonitor } from './fault-monitor.js';
 import { LearnedDevices } from './faults/learned-devices.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
+import type { AgentSink } from './agent-sink.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
@@ -24,9 +25,8 @@ import { configuredSecrets } from './scrub-secrets.js';
 import { applyIdentity } from './identity/apply-identity.js';
 import { readIdentity } from './identity/identity-file.js';
 import { resolveStateDir } from './state-dir.js';
-import { MqttTransport, redactUrl } from './transport/mqtt-transport.js';
-import { Outbox, outboxFile } from './transport/outbox.js';
-import { OutboxSink } from './transport/outbox-sink.js';
+import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
+import { startPublishing } from './transport/publishing.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -122,12 +122,14 @@ export function buildProgram(): Command {
       const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log);
       // What `avcare-agent report`, a process of its own, needs from this one.
       const shared = new DaemonStateSink({ file: daemonStateFile(resolveStateDir(config)), config, publishing: publishing !== undefined, log });
+      const sink = withLogExcerpt(teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]), (limit) => recent.excerpt(limit));
+      const tests = publishing ? await startTests(config, publishing.signalLink, sink, log) : undefined;
       const daemon = new AgentDaemon({
         config,
         log,
         probes: createProbes(),
         monitor: new FaultMonitor(config, learned, log),
-        sink: withLogExcerpt(teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]), (limit) => recent.excerpt(limit)),
+        sink,
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
@@ -151,6 +153,7 @@ export function buildProgram(): Command {
       shared.started();
       daemon.start();
       await daemon.done;
+      await tests?.stop();
       await publishing?.stop();
       shared.stopped();
     });
@@ -183,6 +186,34 @@ export function buildProgram(): Command {
         },
       });
       process.stdout.write(options.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${describeReportOutcome(outcome)}\n`);
+    });
+
+  program
+    .command('test')
+    .description('measure what a class feels: network quality to the cloud (WebRTC) or A/V sync; the result also goes to the cloud')
+    .addArgument(new Argument('<test>', 'network: audio and video to the cloud\'s reflector and back; avsync: flash-and-beep markers through the video and audio pipeline').choices(['network', 'avsync']))
+    .option('--json', 'print the result as JSON (progress goes to stderr)')
+    .action(async (test: 'network' | 'avsync', options: { json?: boolean }) => {
+      const config = enrolledConfig(program.opts<{ config?: string }>().config);
+      const recent = recentLogFor(config, () => log);
+      const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
+      const { runTestCommand } = await import('./measure/test-command.js');
+      const { renderOutcome, renderProgress } = await import('./measure/render-test.js');
+      const tr = out();
+      const progressTo = options.json ? process.stderr : process.stdout;
+      const expectedSeconds = test === 'network' ? config.measure.durationSeconds + 5 : 15;
+      const { outcome, ranIn } = await runTestCommand({
+        config,
+        test,
+        log,
+        onProgress: (progress) => {
+          const line = renderProgress(progress, test, tr, expectedSeconds);
+          if (line !== undefined) progressTo.write(`${line}\n`);
+        },
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify({ ranIn, ...outcome }, null, 2)}\n`);
+      else process.stdout.write(`\n${renderOutcome(outcome, test, ranIn, tr)}\n`);
+      if (outcome.status !== 'done') process.exitCode = 1;
     });
 
   program
@@ -327,25 +358,23 @@ export function withRunOverrides(config: AgentConfig, options: Pick<RunOptions, 
   );
 }
 
-/** The durable outbox, the MQTT transport and the sink that feeds them, started together. */
-function startPublishing(config: AgentConfig, broker: AgentConfig['broker'] & { url: string }, log: Logger) {
-  const outbox = new Outbox({ path: outboxFile(resolveStateDir(config)), maxEvents: config.outbox.maxEvents, log });
-  let transport: MqttTransport;
+/**
+ * Tests on request: from the CLI over the control socket, and from the cloud (its schedule and
+ * the room-ready check) over the inbox. Loaded only here: a daemon without a broker runs none.
+ */
+async function startTests(config: AgentConfig, link: MqttSignalLink, sink: AgentSink, log: Logger) {
+  const { MeasureService } = await import('./measure/measure-service.js');
+  const { startControlServer } = await import('./control/control-server.js');
+  const stateDir = resolveStateDir(config);
+  const measure = new MeasureService({ config, log, sink, link, stateDir });
+  let control: { close(): Promise<void> } | undefined;
   try {
-    transport = new MqttTransport({ identity: config, broker, outbox, log });
+    control = await startControlServer({ stateDir, measure, log });
   } catch (error) {
-    outbox.close();
-    throw error;
+    // Tests on demand then run in the CLI's own process, after this daemon is stopped.
+    log.warn({ err: error }, 'cannot open the control socket; `avcare-agent test` will not reach this agent');
   }
-  transport.start();
-  return {
-    sink: new OutboxSink({ outbox, onEnqueued: () => transport.wake() }),
-    describe: () => `${redactUrl(broker.url)} (unsent events wait in ${outbox.path})`,
-    async stop() {
-      await transport.stop();
-      outbox.close();
-    },
-  };
+  return { measure, stop: () => control?.close() ?? Promise.resolve() };
 }
 
 function positiveInt(value: string, flag: string): number {

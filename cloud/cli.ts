@@ -39,6 +39,11 @@ interface StartFlags {
   auditAnchorSeconds?: string;
   metricsTokenFile?: string;
   metricsListen?: string;
+  reflector?: boolean;
+  reflectorId?: string;
+  reflectorAddress?: string;
+  reflectorPorts?: string;
+  agentsReflector?: string;
 }
 
 function buildProgram(): Command {
@@ -78,6 +83,11 @@ function buildProgram(): Command {
     .option('--audit-anchor-seconds <n>', 'how often the audit head is recorded (default 60)')
     .option('--metrics-token-file <file>', 'file holding the read-only bearer token Prometheus sends for /metrics')
     .option('--metrics-listen <host:port>', 'also serve /metrics without a token on this address only')
+    .option('--no-reflector', "run no WebRTC reflector in this process (agents' network tests then use --agents-reflector)")
+    .option('--reflector-id <name>', 'the name grants give the reflector of this process (default local)')
+    .option('--reflector-address <address>', 'the address agents reach the reflector at, when it is behind NAT')
+    .option('--reflector-ports <min-max>', "UDP ports the reflector's media may use, e.g. 40000-40100 (default: any)")
+    .option('--agents-reflector <name>', 'send agents to the reflector of this name (one started with `avcare-cloud reflector`) instead of this process\'s')
     .action(async (flags: StartFlags) => {
       if (flags.broker === undefined && (flags.sharedGroup !== undefined || flags.collectorId !== undefined)) {
         throw new AvcareError('INVALID_ARGUMENT', '--shared-group and --collector-id apply to an external broker: give --broker too', { flags: ['--shared-group', '--collector-id'] });
@@ -114,6 +124,7 @@ function buildProgram(): Command {
         }),
         insecurePlaintext: flags.insecurePlaintext === true,
         insecureOpenBroker: flags.insecureOpenBroker === true,
+        reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, agentsUse: flags.agentsReflector }) },
         retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays, auditDays: flags.auditRetentionDays }),
       });
       // The one-time password goes to the terminal only, never to the log.

@@ -50,6 +50,31 @@ export const cloudOptionsSchema = z.object({
     .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
     .optional()
     .describe('Also serve /metrics without a token on this address (a listener only Prometheus reaches)'),
+  reflector: z
+    .object({
+      enabled: z.boolean().default(true).describe('Run a WebRTC reflector inside this process for agents\' network tests'),
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+        .default('local')
+        .describe('The name grants give this reflector'),
+      announceAddress: z.string().min(1).max(253).optional().describe('The address agents reach the reflector at, when it is behind NAT (announced in ICE candidates)'),
+      ports: z
+        .string()
+        .regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX, e.g. 40000-40100')
+        .refine((range) => {
+          const [min = 0, max = 0] = range.split('-').map(Number);
+          return min >= 1024 && max <= 65_535 && min <= max;
+        }, 'must be a range within 1024-65535, lowest first')
+        .optional()
+        .describe('UDP ports the reflector\'s media may use (for a firewall rule); default: any'),
+      agentsUse: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('The reflector grants name (one of its own process, near the schools); default: the one inside this process'),
+    })
+    .prefault({}),
   retention: z
     .object({
       rawHealthDays: daysSchema(7, 365).describe('Raw health samples are folded into hourly averages after this many days'),
@@ -109,6 +134,11 @@ export const CLOUD_FLAGS: Record<string, string> = {
   auditAnchorSeconds: '--audit-anchor-seconds',
   metricsTokenFile: '--metrics-token-file',
   metricsListen: '--metrics-listen',
+  'reflector.enabled': '--no-reflector',
+  'reflector.id': '--reflector-id',
+  'reflector.announceAddress': '--reflector-address',
+  'reflector.ports': '--reflector-ports',
+  'reflector.agentsUse': '--agents-reflector',
 };
 
 export function parseCloudOptions(input: CloudOptionsInput): CloudOptions {

@@ -23,6 +23,10 @@ import { EMPTY_SERVICE_CONFIG, loadServiceConfig, serviceDirectory, summariseSer
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
+import { MeasureGrants } from './measurements/measure-grants.js';
+import { SignalRouter } from './measurements/signal-router.js';
+import { Reflector } from './reflector/reflector.js';
+import { agentSignalInbox } from '../protocol/measure-signal.js';
 import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
 import { openStore, redactSpec } from './store/open-store.js';
@@ -131,6 +135,14 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     });
     undo.push(() => collector.close());
 
+    // Tests' signalling is answered here: grants always, the media by the reflector of this process when it runs one.
+    let publishToAgent: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('the broker is not up yet'));
+    const reflector = options.reflector.enabled ? startLocalReflector(options, signingKey, (topic, payload) => publishToAgent(topic, payload), baseLog) : undefined;
+    if (reflector) undo.push(() => Promise.resolve(reflector.close()));
+    const reflectorId = options.reflector.agentsUse ?? reflector?.id;
+    const grants = new MeasureGrants({ signingKey, reflectorFor: () => reflectorId, log: baseLog });
+    const inbound = new SignalRouter({ grants, ...(reflector ? { reflector } : {}), publish: (topic, payload) => publishToAgent(topic, payload), log: baseLog, metrics }).in(collector);
+
     // The broker before the API: enrollment grants access at the broker, so it must be there.
     let mqtt: MqttEndpoint;
     let closeTransport: () => Promise<void>;
@@ -138,7 +150,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       const broker = await startEmbeddedBroker({
         port: options.mqttPort,
         host: options.host,
-        collector,
+        collector: inbound,
         log: baseLog,
         metrics,
         authentication: options.insecureOpenBroker ? { mode: 'open' } : { mode: 'agents', verify: (username, password) => security.registry.verifyMqtt(username, password) },
@@ -146,6 +158,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ...(tls ? { tls, tlsPort: options.mqttsPort } : {}),
       });
       security.registry.attachBroker(broker);
+      publishToAgent = (topic, payload) => broker.publish(topic, payload);
       const host = reachableHost(options.host);
       mqtt = {
         mode: 'embedded',
@@ -177,13 +190,14 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       }
       const feed = startMqttFeed({
         url: brokerUrl,
-        collector,
+        collector: inbound,
         log: baseLog,
         clientId: options.collectorId,
         ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
         ...(ca ? { ca } : {}),
         ...(options.sharedGroup === undefined ? {} : { sharedGroup: options.sharedGroup }),
       });
+      publishToAgent = (topic, payload) => feed.publish(topic, payload);
       mqtt = { mode: 'external', url: redactSpec(brokerUrl) };
       agentMqttUrl = () => options.agentMqttUrl ?? withoutCredentials(brokerUrl);
       const managed = dynsec;
@@ -238,6 +252,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['collector flush', () => settlesWithin(collector.flush(), 5_000).then(() => undefined)],
         [mqtt.mode === 'embedded' ? 'embedded broker' : 'MQTT feed', closeTransport],
         ['collector', () => collector.close()],
+        ['reflector', () => Promise.resolve(reflector?.close())],
         ['ticket engine', () => tickets.stop()],
         ['webhook deliverer', () => webhooks.stop()],
         // The last head is recorded after the last act (ticket moves included), so a clean stop leaves no unanchored tail.
@@ -252,6 +267,19 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     }
     throw error;
   }
+}
+
+/** The reflector inside `avcare-cloud start`: its WebRTC stack is loaded at the first session, not at start. */
+function startLocalReflector(options: CloudOptions, signingKey: CloudSigningKey, publish: (topic: string, payload: Buffer) => Promise<void>, log: Logger): Reflector {
+  const ports = options.reflector.ports?.split('-').map(Number);
+  return new Reflector({
+    id: options.reflector.id,
+    cloudPublicKeyPem: signingKey.publicKeyPem,
+    log,
+    send: (to, message) => publish(agentSignalInbox(to.school, to.agent), Buffer.from(JSON.stringify(message))),
+    ...(options.reflector.announceAddress === undefined ? {} : { announceAddress: options.reflector.announceAddress }),
+    ...(ports ? { portRange: { min: ports[0] ?? 0, max: ports[1] ?? 0 } } : {}),
+  });
 }
 
 /**

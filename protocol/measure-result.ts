@@ -70,3 +70,32 @@ export const networkResultSchema = z.strictObject({
   usage: usageSchema.optional(),
 });
 export type NetworkResult = z.infer<typeof networkResultSchema>;
+
+export const syncVerdictSchema = z.enum(['imperceptible', 'detectable', 'unacceptable', 'not-enough-markers']);
+
+export const syncSummarySchema = z.strictObject({
+  markers: z.number().int().nonnegative(),
+  offsetMs: z.number(),
+  rawOffsetMs: z.number(),
+  baselineMs: z.number(),
+  spreadMs: z.number().nonnegative(),
+  minMs: z.number(),
+  maxMs: z.number(),
+  verdict: syncVerdictSchema,
+});
+
+export const avsyncResultSchema = z.strictObject({
+  test: z.literal('avsync'),
+  /** pipeline: synthetic markers through encode and decode; room: the room's display, speakers, camera and microphone. */
+  mode: z.enum(['pipeline', 'room']),
+  /** Offset sign: positive = sound ahead of picture (ITU-R BT.1359). */
+  summary: syncSummarySchema,
+  markersSent: z.number().int().nonnegative(),
+  /** Why the room chain was not measured (no camera, microphone or display), when it was not. */
+  roomUnavailable: z.array(z.string().max(200)).max(8),
+  usage: usageSchema.optional(),
+});
+export type AvsyncResult = z.infer<typeof avsyncResultSchema>;
+
+export const testResultSchema = z.discriminatedUnion('test', [networkResultSchema, avsyncResultSchema]);
+export type TestResult = z.infer<typeof testResultSchema>;

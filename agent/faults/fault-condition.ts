@@ -1,5 +1,13 @@
 import type { Device, FaultCode, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
 import type { FaultMessageKey, ParamValue } from '../i18n/i18n.js';
+import type { MeasureTest } from '../../protocol/measure-signal.js';
+
+/** Where a fault's evidence comes from: a probe source, or a measurement test (network, avsync). */
+export type FaultSource = ProbeSource | MeasureTest;
+
+export function isProbeSource(source: FaultSource): source is ProbeSource {
+  return source !== 'network' && source !== 'avsync';
+}
 
 /** A fault seen in one cycle, before hysteresis decides whether it is raised. */
 export interface FaultCondition {
@@ -7,7 +15,7 @@ export interface FaultCondition {
   /** The inventory device it concerns; null for faults of the PC itself. */
   deviceId: string | null;
   /** The probe source whose data shows it: while that source cannot be read, the fault's state is kept. */
-  source: ProbeSource;
+  source: FaultSource;
   /** In English, for the ticket and the log; `messageKey` and `params` render it in any language. */
   message: string;
   messageKey: FaultMessageKey;

@@ -1,5 +1,5 @@
-import { FAULT_CODES, type FaultCategory, type FaultCode, type ProbeSource, type Severity } from '../../protocol/index.js';
-import { faultKey, type FaultCondition } from './fault-condition.js';
+import { FAULT_CODES, type FaultCategory, type FaultCode, type Severity } from '../../protocol/index.js';
+import { faultKey, type FaultCondition, type FaultSource } from './fault-condition.js';
 
 export interface HysteresisOptions {
   /** Cycles a fault must be seen (not necessarily in a row) before it is raised. */
@@ -45,7 +45,7 @@ export class FaultTracker {
 
   constructor(private readonly options: HysteresisOptions) {}
 
-  observe(conditions: readonly FaultCondition[], readableSources: ReadonlySet<ProbeSource>, now: Date): FaultTransition[] {
+  observe(conditions: readonly FaultCondition[], readableSources: ReadonlySet<FaultSource>, now: Date): FaultTransition[] {
     const transitions: FaultTransition[] = [];
     const seen = new Set<string>();
     for (const condition of conditions) {

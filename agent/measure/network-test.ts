@@ -13,11 +13,11 @@ import { SyntheticMedia } from './synthetic-media.js';
 
 export interface NetworkTestOptions {
   link: SignalLink;
-  durationMs?: number;
-  width?: number;
-  height?: number;
-  fps?: number;
-  bitrateKbps?: number;
+  durationMs?: number | undefined;
+  width?: number | undefined;
+  height?: number | undefined;
+  fps?: number | undefined;
+  bitrateKbps?: number | undefined;
   /** Told every second while media flows, and at each step before. */
   onProgress?: (progress: NetworkProgress) => void;
   signal?: AbortSignal;
@@ -32,7 +32,11 @@ const SAMPLE_MS = 100;
 
 export async function runNetworkTest(options: NetworkTestOptions): Promise<NetworkResult> {
   const { link, onProgress, signal } = options;
-  const { durationMs, width, height, fps, bitrateKbps } = { ...NETWORK_DEFAULTS, ...withoutUndefined(options) };
+  const durationMs = options.durationMs ?? NETWORK_DEFAULTS.durationMs;
+  const width = options.width ?? NETWORK_DEFAULTS.width;
+  const height = options.height ?? NETWORK_DEFAULTS.height;
+  const fps = options.fps ?? NETWORK_DEFAULTS.fps;
+  const bitrateKbps = options.bitrateKbps ?? NETWORK_DEFAULTS.bitrateKbps;
   const rtc = loadWebRtc();
   const peer = new rtc.RTCPeerConnection();
   const videoSource = new rtc.nonstandard.RTCVideoSource();
@@ -134,8 +138,4 @@ function meanRtt(stats: StatsReport): { rttMs: number | null; rttSamples: number
 function availableOutgoing(stats: StatsReport): number | null {
   const pair = statsOf(stats, 'candidate-pair').find((entry) => entry['nominated'] === true && typeof entry['availableOutgoingBitrate'] === 'number');
   return pair ? Math.round((pair['availableOutgoingBitrate'] as number) / 1000) : null;
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }

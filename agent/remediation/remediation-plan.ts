@@ -6,7 +6,7 @@
 import type { Device, FaultCode, ProbeSource } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { ViscaIpReinitTarget } from './visca-ip-reinit.js';
-import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } from '../faults/fault-condition.js';
+import { faultKey, isProbeSource, sourcesReadable, type CycleSnapshot, type FaultCondition } from '../faults/fault-condition.js';
 
 export type RemediationName = 're-probe' | 'usb-reset' | 'visca-reinit' | 'pjlink-reconnect';
 
@@ -124,15 +124,18 @@ const USB_SOURCES: ProbeSource[] = ['usb', 'media'];
 
 function fixFor(condition: FaultCondition, { config, devices }: PlanContext): Fix | undefined {
   const name = FIX_BY_CODE[condition.code];
+  // A measurement's fault has no probe to re-run: a later test shows whether it is gone.
+  if (!isProbeSource(condition.source)) return undefined;
+  const source = condition.source;
   const device = devices.find((candidate) => candidate.id === condition.deviceId);
   switch (name) {
     case undefined:
       return undefined;
     case 're-probe':
-      return reprobeOnly(condition.source, config);
+      return reprobeOnly(source, config);
     case 'usb-reset': {
       const usb = device?.usb;
-      if (device === undefined || usb === undefined) return reprobeOnly(condition.source, config);
+      if (device === undefined || usb === undefined) return reprobeOnly(source, config);
       const port = device.connection.type === 'usb' ? device.connection.portPath : `${usb.busNumber}-addr${usb.deviceAddress}`;
       return {
         key: `usb-reset:${device.id}`,
@@ -232,6 +235,7 @@ export function judgeReprobe(condition: FaultCondition, snapshot: CycleSnapshot,
 
 /** A media fault is about a USB device's nodes: it takes both to see it, or to see it gone. */
 function sourcesOf(condition: FaultCondition): ProbeSource[] {
+  if (!isProbeSource(condition.source)) return [];
   return condition.source === 'media' ? USB_SOURCES : [condition.source];
 }
 

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { agentMqttClientId, AvcareError, isLoopbackHost, topicFor } from '../../protocol/index.js';
+import { agentInboxFilter, agentMqttClientId, AvcareError, isLoopbackHost, topicFor } from '../../protocol/index.js';
 import { trustedCas } from '../../protocol/http-json.js';
 import type { AgentConfig } from '../config.js';
 import { statusMessage } from '../events.js';
@@ -29,6 +29,11 @@ export interface MqttTransportOptions {
   announceStatus?: boolean;
   /** Defaults to mqttClientId(identity); a one-shot sender needs its own, or the broker would disconnect the daemon. */
   clientId?: string;
+  /**
+   * Messages addressed to this agent (its inbox, agentInboxFilter): subscribed on every
+   * connection when given. The payload is untrusted until the handler parses it.
+   */
+  onInbox?: (topic: string, payload: Buffer) => void;
 }
 
 export interface TransportStatus {
@@ -104,6 +109,16 @@ export class MqttTransport {
 
   start(): void {
     this.connect();
+  }
+
+  /**
+   * Publishes now, outside the outbox (QoS 1): for signalling, which is worth nothing later. Fails
+   * at once when not connected, so a test reports "not connected" instead of waiting.
+   */
+  async publishNow(topic: string, payload: string): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) throw new AvcareError('MEASURE_TIMEOUT', `not connected to the broker${this.lastError === undefined ? '' : ` (${this.lastError})`}`);
+    await client.publishAsync(topic, payload, { qos: 1 });
   }
 
   /** New events are in the outbox: publish them now if connected (otherwise they wait there). */
@@ -194,6 +209,7 @@ export class MqttTransport {
         if (error && this.connected) this.log.warn({ err: error }, 'status online was not acknowledged');
       });
     }
+    if (this.options.onInbox) this.subscribeInbox(client, this.options.onInbox);
     // Acknowledgements of the previous connection go first, so they are not sent again needlessly.
     this.flushAcks();
     this.sentUpTo = 0;
@@ -212,6 +228,19 @@ export class MqttTransport {
       // A one-shot sender exits when its work is done, not when this timer says so.
       this.pollTimer.unref();
     }
+  }
+
+  /** A clean session forgets subscriptions: every connection subscribes again. */
+  private subscribeInbox(client: MqttClient, onInbox: (topic: string, payload: Buffer) => void): void {
+    const { identity } = this.options;
+    const filter = agentInboxFilter(identity.schoolId, identity.agentId);
+    client.on('message', (topic, payload) => {
+      if (client === this.client) onInbox(topic, payload);
+    });
+    client.subscribe(filter, { qos: 1 }, (error, granted) => {
+      if (error) this.log.warn({ err: error.message }, 'subscribing to the inbox failed');
+      else if (granted?.some((grant) => grant.qos === 0x80)) this.log.warn({ filter }, 'the broker refused the inbox subscription');
+    });
   }
 
   private onError(error: Error): void {

@@ -1,4 +1,4 @@
-import type { FaultMessage, HealthMessage, InventoryMessage } from '../../protocol/index.js';
+import type { FaultMessage, HealthMessage, InventoryMessage, MeasurementMessage } from '../../protocol/index.js';
 import type { AgentSink } from '../agent-sink.js';
 import type { Outbox } from './outbox.js';
 
@@ -36,7 +36,11 @@ export class OutboxSink implements AgentSink {
     this.enqueue(message, false);
   }
 
-  private enqueue(message: InventoryMessage | HealthMessage | FaultMessage, retain: boolean): void {
+  measurement(message: MeasurementMessage): void {
+    this.enqueue(message, false);
+  }
+
+  private enqueue(message: InventoryMessage | HealthMessage | FaultMessage | MeasurementMessage, retain: boolean): void {
     this.options.outbox.enqueue(message, { retain });
     this.options.onEnqueued?.();
   }

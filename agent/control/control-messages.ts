@@ -1,0 +1,33 @@
+/**
+ * The running agent's local control socket: `avcare-agent test` asks the daemon to run a test over
+ * the daemon's own MQTT connection (the broker accepts one connection per agent) and reads its
+ * progress and outcome. Newline-delimited JSON, each line parsed against these schemas.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { measureTestSchema } from '../../protocol/measure-signal.js';
+import { testResultSchema, usageSchema } from '../../protocol/measure-result.js';
+import { progressSchema } from '../measure/test-ipc.js';
+
+export function controlSocketPath(stateDir: string): string {
+  return join(stateDir, 'agent.sock');
+}
+
+export const controlRequestSchema = z.strictObject({
+  type: z.literal('test'),
+  test: measureTestSchema,
+});
+export type ControlRequest = z.infer<typeof controlRequestSchema>;
+
+export const testOutcomeSchema = z.discriminatedUnion('status', [
+  z.strictObject({ status: z.literal('done'), result: testResultSchema, usage: usageSchema, wallMs: z.number().nonnegative() }),
+  z.strictObject({ status: z.literal('failed'), code: z.string().max(64), message: z.string().max(2000), usage: usageSchema.optional(), wallMs: z.number().nonnegative() }),
+  z.strictObject({ status: z.literal('killed'), message: z.string().max(2000), deadlineMs: z.number().nonnegative(), wallMs: z.number().nonnegative() }),
+]);
+
+export const controlReplySchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('progress'), progress: progressSchema }),
+  z.strictObject({ type: z.literal('outcome'), outcome: testOutcomeSchema }),
+  z.strictObject({ type: z.literal('refused'), code: z.string().max(64), message: z.string().max(2000) }),
+]);
+export type ControlReply = z.infer<typeof controlReplySchema>;
