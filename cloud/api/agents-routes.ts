@@ -35,6 +35,12 @@ const agentIdParamsSchema = z.strictObject({
     }),
 });
 
+const measurementsQuerySchema = z.strictObject({
+  name: z.string().min(1).max(128).optional().describe('Only this test (network, avsync)'),
+  since: z.iso.datetime({ offset: true }).optional().describe('Only results at or after this time (ISO 8601); default: the last 7 days'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500).describe('At most this many results (1..5000)'),
+});
+
 export interface AgentsRoutesOptions {
   store: Store;
 }
@@ -68,6 +74,35 @@ export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOption
     if (!agent) throw notFound;
     return { agent };
   });
+
+  app.get('/api/agents/:id/measurements', async (request): Promise<{ agent: string; measurements: MeasurementPoint[] }> => {
+    requirePermission(request, 'fleet.read');
+    const { id } = parseRequestPart(agentIdParamsSchema, request.params, 'path parameter');
+    const query = parseRequestPart(measurementsQuerySchema, request.query, 'query parameter');
+    const notFound = new ApiError('AGENT_NOT_FOUND', `no agent "${id}" has reported to this cloud`);
+    if (!inScope(scopeOf(request), id.slice(0, id.indexOf(':')))) throw notFound;
+    if (!(await queryStore(() => store.getAgent(id, { healthSince: new Date() })))) throw notFound;
+    const since = query.since === undefined ? new Date(Date.now() - 7 * 86_400_000) : new Date(query.since);
+    const events = await queryStore(() => store.measurements(id, { since, limit: query.limit, ...(query.name === undefined ? {} : { name: query.name }) }));
+    return {
+      agent: id,
+      measurements: events.flatMap((event) =>
+        event.message.type === 'measurement'
+          ? [{ at: event.at, roomId: event.message.roomId, name: event.message.name, value: event.message.value, unit: event.message.unit, details: event.message.details ?? null }]
+          : [],
+      ),
+    };
+  });
+}
+
+/** One result of a test as the API serves it: when, what, the headline figure and the whole result. */
+export interface MeasurementPoint {
+  at: string;
+  roomId: string;
+  name: string;
+  value: number;
+  unit: string;
+  details: Record<string, unknown> | null;
 }
 
 /** A database that cannot answer is the server's trouble, not the request's: 503, cause in the log. */

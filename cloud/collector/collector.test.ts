@@ -57,6 +57,9 @@ class MemoryStore implements Store {
   events(): Promise<[]> {
     return Promise.resolve([]);
   }
+  measurements(): Promise<[]> {
+    return Promise.resolve([]);
+  }
   countEvents(): Promise<number> {
     return Promise.resolve(this.eventIds.size);
   }

@@ -335,6 +335,13 @@ CREATE TABLE cloud_settings (
 );
 `,
   },
+  {
+    id: '0008-measurements',
+    sql: `
+-- A room's test results over time (GET /api/agents/:id/measurements): one agent, one type, by time.
+CREATE INDEX events_agent_type_at ON events (agent_key, type, at);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -326,6 +326,22 @@ export class SqlStore implements Store {
     }));
   }
 
+  async measurements(id: AgentKey, options: { since: Date; name?: string; limit: number }): Promise<StoredEvent[]> {
+    const rows = await this.db.query<EventRowData>(
+      "SELECT event_id, agent_key, seq, type, at, received_at, payload FROM events WHERE agent_key = $1 AND type = 'measurement' AND at >= $2 ORDER BY at, event_id",
+      [id, options.since.getTime()],
+    );
+    const found: StoredEvent[] = [];
+    for (const row of rows) {
+      const message = JSON.parse(row.payload) as AgentMessage;
+      // The name lives in the payload (both dialects keep JSON as text): filtered here, after the index did the rest.
+      if (options.name !== undefined && (message.type !== 'measurement' || message.name !== options.name)) continue;
+      found.push({ eventId: row.event_id, agentKey: row.agent_key as AgentKey, seq: row.seq, type: row.type, at: iso(row.at), receivedAt: iso(row.received_at), message });
+      if (found.length >= options.limit) break;
+    }
+    return found;
+  }
+
   async countEvents(): Promise<number> {
     const [row] = await this.db.query<{ count: number }>('SELECT COUNT(*) AS count FROM events');
     return row?.count ?? 0;

@@ -120,6 +120,8 @@ export interface Store {
   listAgents(filter?: { schoolId?: string; schoolIds?: readonly string[]; state?: AgentState }): Promise<AgentSummary[]>;
   getAgent(id: AgentKey, options?: { healthSince?: Date }): Promise<AgentDetail | null>;
   events(id: AgentKey, options?: { type?: AgentMessage['type']; limit?: number }): Promise<StoredEvent[]>;
+  /** An agent's measurements at or after `since`, oldest first, at most `limit`; `name` filters by the test's name. */
+  measurements(id: AgentKey, options: { since: Date; name?: string; limit: number }): Promise<StoredEvent[]>;
   countEvents(): Promise<number>;
   prune(now: Date, policy: RetentionPolicy): Promise<PruneResult>;
   close(): Promise<void>;

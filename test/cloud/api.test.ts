@@ -133,6 +133,33 @@ describe.each(BACKENDS)('HTTP API over a real $name store', (backend) => {
     expect(response.body).toContain(JSON.stringify(HOSTILE_NAME));
   });
 
+  it('GET /api/agents/:id/measurements serves a room\'s test results over time, by name and since, oldest first', async () => {
+    const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+    const result = (name: string, value: number, hoursAgo: number): AgentMessage => ({ ...validMessage('measurement', ROOM_101), name, value, unit: name === 'network' ? 'MOS' : 'ms', at: at(hoursAgo), details: { status: 'done', trigger: 'schedule' } }) as AgentMessage;
+    await store.ingest([result('network', 4.3, 30), result('network', 3.1, 2), result('avsync', 20, 1), result('network', 4.4, 24 * 10)].map((message) => ({ message, receivedAt: new Date() })));
+
+    const network = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-01/measurements?name=network' });
+    expect(network.statusCode).toBe(200);
+    const body = network.json<{ agent: string; measurements: { name: string; value: number; roomId: string; details: unknown }[] }>();
+    // The default window is 7 days: the 10-day-old result is left out; oldest first.
+    expect(body.measurements.map((m) => [m.name, m.value])).toEqual([
+      ['network', 4.3],
+      ['network', 3.1],
+    ]);
+    expect(body.measurements[0]).toMatchObject({ roomId: 'r101', details: { status: 'done', trigger: 'schedule' } });
+
+    const recent = await app.inject({ headers: auth, method: 'GET', url: `/api/agents/sch-1:pc-01/measurements?since=${encodeURIComponent(at(3))}` });
+    expect(recent.json<{ measurements: { name: string }[] }>().measurements.map((m) => m.name)).toEqual(['network', 'avsync']);
+    const longer = await app.inject({ headers: auth, method: 'GET', url: `/api/agents/sch-1:pc-01/measurements?name=network&since=${encodeURIComponent(at(24 * 11))}&limit=1` });
+    expect(longer.json<{ measurements: { value: number }[] }>().measurements.map((m) => m.value)).toEqual([4.4]);
+
+    const badSince = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-01/measurements?since=yesterday' });
+    expect(badSince.statusCode).toBe(400);
+    expect(badSince.json<{ error: { message: string } }>().error.message).toContain('"since"');
+    const unknown = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-99/measurements' });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('GET /api/agents/:id answers 404 AGENT_NOT_FOUND for an agent never seen, 400 for a malformed id or query', async () => {
     const missing = await app.inject({ headers: auth, method: 'GET', url: '/api/agents/sch-1:pc-99' });
     expect(missing.statusCode).toBe(404);
