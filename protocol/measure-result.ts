@@ -56,9 +56,11 @@ export const networkResultSchema = z.strictObject({
   reflectorId: z.string().max(64),
   sessionId: z.uuid(),
   durationMs: ms,
-  /** Round trip from RTCP sender/receiver reports, mean over the run; null when none came back. */
+  /** Round trip, mean over the run: pings over the data channel every 100 ms (RTCP when none came back); null when neither did. */
   rttMs: ms.nullable(),
   rttSamples: z.number().int().nonnegative(),
+  /** The same from RTCP sender and receiver reports (about one a second): a second opinion. */
+  rttRtcpMs: ms.nullable(),
   up: directionResultSchema.nullable(),
   down: directionResultSchema,
   availableOutgoingKbps: z.number().nonnegative().nullable(),

@@ -26,6 +26,10 @@ export const MEASURE_TESTS = ['network', 'avsync'] as const;
 export const measureTestSchema = z.enum(MEASURE_TESTS);
 export type MeasureTest = z.infer<typeof measureTestSchema>;
 
+/** Data channels of a network test: the reflector echoes pings, and reports what it received when asked. */
+export const PING_CHANNEL = 'avcare-ping';
+export const REPORT_CHANNEL = 'avcare-report';
+
 /** SDP of one audio, one video and one data section is 3-6 KB; anything near this is not ours. */
 export const MAX_SDP_BYTES = 32 * 1024;
 

@@ -17,6 +17,7 @@ export interface NetworkFacts {
   up: ReceivedMedia | null;
   rttMs: number | null;
   rttSamples: number;
+  rttRtcpMs: number | null;
   availableOutgoingKbps: number | null;
   throttle: ThrottleResult | null;
 }
@@ -55,6 +56,7 @@ export function summariseNetwork(facts: NetworkFacts): NetworkResult {
     durationMs: facts.durationMs,
     rttMs: facts.rttMs,
     rttSamples: facts.rttSamples,
+    rttRtcpMs: facts.rttRtcpMs,
     up,
     down,
     availableOutgoingKbps: facts.availableOutgoingKbps,

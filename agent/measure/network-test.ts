@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { NetworkResult } from '../../protocol/measure-result.js';
 import { reflectorReportSchema, FreezeCounter, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
+import { PING_CHANNEL, REPORT_CHANNEL } from '../../protocol/measure-signal.js';
 import { summariseNetwork } from './network-summary.js';
 import { connectToReflector, within, type SignalLink } from './signal-link.js';
 import { SyntheticMedia } from './synthetic-media.js';
@@ -48,7 +49,9 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
   try {
     peer.addTransceiver(videoTrack, { direction: 'sendrecv' });
     peer.addTransceiver(audioTrack, { direction: 'sendrecv' });
-    const channel = peer.createDataChannel('avcare-report');
+    const channel = peer.createDataChannel(REPORT_CHANNEL);
+    // Unordered and never resent: a lost ping is simply not counted.
+    const pings = new PingMeter(peer.createDataChannel(PING_CHANNEL, { ordered: false, maxRetransmits: 0 }));
     onProgress?.({ phase: 'requesting' });
     connected = await connectToReflector({ link, peer, test: 'network', videoKbps: bitrateKbps, ...(signal ? { signal } : {}) });
     onProgress?.({ phase: 'connecting' });
@@ -58,6 +61,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
     const start = performance.now();
     const elapsed = (): number => performance.now() - start;
     timers.push(setInterval(() => media.pump(elapsed()), 5));
+    timers.push(setInterval(() => pings.send(), PING_INTERVAL_MS));
     let lastProgress = 0;
     let lastBytes = 0;
     timers.push(
@@ -67,7 +71,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
           freezes.sample(at, framesDecoded(stats));
           if (at - lastProgress < 1000) return;
           const bytes = statsOf(stats, 'inbound-rtp').reduce((sum, entry) => sum + (typeof entry['bytesReceived'] === 'number' ? entry['bytesReceived'] : 0), 0);
-          onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
+          onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: pings.meanMs() ?? meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
           lastProgress = at;
           lastBytes = bytes;
         }, () => undefined);
@@ -88,7 +92,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
       durationMs: Math.round(wallMs),
       down,
       up,
-      ...meanRtt(stats),
+      ...roundTrip(pings, stats),
       availableOutgoingKbps: availableOutgoing(stats),
       throttle: null,
     });
@@ -118,6 +122,44 @@ function askReport(channel: DataChannel, signal: AbortSignal | undefined): Promi
   if (channel.readyState === 'open') channel.send(JSON.stringify({ type: 'report' }));
   else channel.onopen = () => channel.send(JSON.stringify({ type: 'report' }));
   return within(answer, 3_000, signal, "the reflector's report on the way up");
+}
+
+/**
+ * Round trips: from pings over the data channel every 100 ms (hundreds of samples, so a path with
+ * jitter still gives a close mean); from RTCP (one a second at best) only when no ping came back.
+ */
+function roundTrip(pings: PingMeter, stats: StatsReport): { rttMs: number | null; rttSamples: number; rttRtcpMs: number | null } {
+  const rtcp = meanRtt(stats);
+  const mean = pings.meanMs();
+  return mean === null ? { ...rtcp, rttRtcpMs: rtcp.rttMs } : { rttMs: mean, rttSamples: pings.samples, rttRtcpMs: rtcp.rttMs };
+}
+
+const PING_INTERVAL_MS = 100;
+
+class PingMeter {
+  private sent = 0;
+  private total = 0;
+  samples = 0;
+
+  constructor(private readonly channel: DataChannel) {
+    channel.onmessage = ({ data }) => {
+      if (typeof data !== 'string') return;
+      const sentAt = Number(data.split(' ')[1]);
+      if (!Number.isFinite(sentAt)) return;
+      this.total += performance.now() - sentAt;
+      this.samples += 1;
+    };
+  }
+
+  send(): void {
+    if (this.channel.readyState !== 'open') return;
+    this.sent += 1;
+    this.channel.send(`ping ${performance.now()} ${this.sent}`);
+  }
+
+  meanMs(): number | null {
+    return this.samples > 0 ? Math.round((this.total / this.samples) * 10) / 10 : null;
+  }
 }
 
 /** RTT from RTCP of both streams: the mean of every measurement over the run. */

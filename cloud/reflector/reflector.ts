@@ -4,7 +4,7 @@
  * data channel what it received on the way up. One peer per session, sessions only by grant.
  */
 import type { Logger } from 'pino';
-import type { AgentSignal, CloudSignal, SignalSender } from '../../protocol/measure-signal.js';
+import { PING_CHANNEL, type AgentSignal, type CloudSignal, type SignalSender } from '../../protocol/measure-signal.js';
 import { FreezeCounter, framesDecoded, receivedMedia, type ReflectorReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel, type IceCandidate, type PeerConnection, type WebRtc } from '../../protocol/webrtc.js';
 import { checkGrant } from './grant-check.js';
@@ -44,6 +44,14 @@ const DEFAULT_MAX_SESSION_SECONDS = 180;
 /** Grants are one-use; remembered for longer than any grant lives. */
 const USED_TTL_MS = 30 * 60_000;
 const STATS_SAMPLE_MS = 100;
+const MAX_PING_CHARS = 128;
+
+/** The agent's round-trip pings: each one straight back, as it came. */
+function echoPings(channel: DataChannel): void {
+  channel.onmessage = ({ data }) => {
+    if (typeof data === 'string' && data.length <= MAX_PING_CHARS && channel.readyState === 'open') channel.send(data);
+  };
+}
 
 export class Reflector {
   private readonly sessions = new Map<string, Session>();
@@ -156,7 +164,10 @@ export class Reflector {
       peer.onconnectionstatechange = () => {
         if (peer.connectionState === 'failed' || peer.connectionState === 'closed') this.end(session, `the connection ${peer.connectionState}`);
       };
-      peer.ondatachannel = ({ channel }) => this.serveReports(session, channel);
+      peer.ondatachannel = ({ channel }) => {
+        if (channel.label === PING_CHANNEL) echoPings(channel);
+        else this.serveReports(session, channel);
+      };
       try {
         await peer.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
       } catch (error) {

@@ -1,0 +1,217 @@
+/**
+ * A user-space UDP relay that impairs what passes through it, as netem would (this kernel has no
+ * netem): one-way delay, jitter, random loss, and a rate cap (a token bucket with a queue, like
+ * tbf). It carries one agent's UDP to one target and back, and keeps the ground truth of what it
+ * did to the RTP packets of each direction: how many it dropped, the delay it added, and the
+ * RFC 3550 jitter of that added delay, per SSRC.
+ *
+ * Each packet's delay is drawn on its own, as netem draws it: with jitter larger than the gap
+ * between packets, a later packet may overtake an earlier one. The ground truth is kept in the
+ * order packets leave, which is the order the receiver sees them in.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+
+export interface Impairment {
+  delayMs: number;
+  /** The RFC 3550 jitter the added delay should show: delays vary uniformly over 3x this. */
+  jitterMs: number;
+  lossPercent: number;
+  /** UDP rate cap in kbit/s; 0 for none. */
+  rateKbps: number;
+}
+
+export const NO_IMPAIRMENT: Impairment = { delayMs: 0, jitterMs: 0, lossPercent: 0, rateKbps: 0 };
+
+export interface DirectionTruth {
+  rtpPackets: number;
+  rtpDropped: number;
+  /** Mean delay the relay added to the RTP packets it forwarded (queueing included). */
+  meanAddedMs: number;
+  /**
+   * RFC 3550 jitter of the added delay of the audio stream (Opus, payload type 111 in libwebrtc's
+   * offers), over the packets that arrive in sequence: libwebrtc's estimator skips one that arrives
+   * after a later one (receive_statistics_impl.cc), so the truth is kept the same way.
+   */
+  audioJitterMs: number;
+  /** The same over every packet in arrival order, as RFC 3550 §A.8 words it (reordered ones too). */
+  audioJitterAllMs: number;
+  bytesForwarded: number;
+}
+
+interface Direction {
+  rtpPackets: number;
+  rtpDropped: number;
+  addedSum: number;
+  forwarded: number;
+  bytesForwarded: number;
+  /** Rate cap: the time the link is busy until. */
+  busyUntil: number;
+  perSsrc: Map<number, SsrcTruth>;
+}
+
+interface SsrcTruth {
+  payloadType: number;
+  packets: number;
+  highestSeq: number;
+  jitter: number;
+  lastTransit: number | undefined;
+  jitterAll: number;
+  lastTransitAll: number | undefined;
+}
+
+const OPUS_PAYLOAD_TYPE = 111;
+
+function direction(): Direction {
+  return { rtpPackets: 0, rtpDropped: 0, addedSum: 0, forwarded: 0, bytesForwarded: 0, busyUntil: 0, perSsrc: new Map() };
+}
+
+interface RtpHeader {
+  ssrc: number;
+  seq: number;
+  payloadType: number;
+}
+
+/** RTP (RFC 3550 version 2, not RTCP's 192-223 in the second byte: RFC 5761 demultiplexing). SRTP leaves the header in clear. */
+function rtpHeader(packet: Buffer): RtpHeader | undefined {
+  if (packet.length < 12 || (packet[0] ?? 0) >> 6 !== 2) return undefined;
+  const second = packet[1] ?? 0;
+  if (second >= 192 && second <= 223) return undefined;
+  const payloadType = second & 0x7f;
+  if (payloadType < 96) return undefined;
+  return { ssrc: packet.readUInt32BE(8), seq: packet.readUInt16BE(2), payloadType };
+}
+
+/** Queued packets wait at most this long behind the rate cap, then are dropped (tbf's latency). */
+const QUEUE_LIMIT_MS = 200;
+
+export class ImpairedRelay {
+  private readonly front: Socket;
+  private readonly back: Socket;
+  private client: RemoteInfo | undefined;
+  private readonly up = direction();
+  private readonly down = direction();
+  private impairment: Impairment;
+
+  private constructor(
+    front: Socket,
+    back: Socket,
+    private target: { address: string; port: number },
+    impairment: Impairment,
+  ) {
+    this.front = front;
+    this.back = back;
+    this.impairment = impairment;
+    front.on('message', (packet, from) => {
+      this.client = from;
+      this.forward(packet, this.up, (out) => back.send(out, this.target.port, this.target.address));
+    });
+    back.on('message', (packet) => {
+      const client = this.client;
+      if (client) this.forward(packet, this.down, (out) => front.send(out, client.port, client.address));
+    });
+  }
+
+  /** Listens on `host` (a free port); forwards to `target`. */
+  static async start(host: string, target: { address: string; port: number }, impairment: Impairment = NO_IMPAIRMENT): Promise<ImpairedRelay> {
+    const bind = (socket: Socket) => new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, host, () => resolve());
+    });
+    const front = createSocket('udp4');
+    const back = createSocket('udp4');
+    await bind(front);
+    await bind(back);
+    for (const socket of [front, back]) {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+      socket.setSendBufferSize(4 * 1024 * 1024);
+    }
+    return new ImpairedRelay(front, back, target, impairment);
+  }
+
+  get port(): number {
+    return this.front.address().port;
+  }
+
+  retarget(target: { address: string; port: number }): void {
+    this.target = target;
+  }
+
+  setImpairment(impairment: Impairment): void {
+    this.impairment = impairment;
+  }
+
+  truth(): { up: DirectionTruth; down: DirectionTruth } {
+    return { up: summarise(this.up), down: summarise(this.down) };
+  }
+
+  close(): void {
+    this.front.close();
+    this.back.close();
+  }
+
+  private forward(packet: Buffer, side: Direction, send: (packet: Buffer) => void): void {
+    const { delayMs, jitterMs, lossPercent, rateKbps } = this.impairment;
+    const now = performance.now();
+    const rtp = rtpHeader(packet);
+    const ssrc = rtp?.ssrc;
+    if (ssrc !== undefined) side.rtpPackets += 1;
+    if (lossPercent > 0 && Math.random() * 100 < lossPercent) {
+      if (ssrc !== undefined) side.rtpDropped += 1;
+      return;
+    }
+    let departure = now + delayMs + (jitterMs > 0 ? Math.random() * 3 * jitterMs : 0);
+    if (rateKbps > 0) {
+      // The cap: each packet takes its serialisation time on the link; a packet that would wait too long is dropped.
+      const start = Math.max(now, side.busyUntil);
+      if (start - now > QUEUE_LIMIT_MS) {
+        if (ssrc !== undefined) side.rtpDropped += 1;
+        return;
+      }
+      side.busyUntil = start + (packet.length * 8) / rateKbps;
+      departure = Math.max(departure, side.busyUntil);
+    }
+    const leave = (): void => {
+      if (rtp !== undefined) {
+        // What the relay added, in the order packets leave: the order the receiver sees them in.
+        const added = performance.now() - now;
+        side.addedSum += added;
+        side.forwarded += 1;
+        track(side, rtp, added);
+      }
+      side.bytesForwarded += packet.length;
+      send(packet);
+    };
+    const wait = departure - performance.now();
+    if (wait <= 0.5) leave();
+    else setTimeout(leave, wait);
+  }
+}
+
+function track(side: Direction, rtp: RtpHeader, added: number): void {
+  let stream = side.perSsrc.get(rtp.ssrc);
+  if (!stream) {
+    stream = { payloadType: rtp.payloadType, packets: 0, highestSeq: rtp.seq - 1, jitter: 0, lastTransit: undefined, jitterAll: 0, lastTransitAll: undefined };
+    side.perSsrc.set(rtp.ssrc, stream);
+  }
+  stream.packets += 1;
+  if (stream.lastTransitAll !== undefined) stream.jitterAll += (Math.abs(added - stream.lastTransitAll) - stream.jitterAll) / 16;
+  stream.lastTransitAll = added;
+  // In sequence: ahead of the highest seen, modulo 2^16.
+  const ahead = (rtp.seq - stream.highestSeq + 65_536) % 65_536;
+  if (ahead === 0 || ahead >= 32_768) return;
+  stream.highestSeq = rtp.seq;
+  if (stream.lastTransit !== undefined) stream.jitter += (Math.abs(added - stream.lastTransit) - stream.jitter) / 16;
+  stream.lastTransit = added;
+}
+
+function summarise(side: Direction): DirectionTruth {
+  const audio = [...side.perSsrc.values()].find((stream) => stream.payloadType === OPUS_PAYLOAD_TYPE);
+  return {
+    rtpPackets: side.rtpPackets,
+    rtpDropped: side.rtpDropped,
+    meanAddedMs: side.forwarded > 0 ? side.addedSum / side.forwarded : 0,
+    audioJitterMs: audio?.jitter ?? 0,
+    audioJitterAllMs: audio?.jitterAll ?? 0,
+    bytesForwarded: side.bytesForwarded,
+  };
+}
