@@ -43,6 +43,7 @@ interface StartFlags {
   reflectorId?: string;
   reflectorAddress?: string;
   reflectorPorts?: string;
+  reflectorProbePort?: string;
   agentsReflector?: string;
 }
 
@@ -87,6 +88,7 @@ function buildProgram(): Command {
     .option('--reflector-id <name>', 'the name grants give the reflector of this process (default local)')
     .option('--reflector-address <address>', 'the address agents reach the reflector at, when it is behind NAT')
     .option('--reflector-ports <min-max>', "UDP ports the reflector's media may use, e.g. 40000-40100 (default: any)")
+    .option('--reflector-probe-port <port>', 'TCP and UDP port of the throttling check (default: one the OS picks)')
     .option('--agents-reflector <name>', 'send agents to the reflector of this name (one started with `avcare-cloud reflector`) instead of this process\'s')
     .action(async (flags: StartFlags) => {
       if (flags.broker === undefined && (flags.sharedGroup !== undefined || flags.collectorId !== undefined)) {
@@ -124,7 +126,7 @@ function buildProgram(): Command {
         }),
         insecurePlaintext: flags.insecurePlaintext === true,
         insecureOpenBroker: flags.insecureOpenBroker === true,
-        reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, agentsUse: flags.agentsReflector }) },
+        reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, probePort: flags.reflectorProbePort, agentsUse: flags.agentsReflector }) },
         retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays, auditDays: flags.auditRetentionDays }),
       });
       // The one-time password goes to the terminal only, never to the log.

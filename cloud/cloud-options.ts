@@ -68,6 +68,7 @@ export const cloudOptionsSchema = z.object({
         }, 'must be a range within 1024-65535, lowest first')
         .optional()
         .describe('UDP ports the reflector\'s media may use (for a firewall rule); default: any'),
+      probePort: portSchema.default(0).describe('TCP and UDP port of the throttling check (media-like UDP and bulk TCP); 0 lets the OS pick'),
       agentsUse: z
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
@@ -139,6 +140,7 @@ export const CLOUD_FLAGS: Record<string, string> = {
   'reflector.announceAddress': '--reflector-address',
   'reflector.ports': '--reflector-ports',
   'reflector.agentsUse': '--agents-reflector',
+  'reflector.probePort': '--reflector-probe-port',
 };
 
 export function parseCloudOptions(input: CloudOptionsInput): CloudOptions {

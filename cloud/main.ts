@@ -26,6 +26,7 @@ import { startMqttFeed } from './collector/mqtt-feed.js';
 import { MeasureGrants } from './measurements/measure-grants.js';
 import { SignalRouter } from './measurements/signal-router.js';
 import { Reflector } from './reflector/reflector.js';
+import { ProbeServer } from './reflector/probe-server.js';
 import { agentSignalInbox } from '../protocol/measure-signal.js';
 import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
@@ -137,8 +138,8 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
 
     // Tests' signalling is answered here: grants always, the media by the reflector of this process when it runs one.
     let publishToAgent: (topic: string, payload: Buffer) => Promise<void> = () => Promise.reject(new Error('the broker is not up yet'));
-    const reflector = options.reflector.enabled ? startLocalReflector(options, signingKey, (topic, payload) => publishToAgent(topic, payload), baseLog) : undefined;
-    if (reflector) undo.push(() => Promise.resolve(reflector.close()));
+    const reflector = options.reflector.enabled ? await startLocalReflector(options, signingKey, (topic, payload) => publishToAgent(topic, payload), baseLog) : undefined;
+    if (reflector) undo.push(() => reflector.close());
     const reflectorId = options.reflector.agentsUse ?? reflector?.id;
     const grants = new MeasureGrants({ signingKey, reflectorFor: () => reflectorId, log: baseLog });
     const inbound = new SignalRouter({ grants, ...(reflector ? { reflector } : {}), publish: (topic, payload) => publishToAgent(topic, payload), log: baseLog, metrics }).in(collector);
@@ -252,7 +253,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['collector flush', () => settlesWithin(collector.flush(), 5_000).then(() => undefined)],
         [mqtt.mode === 'embedded' ? 'embedded broker' : 'MQTT feed', closeTransport],
         ['collector', () => collector.close()],
-        ['reflector', () => Promise.resolve(reflector?.close())],
+        ['reflector', () => reflector?.close() ?? Promise.resolve()],
         ['ticket engine', () => tickets.stop()],
         ['webhook deliverer', () => webhooks.stop()],
         // The last head is recorded after the last act (ticket moves included), so a clean stop leaves no unanchored tail.
@@ -270,9 +271,18 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
 }
 
 /** The reflector inside `avcare-cloud start`: its WebRTC stack is loaded at the first session, not at start. */
-function startLocalReflector(options: CloudOptions, signingKey: CloudSigningKey, publish: (topic: string, payload: Buffer) => Promise<void>, log: Logger): Reflector {
+async function startLocalReflector(
+  options: CloudOptions,
+  signingKey: CloudSigningKey,
+  publish: (topic: string, payload: Buffer) => Promise<void>,
+  log: Logger,
+): Promise<{ id: string; handle: Reflector['handle']; close(): Promise<void> } & Pick<Reflector, 'activeSessions'>> {
   const ports = options.reflector.ports?.split('-').map(Number);
-  return new Reflector({
+  const probe = await ProbeServer.start({ host: options.host, port: options.reflector.probePort, log }).catch((error: unknown) => {
+    throw error instanceof Error ? explainListenError(error, { port: options.reflector.probePort, host: options.host, flag: '--reflector-probe-port' }) : error;
+  });
+  const reflector = new Reflector({
+    bulk: probe,
     id: options.reflector.id,
     cloudPublicKeyPem: signingKey.publicKeyPem,
     log,
@@ -280,6 +290,17 @@ function startLocalReflector(options: CloudOptions, signingKey: CloudSigningKey,
     ...(options.reflector.announceAddress === undefined ? {} : { announceAddress: options.reflector.announceAddress }),
     ...(ports ? { portRange: { min: ports[0] ?? 0, max: ports[1] ?? 0 } } : {}),
   });
+  return {
+    id: reflector.id,
+    handle: (from, signal) => reflector.handle(from, signal),
+    get activeSessions() {
+      return reflector.activeSessions;
+    },
+    close: async () => {
+      reflector.close();
+      await probe.close();
+    },
+  };
 }
 
 /**

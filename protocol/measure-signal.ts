@@ -73,10 +73,16 @@ export const agentSignalSchema = z.discriminatedUnion('type', [
 ]);
 export type AgentSignal = z.infer<typeof agentSignalSchema>;
 
-/** Where the bulk TCP transfer of a throttling check goes, and the one-session token it presents. */
+/**
+ * Where the throttling check goes: a media-like UDP flow and a bulk TCP transfer to the reflector's
+ * probe port, with the one-session token they present. Without `host`, the agent uses the address
+ * its media reached the reflector at.
+ */
 export const bulkEndpointSchema = z.strictObject({
-  port: z.number().int().min(1).max(65535),
-  token: z.string().min(16).max(128),
+  host: z.string().min(1).max(253).optional(),
+  tcpPort: z.number().int().min(1).max(65535),
+  udpPort: z.number().int().min(1).max(65535),
+  token: z.string().length(32).regex(/^[A-Za-z0-9_-]+$/),
 });
 export type BulkEndpoint = z.infer<typeof bulkEndpointSchema>;
 

@@ -4,7 +4,8 @@
  * and freezes, the round trip, and the E-model of the worse direction.
  */
 import { performance } from 'node:perf_hooks';
-import type { NetworkResult } from '../../protocol/measure-result.js';
+import type { NetworkResult, ThrottleResult } from '../../protocol/measure-result.js';
+import { checkThrottling } from './throttle-check.js';
 import { reflectorReportSchema, FreezeCounter, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
 import { PING_CHANNEL, REPORT_CHANNEL } from '../../protocol/measure-signal.js';
@@ -19,13 +20,15 @@ export interface NetworkTestOptions {
   height?: number | undefined;
   fps?: number | undefined;
   bitrateKbps?: number | undefined;
+  /** Also check whether the network holds media back (about 6 s more); on unless false. */
+  throttleCheck?: boolean | undefined;
   /** Told every second while media flows, and at each step before. */
   onProgress?: (progress: NetworkProgress) => void;
   signal?: AbortSignal;
 }
 
 export type NetworkProgress =
-  | { phase: 'requesting' | 'connecting' | 'finishing' }
+  | { phase: 'requesting' | 'connecting' | 'throttling' | 'finishing' }
   | { phase: 'measuring'; elapsedMs: number; durationMs: number; rttMs: number | null; downKbps: number };
 
 export const NETWORK_DEFAULTS = { durationMs: 20_000, width: 1280, height: 720, fps: 30, bitrateKbps: 1500 } as const;
@@ -86,6 +89,15 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
     const up = await askReport(channel, signal).catch(() => null);
     const stats = await peer.getStats();
     const down = receivedMedia(stats, wallMs, freezes);
+    let throttle: ThrottleResult | null = null;
+    const bulk = connected.bulk;
+    const host = bulk?.host ?? reflectorAddress(stats);
+    if (bulk && host !== undefined && options.throttleCheck !== false) {
+      onProgress?.({ phase: 'throttling' });
+      throttle = await checkThrottling({ host, udpPort: bulk.udpPort, tcpPort: bulk.tcpPort, token: bulk.token, ...(signal ? { signal } : {}) }).catch(
+        (error: unknown): ThrottleResult => ({ steps: [], bulkKbps: null, mediaKbps: 0, capKbps: null, throttled: false, note: `the check could not run: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300) }),
+      );
+    }
     return summariseNetwork({
       reflectorId: connected.grant.reflectorId,
       sessionId: connected.grant.sessionId,
@@ -94,7 +106,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
       up,
       ...roundTrip(pings, stats),
       availableOutgoingKbps: availableOutgoing(stats),
-      throttle: null,
+      throttle,
     });
   } finally {
     for (const timer of timers) clearInterval(timer);
@@ -175,6 +187,14 @@ function meanRtt(stats: StatsReport): { rttMs: number | null; rttSamples: number
     }
   }
   return { rttMs: samples > 0 ? Math.round((total / samples) * 10_000) / 10 : null, rttSamples: samples };
+}
+
+/** The address the media reached the reflector at: the remote end of the selected candidate pair. */
+function reflectorAddress(stats: StatsReport): string | undefined {
+  const pair = statsOf(stats, 'candidate-pair').find((entry) => entry['nominated'] === true && entry['state'] === 'succeeded');
+  const remote = statsOf(stats, 'remote-candidate').find((entry) => entry.id === pair?.['remoteCandidateId']);
+  const address = remote?.['address'] ?? remote?.['ip'];
+  return typeof address === 'string' ? address : undefined;
 }
 
 function availableOutgoing(stats: StatsReport): number | null {

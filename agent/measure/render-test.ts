@@ -14,6 +14,8 @@ export function renderProgress(progress: TestProgress, test: 'network' | 'avsync
       return t('test.progress.requesting');
     case 'connecting':
       return t('test.progress.connecting');
+    case 'throttling':
+      return t('test.progress.throttling');
     case 'finishing':
       return t('test.progress.finishing');
     case 'measuring':
@@ -50,9 +52,20 @@ function renderNetwork(result: NetworkResult, ranIn: 'daemon' | 'here', tr: Tran
     result.rttMs === null ? t('test.network.rttNone') : t('test.network.rtt', { rtt: result.rttMs, samples: result.rttSamples }),
     direction(t('test.network.up'), result.up),
     direction(t('test.network.down'), result.down),
+    ...throttleLines(result, tr),
     t('test.network.quality', { mos: result.quality.mos.toFixed(2), r: result.quality.r.toFixed(0), band: result.quality.band, latency: result.quality.oneWayLatencyMs }),
     verdict,
   ];
+}
+
+function throttleLines(result: NetworkResult, tr: Translator): string[] {
+  const { t } = tr;
+  const throttle = result.throttle;
+  if (!throttle) return [];
+  if (throttle.steps.length === 0) return [t('test.network.throttleNotRun', { reason: printable(throttle.note ?? '') })];
+  const steps = throttle.steps.map((step) => `${step.goodputKbps}/${step.targetKbps}`).join(', ');
+  const bulk = throttle.bulkKbps === null ? '-' : String(throttle.bulkKbps);
+  return [throttle.throttled ? t('test.network.throttled', { cap: throttle.capKbps ?? throttle.mediaKbps, bulk, steps }) : t('test.network.notThrottled', { bulk, steps })];
 }
 
 function renderAvsync(result: AvsyncResult, tr: Translator): string[] {

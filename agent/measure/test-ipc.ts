@@ -24,7 +24,7 @@ export const toChildSchema = z.discriminatedUnion('type', [
 export type ToChild = z.infer<typeof toChildSchema>;
 
 export const progressSchema = z.strictObject({
-  phase: z.enum(['starting', 'requesting', 'connecting', 'measuring', 'finishing']),
+  phase: z.enum(['starting', 'requesting', 'connecting', 'measuring', 'throttling', 'finishing']),
   elapsedMs: z.number().nonnegative().optional(),
   durationMs: z.number().nonnegative().optional(),
   rttMs: z.number().nonnegative().nullable().optional(),

@@ -19,7 +19,7 @@ const MAX_SIGNAL_BYTES = 40 * 1024;
 
 export interface SignalRouterOptions {
   grants: MeasureGrants;
-  reflector?: Reflector;
+  reflector?: Pick<Reflector, 'handle'>;
   /** Publishes to an agent's inbox (the embedded broker, or the feed's connection). */
   publish(topic: string, payload: Buffer): Promise<void>;
   log: Logger;

@@ -23,7 +23,7 @@ export interface ReflectorOptions {
   maxSessions?: number;
   /** A session ends after this long whatever the agent does. */
   maxSessionSeconds?: number;
-  /** Offers a bulk TCP endpoint in the answer, for the throttling check. */
+  /** The probe port of the throttling check, offered in the answer. */
   bulk?: { port: number; issueToken(sessionId: string, expiresAt: Date): string };
   now?: () => Date;
 }
@@ -186,7 +186,16 @@ export class Reflector {
         type: 'answer',
         sessionId: session.id,
         sdp,
-        ...(bulk ? { bulk: { port: bulk.port, token: bulk.issueToken(session.id, new Date(Date.now() + expiresIn)) } } : {}),
+        ...(bulk
+          ? {
+              bulk: {
+                ...(this.options.announceAddress === undefined ? {} : { host: this.options.announceAddress }),
+                tcpPort: bulk.port,
+                udpPort: bulk.port,
+                token: bulk.issueToken(session.id, new Date(Date.now() + expiresIn)),
+              },
+            }
+          : {}),
       });
       session.timers.push(setInterval(() => void this.sampleFreezes(session), STATS_SAMPLE_MS));
       this.log.info({ session: session.id, agent: `${to.school}/${to.agent}`, test: check.grant.test }, 'measurement session started');

@@ -12,7 +12,14 @@ const HOST_UDP4 = /^(?:a=)?candidate:\S+ \d+ udp \d+ (\d+\.\d+\.\d+\.\d+) (\d+) 
 export class RelayPath {
   private target: { address: string; port: number } | undefined;
 
-  constructor(private readonly relay: RelayHandle) {}
+  /**
+   * `probe` carries the throttling check's UDP flow to the reflector's probe port at `probeHost`
+   * (impaired like the media); its bulk TCP goes straight there, so a UDP-only cap leaves it alone.
+   */
+  constructor(
+    private readonly relay: RelayHandle,
+    private readonly probe?: { relay: RelayHandle; probeHost: string },
+  ) {}
 
   /** What the agent sends, as the reflector should see it; undefined to withhold it. */
   toReflector(message: AgentSignal): AgentSignal | undefined {
@@ -33,7 +40,10 @@ export class RelayPath {
           if (rewritten) kept.push(rewritten);
         }
       }
-      return { ...message, sdp: kept.join('\r\n') };
+      const probe = this.probe;
+      if (!message.bulk || !probe) return { ...message, sdp: kept.join('\r\n') };
+      await probe.relay.retarget({ address: probe.probeHost, port: message.bulk.udpPort });
+      return { ...message, sdp: kept.join('\r\n'), bulk: { ...message.bulk, host: probe.probeHost, udpPort: probe.relay.port } };
     }
     if (message.type === 'candidate') {
       const rewritten = await this.rewrite(message.candidate.candidate);
