@@ -13,7 +13,7 @@ export const receivedStreamSchema = z.strictObject({
   /** RFC 3550 cumulative loss: expected minus received (may be briefly negative with duplicates; clamped). */
   packetsLost: count,
   bytesReceived: count,
-  /** RFC 3550 interarrival jitter, as inbound-rtp reports it. */
+  /** RFC 3550 interarrival jitter as inbound-rtp reports it, averaged over the run when sampled. */
   jitterMs: ms,
 });
 export type ReceivedStream = z.infer<typeof receivedStreamSchema>;
@@ -111,16 +111,43 @@ export class FreezeCounter {
   }
 }
 
-/** What this side received, from its own getStats and freeze count. */
-export function receivedMedia(report: StatsReport, durationMs: number, freezes: Pick<FreezeCounter, 'freezes' | 'freezeMs'>): ReceivedMedia {
+/**
+ * inbound-rtp's jitter is a running estimate that follows the last few dozen packets (RFC 3550's
+ * gain of 1/16): one reading at the end is a snapshot of the last half second. Sampled every
+ * 100 ms over the run, its mean is the path's jitter over the run.
+ */
+export class JitterAverager {
+  private readonly sums = { audio: 0, video: 0 };
+  private readonly counts = { audio: 0, video: 0 };
+
+  sample(report: StatsReport): void {
+    for (const kind of ['audio', 'video'] as const) {
+      const [entry] = statsOf(report, 'inbound-rtp', kind);
+      if (!entry || num(entry, 'packetsReceived') < 2) continue;
+      this.sums[kind] += num(entry, 'jitter') * 1000;
+      this.counts[kind] += 1;
+    }
+  }
+
+  meanMs(kind: 'audio' | 'video'): number | undefined {
+    return this.counts[kind] > 0 ? this.sums[kind] / this.counts[kind] : undefined;
+  }
+}
+
+/** What this side received, from its own getStats, freeze count and (when sampled) the jitter over the run. */
+export function receivedMedia(report: StatsReport, durationMs: number, freezes: Pick<FreezeCounter, 'freezes' | 'freezeMs'>, jitter?: JitterAverager): ReceivedMedia {
   const [audio] = statsOf(report, 'inbound-rtp', 'audio');
   const [video] = statsOf(report, 'inbound-rtp', 'video');
+  const withJitter = (stream: ReceivedStream, kind: 'audio' | 'video'): ReceivedStream => {
+    const mean = jitter?.meanMs(kind);
+    return mean === undefined ? stream : { ...stream, jitterMs: mean };
+  };
   return {
     durationMs: Math.max(0, Math.round(durationMs)),
-    audio: audio ? receivedStream(audio) : null,
+    audio: audio ? withJitter(receivedStream(audio), 'audio') : null,
     video: video
       ? {
-          ...receivedStream(video),
+          ...withJitter(receivedStream(video), 'video'),
           framesDecoded: num(video, 'framesDecoded'),
           width: num(video, 'frameWidth'),
           height: num(video, 'frameHeight'),

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NetworkResult, ThrottleResult } from '../../protocol/measure-result.js';
 import { checkThrottling } from './throttle-check.js';
-import { reflectorReportSchema, FreezeCounter, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
+import { reflectorReportSchema, FreezeCounter, JitterAverager, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
 import { PING_CHANNEL, REPORT_CHANNEL } from '../../protocol/measure-signal.js';
 import { summariseNetwork } from './network-summary.js';
@@ -61,6 +61,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
 
     const media = new SyntheticMedia(videoSource, audioSource, { width, height, fps });
     const freezes = new FreezeCounter();
+    const jitter = new JitterAverager();
     const start = performance.now();
     const elapsed = (): number => performance.now() - start;
     timers.push(setInterval(() => media.pump(elapsed()), 5));
@@ -72,6 +73,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
         void peer.getStats().then((stats) => {
           const at = elapsed();
           freezes.sample(at, framesDecoded(stats));
+          jitter.sample(stats);
           if (at - lastProgress < 1000) return;
           const bytes = statsOf(stats, 'inbound-rtp').reduce((sum, entry) => sum + (typeof entry['bytesReceived'] === 'number' ? entry['bytesReceived'] : 0), 0);
           onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: pings.meanMs() ?? meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
@@ -88,7 +90,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
     freezes.finish(wallMs);
     const up = await askReport(channel, signal).catch(() => null);
     const stats = await peer.getStats();
-    const down = receivedMedia(stats, wallMs, freezes);
+    const down = receivedMedia(stats, wallMs, freezes, jitter);
     let throttle: ThrottleResult | null = null;
     const bulk = connected.bulk;
     const host = bulk?.host ?? reflectorAddress(stats);

@@ -16,12 +16,18 @@ export interface LoopbackOptions {
   fps?: number;
   /** Moves every beep later (positive) on the sender: an injected offset, for calibration and tests. */
   audioShiftMs?: number;
+  /** Per marker instead: marker i's beep moves by audioShiftFor(i), so one run holds reference and shifted markers alike. */
+  audioShiftFor?: (index: number) => number;
+  /** Media before the first marker, so the audio jitter buffer has settled when markers start. */
+  leadInMs?: number;
   signal?: AbortSignal;
 }
 
 export interface LoopbackResult {
   summary: SyncSummary;
   pairs: MarkerPair[];
+  /** Which marker each pair is (index into the schedule), by the flash's time. */
+  markerOfPair: number[];
   framesReceived: number;
   audioChunksReceived: number;
 }
@@ -30,7 +36,7 @@ const AUDIO_RATE = 48_000;
 const AUDIO_CHUNK_MS = 10;
 
 export async function measurePipelineSync(options: LoopbackOptions = {}): Promise<LoopbackResult> {
-  const { markers = 12, intervalMs = MARKER.intervalMs, width = 640, height = 360, fps = 30, audioShiftMs = 0, signal } = options;
+  const { markers = 12, intervalMs = MARKER.intervalMs, width = 640, height = 360, fps = 30, audioShiftMs = 0, audioShiftFor, leadInMs = 1500, signal } = options;
   const rtc = loadWebRtc();
   const sender = new rtc.RTCPeerConnection();
   const receiver = new rtc.RTCPeerConnection();
@@ -67,7 +73,8 @@ export async function measurePipelineSync(options: LoopbackOptions = {}): Promis
     sender.addTrack(audioSource.createTrack());
     await connect(sender, receiver);
 
-    const schedule = markerSchedule(markers, { intervalMs }).map((at) => at + elapsed());
+    const schedule = markerSchedule(markers, { intervalMs, leadInMs }).map((at) => at + elapsed());
+    const audioSchedule = schedule.map((at, index) => at + (audioShiftFor?.(index) ?? audioShiftMs));
     const frame = new Uint8Array(width * height * 1.5);
     frame.fill(128, width * height);
     let framesSent = 0;
@@ -82,7 +89,7 @@ export async function measurePipelineSync(options: LoopbackOptions = {}): Promis
           framesSent += 1;
         }
         while (audioSentMs <= now) {
-          audioSource.onData({ samples: senderSamples(audioSentMs, (AUDIO_RATE * AUDIO_CHUNK_MS) / 1000, AUDIO_RATE, schedule, audioShiftMs), sampleRate: AUDIO_RATE });
+          audioSource.onData({ samples: senderSamples(audioSentMs, (AUDIO_RATE * AUDIO_CHUNK_MS) / 1000, AUDIO_RATE, audioSchedule), sampleRate: AUDIO_RATE });
           audioSentMs += AUDIO_CHUNK_MS;
         }
       }, 5),
@@ -94,13 +101,21 @@ export async function measurePipelineSync(options: LoopbackOptions = {}): Promis
       signal?.addEventListener('abort', () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true });
     });
     const pairs = pairMarkers(video.onsets, audio.onsets, intervalMs / 2);
-    return { summary: syncSummary(pairs), pairs, framesReceived, audioChunksReceived };
+    const markerOfPair = pairs.map((pair) => nearestIndex(schedule, pair.videoAtMs));
+    return { summary: syncSummary(pairs), pairs, markerOfPair, framesReceived, audioChunksReceived };
   } finally {
     for (const timer of timers) clearTimeout(timer);
     for (const sink of sinks) sink.stop();
     sender.close();
     receiver.close();
   }
+}
+
+/** The marker whose flash was sent last before it was seen (flashes arrive after they are sent). */
+function nearestIndex(schedule: readonly number[], atMs: number): number {
+  let best = 0;
+  for (let index = 0; index < schedule.length; index += 1) if ((schedule[index] ?? 0) <= atMs) best = index;
+  return best;
 }
 
 /** Offer, answer and ICE between two peers of this process. */

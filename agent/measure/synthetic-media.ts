@@ -17,8 +17,15 @@ const AUDIO_CHUNK_MS = 10;
 /** The textured scene pans this many pixels a frame, like a camera following a teacher. */
 const PAN_PX = 3;
 
+/**
+ * Frames are drawn once, before the test, and looped: filling a 720p frame takes the event loop a
+ * few milliseconds, and every millisecond it is busy delays the audio chunks due then, which the
+ * reflector would measure as jitter the network does not have.
+ */
+const LOOP_FRAMES = 30;
+
 export class SyntheticMedia {
-  private readonly frame: Uint8Array;
+  private readonly frames: Uint8Array[] = [];
   private readonly scene: Uint8Array;
   private readonly sceneWidth: number;
   private readonly lumaBytes: number;
@@ -33,8 +40,6 @@ export class SyntheticMedia {
   ) {
     const { width, height } = options;
     this.lumaBytes = width * height;
-    this.frame = new Uint8Array(this.lumaBytes * 1.5);
-    this.frame.fill(128, this.lumaBytes);
     // A scene twice as wide as the picture: smooth shapes with fine detail, which VP8 codes at
     // classroom bitrates the way it codes a real room (mostly motion, some texture).
     this.sceneWidth = width * 2;
@@ -46,6 +51,22 @@ export class SyntheticMedia {
         this.scene[y * this.sceneWidth + x] = Math.max(0, Math.min(255, Math.round(shape + ((grain[y * this.sceneWidth + x] ?? 0) % 24) - 12)));
       }
     }
+    for (let index = 0; index < LOOP_FRAMES; index += 1) this.frames.push(this.draw(index));
+  }
+
+  /** The scene panned `index` steps, with a small patch of fresh detail (a face, a hand): never fully predictable. */
+  private draw(index: number): Uint8Array {
+    const { width, height } = this.options;
+    const frame = new Uint8Array(this.lumaBytes * 1.5);
+    frame.fill(128, this.lumaBytes);
+    const offset = (index * PAN_PX) % width;
+    for (let y = 0; y < height; y += 1) {
+      const from = y * this.sceneWidth + offset;
+      frame.set(this.scene.subarray(from, from + width), y * width);
+    }
+    const patch = Math.floor(height / 8);
+    for (let y = 0; y < patch; y += 1) randomFillSync(frame, (y + patch) * width + patch, patch);
+    return frame;
   }
 
   get sentFrames(): number {
@@ -56,15 +77,7 @@ export class SyntheticMedia {
   pump(elapsedMs: number): void {
     const { width, height, fps } = this.options;
     while (this.framesSent * (1000 / fps) <= elapsedMs) {
-      const offset = (this.framesSent * PAN_PX) % width;
-      for (let y = 0; y < height; y += 1) {
-        const from = y * this.sceneWidth + offset;
-        this.frame.set(this.scene.subarray(from, from + width), y * width);
-      }
-      // A small patch of fresh detail each frame (a face, a hand): never fully predictable.
-      const patch = Math.floor(height / 8);
-      for (let y = 0; y < patch; y += 1) randomFillSync(this.frame, (y + patch) * width + patch, patch);
-      this.video.onFrame({ width, height, data: this.frame });
+      this.video.onFrame({ width, height, data: this.frames[this.framesSent % LOOP_FRAMES] ?? new Uint8Array(this.lumaBytes * 1.5) });
       this.framesSent += 1;
     }
     while (this.audioSentMs <= elapsedMs) {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PING_CHANNEL, type AgentSignal, type CloudSignal, type SignalSender } from '../../protocol/measure-signal.js';
-import { FreezeCounter, framesDecoded, receivedMedia, type ReflectorReport } from '../../protocol/rtc-stats.js';
+import { FreezeCounter, JitterAverager, framesDecoded, receivedMedia, type ReflectorReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel, type IceCandidate, type PeerConnection, type WebRtc } from '../../protocol/webrtc.js';
 import { checkGrant } from './grant-check.js';
 import { announceCandidate, announceSdp } from './sdp-candidates.js';
@@ -34,6 +34,7 @@ interface Session {
   peer: PeerConnection;
   startedAt: number;
   freezes: FreezeCounter;
+  jitter: JitterAverager;
   timers: NodeJS.Timeout[];
   /** Candidates and bye wait for the offer's own handling to finish. */
   ready: Promise<void>;
@@ -146,6 +147,7 @@ export class Reflector {
       peer,
       startedAt: Date.now(),
       freezes: new FreezeCounter(),
+      jitter: new JitterAverager(),
       timers: [],
       ready: new Promise<void>((resolve) => (markReady = resolve)),
     };
@@ -211,7 +213,9 @@ export class Reflector {
   private async sampleFreezes(session: Session): Promise<void> {
     if (!this.sessions.has(session.id)) return;
     try {
-      session.freezes.sample(Date.now() - session.startedAt, framesDecoded(await session.peer.getStats()));
+      const stats = await session.peer.getStats();
+      session.freezes.sample(Date.now() - session.startedAt, framesDecoded(stats));
+      session.jitter.sample(stats);
     } catch (error) {
       this.log.debug({ err: error, session: session.id }, 'reading stats failed');
     }
@@ -232,7 +236,7 @@ export class Reflector {
         (stats) => {
           const elapsed = Date.now() - session.startedAt;
           session.freezes.finish(elapsed);
-          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes) };
+          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes, session.jitter) };
           if (channel.readyState === 'open') channel.send(JSON.stringify(report));
         },
         (error: unknown) => this.log.debug({ err: error }, 'reading stats for a report failed'),

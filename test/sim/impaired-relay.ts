@@ -28,9 +28,10 @@ export interface DirectionTruth {
   /** Mean delay the relay added to the RTP packets it forwarded (queueing included). */
   meanAddedMs: number;
   /**
-   * RFC 3550 jitter of the added delay of the audio stream (Opus, payload type 111 in libwebrtc's
-   * offers), over the packets that arrive in sequence: libwebrtc's estimator skips one that arrives
-   * after a later one (receive_statistics_impl.cc), so the truth is kept the same way.
+   * Jitter of the audio stream (Opus, payload type 111 in libwebrtc's offers) the relay added: the
+   * mean of |D| of RFC 3550 §6.4.1 over consecutive packets that arrive in sequence (libwebrtc's
+   * estimator skips one that arrives after a later one, receive_statistics_impl.cc), which is what
+   * the estimator's running value averages to over a run.
    */
   audioJitterMs: number;
   /** The same over every packet in arrival order, as RFC 3550 §A.8 words it (reordered ones too). */
@@ -53,9 +54,12 @@ interface SsrcTruth {
   payloadType: number;
   packets: number;
   highestSeq: number;
-  jitter: number;
+  /** Sum and count of |D| over in-sequence packets, and over all in arrival order. */
+  sumD: number;
+  countD: number;
   lastTransit: number | undefined;
-  jitterAll: number;
+  sumAll: number;
+  countAll: number;
   lastTransitAll: number | undefined;
 }
 
@@ -190,17 +194,23 @@ export class ImpairedRelay {
 function track(side: Direction, rtp: RtpHeader, added: number): void {
   let stream = side.perSsrc.get(rtp.ssrc);
   if (!stream) {
-    stream = { payloadType: rtp.payloadType, packets: 0, highestSeq: rtp.seq - 1, jitter: 0, lastTransit: undefined, jitterAll: 0, lastTransitAll: undefined };
+    stream = { payloadType: rtp.payloadType, packets: 0, highestSeq: rtp.seq - 1, sumD: 0, countD: 0, lastTransit: undefined, sumAll: 0, countAll: 0, lastTransitAll: undefined };
     side.perSsrc.set(rtp.ssrc, stream);
   }
   stream.packets += 1;
-  if (stream.lastTransitAll !== undefined) stream.jitterAll += (Math.abs(added - stream.lastTransitAll) - stream.jitterAll) / 16;
+  if (stream.lastTransitAll !== undefined) {
+    stream.sumAll += Math.abs(added - stream.lastTransitAll);
+    stream.countAll += 1;
+  }
   stream.lastTransitAll = added;
   // In sequence: ahead of the highest seen, modulo 2^16.
   const ahead = (rtp.seq - stream.highestSeq + 65_536) % 65_536;
   if (ahead === 0 || ahead >= 32_768) return;
   stream.highestSeq = rtp.seq;
-  if (stream.lastTransit !== undefined) stream.jitter += (Math.abs(added - stream.lastTransit) - stream.jitter) / 16;
+  if (stream.lastTransit !== undefined) {
+    stream.sumD += Math.abs(added - stream.lastTransit);
+    stream.countD += 1;
+  }
   stream.lastTransit = added;
 }
 
@@ -210,8 +220,8 @@ function summarise(side: Direction): DirectionTruth {
     rtpPackets: side.rtpPackets,
     rtpDropped: side.rtpDropped,
     meanAddedMs: side.forwarded > 0 ? side.addedSum / side.forwarded : 0,
-    audioJitterMs: audio?.jitter ?? 0,
-    audioJitterAllMs: audio?.jitterAll ?? 0,
+    audioJitterMs: audio && audio.countD > 0 ? audio.sumD / audio.countD : 0,
+    audioJitterAllMs: audio && audio.countAll > 0 ? audio.sumAll / audio.countAll : 0,
     bytesForwarded: side.bytesForwarded,
   };
 }
