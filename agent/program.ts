@@ -366,7 +366,9 @@ async function startTests(config: AgentConfig, link: MqttSignalLink, sink: Agent
   const { MeasureService } = await import('./measure/measure-service.js');
   const { startControlServer } = await import('./control/control-server.js');
   const stateDir = resolveStateDir(config);
+  const { answerCloudAsks } = await import('./measure/cloud-asks.js');
   const measure = new MeasureService({ config, log, sink, link, stateDir });
+  const stopAnswering = answerCloudAsks({ link, measure, config, log });
   let control: { close(): Promise<void> } | undefined;
   try {
     control = await startControlServer({ stateDir, measure, log });
@@ -374,7 +376,13 @@ async function startTests(config: AgentConfig, link: MqttSignalLink, sink: Agent
     // Tests on demand then run in the CLI's own process, after this daemon is stopped.
     log.warn({ err: error }, 'cannot open the control socket; `avcare-agent test` will not reach this agent');
   }
-  return { measure, stop: () => control?.close() ?? Promise.resolve() };
+  return {
+    measure,
+    stop: () => {
+      stopAnswering();
+      return control?.close() ?? Promise.resolve();
+    },
+  };
 }
 
 function positiveInt(value: string, flag: string): number {

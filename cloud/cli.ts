@@ -44,6 +44,12 @@ interface StartFlags {
   reflectorAddress?: string;
   reflectorPorts?: string;
   reflectorProbePort?: string;
+  testSchedule?: boolean;
+  testEvery?: string;
+  roomReadyMinutes?: string;
+  testsDuringLessons?: boolean;
+  schoolHours?: string;
+  schoolTimeZone?: string;
   agentsReflector?: string;
 }
 
@@ -89,6 +95,12 @@ function buildProgram(): Command {
     .option('--reflector-address <address>', 'the address agents reach the reflector at, when it is behind NAT')
     .option('--reflector-ports <min-max>', "UDP ports the reflector's media may use, e.g. 40000-40100 (default: any)")
     .option('--reflector-probe-port <port>', 'TCP and UDP port of the throttling check (default: one the OS picks)')
+    .option('--no-test-schedule', 'do not ask agents to test on a schedule or before lessons')
+    .option('--test-every <minutes>', 'minutes between scheduled tests of an agent in school hours (default 30)')
+    .option('--room-ready-minutes <n>', 'the room-ready check runs this many minutes before each lesson (default 10)')
+    .option('--tests-during-lessons', 'also run scheduled tests while a lesson is on')
+    .option('--school-hours <HH:MM-HH:MM>', 'when scheduled tests run, Monday to Friday (default 07:30-17:30)')
+    .option('--school-time-zone <zone>', 'time zone of --school-hours (default Asia/Shanghai)')
     .option('--agents-reflector <name>', 'send agents to the reflector of this name (one started with `avcare-cloud reflector`) instead of this process\'s')
     .action(async (flags: StartFlags) => {
       if (flags.broker === undefined && (flags.sharedGroup !== undefined || flags.collectorId !== undefined)) {
@@ -127,6 +139,11 @@ function buildProgram(): Command {
         insecurePlaintext: flags.insecurePlaintext === true,
         insecureOpenBroker: flags.insecureOpenBroker === true,
         reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, probePort: flags.reflectorProbePort, agentsUse: flags.agentsReflector }) },
+        testSchedule: {
+          enabled: flags.testSchedule !== false,
+          duringLessons: flags.testsDuringLessons === true,
+          ...defined({ everyMinutes: flags.testEvery, roomReadyMinutes: flags.roomReadyMinutes, schoolHours: flags.schoolHours, schoolTimeZone: flags.schoolTimeZone }),
+        },
         retention: defined({ rawHealthDays: flags.retentionRawDays, hourlyHealthDays: flags.retentionHourlyDays, eventDays: flags.retentionEventDays, auditDays: flags.auditRetentionDays }),
       });
       // The one-time password goes to the terminal only, never to the log.

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AvcareError } from '../protocol/index.js';
 
@@ -76,6 +77,23 @@ export const cloudOptionsSchema = z.object({
         .describe('The reflector grants name (one of its own process, near the schools); default: the one inside this process'),
     })
     .prefault({}),
+  testSchedule: z
+    .object({
+      enabled: z.boolean().default(true).describe('Ask online agents to test on a schedule and before lessons'),
+      everyMinutes: z.coerce.number({ error: 'must be a whole number of minutes from 5 to 1440' }).int().min(5).max(1440).default(30).describe('Minutes between scheduled tests of an agent, in school hours'),
+      roomReadyMinutes: z.coerce.number({ error: 'must be a whole number of minutes from 1 to 60' }).int().min(1).max(60).default(10).describe('The room-ready check runs this many minutes before each lesson of the room\'s timetable'),
+      duringLessons: z.boolean().default(false).describe('Also run scheduled tests while a lesson is on (they take up to 4 Mbit/s for seconds)'),
+      schoolHours: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM-HH:MM, e.g. 07:30-17:30')
+        .default('07:30-17:30')
+        .describe('When scheduled tests run, Monday to Friday, in schoolTimeZone'),
+      schoolTimeZone: z
+        .string()
+        .refine((zone) => DateTime.now().setZone(zone).isValid, 'must be an IANA time zone such as Asia/Shanghai')
+        .default('Asia/Shanghai'),
+    })
+    .prefault({}),
   retention: z
     .object({
       rawHealthDays: daysSchema(7, 365).describe('Raw health samples are folded into hourly averages after this many days'),
@@ -141,6 +159,12 @@ export const CLOUD_FLAGS: Record<string, string> = {
   'reflector.ports': '--reflector-ports',
   'reflector.agentsUse': '--agents-reflector',
   'reflector.probePort': '--reflector-probe-port',
+  'testSchedule.enabled': '--no-test-schedule',
+  'testSchedule.everyMinutes': '--test-every',
+  'testSchedule.roomReadyMinutes': '--room-ready-minutes',
+  'testSchedule.duringLessons': '--tests-during-lessons',
+  'testSchedule.schoolHours': '--school-hours',
+  'testSchedule.schoolTimeZone': '--school-time-zone',
 };
 
 export function parseCloudOptions(input: CloudOptionsInput): CloudOptions {

@@ -25,6 +25,7 @@ import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
 import { MeasureGrants } from './measurements/measure-grants.js';
 import { SignalRouter } from './measurements/signal-router.js';
+import { DEFAULT_SCHEDULE, startTestScheduler, TestPlanner } from './measurements/test-scheduler.js';
 import { Reflector } from './reflector/reflector.js';
 import { ProbeServer } from './reflector/probe-server.js';
 import { agentSignalInbox } from '../protocol/measure-signal.js';
@@ -230,6 +231,14 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     const firstRun = await ensureFirstOperator(security.accounts, options.adminPasswordFile === undefined ? {} : { passwordFile: options.adminPasswordFile });
     const anchors = new AuditAnchors({ db: store.database, audit: security.audit, key: signingKey, file: anchorFile, log: baseLog });
     anchors.start(options.auditAnchorSeconds * 1000);
+    const [dayStart = '07:30', dayEnd = '17:30'] = options.testSchedule.schoolHours.split('-');
+    const planner = new TestPlanner({ ...DEFAULT_SCHEDULE, ...options.testSchedule, dayStart, dayEnd, timeZone: options.testSchedule.schoolTimeZone }, directory);
+    const scheduler = startTestScheduler({
+      planner,
+      onlineAgents: () => store.listAgents({ state: 'online' }),
+      send: (ask) => publishToAgent(agentSignalInbox(ask.agent.schoolId, ask.agent.agentId), Buffer.from(JSON.stringify(ask.message))),
+      log: baseLog,
+    });
     const retention = startRetentionTimer({
       store,
       policy: options.retention,
@@ -247,6 +256,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     const stop = (): Promise<void> =>
       (stopping ??= runInOrder(log, [
         ['retention timer', () => retention.stop()],
+        ['test schedule', () => Promise.resolve(scheduler.stop())],
         ['HTTP API', () => app.close()],
         ['metrics listener', closeMetrics],
         // Commit what is in flight while its senders are still connected, so they get their PUBACK and need not resend.

@@ -56,7 +56,7 @@ export const networkResultSchema = z.strictObject({
   reflectorId: z.string().max(64),
   sessionId: z.uuid(),
   durationMs: ms,
-  /** Round trip, mean over the run: pings over the data channel every 100 ms (RTCP when none came back); null when neither did. */
+  /** Round trip over the run: the median of pings over the data channel every 100 ms (the mean of RTCP when no ping came back); null when neither did. */
   rttMs: ms.nullable(),
   rttSamples: z.number().int().nonnegative(),
   /** The same from RTCP sender and receiver reports (about one a second): a second opinion. */

@@ -86,7 +86,12 @@ export const bulkEndpointSchema = z.strictObject({
 });
 export type BulkEndpoint = z.infer<typeof bulkEndpointSchema>;
 
+/** Why the cloud asks an agent to test: its schedule in school hours, or the check before a lesson. */
+export const askReasonSchema = z.enum(['schedule', 'room-ready']);
+export type AskReason = z.infer<typeof askReasonSchema>;
+
 export const cloudSignalSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('measure-ask'), askId: z.uuid(), tests: z.array(measureTestSchema).min(1).max(2), reason: askReasonSchema, lessonAt: z.iso.datetime({ offset: true }).optional() }),
   z.strictObject({ type: z.literal('measure-grant'), requestId: z.uuid(), grant: signedGrantSchema }),
   z.strictObject({ type: z.literal('measure-refused'), requestId: z.uuid(), reason: z.string().max(500) }),
   z.strictObject({ type: z.literal('answer'), sessionId: z.uuid(), sdp: sdpSchema, bulk: bulkEndpointSchema.optional() }),

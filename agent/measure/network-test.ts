@@ -76,7 +76,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
           jitter.sample(stats);
           if (at - lastProgress < 1000) return;
           const bytes = statsOf(stats, 'inbound-rtp').reduce((sum, entry) => sum + (typeof entry['bytesReceived'] === 'number' ? entry['bytesReceived'] : 0), 0);
-          onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: pings.meanMs() ?? meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
+          onProgress?.({ phase: 'measuring', elapsedMs: Math.round(at), durationMs, rttMs: pings.medianMs() ?? meanRtt(stats).rttMs, downKbps: Math.round(((bytes - lastBytes) * 8) / (at - lastProgress)) });
           lastProgress = at;
           lastBytes = bytes;
         }, () => undefined);
@@ -144,25 +144,31 @@ function askReport(channel: DataChannel, signal: AbortSignal | undefined): Promi
  */
 function roundTrip(pings: PingMeter, stats: StatsReport): { rttMs: number | null; rttSamples: number; rttRtcpMs: number | null } {
   const rtcp = meanRtt(stats);
-  const mean = pings.meanMs();
+  const mean = pings.medianMs();
   return mean === null ? { ...rtcp, rttRtcpMs: rtcp.rttMs } : { rttMs: mean, rttSamples: pings.samples, rttRtcpMs: rtcp.rttMs };
 }
 
 const PING_INTERVAL_MS = 100;
 
+/**
+ * The median, not the mean: a ping SCTP held back behind a lost packet (its congestion window
+ * shrinks on loss) is late for SCTP's sake, not the path's; such outliers are all on one side.
+ */
 class PingMeter {
   private sent = 0;
-  private total = 0;
-  samples = 0;
+  private readonly rtts: number[] = [];
 
   constructor(private readonly channel: DataChannel) {
     channel.onmessage = ({ data }) => {
       if (typeof data !== 'string') return;
       const sentAt = Number(data.split(' ')[1]);
       if (!Number.isFinite(sentAt)) return;
-      this.total += performance.now() - sentAt;
-      this.samples += 1;
+      this.rtts.push(performance.now() - sentAt);
     };
+  }
+
+  get samples(): number {
+    return this.rtts.length;
   }
 
   send(): void {
@@ -171,8 +177,11 @@ class PingMeter {
     this.channel.send(`ping ${performance.now()} ${this.sent}`);
   }
 
-  meanMs(): number | null {
-    return this.samples > 0 ? Math.round((this.total / this.samples) * 10) / 10 : null;
+  medianMs(): number | null {
+    if (this.rtts.length === 0) return null;
+    const sorted = [...this.rtts].sort((a, b) => a - b);
+    const middle = (sorted.length - 1) / 2;
+    return Math.round((((sorted[Math.floor(middle)] ?? 0) + (sorted[Math.ceil(middle)] ?? 0)) / 2) * 10) / 10;
   }
 }
 

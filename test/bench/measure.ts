@@ -89,7 +89,8 @@ async function avCells(): Promise<{ baselineMs: number; cells: AvCell[] }> {
   const baselines: number[] = [];
   for (const injectedMs of AV_OFFSETS_MS) {
     // Positive = sound ahead of picture: the beep leaves that much before the flash.
-    const run = await measurePipelineSync({ markers: 24, intervalMs: 500, audioShiftFor: (index) => (index % 2 === 1 ? -injectedMs : 0) });
+    // 750 ms apart: a beep moved 120 ms towards its neighbour still follows 300 ms of quiet, as the detector needs.
+    const run = await measurePipelineSync({ markers: 24, intervalMs: 750, audioShiftFor: (index) => (index % 2 === 1 ? -injectedMs : 0) });
     const offsets = (odd: boolean) => run.pairs.filter((_, index) => (run.markerOfPair[index] ?? 0) % 2 === (odd ? 1 : 0)).map((pair) => pair.offsetMs);
     const reference = median(offsets(false));
     const shifted = offsets(true);
