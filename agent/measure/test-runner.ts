@@ -42,18 +42,12 @@ export function defaultChildEntry(): string {
 }
 
 /**
- * The child gets the flags that load code (tsx in development) and none that tune the daemon:
- * --jitless would make its frame generation crawl, a small heap would kill it.
+ * The child gets none of the daemon's own Node flags (--jitless would make its frame generation
+ * crawl, a small heap would kill it). A TypeScript entry (development, tests, benches) is loaded
+ * through tsx, resolved from here so the working directory does not matter.
  */
-function childExecArgv(): string[] {
-  const kept: string[] = [];
-  const argv = process.execArgv;
-  for (let index = 0; index < argv.length; index += 1) {
-    const flag = argv[index] ?? '';
-    if (/^--(import|require|loader|experimental-loader)$/.test(flag)) kept.push(flag, argv[++index] ?? '');
-    else if (/^--(import|require|loader|experimental-loader)=/.test(flag)) kept.push(flag);
-  }
-  return kept;
+function childExecArgv(entry: string): string[] {
+  return entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
 }
 
 export async function runTestInChild(options: RunTestOptions): Promise<TestOutcome> {
@@ -65,7 +59,8 @@ export async function runTestInChild(options: RunTestOptions): Promise<TestOutco
   let child: ChildProcess | undefined;
   let unsubscribe: (() => void) | undefined;
   try {
-    child = fork(options.childEntry ?? defaultChildEntry(), [], { execArgv: childExecArgv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    const entry = options.childEntry ?? defaultChildEntry();
+    child = fork(entry, [], { execArgv: childExecArgv(entry), stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
     const running = child;
     let stderr = '';
     running.stderr?.on('data', (chunk: Buffer) => {

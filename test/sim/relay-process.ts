@@ -25,7 +25,7 @@ export interface RelayHandle {
 
 export async function startRelayProcess(host: string, impairment: Impairment): Promise<RelayHandle> {
   const self = fileURLToPath(import.meta.url);
-  const child: ChildProcess = fork(self, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(self, ['--serve'], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 0;
   const pending = new Map<number, (value: unknown) => void>();
   child.on('message', (message: { id: number; value: unknown }) => pending.get(message.id)?.(message.value));
