@@ -4,6 +4,7 @@ import { createLogger } from '../protocol/log.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 import { AvcareError, reportCommandError } from '../protocol/index.js';
 import { sessionCommands, usersCommand } from './account-commands.js';
+import { reflectorCommand } from './reflector-command.js';
 import { auditCommand } from './audit-command.js';
 import { agentsCommand, enrollTokensCommand } from './enroll-commands.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
@@ -157,6 +158,7 @@ function buildProgram(): Command {
   program.addCommand(agentsCommand());
   program.addCommand(ticketsCommand());
   program.addCommand(auditCommand());
+  program.addCommand(reflectorCommand());
 
   return program;
 }

@@ -243,7 +243,7 @@ export const en = {
     ranIn: { daemon: 'the running agent', here: 'this command (no agent running)' },
     network: {
       title: 'Network test to reflector {{reflector}}: {{seconds}} s of 1280x720 video and Opus audio, run by {{where}}',
-      rtt: 'Round trip      {{rtt}} ms ({{samples}} RTCP measurements)',
+      rtt: 'Round trip      {{rtt}} ms (median of {{samples}} pings; RTCP says {{rtcp}})',
       rttNone: 'Round trip      not measured (no RTCP reports came back)',
       up: 'Up (PC to cloud)',
       down: 'Down (cloud to PC)',

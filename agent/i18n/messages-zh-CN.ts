@@ -243,7 +243,7 @@ export const zhCN: CatalogShape<typeof en> = {
     ranIn: { daemon: '正在运行的代理', here: '本命令（代理未运行）' },
     network: {
       title: '到反射服务器 {{reflector}} 的网络测试：{{seconds}} 秒 1280x720 视频和 Opus 音频，由{{where}}执行',
-      rtt: '往返时延        {{rtt}} 毫秒（{{samples}} 次 RTCP 测量）',
+      rtt: '往返时延        {{rtt}} 毫秒（{{samples}} 次探测的中位数；RTCP 测得 {{rtcp}}）',
       rttNone: '往返时延        未测到（没有收到 RTCP 报告）',
       up: '上行（电脑到云端）',
       down: '下行（云端到电脑）',

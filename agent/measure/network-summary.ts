@@ -15,6 +15,8 @@ export interface NetworkFacts {
   down: ReceivedMedia;
   /** What the reflector received (the way up); null when its report did not arrive. */
   up: ReceivedMedia | null;
+  /** RTP packets each direction's sender sent again on NACK (0 when not known). */
+  retransmitted?: { up: number; down: number };
   rttMs: number | null;
   rttSamples: number;
   rttRtcpMs: number | null;
@@ -22,15 +24,27 @@ export interface NetworkFacts {
   throttle: ThrottleResult | null;
 }
 
-export function directionResult(media: ReceivedMedia): DirectionResult {
+/**
+ * libwebrtc counts a video packet that a retransmission (RTX, on NACK) recovered as received, so
+ * packetsLost is the loss left after repair, not the path's. With S retransmissions sent and N
+ * packets expected, each retransmission that arrived (S(1 - p)) hid one loss: the path lost
+ * L + S(1 - p) = pN, so p = (L + S) / (N + S).
+ */
+export function pathLoss(lost: number, expected: number, retransmitted: number): number {
+  if (expected <= 0) return 0;
+  return Math.min(1, (lost + retransmitted) / (expected + retransmitted));
+}
+
+export function directionResult(media: ReceivedMedia, retransmitted = 0): DirectionResult {
   const streams = [media.audio, media.video].filter((stream) => stream !== null);
   const lost = streams.reduce((sum, stream) => sum + stream.packetsLost, 0);
   const expected = streams.reduce((sum, stream) => sum + stream.packetsReceived + stream.packetsLost, 0);
+  const lossFraction = pathLoss(lost, expected, retransmitted);
   const bytes = streams.reduce((sum, stream) => sum + stream.bytesReceived, 0);
   const seconds = media.durationMs / 1000;
   const video = media.video;
   return {
-    lossPercent: expected > 0 ? round((100 * lost) / expected, 2) : 0,
+    lossPercent: round(100 * lossFraction, 2),
     packetsExpected: expected,
     // The voice's jitter: video packets of one frame share a timestamp and leave in a burst.
     jitterMs: round(media.audio?.jitterMs ?? video?.jitterMs ?? 0, 1),
@@ -43,8 +57,8 @@ export function directionResult(media: ReceivedMedia): DirectionResult {
 }
 
 export function summariseNetwork(facts: NetworkFacts): NetworkResult {
-  const down = directionResult(facts.down);
-  const up = facts.up ? directionResult(facts.up) : null;
+  const down = directionResult(facts.down, facts.retransmitted?.down ?? 0);
+  const up = facts.up ? directionResult(facts.up, facts.retransmitted?.up ?? 0) : null;
   const worse = up && (up.lossPercent > down.lossPercent || up.jitterMs > down.jitterMs) ? worst(up, down) : down;
   const path = { rttMs: facts.rttMs ?? 0, jitterMs: worse.jitterMs, lossPercent: worse.lossPercent };
   const quality = callQuality(path);

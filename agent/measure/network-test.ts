@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NetworkResult, ThrottleResult } from '../../protocol/measure-result.js';
 import { checkThrottling } from './throttle-check.js';
-import { reflectorReportSchema, FreezeCounter, JitterAverager, framesDecoded, receivedMedia, statsOf, type ReceivedMedia, type StatsReport } from '../../protocol/rtc-stats.js';
+import { reflectorReportSchema, FreezeCounter, JitterAverager, framesDecoded, receivedMedia, retransmittedPackets, statsOf, type ReflectorReport, type StatsReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
 import { PING_CHANNEL, REPORT_CHANNEL } from '../../protocol/measure-signal.js';
 import { summariseNetwork } from './network-summary.js';
@@ -88,7 +88,7 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
 
     const wallMs = elapsed();
     freezes.finish(wallMs);
-    const up = await askReport(channel, signal).catch(() => null);
+    const report = await askReport(channel, signal).catch(() => null);
     const stats = await peer.getStats();
     const down = receivedMedia(stats, wallMs, freezes, jitter);
     let throttle: ThrottleResult | null = null;
@@ -105,7 +105,8 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
       sessionId: connected.grant.sessionId,
       durationMs: Math.round(wallMs),
       down,
-      up,
+      up: report?.received ?? null,
+      retransmitted: { up: retransmittedPackets(stats), down: report?.retransmittedPackets ?? 0 },
       ...roundTrip(pings, stats),
       availableOutgoingKbps: availableOutgoing(stats),
       throttle,
@@ -120,13 +121,13 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
 }
 
 /** The reflector's account of the way up, over the data channel. */
-function askReport(channel: DataChannel, signal: AbortSignal | undefined): Promise<ReceivedMedia> {
-  const answer = new Promise<ReceivedMedia>((resolve, reject) => {
+function askReport(channel: DataChannel, signal: AbortSignal | undefined): Promise<ReflectorReport> {
+  const answer = new Promise<ReflectorReport>((resolve, reject) => {
     channel.onmessage = ({ data }) => {
       if (typeof data !== 'string') return;
       try {
         const parsed = reflectorReportSchema.safeParse(JSON.parse(data));
-        if (parsed.success) resolve(parsed.data.received);
+        if (parsed.success) resolve(parsed.data);
         else reject(new Error(`the reflector's report is invalid: ${parsed.error.issues[0]?.message ?? ''}`));
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));

@@ -49,7 +49,7 @@ function renderNetwork(result: NetworkResult, ranIn: 'daemon' | 'here', tr: Tran
   const verdict = result.verdict === 'meets-targets' ? t('test.network.meetsTargets') : result.verdict === 'below-targets' ? t('test.network.belowTargets', { missed }) : t('test.network.poor', { missed });
   return [
     t('test.network.title', { reflector: printable(result.reflectorId), seconds: Math.round(result.durationMs / 1000), where: t(`test.ranIn.${ranIn}`) }),
-    result.rttMs === null ? t('test.network.rttNone') : t('test.network.rtt', { rtt: result.rttMs, samples: result.rttSamples }),
+    result.rttMs === null ? t('test.network.rttNone') : t('test.network.rtt', { rtt: result.rttMs, samples: result.rttSamples, rtcp: result.rttRtcpMs === null ? '-' : `${result.rttRtcpMs} ms` }),
     direction(t('test.network.up'), result.up),
     direction(t('test.network.down'), result.down),
     ...throttleLines(result, tr),
