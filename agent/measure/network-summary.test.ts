@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directionResult, pathLoss, summariseNetwork } from './network-summary.js';
+import { directionResult, summariseNetwork } from './network-summary.js';
 
 const media = (lost: number) => ({
   durationMs: 10_000,
@@ -8,14 +8,6 @@ const media = (lost: number) => ({
 });
 
 describe("a direction's figures from what its receiver saw", () => {
-  it('puts back the losses retransmissions hid: p = (lost + retransmitted) / (expected + retransmitted)', () => {
-    // 1000 expected at 5 %: 50 lost, 50 sent again, 47.5 of them arrived and hid their loss.
-    expect(pathLoss(2.5, 1000, 50)).toBeCloseTo(0.05, 5);
-    // Lost retransmissions are asked for again: every loss repaired in the end, the path still lost 5 %.
-    expect(pathLoss(0, 1000, 50 / 0.95)).toBeCloseTo(0.05, 5);
-    expect(pathLoss(0, 0, 0)).toBe(0);
-  });
-
   it('takes the voice\'s jitter, the bitrate and frame rate over the run, and the resolution', () => {
     expect(directionResult(media(0))).toMatchObject({ lossPercent: 0, packetsExpected: 2500, jitterMs: 3, bitrateKbps: 1472, framesPerSecond: 29, freezes: 1, freezeMs: 400, resolution: '1280x720' });
   });

@@ -15,7 +15,7 @@ export interface NetworkFacts {
   down: ReceivedMedia;
   /** What the reflector received (the way up); null when its report did not arrive. */
   up: ReceivedMedia | null;
-  /** RTP packets each direction's sender sent again on NACK (0 when not known). */
+  /** RTP packets each direction's sender sent again on NACK (0 when not known): reported, not used for loss. */
   retransmitted?: { up: number; down: number };
   rttMs: number | null;
   rttSamples: number;
@@ -25,21 +25,16 @@ export interface NetworkFacts {
 }
 
 /**
- * libwebrtc counts a video packet that a retransmission (RTX, on NACK) recovered as received, so
- * packetsLost is the loss left after repair, not the path's. With S retransmissions sent and N
- * packets expected, each retransmission that arrived (S(1 - p)) hid one loss: the path lost
- * L + S(1 - p) = pN, so p = (L + S) / (N + S).
+ * Loss is RTP's own count over audio and video (expected minus received). libwebrtc counts a video
+ * packet a retransmission recovered as received, so with NACK at work this reads a little under the
+ * path's loss; the senders' retransmission counts cannot correct it, because a path that reorders
+ * makes them resend packets that were only late.
  */
-export function pathLoss(lost: number, expected: number, retransmitted: number): number {
-  if (expected <= 0) return 0;
-  return Math.min(1, (lost + retransmitted) / (expected + retransmitted));
-}
-
-export function directionResult(media: ReceivedMedia, retransmitted = 0): DirectionResult {
+export function directionResult(media: ReceivedMedia): DirectionResult {
   const streams = [media.audio, media.video].filter((stream) => stream !== null);
   const lost = streams.reduce((sum, stream) => sum + stream.packetsLost, 0);
   const expected = streams.reduce((sum, stream) => sum + stream.packetsReceived + stream.packetsLost, 0);
-  const lossFraction = pathLoss(lost, expected, retransmitted);
+  const lossFraction = expected > 0 ? lost / expected : 0;
   const bytes = streams.reduce((sum, stream) => sum + stream.bytesReceived, 0);
   const seconds = media.durationMs / 1000;
   const video = media.video;
@@ -57,8 +52,8 @@ export function directionResult(media: ReceivedMedia, retransmitted = 0): Direct
 }
 
 export function summariseNetwork(facts: NetworkFacts): NetworkResult {
-  const down = directionResult(facts.down, facts.retransmitted?.down ?? 0);
-  const up = facts.up ? directionResult(facts.up, facts.retransmitted?.up ?? 0) : null;
+  const down = directionResult(facts.down);
+  const up = facts.up ? directionResult(facts.up) : null;
   const worse = up && (up.lossPercent > down.lossPercent || up.jitterMs > down.jitterMs) ? worst(up, down) : down;
   const path = { rttMs: facts.rttMs ?? 0, jitterMs: worse.jitterMs, lossPercent: worse.lossPercent };
   const quality = callQuality(path);
