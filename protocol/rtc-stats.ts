@@ -40,8 +40,6 @@ export type ReceivedMedia = z.infer<typeof receivedMediaSchema>;
 export const reflectorReportSchema = z.strictObject({
   type: z.literal('report'),
   received: receivedMediaSchema,
-  /** Packets the reflector sent again on NACK (RTX): what the agent needs to see the path's loss down. */
-  retransmittedPackets: count.optional(),
 });
 export type ReflectorReport = z.infer<typeof reflectorReportSchema>;
 
@@ -158,11 +156,6 @@ export function receivedMedia(report: StatsReport, durationMs: number, freezes: 
         }
       : null,
   };
-}
-
-/** RTP packets this side sent again (RTX, on NACK), over all its outbound streams. */
-export function retransmittedPackets(report: StatsReport): number {
-  return statsOf(report, 'outbound-rtp').reduce((sum, entry) => sum + num(entry, 'retransmittedPacketsSent'), 0);
 }
 
 /** framesDecoded of the inbound video, for the freeze counter. */

@@ -15,8 +15,6 @@ export interface NetworkFacts {
   down: ReceivedMedia;
   /** What the reflector received (the way up); null when its report did not arrive. */
   up: ReceivedMedia | null;
-  /** RTP packets each direction's sender sent again on NACK (0 when not known): reported, not used for loss. */
-  retransmitted?: { up: number; down: number };
   rttMs: number | null;
   rttSamples: number;
   rttRtcpMs: number | null;

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NetworkResult, ThrottleResult } from '../../protocol/measure-result.js';
 import { checkThrottling } from './throttle-check.js';
-import { reflectorReportSchema, FreezeCounter, JitterAverager, framesDecoded, receivedMedia, retransmittedPackets, statsOf, type ReflectorReport, type StatsReport } from '../../protocol/rtc-stats.js';
+import { reflectorReportSchema, FreezeCounter, JitterAverager, framesDecoded, receivedMedia, statsOf, type ReflectorReport, type StatsReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel } from '../../protocol/webrtc.js';
 import { PING_CHANNEL, REPORT_CHANNEL } from '../../protocol/measure-signal.js';
 import { summariseNetwork } from './network-summary.js';
@@ -106,7 +106,6 @@ export async function runNetworkTest(options: NetworkTestOptions): Promise<Netwo
       durationMs: Math.round(wallMs),
       down,
       up: report?.received ?? null,
-      retransmitted: { up: retransmittedPackets(stats), down: report?.retransmittedPackets ?? 0 },
       ...roundTrip(pings, stats),
       availableOutgoingKbps: availableOutgoing(stats),
       throttle,

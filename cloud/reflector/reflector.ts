@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PING_CHANNEL, type AgentSignal, type CloudSignal, type SignalSender } from '../../protocol/measure-signal.js';
-import { FreezeCounter, JitterAverager, framesDecoded, receivedMedia, retransmittedPackets, type ReflectorReport } from '../../protocol/rtc-stats.js';
+import { FreezeCounter, JitterAverager, framesDecoded, receivedMedia, type ReflectorReport } from '../../protocol/rtc-stats.js';
 import { loadWebRtc, type DataChannel, type IceCandidate, type PeerConnection, type WebRtc } from '../../protocol/webrtc.js';
 import { checkGrant } from './grant-check.js';
 import { announceCandidate, announceSdp } from './sdp-candidates.js';
@@ -236,7 +236,7 @@ export class Reflector {
         (stats) => {
           const elapsed = Date.now() - session.startedAt;
           session.freezes.finish(elapsed);
-          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes, session.jitter), retransmittedPackets: retransmittedPackets(stats) };
+          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes, session.jitter) };
           if (channel.readyState === 'open') channel.send(JSON.stringify(report));
         },
         (error: unknown) => this.log.debug({ err: error }, 'reading stats for a report failed'),
