@@ -73,7 +73,10 @@ export async function measurePipelineSync(options: LoopbackOptions = {}): Promis
     sender.addTrack(audioSource.createTrack());
     await connect(sender, receiver);
 
-    const schedule = markerSchedule(markers, { intervalMs, leadInMs }).map((at) => at + elapsed());
+    // Each marker on a frame boundary: a flash can only start with a frame, so a marker between two
+    // frames would show its flash up to a frame late, an offset of the sender's own making.
+    const framePeriod = 1000 / fps;
+    const schedule = markerSchedule(markers, { intervalMs, leadInMs }).map((at) => Math.ceil((at + elapsed()) / framePeriod) * framePeriod);
     const audioSchedule = schedule.map((at, index) => at + (audioShiftFor?.(index) ?? audioShiftMs));
     const frame = new Uint8Array(width * height * 1.5);
     frame.fill(128, width * height);
