@@ -26,6 +26,7 @@ import { applyIdentity } from './identity/apply-identity.js';
 import { readIdentity } from './identity/identity-file.js';
 import { resolveStateDir } from './state-dir.js';
 import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
+import type { MeasureService } from './measure/measure-service.js';
 import { startPublishing } from './transport/publishing.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 
@@ -119,11 +120,13 @@ export function buildProgram(): Command {
       const learned = learnedDevicesFor(config);
       if (learned.loadWarning) log.warn(learned.loadWarning);
       const printing = pretty ? consoleSink(process.stdout) : logSink(log);
-      const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log);
+      // The tests' results go to the same sink as the daemon's events, which needs the publishing below: hence the indirection.
+      const tests = testsOnRequest(config, { inventory: () => undefined, health: () => undefined, fault: (message) => sink.fault(message), measurement: (message) => sink.measurement?.(message) }, log);
+      const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log, { onInbox: (topic, payload) => tests.onInbox(topic, payload) });
       // What `avcare-agent report`, a process of its own, needs from this one.
       const shared = new DaemonStateSink({ file: daemonStateFile(resolveStateDir(config)), config, publishing: publishing !== undefined, log });
       const sink = withLogExcerpt(teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]), (limit) => recent.excerpt(limit));
-      const tests = publishing ? await startTests(config, publishing.signalLink, sink, log) : undefined;
+      if (publishing) await tests.start((topic, payload) => publishing.transport.publishNow(topic, payload));
       const daemon = new AgentDaemon({
         config,
         log,
@@ -153,7 +156,7 @@ export function buildProgram(): Command {
       shared.started();
       daemon.start();
       await daemon.done;
-      await tests?.stop();
+      await tests.stop();
       await publishing?.stop();
       shared.stopped();
     });
@@ -360,27 +363,43 @@ export function withRunOverrides(config: AgentConfig, options: Pick<RunOptions, 
 
 /**
  * Tests on request: from the CLI over the control socket, and from the cloud (its schedule and
- * the room-ready check) over the inbox. Loaded only here: a daemon without a broker runs none.
+ * the room-ready check) over the inbox. Nothing of it is loaded until the first request: the
+ * resident agent keeps its memory budget (bench:agent) until a test is actually asked for.
  */
-async function startTests(config: AgentConfig, link: MqttSignalLink, sink: AgentSink, log: Logger) {
-  const { MeasureService } = await import('./measure/measure-service.js');
-  const { startControlServer } = await import('./control/control-server.js');
+function testsOnRequest(config: AgentConfig, sink: AgentSink, log: Logger) {
+  let publishNow: (topic: string, payload: string) => Promise<void> = () => Promise.reject(new Error('not publishing'));
+  let loading: Promise<{ measure: MeasureService; link: MqttSignalLink; stopAsks: () => void }> | undefined;
   const stateDir = resolveStateDir(config);
-  const { answerCloudAsks } = await import('./measure/cloud-asks.js');
-  const measure = new MeasureService({ config, log, sink, link, stateDir });
-  const stopAnswering = answerCloudAsks({ link, measure, config, log });
+  const load = () =>
+    (loading ??= (async () => {
+      const { MqttSignalLink: Link } = await import('./measure/mqtt-signal-link.js');
+      const { MeasureService: Service } = await import('./measure/measure-service.js');
+      const { answerCloudAsks } = await import('./measure/cloud-asks.js');
+      const link = new Link({ identity: config, publish: (topic, payload) => publishNow(topic, payload), log });
+      const measure = new Service({ config, log, sink, link, stateDir });
+      return { link, measure, stopAsks: answerCloudAsks({ link, measure, config, log }) };
+    })());
   let control: { close(): Promise<void> } | undefined;
-  try {
-    control = await startControlServer({ stateDir, measure, log });
-  } catch (error) {
-    // Tests on demand then run in the CLI's own process, after this daemon is stopped.
-    log.warn({ err: error }, 'cannot open the control socket; `avcare-agent test` will not reach this agent');
-  }
   return {
-    measure,
-    stop: () => {
-      stopAnswering();
-      return control?.close() ?? Promise.resolve();
+    onInbox(topic: string, payload: Buffer): void {
+      load().then(
+        ({ link }) => link.receive(topic, payload),
+        (error: unknown) => log.error({ err: error }, 'cannot load the tests'),
+      );
+    },
+    async start(publish: (topic: string, payload: string) => Promise<void>): Promise<void> {
+      publishNow = publish;
+      const { startControlServer } = await import('./control/control-server.js');
+      try {
+        control = await startControlServer({ stateDir, measure: () => load().then(({ measure }) => measure), log });
+      } catch (error) {
+        // Tests on demand then run in the CLI's own process, after this daemon is stopped.
+        log.warn({ err: error }, 'cannot open the control socket; `avcare-agent test` will not reach this agent');
+      }
+    },
+    async stop(): Promise<void> {
+      if (loading) (await loading).stopAsks();
+      await control?.close();
     },
   };
 }

@@ -4,13 +4,14 @@
  * progress and outcome. Newline-delimited JSON, each line parsed against these schemas.
  */
 import { join } from 'node:path';
+import { CONTROL_SOCKET } from './control-socket.js';
 import { z } from 'zod';
 import { measureTestSchema } from '../../protocol/measure-signal.js';
 import { testResultSchema, usageSchema } from '../../protocol/measure-result.js';
 import { progressSchema } from '../measure/test-ipc.js';
 
 export function controlSocketPath(stateDir: string): string {
-  return join(stateDir, 'agent.sock');
+  return join(stateDir, CONTROL_SOCKET);
 }
 
 export const controlRequestSchema = z.strictObject({

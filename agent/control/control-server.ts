@@ -4,16 +4,18 @@
  * directory's, so only who may read the agent's state may ask.
  */
 import { chmodSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isAvcareError } from '../../protocol/errors.js';
 import type { Logger } from '../../protocol/log.js';
 import type { MeasureService } from '../measure/measure-service.js';
-import { controlRequestSchema, controlSocketPath, type ControlReply } from './control-messages.js';
+import { CONTROL_SOCKET } from './control-socket.js';
+import type { ControlReply } from './control-messages.js';
 
 const MAX_REQUEST_BYTES = 4096;
 
-export async function startControlServer(options: { stateDir: string; measure: MeasureService; log: Logger }): Promise<{ close(): Promise<void> }> {
-  const path = controlSocketPath(options.stateDir);
+export async function startControlServer(options: { stateDir: string; measure: () => Promise<MeasureService>; log: Logger }): Promise<{ close(): Promise<void> }> {
+  const path = join(options.stateDir, CONTROL_SOCKET);
   const log = options.log.child({ module: 'control' });
   // A socket left by a daemon that was killed: nobody listens on it any more.
   try {
@@ -43,7 +45,7 @@ export async function startControlServer(options: { stateDir: string; measure: M
   };
 }
 
-function serve(socket: Socket, measure: MeasureService, log: Logger): void {
+function serve(socket: Socket, measure: () => Promise<MeasureService>, log: Logger): void {
   let buffer = '';
   let started = false;
   const reply = (message: ControlReply): void => {
@@ -61,20 +63,9 @@ function serve(socket: Socket, measure: MeasureService, log: Logger): void {
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     started = true;
-    let parsed;
-    try {
-      parsed = controlRequestSchema.safeParse(JSON.parse(buffer.slice(0, end)));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
-      reply({ type: 'refused', code: 'INVALID_ARGUMENT', message: 'not a control request' });
-      socket.end();
-      return;
-    }
-    measure.run(parsed.data.test, 'on-demand', (progress) => reply({ type: 'progress', progress })).then(
+    void handle(buffer.slice(0, end), measure, reply).then(
       (outcome) => {
-        reply({ type: 'outcome', outcome });
+        if (outcome) reply({ type: 'outcome', outcome });
         socket.end();
       },
       (error: unknown) => {
@@ -84,4 +75,21 @@ function serve(socket: Socket, measure: MeasureService, log: Logger): void {
       },
     );
   });
+}
+
+/** The request's test, run; undefined (after saying why) for anything that is not a request. */
+async function handle(line: string, measure: () => Promise<MeasureService>, reply: (message: ControlReply) => void) {
+  // The schemas and the test machinery load with the first request, not with the daemon.
+  const { controlRequestSchema } = await import('./control-messages.js');
+  let parsed;
+  try {
+    parsed = controlRequestSchema.safeParse(JSON.parse(line));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.success) {
+    reply({ type: 'refused', code: 'INVALID_ARGUMENT', message: 'not a control request' });
+    return undefined;
+  }
+  return (await measure()).run(parsed.data.test, 'on-demand', (progress) => reply({ type: 'progress', progress }));
 }

@@ -12,6 +12,7 @@ import { daemonIsRunning, daemonStateFile, readDaemonState } from '../daemon-sta
 import { resolveStateDir } from '../state-dir.js';
 import { startPublishing } from '../transport/publishing.js';
 import { MeasureService } from './measure-service.js';
+import { MqttSignalLink } from './mqtt-signal-link.js';
 import type { TestProgress } from './test-ipc.js';
 import type { TestOutcome } from './test-runner.js';
 
@@ -38,7 +39,10 @@ export async function runTestCommand(options: TestCommandOptions): Promise<{ out
     throw new AvcareError('MEASURE_BUSY', `the running agent (process ${daemon.pid}) holds this PC's broker connection, but its control socket could not be reached: run the test as the agent's user (sudo -u avcare avcare-agent test ${test}) or with sudo`);
   }
 
-  const publishing = startPublishing(config, { ...config.broker, url }, log, { announceStatus: false });
+  let publishNow: (topic: string, payload: string) => Promise<void> = () => Promise.reject(new AvcareError('MEASURE_TIMEOUT', 'not connected to the broker'));
+  const link = new MqttSignalLink({ identity: config, publish: (topic, payload) => publishNow(topic, payload), log });
+  const publishing = startPublishing(config, { ...config.broker, url }, log, { announceStatus: false, onInbox: (topic, payload) => link.receive(topic, payload) });
+  publishNow = (topic, payload) => publishing.transport.publishNow(topic, payload);
   try {
     const connectBy = Date.now() + (options.connectTimeoutMs ?? 10_000);
     while (!publishing.transport.status().connected) {
@@ -48,7 +52,7 @@ export async function runTestCommand(options: TestCommandOptions): Promise<{ out
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const measure = new MeasureService({ config, log, sink: publishing.sink, link: publishing.signalLink, stateDir });
+    const measure = new MeasureService({ config, log, sink: publishing.sink, link, stateDir });
     const outcome = await measure.run(test, 'on-demand', onProgress);
     // The result and any fault it raised are in the outbox: give them a moment to leave.
     const sentBy = Date.now() + 5_000;

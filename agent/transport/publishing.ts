@@ -1,26 +1,35 @@
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
-import { MqttSignalLink } from '../measure/mqtt-signal-link.js';
 import { resolveStateDir } from '../state-dir.js';
 import { MqttTransport, redactUrl } from './mqtt-transport.js';
 import { Outbox, outboxFile } from './outbox.js';
 import { OutboxSink } from './outbox-sink.js';
 
 /** The durable outbox, the MQTT transport and the sink that feeds them, started together. */
-export function startPublishing(config: AgentConfig, broker: AgentConfig['broker'] & { url: string }, log: Logger, options: { announceStatus?: boolean } = {}) {
+export function startPublishing(
+  config: AgentConfig,
+  broker: AgentConfig['broker'] & { url: string },
+  log: Logger,
+  options: { announceStatus?: boolean; onInbox?: (topic: string, payload: Buffer) => void } = {},
+) {
   const outbox = new Outbox({ path: outboxFile(resolveStateDir(config)), maxEvents: config.outbox.maxEvents, log });
   let transport: MqttTransport;
-  // Test signalling rides on this connection: the broker lets an agent have one.
-  const signalLink = new MqttSignalLink({ identity: config, publish: (topic, payload) => transport.publishNow(topic, payload), log });
   try {
-    transport = new MqttTransport({ identity: config, broker, outbox, log, onInbox: (topic, payload) => signalLink.receive(topic, payload), ...(options.announceStatus === false ? { announceStatus: false } : {}) });
+    transport = new MqttTransport({
+      identity: config,
+      broker,
+      outbox,
+      log,
+      // Test signalling rides on this connection: the broker lets an agent have one.
+      ...(options.onInbox ? { onInbox: options.onInbox } : {}),
+      ...(options.announceStatus === false ? { announceStatus: false } : {}),
+    });
   } catch (error) {
     outbox.close();
     throw error;
   }
   transport.start();
   return {
-    signalLink,
     transport,
     outbox,
     sink: new OutboxSink({ outbox, onEnqueued: () => transport.wake() }),
