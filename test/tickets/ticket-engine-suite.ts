@@ -9,6 +9,9 @@ import { DEFAULT_TICKET_POLICY } from '../../cloud/tickets/ticket-policy.js';
 import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
 import { accepted, messagesFrom, T0 } from '../store/store-messages.js';
 import { report } from '../transport/agent-messages.js';
+import { faultMessage } from '../../agent/events.js';
+import { faultsOf, measurementOf } from '../../agent/measure/measure-service.js';
+import { summariseNetwork } from '../../agent/measure/network-summary.js';
 import type { StoreTestTarget } from '../store/store-suite.js';
 
 const MIN = 60_000;
@@ -107,6 +110,33 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       expect(bundle.fault.code).toBe('DEVICE_MISSING');
       // The code and the parameters, so the console can say it in the reader's language.
       expect(bundle.fault).toMatchObject({ messageKey: 'faults.DEVICE_MISSING.config', params: { label: 'front camera' } });
+    });
+
+    it("turns a network test's fault into a ticket of its own, with the test's result in the bundle", async () => {
+      // As the agent makes them: the result of a lossy path, its measurement and the fault the tracker raised.
+      const lossy = (lost: number) => ({
+        durationMs: 20_000,
+        audio: { packetsReceived: 1000 - lost, packetsLost: lost, bytesReceived: 80_000, jitterMs: 6 },
+        video: { packetsReceived: 3000, packetsLost: 3 * lost, bytesReceived: 3_600_000, jitterMs: 12, framesDecoded: 560, width: 1280, height: 720, freezes: 3, freezeMs: 1200 },
+      });
+      const result = summariseNetwork({ reflectorId: 'local', sessionId: crypto.randomUUID(), durationMs: 20_000, down: lossy(60), up: lossy(20), rttMs: 45, rttSamples: 190, rttRtcpMs: 47, availableOutgoingKbps: 2400, throttle: null });
+      const outcome = { status: 'done' as const, result, usage: { cpuMs: 9000, cpuPercent: 45, maxRssBytes: 210_000_000 }, wallMs: 26_000 };
+      const [condition] = faultsOf('network', outcome).conditions;
+      if (!condition) throw new Error('the lossy result raised no fault');
+      const raisedAt = new Date(T0 + MIN);
+      clock = T0 + 2 * MIN;
+      await deliver(
+        { ...measurementOf(PC01, 'network', 'room-ready', outcome, raisedAt), seq: 1 },
+        { ...faultMessage(PC01, { state: 'raised', condition, category: 'network', severity: 'urgent', firstSeenAt: raisedAt, at: raisedAt }), seq: 2 },
+      );
+      const [ticket] = await tickets();
+      expect(ticket).toMatchObject({ code: 'NETWORK_LOSS_HIGH', category: 'network', severity: 'urgent', deviceId: null, status: 'open' });
+      expect(ticket?.description).toContain('Packet loss too high for live classes');
+      const detail = await engine.store.get(ticket?.id ?? '');
+      expect(detail?.bundle).toMatchObject({ fault: { message: expect.stringContaining('Packet loss 5.7% on the way down (limit 3%)') as string } });
+      const bundle = detail?.bundle as { recentMeasurements: Array<{ name: string; value: number }>; fault: { evidence: { reflectorId: string } } };
+      expect(bundle.recentMeasurements).toEqual([expect.objectContaining({ name: 'network', value: result.quality.mos })]);
+      expect(bundle.fault.evidence.reflectorId).toBe('local');
     });
 
     it('keeps repeats of an open fault on the same ticket: a redelivery changes nothing, a new episode counts', async () => {
