@@ -3,7 +3,7 @@ import { isAvcareError } from '../protocol/index.js';
 import { parseCloudOptions } from './cloud-options.js';
 
 describe('cloud options', () => {
-  it('defaults to HTTP 8080 on every address, embedded broker on 1883, ./avcare-data and 7/90/365 days of retention', () => {
+  it('defaults to HTTP 8080 on every address, embedded broker on 1883, ./avcare-data, 7/90/365 days of retention, a reflector and the test schedule', () => {
     expect(parseCloudOptions({})).toEqual({
       httpPort: 8080,
       host: '0.0.0.0',
@@ -15,6 +15,8 @@ describe('cloud options', () => {
       insecureOpenBroker: false,
       auditAnchorSeconds: 60,
       retention: { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365, auditDays: 1095 },
+      reflector: { enabled: true, id: 'local', probePort: 0 },
+      testSchedule: { enabled: true, everyMinutes: 30, roomReadyMinutes: 10, duringLessons: false, schoolHours: '07:30-17:30', schoolTimeZone: 'Asia/Shanghai' },
     });
   });
 
@@ -34,6 +36,9 @@ describe('cloud options', () => {
     expect(refusal({ brokerUser: 'admin', brokerPasswordFile: 'pw' })).toBe('--broker-user: applies to an external broker: give --broker too');
     expect(refusal({ retention: { auditDays: '30' } })).toBe('--audit-retention-days: must be at least 365: the audit log is kept at least a year');
     expect(refusal({ metricsListen: 'anywhere' })).toBe('--metrics-listen: must be HOST:PORT, e.g. 127.0.0.1:9464');
+    expect(refusal({ reflector: { ports: '40100-40000' } })).toBe('--reflector-ports: must be a range within 1024-65535, lowest first');
+    expect(refusal({ testSchedule: { schoolHours: '8-17' } })).toBe('--school-hours: must be HH:MM-HH:MM, e.g. 07:30-17:30');
+    expect(refusal({ testSchedule: { schoolTimeZone: 'Mars/Olympus' } })).toBe('--school-time-zone: must be an IANA time zone such as Asia/Shanghai');
   });
 
   it('takes the strings a command line gives and turns them into numbers', () => {

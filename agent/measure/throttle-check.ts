@@ -68,7 +68,7 @@ export function judgeThrottling(steps: ThrottleResult['steps'], bulkKbps: number
 }
 
 async function sendSteps(options: { host: string; port: number; token: string; stepsKbps: readonly number[]; stepMs: number; signal: AbortSignal | undefined }): Promise<void> {
-  const socket = createSocket('udp4');
+  const socket = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
   socket.on('error', () => undefined);
   try {
     const datagram = Buffer.alloc(PROBE_DATAGRAM_BYTES);

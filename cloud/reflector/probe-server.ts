@@ -42,20 +42,25 @@ export class ProbeServer {
     tcp.on('connection', (socket) => this.serve(socket));
   }
 
-  /** Listens on TCP and UDP on the same port (0: one the OS picks for TCP, then UDP takes it too). */
+  /**
+   * Listens on TCP and UDP on the same port (0: one the OS picks for TCP, then UDP takes it too).
+   * "Every address" means IPv6 too: ICE may well pick an IPv6 pair, and the agent comes to the
+   * address its media reached.
+   */
   static async start(options: { host: string; port: number; log: Logger }): Promise<ProbeServer> {
+    const host = options.host === '0.0.0.0' ? '::' : options.host;
     const tcp = createServer();
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(options.port, options.host, () => resolve());
+      tcp.listen(options.port, host, () => resolve());
     });
     const address = tcp.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
-    const udp = createSocket('udp4');
+    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind(port, options.host, () => resolve());
+        udp.bind(port, host, () => resolve());
       });
     } catch (error) {
       tcp.close();
