@@ -8,7 +8,7 @@ const ms = z.number().nonnegative().max(3_600_000);
 const percent = z.number().min(0).max(100);
 
 export const directionResultSchema = z.strictObject({
-  /** Audio and video packets lost of those sent (RFC 3550: expected minus received). */
+  /** Packets lost of those sent, counted on what nothing repairs: the audio and the data channel's pings (video's count reads low under NACK). */
   lossPercent: percent,
   packetsExpected: z.number().int().nonnegative(),
   /** RFC 3550 interarrival jitter of the audio stream (20 ms Opus packets: the voice's own). */
@@ -56,7 +56,7 @@ export const networkResultSchema = z.strictObject({
   reflectorId: z.string().max(64),
   sessionId: z.uuid(),
   durationMs: ms,
-  /** Round trip over the run: the median of pings over the data channel every 100 ms (the mean of RTCP when no ping came back); null when neither did. */
+  /** Round trip over the run: the median of pings over the data channel every 20 ms (the mean of RTCP when no ping came back); null when neither did. */
   rttMs: ms.nullable(),
   rttSamples: z.number().int().nonnegative(),
   /** The same from RTCP sender and receiver reports (about one a second): a second opinion. */

@@ -40,6 +40,8 @@ export type ReceivedMedia = z.infer<typeof receivedMediaSchema>;
 export const reflectorReportSchema = z.strictObject({
   type: z.literal('report'),
   received: receivedMediaSchema,
+  /** Pings that reached the reflector: with those sent and those echoed back, loss each way. */
+  pingsReceived: count.optional(),
 });
 export type ReflectorReport = z.infer<typeof reflectorReportSchema>;
 

@@ -15,6 +15,8 @@ export interface NetworkFacts {
   down: ReceivedMedia;
   /** What the reflector received (the way up); null when its report did not arrive. */
   up: ReceivedMedia | null;
+  /** Pings over the data channel: sent, reached the reflector (null when its report is missing), came back. */
+  pings?: { sent: number; reached: number | null; returned: number };
   rttMs: number | null;
   rttSamples: number;
   rttRtcpMs: number | null;
@@ -23,16 +25,19 @@ export interface NetworkFacts {
 }
 
 /**
- * Loss is RTP's own count over audio and video (expected minus received). libwebrtc counts a video
- * packet a retransmission recovered as received, so with NACK at work this reads a little under the
- * path's loss; the senders' retransmission counts cannot correct it, because a path that reorders
- * makes them resend packets that were only late.
+ * Loss is counted on what nothing repairs: the audio (Opus, no NACK) and the pings (never resent),
+ * `probe` being the pings sent and lost that way. Video is left out: libwebrtc counts a packet that
+ * NACK repaired as received, so its loss reads under the path's; and the senders' retransmission
+ * counts cannot correct that, because a path that reorders makes them resend packets that were
+ * only late. Without audio or pings, the video's count is all there is.
  */
-export function directionResult(media: ReceivedMedia): DirectionResult {
-  const streams = [media.audio, media.video].filter((stream) => stream !== null);
-  const lost = streams.reduce((sum, stream) => sum + stream.packetsLost, 0);
-  const expected = streams.reduce((sum, stream) => sum + stream.packetsReceived + stream.packetsLost, 0);
+export function directionResult(media: ReceivedMedia, probe?: { sent: number; lost: number }): DirectionResult {
+  const repairFree = [media.audio].filter((stream) => stream !== null);
+  const counted = repairFree.length > 0 || (probe?.sent ?? 0) > 0 ? repairFree : [media.audio, media.video].filter((stream) => stream !== null);
+  const lost = counted.reduce((sum, stream) => sum + stream.packetsLost, 0) + (probe?.lost ?? 0);
+  const expected = counted.reduce((sum, stream) => sum + stream.packetsReceived + stream.packetsLost, 0) + (probe?.sent ?? 0);
   const lossFraction = expected > 0 ? lost / expected : 0;
+  const streams = [media.audio, media.video].filter((stream) => stream !== null);
   const bytes = streams.reduce((sum, stream) => sum + stream.bytesReceived, 0);
   const seconds = media.durationMs / 1000;
   const video = media.video;
@@ -50,8 +55,10 @@ export function directionResult(media: ReceivedMedia): DirectionResult {
 }
 
 export function summariseNetwork(facts: NetworkFacts): NetworkResult {
-  const down = directionResult(facts.down);
-  const up = facts.up ? directionResult(facts.up) : null;
+  const pings = facts.pings;
+  const reached = pings?.reached ?? null;
+  const down = directionResult(facts.down, pings && reached !== null ? { sent: reached, lost: Math.max(0, reached - pings.returned) } : undefined);
+  const up = facts.up ? directionResult(facts.up, pings && reached !== null ? { sent: pings.sent, lost: Math.max(0, pings.sent - reached) } : undefined) : null;
   const worse = up && (up.lossPercent > down.lossPercent || up.jitterMs > down.jitterMs) ? worst(up, down) : down;
   const path = { rttMs: facts.rttMs ?? 0, jitterMs: worse.jitterMs, lossPercent: worse.lossPercent };
   const quality = callQuality(path);

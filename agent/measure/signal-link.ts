@@ -87,10 +87,9 @@ export async function connectToReflector(options: ConnectOptions): Promise<Conne
       const plain = typeof candidate.toJSON === 'function' ? candidate.toJSON() : candidate;
       void link.send({ type: 'candidate', sessionId: id, candidate: { candidate: plain.candidate, sdpMid: plain.sdpMid ?? null, sdpMLineIndex: plain.sdpMLineIndex ?? null } }).catch(() => undefined);
     };
-    const created = await peer.createOffer();
-    // No retransmission in a measurement: libwebrtc counts a packet NACK repaired as received, so
-    // with NACK the loss read would be what is left after repair, not the path's (PLI stays).
-    const offer = { type: created.type, sdp: withoutNack(created.sdp) };
+    // NACK stays on: without repair a lossy path freezes the video far more than a class's own
+    // WebRTC client would, and the test is to show what a class feels.
+    const offer = await peer.createOffer();
     await peer.setLocalDescription(offer);
     // The same cap on the way back: b=AS in the offer is what this side will receive at most.
     await link.send({ type: 'offer', sessionId: id, grant: granted.signed, sdp: videoKbps === undefined ? offer.sdp : limitVideoBitrate(offer.sdp, videoKbps) });
@@ -107,14 +106,6 @@ export async function connectToReflector(options: ConnectOptions): Promise<Conne
     await close();
     throw error;
   }
-}
-
-/** Drops generic NACK feedback (`a=rtcp-fb:PT nack`), keeping `nack pli` (keyframe requests). */
-export function withoutNack(sdp: string): string {
-  return sdp
-    .split('\r\n')
-    .filter((line) => !/^a=rtcp-fb:\d+ nack$/.test(line))
-    .join('\r\n');
 }
 
 /** Adds `b=AS:<kbps>` to the video section (RFC 4566 §5.8), replacing one already there. */

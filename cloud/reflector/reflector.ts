@@ -35,6 +35,7 @@ interface Session {
   startedAt: number;
   freezes: FreezeCounter;
   jitter: JitterAverager;
+  pingsReceived: number;
   timers: NodeJS.Timeout[];
   /** Candidates and bye wait for the offer's own handling to finish. */
   ready: Promise<void>;
@@ -47,10 +48,12 @@ const USED_TTL_MS = 30 * 60_000;
 const STATS_SAMPLE_MS = 100;
 const MAX_PING_CHARS = 128;
 
-/** The agent's round-trip pings: each one straight back, as it came. */
-function echoPings(channel: DataChannel): void {
+/** The agent's round-trip pings: each one straight back, as it came, and counted. */
+function echoPings(channel: DataChannel, counted: () => void): void {
   channel.onmessage = ({ data }) => {
-    if (typeof data === 'string' && data.length <= MAX_PING_CHARS && channel.readyState === 'open') channel.send(data);
+    if (typeof data !== 'string' || data.length > MAX_PING_CHARS) return;
+    counted();
+    if (channel.readyState === 'open') channel.send(data);
   };
 }
 
@@ -148,6 +151,7 @@ export class Reflector {
       startedAt: Date.now(),
       freezes: new FreezeCounter(),
       jitter: new JitterAverager(),
+      pingsReceived: 0,
       timers: [],
       ready: new Promise<void>((resolve) => (markReady = resolve)),
     };
@@ -167,7 +171,7 @@ export class Reflector {
         if (peer.connectionState === 'failed' || peer.connectionState === 'closed') this.end(session, `the connection ${peer.connectionState}`);
       };
       peer.ondatachannel = ({ channel }) => {
-        if (channel.label === PING_CHANNEL) echoPings(channel);
+        if (channel.label === PING_CHANNEL) echoPings(channel, () => (session.pingsReceived += 1));
         else this.serveReports(session, channel);
       };
       try {
@@ -236,7 +240,7 @@ export class Reflector {
         (stats) => {
           const elapsed = Date.now() - session.startedAt;
           session.freezes.finish(elapsed);
-          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes, session.jitter) };
+          const report: ReflectorReport = { type: 'report', received: receivedMedia(stats, elapsed, session.freezes, session.jitter), pingsReceived: session.pingsReceived };
           if (channel.readyState === 'open') channel.send(JSON.stringify(report));
         },
         (error: unknown) => this.log.debug({ err: error }, 'reading stats for a report failed'),

@@ -7,7 +7,7 @@
  * line is one JSON object of figures.
  *
  *   BENCH_MEASURE_QUICK=1   a smaller grid (delay 0/150, jitter 0/30, loss 0/5, one cap)
- *   BENCH_MEASURE_SECONDS   media per cell (default 12)
+ *   BENCH_MEASURE_SECONDS   media per cell (default 20, as the agent's own test)
  */
 import { measurePipelineSync } from '../../agent/measure/pipeline-loopback.js';
 import type { NetworkResult } from '../../protocol/measure-result.js';
@@ -16,7 +16,7 @@ import { MeasureRig } from '../measure/measure-rig.js';
 import { AV_OFFSETS_MS, judgeCell, networkGrid, TARGETS, truthLoss, type CellJudgement } from './measure-grid.js';
 
 const QUICK = process.env.BENCH_MEASURE_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_MEASURE_SECONDS ?? 12);
+const SECONDS = Number(process.env.BENCH_MEASURE_SECONDS ?? 20);
 
 interface NetworkCell {
   injected: Impairment;

@@ -133,7 +133,7 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       expect(ticket).toMatchObject({ code: 'NETWORK_LOSS_HIGH', category: 'network', severity: 'urgent', deviceId: null, status: 'open' });
       expect(ticket?.description).toContain('Packet loss too high for live classes');
       const detail = await engine.store.get(ticket?.id ?? '');
-      expect(detail?.bundle).toMatchObject({ fault: { message: expect.stringContaining('Packet loss 5.7% on the way down (limit 3%)') as string } });
+      expect(detail?.bundle).toMatchObject({ fault: { message: expect.stringContaining('Packet loss 6.0% on the way down (limit 3%)') as string } });
       const bundle = detail?.bundle as { recentMeasurements: Array<{ name: string; value: number }>; fault: { evidence: { reflectorId: string } } };
       expect(bundle.recentMeasurements).toEqual([expect.objectContaining({ name: 'network', value: result.quality.mos })]);
       expect(bundle.fault.evidence.reflectorId).toBe('local');
