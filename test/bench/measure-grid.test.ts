@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeCell, networkGrid } from './measure-grid.js';
 
-const truth = (dropped: number, addedMs: number, jitterMs: number) => ({ rtpPackets: 1000, rtpDropped: dropped, meanAddedMs: addedMs, audioJitterMs: jitterMs, audioJitterAllMs: jitterMs, bytesForwarded: 0 });
+const truth = (dropped: number, addedMs: number, jitterMs: number) => ({ rtpPackets: 1000, rtpDropped: dropped, countedPackets: 1000, countedDropped: dropped, meanAddedMs: addedMs, audioJitterMs: jitterMs, audioJitterAllMs: jitterMs, bytesForwarded: 0 });
 
 describe("bench:measure's grid and judgement", () => {
   it('covers delay x jitter x loss and the UDP-only caps', () => {

@@ -39,7 +39,9 @@ export interface CellJudgement {
   pass: boolean;
 }
 
+/** What the relay dropped of the very packets the agent counts loss on (audio and the data channel); of all RTP when it saw none. */
 export function truthLoss(truth: DirectionTruth): number {
+  if (truth.countedPackets > 0) return (100 * truth.countedDropped) / truth.countedPackets;
   return truth.rtpPackets > 0 ? (100 * truth.rtpDropped) / truth.rtpPackets : 0;
 }
 

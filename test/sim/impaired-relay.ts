@@ -25,6 +25,12 @@ export const NO_IMPAIRMENT: Impairment = { delayMs: 0, jitterMs: 0, lossPercent:
 export interface DirectionTruth {
   rtpPackets: number;
   rtpDropped: number;
+  /**
+   * The packets the agent counts loss on, which nothing repairs: the audio (Opus) and the data
+   * channel's (DTLS application data: the pings, and SCTP's acknowledgements with them).
+   */
+  countedPackets: number;
+  countedDropped: number;
   /** Mean delay the relay added to the RTP packets it forwarded (queueing included). */
   meanAddedMs: number;
   /**
@@ -42,6 +48,8 @@ export interface DirectionTruth {
 interface Direction {
   rtpPackets: number;
   rtpDropped: number;
+  countedPackets: number;
+  countedDropped: number;
   addedSum: number;
   forwarded: number;
   bytesForwarded: number;
@@ -66,7 +74,7 @@ interface SsrcTruth {
 const OPUS_PAYLOAD_TYPE = 111;
 
 function direction(): Direction {
-  return { rtpPackets: 0, rtpDropped: 0, addedSum: 0, forwarded: 0, bytesForwarded: 0, busyUntil: 0, perSsrc: new Map() };
+  return { rtpPackets: 0, rtpDropped: 0, countedPackets: 0, countedDropped: 0, addedSum: 0, forwarded: 0, bytesForwarded: 0, busyUntil: 0, perSsrc: new Map() };
 }
 
 interface RtpHeader {
@@ -158,9 +166,13 @@ export class ImpairedRelay {
     const now = performance.now();
     const rtp = rtpHeader(packet);
     const ssrc = rtp?.ssrc;
+    // DTLS application data (content type 23, RFC 6347) carries the data channel's SCTP.
+    const counted = rtp?.payloadType === OPUS_PAYLOAD_TYPE || packet[0] === 23;
     if (ssrc !== undefined) side.rtpPackets += 1;
+    if (counted) side.countedPackets += 1;
     if (lossPercent > 0 && Math.random() * 100 < lossPercent) {
       if (ssrc !== undefined) side.rtpDropped += 1;
+      if (counted) side.countedDropped += 1;
       return;
     }
     let departure = now + delayMs + (jitterMs > 0 ? Math.random() * 3 * jitterMs : 0);
@@ -169,6 +181,7 @@ export class ImpairedRelay {
       const start = Math.max(now, side.busyUntil);
       if (start - now > QUEUE_LIMIT_MS) {
         if (ssrc !== undefined) side.rtpDropped += 1;
+        if (counted) side.countedDropped += 1;
         return;
       }
       side.busyUntil = start + (packet.length * 8) / rateKbps;
@@ -219,6 +232,8 @@ function summarise(side: Direction): DirectionTruth {
   return {
     rtpPackets: side.rtpPackets,
     rtpDropped: side.rtpDropped,
+    countedPackets: side.countedPackets,
+    countedDropped: side.countedDropped,
     meanAddedMs: side.forwarded > 0 ? side.addedSum / side.forwarded : 0,
     audioJitterMs: audio && audio.countD > 0 ? audio.sumD / audio.countD : 0,
     audioJitterAllMs: audio && audio.countAll > 0 ? audio.sumAll / audio.countAll : 0,
