@@ -143,3 +143,23 @@ export function readGrantPayload(grant: SignedGrant): GrantPayload | { error: st
   if (!parsed.success) return { error: `the grant payload is invalid: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim() };
   return parsed.data;
 }
+
+/** Signalling is small: SDP under MAX_SDP_BYTES plus the grant. */
+export const MAX_SIGNAL_BYTES = 40 * 1024;
+
+/** An agent's signalling message from its bytes: the message, or why it is refused (for the log and the metric). */
+export function readAgentSignal(payload: Buffer): { signal: AgentSignal } | { reason: 'oversize' | 'bad-json' | 'schema'; detail: string } {
+  if (payload.length > MAX_SIGNAL_BYTES) return { reason: 'oversize', detail: `${payload.length} bytes is over ${MAX_SIGNAL_BYTES}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (error) {
+    return { reason: 'bad-json', detail: (error as Error).message };
+  }
+  const parsed = agentSignalSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { reason: 'schema', detail: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}` };
+  }
+  return { signal: parsed.data };
+}

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { untrustedText } from '../../protocol/index.js';
-import { agentSignalInbox, agentSignalSchema, parseSignalTopic } from '../../protocol/measure-signal.js';
+import { agentSignalInbox, parseSignalTopic, readAgentSignal } from '../../protocol/measure-signal.js';
 import type { AcceptOutcome, Collector } from '../collector/collector.js';
 import type { MessageSender } from '../collector/message-gate.js';
 import type { CloudMetrics } from '../metrics.js';
@@ -14,8 +14,6 @@ import { RateLimitedLog } from '../collector/rate-limited-log.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { MeasureGrants } from './measure-grants.js';
 
-/** Signalling is small: SDP under 32 KiB plus the grant. */
-const MAX_SIGNAL_BYTES = 40 * 1024;
 
 export interface SignalRouterOptions {
   grants: MeasureGrants;
@@ -52,20 +50,10 @@ export class SignalRouter {
       return 'rejected';
     };
     if (sender && (sender.schoolId !== from.school || sender.agentId !== from.agent)) return refuse('sender-mismatch', `authenticated as ${sender.schoolId}/${sender.agentId}`);
-    if (payload.length > MAX_SIGNAL_BYTES) return refuse('oversize', `${payload.length} bytes`);
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch (error) {
-      return refuse('bad-json', (error as Error).message);
-    }
-    const parsed = agentSignalSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return refuse('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`);
-    }
+    const read = readAgentSignal(payload);
+    if ('reason' in read) return refuse(read.reason, read.detail);
     this.options.metrics.messagesIn.inc({ kind: 'signal' });
-    const signal = parsed.data;
+    const { signal } = read;
     try {
       if (signal.type === 'measure-request') {
         const answer = this.options.grants.answer(from, signal.requestId, signal.test);

@@ -7,7 +7,7 @@
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { untrustedText } from '../../protocol/index.js';
-import { agentSignalInbox, agentSignalSchema, parseSignalTopic, signalFilter } from '../../protocol/measure-signal.js';
+import { agentSignalInbox, parseSignalTopic, readAgentSignal, signalFilter } from '../../protocol/measure-signal.js';
 import { RateLimitedLog } from '../collector/rate-limited-log.js';
 import { ProbeServer } from './probe-server.js';
 import { Reflector } from './reflector.js';
@@ -34,8 +34,6 @@ export interface RunningReflector {
   activeSessions(): number;
   stop(): Promise<void>;
 }
-
-const MAX_SIGNAL_BYTES = 40 * 1024;
 
 export async function startReflectorService(options: ReflectorServiceOptions): Promise<RunningReflector> {
   const log = options.log.child({ module: 'reflector-service', reflector: options.id });
@@ -76,15 +74,12 @@ export async function startReflectorService(options: ReflectorServiceOptions): P
   client.on('message', (topic, payload) => {
     const from = parseSignalTopic(topic);
     if (!from) return;
-    let signal;
-    try {
-      if (payload.length > MAX_SIGNAL_BYTES) throw new Error(`${payload.length} bytes`);
-      signal = agentSignalSchema.parse(JSON.parse(payload.toString('utf8')));
-    } catch (error) {
-      limitedLog.warn('bad-signal', { topic: untrustedText(topic, 128), err: error instanceof Error ? error.message.slice(0, 200) : String(error) }, 'dropped a bad signalling message');
+    const read = readAgentSignal(payload);
+    if ('reason' in read) {
+      limitedLog.warn(`bad-signal:${read.reason}`, { topic: untrustedText(topic, 128), reason: read.reason, detail: read.detail.slice(0, 200) }, 'dropped a bad signalling message');
       return;
     }
-    reflector.handle(from, signal).catch((error: unknown) => limitedLog.warn('failed', { err: error }, 'handling a signalling message failed'));
+    reflector.handle(from, read.signal).catch((error: unknown) => limitedLog.warn('failed', { err: error }, 'handling a signalling message failed'));
   });
   return {
     id: options.id,
