@@ -2,7 +2,7 @@
 # avcare installer for Debian/Ubuntu classroom PCs. `bash install.sh --help` explains it.
 #
 # What it sets up (each step is skipped when already done, so running it again upgrades in place):
-#   Node.js >= 20.19, usbutils, alsa-utils, v4l-utils, the usb.ids database;
+#   Node.js >= 20.19, usbutils, alsa-utils, v4l-utils, ffmpeg, the usb.ids database;
 #   a system user `avcare`; the avcare package (global npm install, so `avcare-agent` is on PATH);
 #   a udev rule for USB device access; /etc/avcare/agent.json (never overwritten); /var/lib/avcare;
 #   with --cloud and --token, the PC's enrollment (`avcare-agent enroll`, as the avcare user, so
@@ -20,7 +20,8 @@ readonly SERVICE_USER=avcare
 readonly PACKAGE_NAME=avcare
 readonly UNIT_NAME=avcare-agent.service
 readonly SERVICE_GROUPS=(dialout video audio plugdev) # serial, cameras, sound, removable devices
-readonly SYSTEM_PACKAGES=(usbutils alsa-utils v4l-utils)
+# ffmpeg plays and records the A/V sync test's flash and beep in the room (ffplay on the display, ffmpeg from the camera and microphone).
+readonly SYSTEM_PACKAGES=(usbutils alsa-utils v4l-utils ffmpeg)
 readonly USB_IDS_FILES=(/usr/share/misc/usb.ids /usr/share/hwdata/usb.ids /var/lib/usbutils/usb.ids)
 
 # Live paths, as the running agent and systemd see them.

@@ -108,6 +108,15 @@ export const agentConfigSchema = z
         videoKbps: z.number().int().min(300).max(8000).default(1500).describe('Video bitrate of the network test (classroom setting)'),
         raiseAfterTests: z.number().int().min(1).max(10).default(2).describe('Bad tests in a row before a network or A/V sync fault is raised'),
         clearAfterTests: z.number().int().min(1).max(10).default(2).describe('Good tests in a row before it is cleared'),
+        room: z
+          .object({
+            enabled: z.boolean().default(true).describe('The A/V sync test also measures the room: flash and beep on the display and speakers, captured by the camera and microphone'),
+            camera: z.string().regex(/^\/dev\/video\d+$/).optional().describe('The camera to capture (/dev/videoN); the first capture device when unset'),
+            microphone: z.string().regex(/^[\w:=,.-]{1,128}$/).optional().describe('The ALSA device to record (plughw:CARD=C920); the first card that records when unset'),
+            display: z.string().regex(/^[\w.-]*:\d+(\.\d+)?$/).optional().describe('The X display to flash (":0"); the desktop session\'s when unset'),
+          })
+          .strict()
+          .prefault({}),
       })
       .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -93,8 +93,24 @@ export const avsyncResultSchema = z.strictObject({
   /** Offset sign: positive = sound ahead of picture (ITU-R BT.1359). */
   summary: syncSummarySchema,
   markersSent: z.number().int().nonnegative(),
-  /** Why the room chain was not measured (no camera, microphone or display), when it was not. */
+  /** Why the room chain was not measured (no camera, microphone or display), or why it found too few markers. */
   roomUnavailable: z.array(z.string().max(200)).max(8),
+  /** The pipeline's own offset, beside a room result: the check that the measuring chain works on this PC. */
+  pipeline: syncSummarySchema.optional(),
+  /** What the room chain used and saw, when it ran. */
+  room: z
+    .strictObject({
+      camera: z.string().max(256),
+      microphone: z.string().max(256),
+      display: z.string().max(64),
+      flashesSeen: z.number().int().nonnegative(),
+      beepsHeard: z.number().int().nonnegative(),
+      /** How much the flash brightened the camera's picture, in luma levels. */
+      flashContrast: z.number().nonnegative(),
+      /** The beep's power over the room's noise at 1 kHz. */
+      toneToNoise: z.number().nonnegative(),
+    })
+    .optional(),
   usage: usageSchema.optional(),
 });
 export type AvsyncResult = z.infer<typeof avsyncResultSchema>;

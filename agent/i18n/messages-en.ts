@@ -232,6 +232,7 @@ export const en = {
   },
   test: {
     progress: {
+      room: 'Flashing the display and beeping the speakers while the room camera and microphone record (about 15 s more)...',
       starting: 'Starting the {{test}} test (it takes about {{seconds}} s)...',
       requesting: 'Asking the cloud for a test session...',
       connecting: 'Connected to the reflector; sending classroom audio and video...',
@@ -266,6 +267,9 @@ export const en = {
       unacceptable: 'Verdict         out of tolerance: viewers see lips and voice apart',
       notEnoughMarkers: 'Verdict         not enough markers paired to judge (at least 10 needed)',
       room: 'Room chain      not measured: {{reasons}}',
+      roomUsed: 'Room chain      camera {{camera}}, microphone {{microphone}}, display {{display}}: {{flashes}} flashes seen, {{beeps}} beeps heard',
+      roomProblems: 'Room chain      {{problems}}',
+      pipeline: 'Pipeline        {{offset}} ms (this PC\'s own encode and decode, for comparison)',
     },
     usage: 'The test used {{cpu}} s of CPU ({{percent}} % of one core) and at most {{rss}} MB of memory.',
     failed: 'The {{test}} test did not complete: {{reason}}',

@@ -232,6 +232,7 @@ export const zhCN: CatalogShape<typeof en> = {
   },
   test: {
     progress: {
+      room: '正在让显示器闪光、扬声器发出提示音，同时用教室摄像头和麦克风录制（约需再 15 秒）……',
       starting: '开始{{test}}测试（大约需要 {{seconds}} 秒）……',
       requesting: '正在向云端申请测试会话……',
       connecting: '已连接反射服务器，正在发送课堂规格的音视频……',
@@ -266,6 +267,9 @@ export const zhCN: CatalogShape<typeof en> = {
       unacceptable: '结论            超出容限：观众会看到口型和声音对不上',
       notEnoughMarkers: '结论            配对的标记不足，无法判断（至少需要 10 个）',
       room: '教室链路        未测量：{{reasons}}',
+      roomUsed: '教室链路        摄像头 {{camera}}，麦克风 {{microphone}}，显示器 {{display}}：看到 {{flashes}} 次闪光，听到 {{beeps}} 次提示音',
+      roomProblems: '教室链路        {{problems}}',
+      pipeline: '编解码链路      {{offset}} 毫秒（本机自身的编码与解码，供对比）',
     },
     usage: '测试用了 {{cpu}} 秒 CPU（单核的 {{percent}}%），内存最多 {{rss}} MB。',
     failed: '{{test}}测试没有完成：{{reason}}',

@@ -39,7 +39,7 @@ export class MeasureService {
 
   async run(test: MeasureTest, trigger: TestTrigger, onProgress?: (progress: TestProgress) => void, overrides: TestSettings = {}): Promise<TestOutcome> {
     const { config, log, sink, link, stateDir, childEntry } = this.options;
-    const settings: TestSettings = test === 'network' ? { durationMs: config.measure.durationSeconds * 1000, bitrateKbps: config.measure.videoKbps, ...overrides } : overrides;
+    const settings: TestSettings = test === 'network' ? { durationMs: config.measure.durationSeconds * 1000, bitrateKbps: config.measure.videoKbps, ...overrides } : { room: roomSettings(config), ...overrides };
     log.info({ test, trigger }, 'test started');
     const outcome = await runTestInChild({ test, settings, link, stateDir, log, ...(onProgress ? { onProgress } : {}), ...(childEntry ? { childEntry } : {}) });
     log.info({ test, trigger, status: outcome.status, wallMs: outcome.wallMs, ...(outcome.status === 'done' ? {} : { reason: outcome.message }) }, 'test finished');
@@ -81,4 +81,10 @@ export function measurementOf(identity: Pick<AgentConfig, 'agentId' | 'schoolId'
     unit,
     details: { status: outcome.status, trigger, wallMs: outcome.wallMs, reason: outcome.message, ...(outcome.status === 'failed' ? { code: outcome.code, ...(outcome.usage ? { usage: outcome.usage } : {}) } : { deadlineMs: outcome.deadlineMs }) },
   };
+}
+
+/** The room chain's part of the config, with the unset devices left out (the child finds them). */
+function roomSettings(config: AgentConfig): NonNullable<TestSettings['room']> {
+  const { enabled, camera, microphone, display } = config.measure.room;
+  return { enabled, ...(camera === undefined ? {} : { camera }), ...(microphone === undefined ? {} : { microphone }), ...(display === undefined ? {} : { display }) };
 }

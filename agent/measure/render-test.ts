@@ -16,6 +16,8 @@ export function renderProgress(progress: TestProgress, test: 'network' | 'avsync
       return t('test.progress.connecting');
     case 'throttling':
       return t('test.progress.throttling');
+    case 'room':
+      return t('test.progress.room');
     case 'finishing':
       return t('test.progress.finishing');
     case 'measuring':
@@ -78,6 +80,17 @@ function renderAvsync(result: AvsyncResult, tr: Translator): string[] {
     t('test.avsync.offset', { offset: signed(summary.offsetMs), spread: summary.spreadMs }),
     t('test.avsync.raw', { raw: signed(summary.rawOffsetMs), baseline: signed(summary.baselineMs) }),
     t(verdicts[summary.verdict]),
-    ...(result.roomUnavailable.length > 0 ? [t('test.avsync.room', { reasons: result.roomUnavailable.join('; ') })] : []),
+    ...roomLines(result, tr, signed),
+  ];
+}
+
+function roomLines(result: AvsyncResult, tr: Translator, signed: (value: number) => string): string[] {
+  const { t } = tr;
+  const { room, pipeline } = result;
+  if (room === undefined) return result.roomUnavailable.length > 0 ? [t('test.avsync.room', { reasons: printable(result.roomUnavailable.join('; ')) })] : [];
+  return [
+    t('test.avsync.roomUsed', { camera: printable(room.camera), microphone: printable(room.microphone), display: printable(room.display), flashes: room.flashesSeen, beeps: room.beepsHeard }),
+    ...(result.roomUnavailable.length > 0 ? [t('test.avsync.roomProblems', { problems: printable(result.roomUnavailable.join('; ')) })] : []),
+    ...(pipeline === undefined ? [] : [t('test.avsync.pipeline', { offset: signed(pipeline.offsetMs) })]),
   ];
 }

@@ -8,7 +8,7 @@ import { isAvcareError } from '../../protocol/errors.js';
 import type { CloudSignal } from '../../protocol/measure-signal.js';
 import type { TestResult, TestUsage } from '../../protocol/measure-result.js';
 import { runNetworkTest } from './network-test.js';
-import { measurePipelineSync } from './pipeline-loopback.js';
+import { runAvsyncTest } from './avsync-test.js';
 import type { SignalLink } from './signal-link.js';
 import { toChildSchema, type FromChild, type TestProgress, type TestSettings } from './test-ipc.js';
 
@@ -42,17 +42,7 @@ async function run(test: 'network' | 'avsync', settings: TestSettings): Promise<
   if (test === 'network') {
     return runNetworkTest({ link, ...settings, onProgress });
   }
-  onProgress({ phase: 'measuring', elapsedMs: 0 });
-  const markers = settings.markers ?? 12;
-  const baseline = await measurePipelineSync({ markers, ...(settings.audioShiftMs === undefined ? {} : { audioShiftMs: settings.audioShiftMs }) });
-  return {
-    test: 'avsync',
-    mode: 'pipeline',
-    summary: baseline.summary,
-    markersSent: markers,
-    // No capture devices are opened by the pipeline mode; the room chain says what it lacks.
-    roomUnavailable: ['the room chain (display, speakers, camera, microphone) is not measured by the pipeline mode'],
-  };
+  return runAvsyncTest({ settings, onProgress });
 }
 
 process.on('message', (raw) => {

@@ -12,6 +12,15 @@ export const testSettingsSchema = z.strictObject({
   width: z.number().int().min(160).max(3840).optional(),
   height: z.number().int().min(120).max(2160).optional(),
   markers: z.number().int().min(10).max(60).optional(),
+  /** The room chain: on unless turned off, devices found unless named. */
+  room: z
+    .strictObject({
+      enabled: z.boolean(),
+      camera: z.string().max(256).optional(),
+      microphone: z.string().max(256).optional(),
+      display: z.string().max(64).optional(),
+    })
+    .optional(),
   /** Tests and calibration only: a sound shift injected on the sender. */
   audioShiftMs: z.number().min(-500).max(500).optional(),
 });
@@ -24,7 +33,7 @@ export const toChildSchema = z.discriminatedUnion('type', [
 export type ToChild = z.infer<typeof toChildSchema>;
 
 export const progressSchema = z.strictObject({
-  phase: z.enum(['starting', 'requesting', 'connecting', 'measuring', 'throttling', 'finishing']),
+  phase: z.enum(['starting', 'requesting', 'connecting', 'measuring', 'room', 'throttling', 'finishing']),
   elapsedMs: z.number().nonnegative().optional(),
   durationMs: z.number().nonnegative().optional(),
   rttMs: z.number().nonnegative().nullable().optional(),

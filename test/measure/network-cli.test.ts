@@ -78,4 +78,16 @@ describe('avcare-agent test network against the cloud it is enrolled with', () =
     // Progress went to stderr, so stdout stays parseable.
     expect(json.stderr).toMatch(/Asking the cloud for a test session/);
   }, 120_000);
+
+  it('avsync: measures the pipeline and says why the room chain was not measured on a PC without camera, microphone or display', async () => {
+    const { store, stateHome, env, key } = await cloudWithAgent();
+    const text = await runCli(['test', 'avsync'], { stateHome, env: { ...env, DISPLAY: '' }, timeoutMs: 90_000 });
+    expect(text.code, `${text.stdout}\n${text.stderr}`).toBe(0);
+    expect(text.stdout).toMatch(/A\/V sync test \(pipeline mode\): 1[0-2] of 12 markers paired/);
+    expect(text.stdout).toMatch(/Room chain {6}not measured: .*no display.*no camera: no video capture device/);
+
+    const stored = await eventually(async () => (await store.events(key, { limit: 50 })).find((event) => event.type === 'measurement'), 15_000, 'the measurement in the database');
+    expect(stored.message).toMatchObject({ name: 'avsync', details: { status: 'done', result: { test: 'avsync', mode: 'pipeline' } } });
+    expect(JSON.stringify(stored.message)).toContain('"no camera: no video capture device (/dev/video*)"');
+  }, 120_000);
 });
