@@ -6,6 +6,7 @@ import { installErrorHandlers } from './api/api-error.js';
 import { auditRoutes } from './api/audit-routes.js';
 import { authRoutes } from './api/auth-routes.js';
 import { enrollRoutes } from './api/enroll-routes.js';
+import { reflectorsRoutes } from './api/reflectors-routes.js';
 import { healthRoutes } from './api/health-routes.js';
 import { installRequestAuth } from './api/request-auth.js';
 import { ticketsRoutes } from './api/tickets-routes.js';
@@ -65,6 +66,7 @@ export function buildApp({ store, metrics, log, tickets, security, auditAnchorFi
   authRoutes(app, security);
   usersRoutes(app, security);
   enrollRoutes(app, security);
+  reflectorsRoutes(app, security);
   auditRoutes(app, security, auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile });
   if (tickets) ticketsRoutes(app, { tickets });
   return app;

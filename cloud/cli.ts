@@ -7,6 +7,7 @@ import { sessionCommands, usersCommand } from './account-commands.js';
 import { reflectorCommand } from './reflector-command.js';
 import { auditCommand } from './audit-command.js';
 import { agentsCommand, enrollTokensCommand } from './enroll-commands.js';
+import { reflectorsCommand } from './reflectors-command.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
 import { describeCloud, describeFirstRun, startCloud, stopOnSignals } from './main.js';
 import { ticketsCommand } from './tickets-command.js';
@@ -45,6 +46,7 @@ interface StartFlags {
   reflectorAddress?: string;
   reflectorPorts?: string;
   reflectorProbePort?: string;
+  reflectorProbeHost?: string;
   testSchedule?: boolean;
   testEvery?: string;
   roomReadyMinutes?: string;
@@ -96,6 +98,7 @@ function buildProgram(): Command {
     .option('--reflector-address <address>', 'the address agents reach the reflector at, when it is behind NAT')
     .option('--reflector-ports <min-max>', "UDP ports the reflector's media may use, e.g. 40000-40100 (default: any)")
     .option('--reflector-probe-port <port>', 'TCP and UDP port of the throttling check (default: one the OS picks)')
+    .option('--reflector-probe-host <address>', "address the throttling check's port listens on (default: every address, as the media does)")
     .option('--no-test-schedule', 'do not ask agents to test on a schedule or before lessons')
     .option('--test-every <minutes>', 'minutes between scheduled tests of an agent in school hours (default 30)')
     .option('--room-ready-minutes <n>', 'the room-ready check runs this many minutes before each lesson (default 10)')
@@ -139,7 +142,7 @@ function buildProgram(): Command {
         }),
         insecurePlaintext: flags.insecurePlaintext === true,
         insecureOpenBroker: flags.insecureOpenBroker === true,
-        reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, probePort: flags.reflectorProbePort, agentsUse: flags.agentsReflector }) },
+        reflector: { enabled: flags.reflector !== false, ...defined({ id: flags.reflectorId, announceAddress: flags.reflectorAddress, ports: flags.reflectorPorts, probePort: flags.reflectorProbePort, probeHost: flags.reflectorProbeHost, agentsUse: flags.agentsReflector }) },
         testSchedule: {
           enabled: flags.testSchedule !== false,
           duringLessons: flags.testsDuringLessons === true,
@@ -159,6 +162,7 @@ function buildProgram(): Command {
   program.addCommand(ticketsCommand());
   program.addCommand(auditCommand());
   program.addCommand(reflectorCommand());
+  program.addCommand(reflectorsCommand());
 
   return program;
 }

@@ -70,6 +70,12 @@ export const cloudOptionsSchema = z.object({
         .optional()
         .describe('UDP ports the reflector\'s media may use (for a firewall rule); default: any'),
       probePort: portSchema.default(0).describe('TCP and UDP port of the throttling check (media-like UDP and bulk TCP); 0 lets the OS pick'),
+      probeHost: z
+        .string()
+        .min(1)
+        .max(253)
+        .default('0.0.0.0')
+        .describe("Address the throttling check's port listens on: every address by default, as the media does (ICE offers every address), whatever --host the API and broker use"),
       agentsUse: z
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
@@ -159,6 +165,7 @@ export const CLOUD_FLAGS: Record<string, string> = {
   'reflector.ports': '--reflector-ports',
   'reflector.agentsUse': '--agents-reflector',
   'reflector.probePort': '--reflector-probe-port',
+  'reflector.probeHost': '--reflector-probe-host',
   'testSchedule.enabled': '--no-test-schedule',
   'testSchedule.everyMinutes': '--test-every',
   'testSchedule.roomReadyMinutes': '--room-ready-minutes',

@@ -18,7 +18,7 @@ import { Collector } from './collector/collector.js';
 import { newSecret } from './identity/secret-token.js';
 import { CloudSigningKey } from './identity/signing-key.js';
 import { startMetricsListener } from './metrics-listener.js';
-import { createSecurity, type Security } from './security.js';
+import { attachBroker, brokerLogins, createSecurity, type Security } from './security.js';
 import { EMPTY_SERVICE_CONFIG, loadServiceConfig, serviceDirectory, summariseServiceConfig } from './tickets/service-config.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { TicketEngine } from './tickets/ticket-engine.js';
@@ -155,11 +155,11 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         collector: inbound,
         log: baseLog,
         metrics,
-        authentication: options.insecureOpenBroker ? { mode: 'open' } : { mode: 'agents', verify: (username, password) => security.registry.verifyMqtt(username, password) },
+        authentication: options.insecureOpenBroker ? { mode: 'open' } : brokerLogins(security),
         allowPlaintextCredentials: options.insecurePlaintext,
         ...(tls ? { tls, tlsPort: options.mqttsPort } : {}),
       });
-      security.registry.attachBroker(broker);
+      attachBroker(security, broker);
       publishToAgent = (topic, payload) => broker.publish(topic, payload);
       const host = reachableHost(options.host);
       mqtt = {
@@ -184,10 +184,10 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         // A fresh secret at every start: the collector needs it only for its own connection, so it is never stored.
         credentials = { username: options.collectorId, password: newSecret('brokerSecret') };
         await dynsec.grantCollector(credentials.username, credentials.password);
-        security.registry.attachBroker(dynsec);
+        attachBroker(security, dynsec);
         await revokeAtBrokerWhatDatabaseRevoked(security, dynsec, log);
       } else {
-        security.registry.attachBroker(UNMANAGED_BROKER);
+        attachBroker(security, UNMANAGED_BROKER);
         log.warn({ broker: redactSpec(brokerUrl) }, 'the external broker is not managed by the cloud (--insecure-open-broker): any client it lets in can publish as any agent');
       }
       const feed = startMqttFeed({
@@ -288,8 +288,8 @@ async function startLocalReflector(
   log: Logger,
 ): Promise<{ id: string; handle: Reflector['handle']; close(): Promise<void> } & Pick<Reflector, 'activeSessions'>> {
   const ports = options.reflector.ports?.split('-').map(Number);
-  const probe = await ProbeServer.start({ host: options.host, port: options.reflector.probePort, log }).catch((error: unknown) => {
-    throw error instanceof Error ? explainListenError(error, { port: options.reflector.probePort, host: options.host, flag: '--reflector-probe-port' }) : error;
+  const probe = await ProbeServer.start({ host: options.reflector.probeHost, port: options.reflector.probePort, log }).catch((error: unknown) => {
+    throw error instanceof Error ? explainListenError(error, { port: options.reflector.probePort, host: options.reflector.probeHost, flag: '--reflector-probe-port' }) : error;
   });
   const reflector = new Reflector({
     bulk: probe,

@@ -1,4 +1,6 @@
 import type { Logger } from '../protocol/log.js';
+import type { BrokerAccess } from './broker/broker-access.js';
+import type { BrokerAuthentication } from './broker/embedded-broker.js';
 import { Accounts } from './accounts/accounts.js';
 import { ApiTokens } from './accounts/api-tokens.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './accounts/login-limiter.js';
@@ -8,6 +10,8 @@ import { AuditLog } from './audit/audit-log.js';
 import { AgentRegistry } from './identity/agent-registry.js';
 import { EnrollTokens } from './identity/enroll-tokens.js';
 import { Enrollment } from './identity/enrollment.js';
+import { ReflectorRegistry } from './identity/reflector-registry.js';
+import { SECRET_PREFIXES } from './identity/secret-token.js';
 import type { CloudSigningKey } from './identity/signing-key.js';
 import type { CloudMetrics } from './metrics.js';
 import type { Dialect } from './store/dialect.js';
@@ -22,6 +26,7 @@ export interface Security {
   enrollTokens: EnrollTokens;
   enrollment: Enrollment;
   registry: AgentRegistry;
+  reflectors: ReflectorRegistry;
   signingKey: CloudSigningKey;
   directory: ServiceDirectory;
   /** `--insecure-plaintext`: credentials accepted over plain connections from other machines. */
@@ -63,6 +68,7 @@ export function createSecurity(options: SecurityOptions): Security {
   });
   const enrollTokens = new EnrollTokens(db, audit);
   const registry = new AgentRegistry(db, audit);
+  const reflectors = new ReflectorRegistry(db, audit);
   const enrollment = new Enrollment({ db, audit, tokens: enrollTokens, registry, signingKey, mqttUrl: options.agentMqttUrl });
   return {
     audit,
@@ -72,9 +78,24 @@ export function createSecurity(options: SecurityOptions): Security {
     enrollTokens,
     enrollment,
     registry,
+    reflectors,
     signingKey,
     directory,
     allowPlaintextCredentials: options.allowPlaintextCredentials ?? false,
     ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
+  };
+}
+
+/** The broker that enforces access, for everything that grants or revokes broker accounts. */
+export function attachBroker(security: Pick<Security, 'registry' | 'reflectors'>, broker: BrokerAccess): void {
+  security.registry.attachBroker(broker);
+  security.reflectors.attachBroker(broker);
+}
+
+/** How the embedded broker checks a login: the secret's prefix says whose account it is. */
+export function brokerLogins(security: Pick<Security, 'registry' | 'reflectors'>): BrokerAuthentication {
+  return {
+    mode: 'agents',
+    verify: (username, password) => (password.startsWith(SECRET_PREFIXES.reflectorSecret) ? security.reflectors.verifyMqtt(username, password) : security.registry.verifyMqtt(username, password)),
   };
 }

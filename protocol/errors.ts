@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   ENROLL_THROTTLED: { hint: 'Too many failed enrollments from this address: check the token and the --cloud address, and try again after the time named.' },
   ENROLL_TOKEN_NOT_FOUND: { hint: 'List the tokens with `avcare-cloud enroll-tokens list` to find its id.' },
   SCHOOL_NOT_FOUND: { hint: 'You see only the schools of your scope (your school, or your service team\'s regions); check the school id.' },
+  REFLECTOR_EXISTS: { hint: 'A reflector id has one account at a time: `avcare-cloud reflectors revoke ID` stops the old one, then `reflectors add ID` issues a new secret.' },
+  REFLECTOR_NOT_FOUND: { hint: 'List the reflector accounts with `avcare-cloud reflectors list`.' },
   AGENT_NOT_FOUND: { hint: 'List the agents you can see with `avcare-cloud agents list` (or GET /api/agents).' },
   AGENT_NOT_ENROLLED: { hint: 'Enroll this PC first: `avcare-agent enroll --cloud URL --token TOKEN` (or `install.sh --cloud URL --token TOKEN`).' },
   AGENT_REVOKED: { hint: 'This agent was revoked in the cloud; enroll the PC again with a new token if it should report.' },

@@ -15,7 +15,7 @@
  * The broker's ACL makes the topic the sender's identity: an agent can publish only on its own.
  */
 import { z } from 'zod';
-import { agentInboxTopic, TOPIC_ROOT } from './topics.js';
+import { agentInboxTopic, INBOX_ROOT, TOPIC_ROOT } from './topics.js';
 import { topicIdSchema } from './ids.js';
 
 export const SIGNAL_KIND = 'signal';
@@ -120,6 +120,23 @@ export function signalFilter(): string {
 /** The agent's half: answers, candidates and grants addressed to it. */
 export function agentSignalInbox(school: string, agent: string): string {
   return agentInboxTopic(school, agent, SIGNAL_KIND);
+}
+
+/** Every agent's signalling inbox: what a reflector may answer into. */
+export function signalInboxFilter(): string {
+  return `${INBOX_ROOT}/+/+/${SIGNAL_KIND}`;
+}
+
+/** True for an agent's signalling inbox (avcare/to/v1/<school>/<agent>/signal) and nothing else. */
+export function isAgentSignalInbox(topic: string): boolean {
+  const parts = topic.split('/');
+  return (
+    parts.length === 6 &&
+    parts.slice(0, 3).join('/') === INBOX_ROOT &&
+    parts[5] === SIGNAL_KIND &&
+    topicIdSchema.safeParse(parts[3]).success &&
+    topicIdSchema.safeParse(parts[4]).success
+  );
 }
 
 /** The sender of a signalling topic; null for any other topic. */

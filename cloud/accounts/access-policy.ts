@@ -31,6 +31,8 @@ export const PERMISSIONS = [
   'users.manage',
   'audit.read',
   'metrics.read',
+  /** Broker accounts of reflectors in their own processes: the provider's infrastructure, operators only. */
+  'reflectors.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

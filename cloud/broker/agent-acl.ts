@@ -1,9 +1,31 @@
 import { INBOX_ROOT, TOPIC_ROOT } from '../../protocol/index.js';
+import { isAgentSignalInbox, signalFilter } from '../../protocol/measure-signal.js';
 
 /** The agent a broker connection authenticated as. */
 export interface AclSubject {
   schoolId: string;
   agentId: string;
+}
+
+/** A connection's identity at the embedded broker: an enrolled agent, or a reflector in its own process. */
+export type BrokerSubject = ({ kind: 'agent' } & AclSubject) | { kind: 'reflector'; reflectorId: string };
+
+export function subjectMayPublish(subject: BrokerSubject, topic: string): boolean {
+  return subject.kind === 'agent' ? agentMayPublish(subject, topic) : reflectorMayPublish(topic);
+}
+
+export function subjectMaySubscribe(subject: BrokerSubject, filter: string): boolean {
+  return subject.kind === 'agent' ? agentMaySubscribe(subject, filter) : reflectorMaySubscribe(filter);
+}
+
+/** A reflector answers only into agents' signalling inboxes: no telemetry, no other inbox topic. */
+export function reflectorMayPublish(topic: string): boolean {
+  return isAgentSignalInbox(topic);
+}
+
+/** A reflector reads every agent's signalling and nothing else: exactly the signalling filter. */
+export function reflectorMaySubscribe(filter: string): boolean {
+  return filter === signalFilter();
 }
 
 /**

@@ -10,6 +10,13 @@ export interface AgentBrokerAccount {
   clientId: string;
 }
 
+/** A reflector in its own process: reads agents' signalling, answers into their signalling inboxes. */
+export interface ReflectorBrokerAccount {
+  reflectorId: string;
+  username: string;
+  clientId: string;
+}
+
 export interface BrokerAccess {
   /** What kind of broker enforces access, for the log and `start`'s summary. */
   readonly description: string;
@@ -17,6 +24,8 @@ export interface BrokerAccess {
   grantAgent(account: AgentBrokerAccount, password: string): Promise<void>;
   /** Removes the account and disconnects a live connection at once. */
   revokeAgent(account: AgentBrokerAccount): Promise<void>;
+  grantReflector(account: ReflectorBrokerAccount, password: string): Promise<void>;
+  revokeReflector(account: ReflectorBrokerAccount): Promise<void>;
 }
 
 /** For an external broker the cloud does not manage (`--insecure-open-broker`): nothing to grant or revoke. */
@@ -24,4 +33,6 @@ export const UNMANAGED_BROKER: BrokerAccess = {
   description: 'unmanaged external broker (no per-agent access control)',
   grantAgent: () => Promise.resolve(),
   revokeAgent: () => Promise.resolve(),
+  grantReflector: () => Promise.resolve(),
+  revokeReflector: () => Promise.resolve(),
 };

@@ -8,13 +8,13 @@ import type { Collector } from '../collector/collector.js';
 import { RateLimitedLog } from '../collector/rate-limited-log.js';
 import type { CloudMetrics } from '../metrics.js';
 import { credentialsAllowed, type TlsFiles } from '../transport-security.js';
-import { agentMayPublish, agentMaySubscribe, type AclSubject } from './agent-acl.js';
-import type { AgentBrokerAccount, BrokerAccess } from './broker-access.js';
+import { subjectMayPublish, subjectMaySubscribe, type BrokerSubject } from './agent-acl.js';
+import type { AgentBrokerAccount, BrokerAccess, ReflectorBrokerAccount } from './broker-access.js';
 import { listenOn } from './port-errors.js';
 
-/** Who may connect: enrolled agents checked against the database, or (explicitly) anyone. */
+/** Who may connect: enrolled agents and reflector accounts checked against the database, or (explicitly) anyone. */
 export type BrokerAuthentication =
-  | { mode: 'agents'; verify(username: string, password: string): Promise<(AclSubject & { clientId: string }) | undefined> }
+  | { mode: 'agents'; verify(username: string, password: string): Promise<(BrokerSubject & { clientId: string }) | undefined> }
   | { mode: 'open' };
 
 export interface EmbeddedBrokerOptions {
@@ -69,7 +69,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const log = options.log.child({ module: 'embedded-broker' });
   const limitedLog = new RateLimitedLog(log);
   const { collector, authentication } = options;
-  const subjects = new WeakMap<Client, AclSubject>();
+  const subjects = new WeakMap<Client, BrokerSubject>();
   const refused = (what: 'connect' | 'publish' | 'subscribe', reason: string): void => options.metrics?.brokerRefused.inc({ what, reason });
 
   const authenticate: NonNullable<AedesOptions['authenticate']> = (client, username, password, callback) => {
@@ -106,7 +106,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           callback(refusal(CONNACK.identifierRejected, 'identifier rejected'), false);
           return;
         }
-        subjects.set(client, { schoolId: identity.schoolId, agentId: identity.agentId });
+        subjects.set(client, identity.kind === 'agent' ? { kind: 'agent', schoolId: identity.schoolId, agentId: identity.agentId } : { kind: 'reflector', reflectorId: identity.reflectorId });
         callback(null, true);
       },
       (error: unknown) => {
@@ -124,16 +124,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return;
     }
     const subject = client ? subjects.get(client) : undefined;
-    if (authentication.mode === 'agents' && client && (!subject || !agentMayPublish(subject, packet.topic))) {
+    if (authentication.mode === 'agents' && client && (!subject || !subjectMayPublish(subject, packet.topic))) {
       refused('publish', 'not-own-topic');
-      limitedLog.warn('publish-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(packet.topic, 128) }, 'an agent published outside its own topics; its connection is closed');
+      limitedLog.warn('publish-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(packet.topic, 128) }, 'a client published outside its own topics; its connection is closed');
       callback(new Error('not authorized to publish there'));
+      return;
+    }
+    if (subject?.kind === 'reflector') {
+      // A reflector's answer into an agent's signalling inbox: nothing for the collector to store.
+      callback(null);
       return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // A rejected (malformed, hostile) message resolves too: it is counted and acknowledged, so it is not resent
     // forever, and still forwarded so subscribers see what the broker saw.
-    collector.accept(packet.topic, payload, subject).then(
+    collector.accept(packet.topic, payload, subject === undefined ? undefined : { schoolId: subject.schoolId, agentId: subject.agentId }).then(
       () => callback(null),
       (error: unknown) => {
         // Only when the collector is closing: no PUBACK, the agent keeps the event and resends it.
@@ -149,9 +154,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return;
     }
     const subject = subjects.get(client);
-    if (!subject || !agentMaySubscribe(subject, subscription.topic)) {
+    if (!subject || !subjectMaySubscribe(subject, subscription.topic)) {
       refused('subscribe', 'not-own-inbox');
-      limitedLog.warn('subscribe-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(subscription.topic, 128) }, 'an agent subscribed outside what is addressed to it; refused');
+      limitedLog.warn('subscribe-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(subscription.topic, 128) }, 'a client subscribed outside what it may read; refused');
       // null: a failure code (0x80) in the SUBACK for this filter; the connection stays.
       callback(null, null);
       return;
@@ -166,7 +171,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'client error'));
   broker.on('connectionError', (client, error) => log.debug({ clientId: client.id, err: error }, 'connection error'));
 
-  const disconnect = (account: AgentBrokerAccount, message: string): void => {
+  const disconnect = (account: { clientId: string }, message: string): void => {
     // aedes keeps connected clients by id (aedes.js `this.clients`); its typings leave the map out.
     const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[account.clientId];
     if (!client) return;
@@ -200,7 +205,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     port,
     tlsPort,
-    description: authentication.mode === 'open' ? 'embedded broker, OPEN to anonymous clients' : 'embedded broker: enrolled agents only, each on its own topics',
+    description: authentication.mode === 'open' ? 'embedded broker, OPEN to anonymous clients' : 'embedded broker: enrolled agents only, each on its own topics (and reflector accounts on signalling)',
     // The database is the broker's account list: an enrolled agent can connect at once. A connection
     // still using the agent's previous secret is dropped, as Mosquitto does when a password changes.
     grantAgent(account: AgentBrokerAccount): Promise<void> {
@@ -209,6 +214,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
     revokeAgent(account: AgentBrokerAccount): Promise<void> {
       disconnect(account, 'revoked agent disconnected');
+      return Promise.resolve();
+    },
+    grantReflector(account: ReflectorBrokerAccount): Promise<void> {
+      disconnect(account, 'reflector given a new secret; its old connection was dropped');
+      return Promise.resolve();
+    },
+    revokeReflector(account: ReflectorBrokerAccount): Promise<void> {
+      disconnect(account, 'revoked reflector disconnected');
       return Promise.resolve();
     },
     publish(topic: string, payload: Buffer): Promise<void> {

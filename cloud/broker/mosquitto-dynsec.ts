@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { AvcareError, agentInboxFilter, agentPublishFilter, inboxFilter, TOPIC_ROOT } from '../../protocol/index.js';
 import type { Logger } from '../../protocol/log.js';
-import type { AgentBrokerAccount, BrokerAccess } from './broker-access.js';
+import { signalFilter, signalInboxFilter } from '../../protocol/measure-signal.js';
+import type { AgentBrokerAccount, BrokerAccess, ReflectorBrokerAccount } from './broker-access.js';
 
 const CONTROL_TOPIC = '$CONTROL/dynamic-security/v1';
 const RESPONSE_TOPIC = '$CONTROL/dynamic-security/v1/response';
 /** Names the cloud owns at the broker; anything else there (people's own clients) is left alone. */
 export const AGENT_ROLE_PREFIX = 'avcare-agent:';
 export const COLLECTOR_ROLE = 'avcare-collector';
+export const REFLECTOR_ROLE = 'avcare-reflector';
 
 interface DynsecCommand {
   command: string;
@@ -36,6 +38,15 @@ export function agentAcls(account: Pick<AgentBrokerAccount, 'schoolId' | 'agentI
     { acltype: 'publishClientSend', topic: agentPublishFilter(account.schoolId, account.agentId), allow: true, priority: 0 },
     { acltype: 'subscribePattern', topic: inbox, allow: true, priority: 0 },
     { acltype: 'publishClientReceive', topic: inbox, allow: true, priority: 0 },
+  ];
+}
+
+/** A reflector reads every agent's signalling and answers into their signalling inboxes. */
+export function reflectorAcls(): Array<{ acltype: string; topic: string; allow: boolean; priority: number }> {
+  return [
+    { acltype: 'subscribePattern', topic: signalFilter(), allow: true, priority: 0 },
+    { acltype: 'publishClientReceive', topic: signalFilter(), allow: true, priority: 0 },
+    { acltype: 'publishClientSend', topic: signalInboxFilter(), allow: true, priority: 0 },
   ];
 }
 
@@ -143,6 +154,16 @@ export class MosquittoDynsec implements BrokerAccess {
     // Deleting the client disconnects it at once (dynsec kicks by user name).
     await this.run([{ command: 'deleteClient', username: account.username }], ['Client not found']);
     await this.run([{ command: 'deleteRole', rolename: `${AGENT_ROLE_PREFIX}${account.schoolId}:${account.agentId}` }], ['Role not found']);
+  }
+
+  /** Every reflector shares one role (they may do the same things); each has its own client. */
+  async grantReflector(account: ReflectorBrokerAccount, password: string): Promise<void> {
+    await this.ensureRole(REFLECTOR_ROLE, reflectorAcls());
+    await this.ensureClient({ username: account.username, password, clientid: account.clientId, roles: [REFLECTOR_ROLE] });
+  }
+
+  async revokeReflector(account: ReflectorBrokerAccount): Promise<void> {
+    await this.run([{ command: 'deleteClient', username: account.username }], ['Client not found']);
   }
 
   /** User names of the broker's agent clients (those the cloud created), for reconciling with the database. */

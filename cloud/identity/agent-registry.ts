@@ -43,6 +43,7 @@ export const CREDENTIAL_COLUMNS =
 
 /** Who a broker connection is, once its credentials checked out. */
 export interface AgentIdentity {
+  kind: 'agent';
   schoolId: string;
   agentId: string;
   clientId: string;
@@ -119,7 +120,7 @@ export class AgentRegistry {
       [username],
     );
     if (!row || row.revoked_at !== null || !sameHash(hashSecret(password), row.secret_hash)) return undefined;
-    return { schoolId: row.school_id, agentId: row.agent_id, clientId: row.mqtt_client_id, username };
+    return { kind: 'agent', schoolId: row.school_id, agentId: row.agent_id, clientId: row.mqtt_client_id, username };
   }
 
   /**

@@ -45,6 +45,11 @@ export class Enrollment {
   }
 
   /** `apiHost`: the host name the PC used to reach the API, so it gets a broker URL it can reach too. */
+  /** The broker URL a client that reached the API at `apiHost` is told to use (agents, reflectors). */
+  brokerUrl(apiHost: string): string {
+    return this.options.mqttUrl(apiHost);
+  }
+
   async enroll(request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
     const { db, audit } = this.options;
     const allowed = this.failures.check(source, source);

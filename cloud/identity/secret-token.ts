@@ -9,6 +9,7 @@ export const SECRET_PREFIXES = {
   enrollToken: 'avc_et_',
   agentSecret: 'avc_ms_',
   brokerSecret: 'avc_bs_',
+  reflectorSecret: 'avc_rs_',
 } as const;
 
 export type SecretKind = keyof typeof SECRET_PREFIXES;

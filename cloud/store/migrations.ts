@@ -342,6 +342,24 @@ CREATE TABLE cloud_settings (
 CREATE INDEX events_agent_type_at ON events (agent_key, type, at);
 `,
   },
+  {
+    id: '0009-reflector-accounts',
+    sql: `
+-- Broker accounts of reflectors that run in their own process (avcare-cloud reflectors add): each
+-- reads agents' signalling and answers into their inboxes, nothing else. Kept after revocation for
+-- the record; only the secret's hash is stored.
+CREATE TABLE reflector_accounts (
+  reflector_id TEXT PRIMARY KEY,
+  mqtt_username TEXT NOT NULL UNIQUE,
+  mqtt_client_id TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at BIGINT,
+  revoked_by TEXT
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

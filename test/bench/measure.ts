@@ -3,15 +3,18 @@
  * agent's test (its own child process, as in production) and the reflector runs through a
  * user-space UDP relay with known delay, jitter, loss or a UDP-only rate cap (this kernel has no
  * netem); the relay keeps what it actually did to each RTP packet. A/V offsets are injected on
- * the sender of the pipeline loopback. Every cell is printed, measured against injected; the last
+ * the sender of the pipeline loopback, and into generated room captures read by the room chain.
+ * Every cell is printed, measured against injected; the last
  * line is one JSON object of figures.
  *
  *   BENCH_MEASURE_QUICK=1   a smaller grid (delay 0/150, jitter 0/30, loss 0/5, one cap)
  *   BENCH_MEASURE_SECONDS   media per cell (default 20, as the agent's own test)
  */
 import { measurePipelineSync } from '../../agent/measure/pipeline-loopback.js';
+import { measureRoomChain } from '../../agent/measure/room-chain.js';
 import type { NetworkResult } from '../../protocol/measure-result.js';
 import type { Impairment } from '../sim/impaired-relay.js';
+import { simulatedRoomGraph } from '../sim/simulated-room.js';
 import { MeasureRig } from '../measure/measure-rig.js';
 import { AV_OFFSETS_MS, judgeCell, networkGrid, TARGETS, truthLoss, type CellJudgement } from './measure-grid.js';
 
@@ -104,6 +107,26 @@ async function avCells(): Promise<{ baselineMs: number; cells: AvCell[] }> {
   return { baselineMs: round(median(baselines)) ?? 0, cells };
 }
 
+/**
+ * The room chain's reader and detector on generated room captures (a camera 100 ms late under
+ * sensor noise seeing a dim flash, a quiet beep over pink noise), each injected offset through a
+ * real ffmpeg: measured against what was generated. The room chain has no baseline to take off.
+ */
+async function roomAvCells(): Promise<AvCell[]> {
+  const cameraFrames = 3;
+  const cells: AvCell[] = [];
+  for (const injectedMs of AV_OFFSETS_MS) {
+    const truthMs = (cameraFrames * 1000) / 30 + injectedMs;
+    const graph = simulatedRoomGraph({ markers: 12, audioShiftMs: -injectedMs, videoDelayFrames: cameraFrames, roomNoise: 0.1 });
+    const run = await measureRoomChain({ capture: { kind: 'lavfi', graph }, markers: 12 });
+    const errorMs = Math.abs(run.summary.offsetMs - truthMs);
+    const pass = errorMs <= TARGETS.avMs && run.summary.markers >= 10;
+    cells.push({ injectedMs, measuredMs: run.summary.offsetMs, errorMs: round(errorMs) ?? 0, markers: run.summary.markers, spreadMs: run.summary.spreadMs, pass });
+    console.error(`room A/V injected ${injectedMs} ms + camera ${round((cameraFrames * 1000) / 30)} ms  measured ${run.summary.offsetMs} ms (truth ${round(truthMs)}, ${run.summary.markers} markers)  ${pass ? 'ok' : 'MISS'}`);
+  }
+  return cells;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
@@ -129,6 +152,7 @@ async function main(): Promise<void> {
   console.error(`bench:measure: ${QUICK ? 'quick grid' : 'full grid'}, ${SECONDS} s of media per cell; measured/truth`);
   const network = await networkCells();
   const av = await avCells();
+  const roomAv = await roomAvCells();
   const uncapped = network.filter((cell) => cell.injected.rateKbps === 0);
   const capped = network.filter((cell) => cell.injected.rateKbps > 0);
   const figures = {
@@ -142,15 +166,17 @@ async function main(): Promise<void> {
       lossPp: worst(uncapped.flatMap((cell) => [cell.judgement?.lossErrorPp.up, cell.judgement?.lossErrorPp.down])),
       jitterMs: worst(uncapped.flatMap((cell) => [cell.judgement?.jitterErrorMs.up, cell.judgement?.jitterErrorMs.down])),
       avMs: worst(av.cells.map((cell) => cell.errorMs)),
+      roomAvMs: worst(roomAv.map((cell) => cell.errorMs)),
     },
-    cellsWithinTargets: { network: `${uncapped.filter((cell) => cell.judgement?.pass).length}/${uncapped.length}`, av: `${av.cells.filter((cell) => cell.pass).length}/${av.cells.length}` },
+    cellsWithinTargets: { network: `${uncapped.filter((cell) => cell.judgement?.pass).length}/${uncapped.length}`, av: `${av.cells.filter((cell) => cell.pass).length}/${av.cells.length}`, roomAv: `${roomAv.filter((cell) => cell.pass).length}/${roomAv.length}` },
     throttling: { detectedInCapped: `${capped.filter((cell) => cell.measured?.throttled).length}/${capped.length}`, falseInUncapped: uncapped.filter((cell) => cell.measured?.throttled).length },
     avBaselineMs: av.baselineMs,
     targets: { rttMs: `max(${TARGETS.rttAbsMs}, ${TARGETS.rttRelative * 100}%)`, lossPp: TARGETS.lossPp, jitterMs: TARGETS.jitterMs, avMs: TARGETS.avMs },
     grid: network.map((cell) => ({ injected: cell.injected, truth: cell.truth, measured: cell.measured, pass: cell.judgement?.pass ?? false, ...(cell.error ? { error: cell.error } : {}) })),
     av: av.cells,
+    roomAv,
     seconds: Math.round((Date.now() - started) / 1000),
-    pass: network.every((cell) => cell.judgement?.pass) && av.cells.every((cell) => cell.pass),
+    pass: network.every((cell) => cell.judgement?.pass) && av.cells.every((cell) => cell.pass) && roomAv.every((cell) => cell.pass),
   };
   console.log(JSON.stringify(figures));
 }

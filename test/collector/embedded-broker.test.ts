@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../protocol/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../cloud/broker/embedded-broker.js';
+import { attachBroker, brokerLogins } from '../../cloud/security.js';
 import type { MqttCredentials } from '../../protocol/index.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { AvcareError, topicFilter, type StatusMessage } from '../../protocol/index.js';
@@ -34,9 +35,9 @@ describe('embedded broker (aedes) in front of the collector and the real SQLite 
       host: '127.0.0.1',
       collector: started.collector,
       log: silentLogger,
-      authentication: mode === 'open' ? { mode: 'open' } : { mode: 'agents', verify: (username, password) => started.security.registry.verifyMqtt(username, password) },
+      authentication: mode === 'open' ? { mode: 'open' } : brokerLogins(started.security),
     });
-    started.security.registry.attachBroker(broker);
+    attachBroker(started.security, broker);
     const { token } = await started.security.enrollTokens.create({ schoolId: SENDER.schoolId }, { actor: 'test', source: null });
     const enrolled = await started.security.enrollment.enroll({ token, installationId: randomUUID(), requestedAgentId: SENDER.agentId, roomId: SENDER.roomId }, '127.0.0.1', '127.0.0.1');
     return { cloud: started, url: `mqtt://127.0.0.1:${broker.port}`, agent: enrolled.mqtt };

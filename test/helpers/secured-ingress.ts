@@ -6,7 +6,7 @@ import { MosquittoDynsec } from '../../cloud/broker/mosquitto-dynsec.js';
 import type { Collector } from '../../cloud/collector/collector.js';
 import { startMqttFeed } from '../../cloud/collector/mqtt-feed.js';
 import type { CloudMetrics } from '../../cloud/metrics.js';
-import type { Security } from '../../cloud/security.js';
+import { attachBroker, brokerLogins, type Security } from '../../cloud/security.js';
 import { startMosquitto, type OwnMosquitto } from './mosquitto.js';
 
 export interface EnrolledSender {
@@ -46,9 +46,9 @@ export async function securedEmbeddedBroker(collector: Pick<Collector, 'accept'>
     collector,
     log: silentLogger,
     ...(metrics ? { metrics } : {}),
-    authentication: { mode: 'agents', verify: (username, password) => security.registry.verifyMqtt(username, password) },
+    authentication: brokerLogins(security),
   });
-  security.registry.attachBroker(broker);
+  attachBroker(security, broker);
   return { url: `mqtt://127.0.0.1:${broker.port}`, kind: 'embedded', enroll: (sender) => enrollWith(security, sender), publish: (topic, payload) => broker.publish(topic, payload), close: () => broker.close() };
 }
 
@@ -59,7 +59,7 @@ export async function securedMosquitto(collector: Pick<Collector, 'accept'>, sec
   await dynsec.secureDefaults();
   const collectorPassword = `avc_bs_${randomUUID()}`;
   await dynsec.grantCollector(options.clientId, collectorPassword);
-  security.registry.attachBroker(dynsec);
+  attachBroker(security, dynsec);
   const feed = startMqttFeed({
     url: mosquitto.url,
     collector,

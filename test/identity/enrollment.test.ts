@@ -31,6 +31,8 @@ describe.each<Backend>(['sqlite', 'postgres'])('enrollment on %s', (backend) => 
       revoked,
       grantAgent: (account: AgentBrokerAccount) => Promise.resolve(void granted.push(account.username)),
       revokeAgent: (account: AgentBrokerAccount) => Promise.resolve(void revoked.push(account.username)),
+      grantReflector: (account) => Promise.resolve(void granted.push(account.username)),
+      revokeReflector: (account) => Promise.resolve(void revoked.push(account.username)),
     };
   }
 

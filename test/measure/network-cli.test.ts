@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../cloud/store/open-store.js';
 import { agentKey } from '../../cloud/store/store.js';
-import { CLOUD_CLI, enrollmentToken, eventually, operatorPasswordFile, runNodeEntry } from '../cloud/cloud-process.js';
+import { CLOUD_CLI, enrollmentToken, eventually, operatorPasswordFile, runNodeEntry, signIn, TEST_OPERATOR_PASSWORD } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { CLI, runCli, writeConfig } from '../helpers/run-cli.js';
 
@@ -19,10 +19,10 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function cloudWithAgent() {
+async function cloudWithAgent(startFlags: string[] = []) {
   const http = await freePort();
   const mqtt = await freePort();
-  const cloud = runNodeEntry(CLOUD_CLI, ['start', '--port', String(http), '--mqtt-port', String(mqtt), '--host', '127.0.0.1', '--admin-password-file', operatorPasswordFile()], { env: { AVCARE_LOG_LEVEL: 'warn' } });
+  const cloud = runNodeEntry(CLOUD_CLI, ['start', '--port', String(http), '--mqtt-port', String(mqtt), '--host', '127.0.0.1', '--admin-password-file', operatorPasswordFile(), ...startFlags], { env: { AVCARE_LOG_LEVEL: 'warn' } });
   cleanup.push(() => cloud.kill());
   await cloud.waitForOutput(/Ctrl-C stops/);
   const baseUrl = `http://127.0.0.1:${http}`;
@@ -33,7 +33,7 @@ async function cloudWithAgent() {
   expect(enrolled.code, enrolled.stderr).toBe(0);
   const [, schoolId = '', agentId = ''] = /agent (\S+):(\S+),/.exec(enrolled.stdout) ?? [];
   const config = writeConfig({ measure: { durationSeconds: 5 } });
-  return { cloud, store, stateHome, config, key: agentKey(schoolId, agentId), env: { AVCARE_CONFIG: config } };
+  return { cloud, store, stateHome, config, baseUrl, mqttUrl: `mqtt://127.0.0.1:${mqtt}`, key: agentKey(schoolId, agentId), env: { AVCARE_CONFIG: config } };
 }
 
 interface JsonOutcome {
@@ -53,6 +53,8 @@ describe('avcare-agent test network against the cloud it is enrolled with', () =
     expect(text.stdout).toMatch(/Network test to reflector local: 5 s .* run by this command \(no agent running\)/);
     expect(text.stdout).toMatch(/Up \(PC to cloud\) {2}loss 0\.0%/);
     expect(text.stdout).toMatch(/Verdict {9}meets the targets/);
+    // The cloud listens on loopback (--host 127.0.0.1), the throttling check's port on every address, as the media.
+    expect(text.stdout).toMatch(/Throttling {5}none seen/);
     expect(text.stdout).toMatch(/The test used [\d.]+ s of CPU/);
 
     const stored = await eventually(async () => (await store.events(key, { limit: 50 })).find((event) => event.type === 'measurement'), 15_000, 'the measurement in the database');
@@ -89,5 +91,30 @@ describe('avcare-agent test network against the cloud it is enrolled with', () =
     const stored = await eventually(async () => (await store.events(key, { limit: 50 })).find((event) => event.type === 'measurement'), 15_000, 'the measurement in the database');
     expect(stored.message).toMatchObject({ name: 'avsync', details: { status: 'done', result: { test: 'avsync', mode: 'pipeline' } } });
     expect(JSON.stringify(stored.message)).toContain('"no camera: no video capture device (/dev/video*)"');
+  }, 120_000);
+
+  it('runs against a reflector in its own process, with the broker account an operator made for it (`avcare-cloud reflectors add`)', async () => {
+    const { baseUrl, mqttUrl, stateHome, env } = await cloudWithAgent(['--no-reflector', '--agents-reflector', 'near-school']);
+    const operator = { AVCARE_CLOUD_URL: baseUrl, AVCARE_TOKEN: await signIn(baseUrl, 'operator', TEST_OPERATOR_PASSWORD) };
+    const files = mkdtempSync(join(tmpdir(), 'avcare-reflector-account-'));
+    const add = runNodeEntry(CLOUD_CLI, ['reflectors', 'add', 'near-school', '--password-file', join(files, 'secret'), '--cloud-key-file', join(files, 'cloud-key.pem')], { env: operator });
+    expect(await add.exited, add.stderr()).toBe(0);
+    expect(add.stdout()).toContain(`avcare-cloud reflector --broker ${mqttUrl} --id near-school --user reflector:near-school --password-file ${join(files, 'secret')}`);
+    expect(add.stdout()).not.toMatch(/avc_rs_/);
+
+    const reflector = runNodeEntry(CLOUD_CLI, ['reflector', '--broker', mqttUrl, '--id', 'near-school', '--user', 'reflector:near-school', '--password-file', join(files, 'secret'), '--cloud-key', join(files, 'cloud-key.pem'), '--host', '127.0.0.1'], { env: { AVCARE_LOG_LEVEL: 'warn' } });
+    cleanup.push(() => reflector.kill());
+    await reflector.waitForOutput(/connected to the broker/);
+
+    const json = await runCli(['test', 'network', '--json'], { stateHome, env, timeoutMs: 90_000 });
+    expect(json.code, json.stderr).toBe(0);
+    const outcome = JSON.parse(json.stdout) as JsonOutcome & { result?: { reflectorId: string } };
+    expect(outcome).toMatchObject({ status: 'done', result: { test: 'network', reflectorId: 'near-school', verdict: 'meets-targets' } });
+
+    const revoke = runNodeEntry(CLOUD_CLI, ['reflectors', 'revoke', 'near-school'], { env: operator });
+    expect(await revoke.exited, revoke.stderr()).toBe(0);
+    const list = runNodeEntry(CLOUD_CLI, ['reflectors', 'list'], { env: operator });
+    expect(await list.exited).toBe(0);
+    expect(list.stdout()).toContain('no reflector accounts');
   }, 120_000);
 });
