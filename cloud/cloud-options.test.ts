@@ -15,7 +15,7 @@ describe('cloud options', () => {
       insecureOpenBroker: false,
       auditAnchorSeconds: 60,
       retention: { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365, auditDays: 1095 },
-      reflector: { enabled: true, id: 'local', probePort: 0 },
+      reflector: { enabled: true, id: 'local', probePort: 0, probeHost: '0.0.0.0' },
       testSchedule: { enabled: true, everyMinutes: 30, roomReadyMinutes: 10, duringLessons: false, schoolHours: '07:30-17:30', schoolTimeZone: 'Asia/Shanghai' },
     });
   });

@@ -66,6 +66,7 @@ export interface PeerConnection {
   getStats(): Promise<{ forEach(visit: (entry: StatsEntry) => void): void }>;
   close(): void;
   readonly connectionState: string;
+  readonly iceConnectionState: string;
   onicecandidate: ((event: { candidate: (IceCandidate & { toJSON?(): IceCandidate }) | null }) => void) | null;
   ontrack: ((event: { track: MediaTrack }) => void) | null;
   ondatachannel: ((event: { channel: DataChannel }) => void) | null;

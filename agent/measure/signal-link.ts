@@ -3,7 +3,7 @@
  * session, send the offer with the grant, and take the reflector's answer and candidates.
  */
 import { randomUUID } from 'node:crypto';
-import { AvcareError } from '../../protocol/errors.js';
+import { AvcareError, isAvcareError } from '../../protocol/errors.js';
 import { readGrantPayload, type AgentSignal, type BulkEndpoint, type CloudSignal, type GrantPayload, type MeasureTest } from '../../protocol/measure-signal.js';
 import type { IceCandidate, PeerConnection } from '../../protocol/webrtc.js';
 
@@ -100,7 +100,12 @@ export async function connectToReflector(options: ConnectOptions): Promise<Conne
     await peer.setRemoteDescription({ type: 'answer', sdp: videoKbps === undefined ? answer.sdp : limitVideoBitrate(answer.sdp, videoKbps) });
     answered = true;
     for (const candidate of early.splice(0)) await peer.addIceCandidate(candidate).catch(() => undefined);
-    await within(connectedPeer(peer), connectTimeoutMs, signal, `no media path to reflector "${granted.grant.reflectorId}": UDP to it is blocked or lost (ICE did not connect)`);
+    await within(connectedPeer(peer), connectTimeoutMs, signal, `no media path to reflector "${granted.grant.reflectorId}"`).catch((error: unknown) => {
+      if (!isAvcareError(error) || error.code !== 'MEASURE_TIMEOUT') throw error;
+      // Which step stalled: ICE never found a path (UDP blocked or lost), or it did and the DTLS handshake over it did not finish.
+      const stage = peer.iceConnectionState === 'connected' || peer.iceConnectionState === 'completed' ? `ICE connected but the secure (DTLS) handshake did not finish` : `ICE did not connect (state ${peer.iceConnectionState}): UDP to it is blocked or lost`;
+      throw new AvcareError('MEASURE_NO_PATH', `${error.message}: ${stage}`);
+    });
     return { grant: granted.grant, bulk: answer.bulk, close };
   } catch (error) {
     await close();

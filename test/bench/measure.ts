@@ -4,8 +4,7 @@
  * user-space UDP relay with known delay, jitter, loss or a UDP-only rate cap (this kernel has no
  * netem); the relay keeps what it actually did to each RTP packet. A/V offsets are injected on
  * the sender of the pipeline loopback, and into generated room captures read by the room chain.
- * Every cell is printed, measured against injected; the last
- * line is one JSON object of figures.
+ * Every cell is printed, measured against injected; the last line is one JSON object of figures.
  *
  *   BENCH_MEASURE_QUICK=1   a smaller grid (delay 0/150, jitter 0/30, loss 0/5, one cap)
  *   BENCH_MEASURE_SECONDS   media per cell (default 20, as the agent's own test)

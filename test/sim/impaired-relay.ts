@@ -99,7 +99,12 @@ const QUEUE_LIMIT_MS = 200;
 export class ImpairedRelay {
   private readonly front: Socket;
   private readonly back: Socket;
-  private client: RemoteInfo | undefined;
+  /**
+   * One back socket per source the agent sends from, as a NAT keeps one mapping each: libwebrtc
+   * sends checks from every socket it gathered (loopback too), and one shared mapping would hand
+   * each socket's answers to the other.
+   */
+  private readonly mappings = new Map<string, Socket>();
   private readonly up = direction();
   private readonly down = direction();
   private impairment: Impairment;
@@ -114,13 +119,24 @@ export class ImpairedRelay {
     this.back = back;
     this.impairment = impairment;
     front.on('message', (packet, from) => {
-      this.client = from;
-      this.forward(packet, this.up, (out) => back.send(out, this.target.port, this.target.address));
+      const mapped = this.mappingFor(from);
+      this.forward(packet, this.up, (out) => mapped.send(out, this.target.port, this.target.address));
     });
-    back.on('message', (packet) => {
-      const client = this.client;
-      if (client) this.forward(packet, this.down, (out) => front.send(out, client.port, client.address));
-    });
+  }
+
+  private mappingFor(from: RemoteInfo): Socket {
+    const key = `${from.address}:${from.port}`;
+    let socket = this.mappings.get(key);
+    if (socket) return socket;
+    // The first source gets the socket bound at start; later ones one of their own (sends wait for its bind).
+    if (this.mappings.size === 0) socket = this.back;
+    else {
+      socket = createSocket('udp4');
+      socket.bind(0, this.back.address().address);
+    }
+    socket.on('message', (packet) => this.forward(packet, this.down, (out) => this.front.send(out, from.port, from.address)));
+    this.mappings.set(key, socket);
+    return socket;
   }
 
   /** Listens on `host` (a free port); forwards to `target`. */
@@ -158,7 +174,7 @@ export class ImpairedRelay {
 
   close(): void {
     this.front.close();
-    this.back.close();
+    for (const socket of new Set([this.back, ...this.mappings.values()])) socket.close();
   }
 
   private forward(packet: Buffer, side: Direction, send: (packet: Buffer) => void): void {
