@@ -58,6 +58,9 @@ export const ERROR_CODES = {
   MEASURE_NO_PATH: { hint: 'WebRTC media could not reach the reflector: the school network blocks or loses UDP to it. Ask the network admin to allow UDP to the reflector\'s address and ports.' },
   MEASURE_ABORTED: { hint: 'The test was stopped before it finished; run it again.' },
   MEASURE_FAILED: { hint: 'The test could not run on this PC; the message says why (the WebRTC library, the child process).' },
+  SESSION_NOT_FOUND: { hint: 'List the sessions this PC knows with `avcare-agent consent list`.' },
+  SESSION_NOT_PENDING: { hint: 'Only a session waiting for an answer can be approved or denied; `avcare-agent consent list` shows each one\'s state.' },
+  SESSION_APPROVAL_NOT_ALLOWED: { hint: 'The school\'s policy lets only its admins approve remote sessions (in the cloud); at the PC you can deny or revoke.' },
   MEASURE_BUSY: { hint: 'Another test is running on this PC; tests never overlap. Try again when it is done (a test takes under a minute).' },
 } as const;
 

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { agentInboxTopic, INBOX_ROOT, TOPIC_ROOT } from './topics.js';
 import { topicIdSchema } from './ids.js';
+import { signedPayloadSchema } from './signed-payload.js';
 
 export const SIGNAL_KIND = 'signal';
 /** A reflector's id names it in grants and logs; the same characters as topic ids. */
@@ -45,12 +46,8 @@ export const grantPayloadSchema = z.strictObject({
 });
 export type GrantPayload = z.infer<typeof grantPayloadSchema>;
 
-export const signedGrantSchema = z.strictObject({
-  payload: z.string().min(2).max(2048),
-  /** Ed25519 over the payload's UTF-8 bytes, base64. */
-  signature: z.string().min(1).max(256),
-  keyId: z.string().min(1).max(128),
-});
+/** A grant is small: its signed text is bounded tighter than other signed payloads. */
+export const signedGrantSchema = signedPayloadSchema.extend({ payload: z.string().min(2).max(2048) });
 export type SignedGrant = z.infer<typeof signedGrantSchema>;
 
 export const iceCandidateSchema = z.strictObject({

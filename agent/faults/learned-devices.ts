@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deviceKindSchema, type Device, type DeviceKind } from '../../protocol/index.js';
 import { AvcareError } from '../../protocol/index.js';
 import { hex4, type Expectation } from './expected-devices.js';
+import { compareCodeUnits } from '../code-unit-order.js';
 
 /**
  * Devices the room has had, so that "the room had a camera yesterday" is noticed without anyone
@@ -85,7 +86,7 @@ export class LearnedDevices {
   }
 
   list(): LearnedDevice[] {
-    return [...this.devices.values()].sort((a, b) => a.key.localeCompare(b.key));
+    return [...this.devices.values()].sort((a, b) => compareCodeUnits(a.key, b.key));
   }
 
   /** Forgets one device by key (as listed); returns how many were removed. */

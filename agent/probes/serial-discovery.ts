@@ -1,5 +1,6 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compareCodeUnits } from '../code-unit-order.js';
 
 export interface DiscoveredSerialPort {
   /** The path to configure: the /dev/serial/by-id link when there is one, since ttyUSB numbers change between boots. */
@@ -66,7 +67,7 @@ async function resolve(path: string): Promise<string | undefined> {
 function compareTtyNames(a: string, b: string): number {
   const [, typeA = '', numberA = '0'] = USB_TTY_NAME.exec(a) ?? [];
   const [, typeB = '', numberB = '0'] = USB_TTY_NAME.exec(b) ?? [];
-  return typeA.localeCompare(typeB) || Number(numberA) - Number(numberB);
+  return compareCodeUnits(typeA, typeB) || Number(numberA) - Number(numberB);
 }
 
 function isErrno(error: unknown, code: string): boolean {

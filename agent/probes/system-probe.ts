@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, uptime } from 'node:os';
 import { join } from 'node:path';
 import si, { type Systeminformation } from 'systeminformation';
 import { systemSnapshotSchema, type SystemSnapshot } from '../../protocol/index.js';
@@ -64,7 +64,7 @@ export function createSystemProbe(options: SystemProbeOptions = {}): Probe {
         os.platform,
       );
       const system = toSystemSnapshot(
-        { os, load, memory, filesystems, temperature, interfaces, virtualInterfaces, uptimeSeconds: si.time().uptime },
+        { os, load, memory, filesystems, temperature, interfaces, virtualInterfaces, uptimeSeconds: uptime() },
         agentVersion,
       );
       return { state: 'ok', devices: [], system };

@@ -180,8 +180,13 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  console.log(JSON.stringify({ bench: 'measure', pass: false, error: error instanceof Error ? error.message : String(error) }));
-  process.exitCode = 1;
-});
+// Explicit exits: the pipeline loopback's WebRTC library keeps native threads (and the event loop)
+// alive after its peers are closed, and a bench left running skews whatever runs next.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    console.log(JSON.stringify({ bench: 'measure', pass: false, error: error instanceof Error ? error.message : String(error) }));
+    process.exit(1);
+  },
+);
