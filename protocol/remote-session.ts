@@ -16,9 +16,21 @@
  */
 import { z } from 'zod';
 import { topicIdSchema } from './ids.js';
+import { agentInboxTopic, TOPIC_ROOT } from './topics.js';
 import { signedPayloadSchema } from './signed-payload.js';
 
 export const SESSION_KIND = 'session';
+
+/** Where an agent answers: consent given at the PC, revocations, command results. */
+export function agentSessionTopic(sender: { school: string; room: string; agent: string }): string {
+  for (const part of ['school', 'room', 'agent'] as const) topicIdSchema.parse(sender[part]);
+  return `${TOPIC_ROOT}/${sender.school}/${sender.room}/${sender.agent}/${SESSION_KIND}`;
+}
+
+/** Where the cloud's signed session messages reach an agent. */
+export function agentSessionInbox(school: string, agent: string): string {
+  return agentInboxTopic(school, agent, SESSION_KIND);
+}
 
 /** A USB port as sysfs names it: bus-port[.port...] ("1-1.4"). */
 const usbPortSchema = z.string().regex(/^\d{1,3}-\d{1,3}(\.\d{1,3}){0,6}$/, 'must be a USB port like 1-1.4');
@@ -177,7 +189,17 @@ export type RefusalCode = z.infer<typeof refusalCodeSchema>;
 export const MAX_RESULT_BYTES = 64 * 1024;
 
 export const agentSessionMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('consent-answer'), sessionId: z.uuid(), decision: z.enum(['approve', 'deny']), by: z.string().min(1).max(128), at: isoTime }),
+  z.strictObject({
+    type: z.literal('consent-answer'),
+    sessionId: z.uuid(),
+    decision: z.enum(['approve', 'deny']),
+    by: z.string().min(1).max(128),
+    at: isoTime,
+    /** An approval's end as the PC recorded it: the cloud stamps this on the session's commands. */
+    expiresAt: isoTime.optional(),
+  }),
+  /** A message the agent refused before it could trust a word of it (bad signature, another key, malformed): reported so the cloud can audit it. */
+  z.strictObject({ type: z.literal('message-refused'), code: refusalCodeSchema, reason: z.string().max(500), at: isoTime, claimedCommandId: z.uuid().optional() }),
   z.strictObject({ type: z.literal('session-revoked'), sessionId: z.uuid(), by: z.string().min(1).max(128), at: isoTime, reason: z.string().max(500).nullable() }),
   z.strictObject({
     type: z.literal('command-result'),

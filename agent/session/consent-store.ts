@@ -25,6 +25,8 @@ export interface SessionRecord {
 
 /** Records whose session ended this long ago are dropped; the audit log in the cloud keeps the history. */
 const KEEP_ENDED_MS = 30 * 24 * 3600 * 1000;
+/** How much later than this PC's record the cloud's stamp may say the session ends: clocks drift. */
+const STAMP_SKEW_MS = 60_000;
 
 export class ConsentStore {
   private constructor(
@@ -115,8 +117,8 @@ export class ConsentStore {
         ? { code: 'PRIVACY_SCOPE_MISSING', reason: `${command.action} sees or hears the classroom and was not granted by name` }
         : { code: 'OUT_OF_SCOPE', reason: `${command.action} is not among the granted actions (${[...scopes].join(', ')})` };
     }
-    // The cloud's stamp must not claim more than this PC recorded.
-    if (!command.consent.scopes.every((scope) => scopes.has(scope)) || Date.parse(command.consent.sessionExpiresAt) > Date.parse(record.expiresAt ?? '')) {
+    // The cloud's stamp must not claim more than this PC recorded (a minute's clock drift aside).
+    if (!command.consent.scopes.every((scope) => scopes.has(scope)) || Date.parse(command.consent.sessionExpiresAt) > Date.parse(record.expiresAt ?? '') + STAMP_SKEW_MS) {
       return { code: 'CONSENT_MISMATCH', reason: "the cloud's consent stamp differs from this PC's record" };
     }
     return null;
