@@ -11,6 +11,7 @@ import { agentKey } from '../../cloud/store/store.js';
 import { payloadOf, topicOf, validMessage, type Sender } from '../collector/agent-traffic.js';
 import { startTestCollector, type Backend, type CollectorUnderTest } from '../collector/cloud-under-test.js';
 import { SECURED_INGRESSES, type SecuredIngress } from '../helpers/secured-ingress.js';
+import { grantedQos } from '../helpers/subscribe-grants.js';
 
 const PC01: Sender = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' };
 const PC02: Sender = { schoolId: 'sch-1', roomId: 'r102', agentId: 'pc-02' };
@@ -49,17 +50,6 @@ describe.each(Object.keys(SECURED_INGRESSES))('broker access through %s', (ingre
         throw new Error(`the broker accepted ${client.options.clientId ?? '?'}`);
       } catch (error) {
         return (error as Error).message;
-      }
-    }
-
-    /** The SUBACK's return codes (128: refused); MQTT.js rejects subscribeAsync on any refusal, with the packet attached. */
-    async function grantedQos(client: MqttClient, filters: string[]): Promise<number[]> {
-      try {
-        return (await client.subscribeAsync(filters, { qos: 1 })).map((grant) => grant.qos);
-      } catch (error) {
-        const packet = (error as { packet?: { granted?: Array<number | { reasonCode?: number }> } }).packet;
-        if (!packet?.granted) throw error;
-        return packet.granted.map((grant) => (typeof grant === 'number' ? grant : (grant.reasonCode ?? -1)));
       }
     }
 
