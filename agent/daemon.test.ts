@@ -130,6 +130,22 @@ describe('AgentDaemon', () => {
     expect(inventories).toHaveLength(2);
   });
 
+  it('re-probes on request (a remote re-probe) without overlapping a cycle, and returns what it found', async () => {
+    const usb = scriptedUsb();
+    const { sink, inventories } = recordingSink();
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [usb], monitor: new FaultMonitor(config, null), sink });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(daemon.devices).toEqual([]);
+    usb.devices = [usbDevice()];
+    const found = daemon.probeNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect((await found).map((device) => device.id)).toEqual([usbDevice().id]);
+    expect(usb.runs).toBe(2);
+    expect(inventories).toHaveLength(2);
+    await daemon.stop();
+  });
+
   it('sends health samples on their own interval when given a health probe, not once per cycle', async () => {
     const usb = scriptedUsb();
     const cycleSystem = countingSystemProbe();

@@ -76,6 +76,23 @@ export class AgentDaemon {
     this.finished();
   }
 
+  /** The devices of the last cycle; undefined before the first one ends. */
+  get devices(): Device[] | undefined {
+    return this.previous ? [...this.previous.values()] : undefined;
+  }
+
+  /** A cycle now (after the one under way, never beside it), for a remote re-probe: its devices. */
+  async probeNow(): Promise<Device[]> {
+    while (this.running) await this.running;
+    if (this.stopped) return this.devices ?? [];
+    clearTimeout(this.timer);
+    this.running = this.cycle().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+    return this.devices ?? [];
+  }
+
   /** Health samples on their own clock: a slow probe cycle neither delays nor doubles them. */
   private scheduleHealth(delayMs: number): void {
     if (this.stopped) return;

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: { hint: 'List the sessions this PC knows with `avcare-agent consent list`.' },
   SESSION_NOT_PENDING: { hint: 'Only a session waiting for an answer can be approved or denied; `avcare-agent consent list` shows each one\'s state.' },
   SESSION_APPROVAL_NOT_ALLOWED: { hint: 'The school\'s policy lets only its admins approve remote sessions (in the cloud); at the PC you can deny or revoke.' },
+  ACTION_UNAVAILABLE: { hint: 'This agent version cannot do that action yet; update the agent (install.sh upgrades in place).' },
   MEASURE_BUSY: { hint: 'Another test is running on this PC; tests never overlap. Try again when it is done (a test takes under a minute).' },
 } as const;
 

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sessionActions, setConfigKey, type ActionHooks } from './session-actions.js';
+
+function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
+  return {
+    reprobe: () => Promise.resolve([]),
+    inventory: () => undefined,
+    health: () => Promise.resolve(undefined),
+    recentLog: () => ['connected to mqtts://agent:avc_ms_TopSecretValue123@cloud.example:8883', 'probe cycle took 1.2 s'],
+    runTest: () => Promise.reject(new Error('no tests here')),
+    restart: () => undefined,
+    configFile: undefined,
+    secrets: [],
+    ...overrides,
+  };
+}
+
+describe('session actions', () => {
+  it('returns the recent log with secrets removed', async () => {
+    const result = (await sessionActions(hooks())('fetch-logs', { lines: 50 }, new AbortController().signal)) as { lines: string[] };
+    expect(result.lines).toHaveLength(2);
+    expect(result.lines.join('\n')).not.toContain('TopSecretValue123');
+  });
+
+  it('says which actions this version cannot do, with a code, instead of pretending', async () => {
+    await expect(sessionActions(hooks())('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE' });
+  });
+
+  it('re-probes through the daemon and gives the devices found', async () => {
+    const device = { id: 'usb:046d:082d:1-1.4' } as never;
+    expect(await sessionActions(hooks({ reprobe: () => Promise.resolve([device]) }))('reprobe', {}, new AbortController().signal)).toEqual({ devices: [device] });
+  });
+});
+
+describe('setConfigKey', () => {
+  const file = (): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'avcare-config-')), 'agent.json');
+    writeFileSync(path, JSON.stringify({ schoolId: 'sch-1', measure: { durationSeconds: 20 } }));
+    return path;
+  };
+
+  it('sets a nested key, keeps the rest of the file, and says it applies at the next start', () => {
+    const path = file();
+    expect(setConfigKey(path, 'measure.room.camera', '/dev/video2')).toMatchObject({ appliesAt: 'next-start' });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ schoolId: 'sch-1', measure: { durationSeconds: 20, room: { camera: '/dev/video2' } } });
+  });
+
+  it('refuses a value the agent\'s schema refuses, naming the field, and leaves the file as it was', () => {
+    const path = file();
+    const before = readFileSync(path, 'utf8');
+    expect(() => setConfigKey(path, 'measure.durationSeconds', 9999)).toThrow(/measure\.durationSeconds/);
+    expect(() => setConfigKey(path, 'measure.room.camera', '/etc/shadow')).toThrow(/measure\.room\.camera/);
+    expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+});
