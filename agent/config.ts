@@ -140,6 +140,11 @@ export function parseAgentConfig(input: unknown, source = 'configuration'): Agen
   throw new AvcareError('CONFIG_INVALID', `${source} is invalid:\n  ${problems.join('\n  ')}`, { source, problems });
 }
 
+/** The config file the agent reads: --config, else $AVCARE_CONFIG, else the default path. */
+export function configFilePath(path: string | undefined): string {
+  return path ?? (process.env.AVCARE_CONFIG || undefined) ?? DEFAULT_CONFIG_PATH;
+}
+
 /**
  * Loads the config file. An explicit path must exist; the default path is optional, so the
  * agent works with no file at all.
@@ -147,7 +152,7 @@ export function parseAgentConfig(input: unknown, source = 'configuration'): Agen
 export function loadAgentConfig(path: string | undefined): AgentConfig {
   // An empty variable counts as unset, as shells and systemd units leave it.
   const fromEnv = process.env.AVCARE_CONFIG || undefined;
-  const file = path ?? fromEnv ?? DEFAULT_CONFIG_PATH;
+  const file = configFilePath(path);
   const explicit = path !== undefined || fromEnv !== undefined;
   let text: string;
   try {

@@ -4,7 +4,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
 import { english, localeFromEnvironment, out, parseLocale, useLocale } from './i18n/i18n.js';
 import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
-import { loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
+import { configFilePath, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
 import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
@@ -28,6 +28,11 @@ import { resolveStateDir } from './state-dir.js';
 import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
 import type { MeasureService } from './measure/measure-service.js';
 import { startPublishing } from './transport/publishing.js';
+import { runProbe } from './probes/probe.js';
+import { readRecentLog } from './recent-log.js';
+import { remoteSessionsOnRequest } from './session/remote-sessions.js';
+import type { SessionService } from './session/session-service.js';
+import { consentCommand } from './session/consent-command.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -122,11 +127,40 @@ export function buildProgram(): Command {
       const printing = pretty ? consoleSink(process.stdout) : logSink(log);
       // The tests' results go to the same sink as the daemon's events, which needs the publishing below: hence the indirection.
       const tests = testsOnRequest(config, { inventory: () => undefined, health: () => undefined, fault: (message) => sink.fault(message), measurement: (message) => sink.measurement?.(message) }, log);
-      const publishing = config.broker.url === undefined ? undefined : startPublishing(config, { ...config.broker, url: config.broker.url }, log, { onInbox: (topic, payload) => tests.onInbox(topic, payload) });
+      // The daemon is built after the publishing it needs; the session actions reach it through this.
+      const running: { daemon?: AgentDaemon } = {};
+      const stateDir = resolveStateDir(config);
+      const sessions = remoteSessionsOnRequest({
+        identity: config,
+        signingKey: readIdentity(stateDir)?.signingKey,
+        stateDir,
+        log,
+        hooks: {
+          reprobe: () => running.daemon?.probeNow() ?? Promise.resolve([]),
+          inventory: () => running.daemon?.devices,
+          health: async () => (await runProbe(createSystemProbe(), { config, log }, config.probeTimeoutSeconds * 1000)).findings.system,
+          recentLog: (lines) => readRecentLog(recentLogFile(stateDir), lines),
+          runTest: (test) => tests.run(test),
+          // Exit 75 (temporary failure) after a clean stop: the service manager starts the agent again.
+          restart: () => {
+            process.exitCode = 75;
+            process.kill(process.pid, 'SIGTERM');
+          },
+          configFile: configFilePath(program.opts<{ config?: string }>().config),
+          secrets: configuredSecrets(config),
+        },
+      });
+      const publishing =
+        config.broker.url === undefined
+          ? undefined
+          : startPublishing(config, { ...config.broker, url: config.broker.url }, log, { onInbox: (topic, payload) => sessions.onInbox(topic, payload) || tests.onInbox(topic, payload) });
       // What `avcare-agent report`, a process of its own, needs from this one.
       const shared = new DaemonStateSink({ file: daemonStateFile(resolveStateDir(config)), config, publishing: publishing !== undefined, log });
       const sink = withLogExcerpt(teeSink(log, publishing ? [publishing.sink, printing, shared] : [printing, shared]), (limit) => recent.excerpt(limit));
-      if (publishing) await tests.start((topic, payload) => publishing.transport.publishNow(topic, payload));
+      if (publishing) {
+        sessions.start((topic, payload) => publishing.transport.publishNow(topic, payload));
+        await tests.start((topic, payload) => publishing.transport.publishNow(topic, payload), () => sessions.service());
+      }
       const daemon = new AgentDaemon({
         config,
         log,
@@ -153,6 +187,7 @@ export function buildProgram(): Command {
           void daemon.stop();
         });
       }
+      running.daemon = daemon;
       shared.started();
       daemon.start();
       await daemon.done;
@@ -313,6 +348,8 @@ export function buildProgram(): Command {
       process.stdout.write(`${t('expected.summary', { list: list.length ? list.join(', ') : t('expected.nothing') })}\n${t('expected.learned')}\n${lines.join('\n') || t('expected.none')}\n`);
     });
 
+  program.addCommand(consentCommand(() => resolveStateDir(loadAgentConfig(program.opts<{ config?: string }>().config))));
+
   return program;
 }
 
@@ -381,17 +418,20 @@ function testsOnRequest(config: AgentConfig, sink: AgentSink, log: Logger) {
     })());
   let control: { close(): Promise<void> } | undefined;
   return {
-    onInbox(topic: string, payload: Buffer): void {
+    onInbox(topic: string, payload: Buffer): boolean {
       load().then(
         ({ link }) => link.receive(topic, payload),
         (error: unknown) => log.error({ err: error }, 'cannot load the tests'),
       );
+      return true;
     },
-    async start(publish: (topic: string, payload: string) => Promise<void>): Promise<void> {
+    /** A test an engineer asked for in a remote session. */
+    run: (test: 'network' | 'avsync') => load().then(({ measure }) => measure.run(test, 'on-demand')),
+    async start(publish: (topic: string, payload: string) => Promise<void>, sessions: () => Promise<SessionService | undefined>): Promise<void> {
       publishNow = publish;
       const { startControlServer } = await import('./control/control-server.js');
       try {
-        control = await startControlServer({ stateDir, measure: () => load().then(({ measure }) => measure), log });
+        control = await startControlServer({ stateDir, measure: () => load().then(({ measure }) => measure), sessions, log });
       } catch (error) {
         // Tests on demand then run in the CLI's own process, after this daemon is stopped.
         log.warn({ err: error }, 'cannot open the control socket; `avcare-agent test` will not reach this agent');

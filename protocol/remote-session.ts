@@ -16,10 +16,11 @@
  */
 import { z } from 'zod';
 import { topicIdSchema } from './ids.js';
-import { agentInboxTopic, TOPIC_ROOT } from './topics.js';
+import { agentInboxTopic, SESSION_KIND, TOPIC_ROOT } from './topics.js';
+
+export { SESSION_KIND };
 import { signedPayloadSchema } from './signed-payload.js';
 
-export const SESSION_KIND = 'session';
 
 /** Where an agent answers: consent given at the PC, revocations, command results. */
 export function agentSessionTopic(sender: { school: string; room: string; agent: string }): string {

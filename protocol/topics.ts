@@ -45,6 +45,9 @@ export function parseTopic(topic: string): TopicAddress | null {
  */
 export const INBOX_ROOT = 'avcare/to/v1';
 
+/** The last level of remote-session topics (protocol/remote-session.ts), here so the daemon can route without loading those schemas. */
+export const SESSION_KIND = 'session';
+
 export function agentInboxTopic(school: string, agent: string, name: string): string {
   for (const [part, id] of [['school', school], ['agent', agent]] as const) {
     if (!topicIdSchema.safeParse(id).success) throw new AvcareError('INVALID_TOPIC_ID', `${part} id "${id}" is not a topic id`, { part });

@@ -14,10 +14,14 @@ export function controlSocketPath(stateDir: string): string {
   return join(stateDir, CONTROL_SOCKET);
 }
 
-export const controlRequestSchema = z.strictObject({
-  type: z.literal('test'),
-  test: measureTestSchema,
-});
+export const consentOperationSchema = z.enum(['list', 'approve', 'deny', 'revoke', 'log']);
+export type ConsentOperation = z.infer<typeof consentOperationSchema>;
+
+export const controlRequestSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('test'), test: measureTestSchema }),
+  /** The person at the PC answering or ending a remote session; `by` is their login name. */
+  z.strictObject({ type: z.literal('consent'), operation: consentOperationSchema, sessionId: z.uuid().optional(), by: z.string().min(1).max(64), reason: z.string().max(500).optional() }),
+]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 
 export const testOutcomeSchema = z.discriminatedUnion('status', [
@@ -30,5 +34,7 @@ export const controlReplySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('progress'), progress: progressSchema }),
   z.strictObject({ type: z.literal('outcome'), outcome: testOutcomeSchema }),
   z.strictObject({ type: z.literal('refused'), code: z.string().max(64), message: z.string().max(2000) }),
+  /** The sessions after the operation (or the PC's session log for `log`). */
+  z.strictObject({ type: z.literal('consent'), sessions: z.array(z.record(z.string(), z.unknown())).max(1000), log: z.array(z.record(z.string(), z.unknown())).max(5000).optional() }),
 ]);
 export type ControlReply = z.infer<typeof controlReplySchema>;

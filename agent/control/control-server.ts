@@ -6,15 +6,23 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
-import { isAvcareError } from '../../protocol/errors.js';
+import { AvcareError, isAvcareError } from '../../protocol/errors.js';
 import type { Logger } from '../../protocol/log.js';
 import type { MeasureService } from '../measure/measure-service.js';
+import { consentOperation } from '../session/consent-operation.js';
+import type { SessionService } from '../session/session-service.js';
 import { CONTROL_SOCKET } from './control-socket.js';
 import type { ControlReply } from './control-messages.js';
 
 const MAX_REQUEST_BYTES = 4096;
 
-export async function startControlServer(options: { stateDir: string; measure: () => Promise<MeasureService>; log: Logger }): Promise<{ close(): Promise<void> }> {
+export interface ControlHandlers {
+  measure: () => Promise<MeasureService>;
+  /** The remote-session service, once the agent runs one (it needs an enrolled identity). */
+  sessions?: () => Promise<SessionService | undefined>;
+}
+
+export async function startControlServer(options: { stateDir: string; log: Logger } & ControlHandlers): Promise<{ close(): Promise<void> }> {
   const path = join(options.stateDir, CONTROL_SOCKET);
   const log = options.log.child({ module: 'control' });
   // A socket left by a daemon that was killed: nobody listens on it any more.
@@ -23,7 +31,7 @@ export async function startControlServer(options: { stateDir: string; measure: (
   } catch {
     // Not there: the usual case.
   }
-  const server: Server = createServer((socket) => serve(socket, options.measure, log));
+  const server: Server = createServer((socket) => serve(socket, options, log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -45,7 +53,7 @@ export async function startControlServer(options: { stateDir: string; measure: (
   };
 }
 
-function serve(socket: Socket, measure: () => Promise<MeasureService>, log: Logger): void {
+function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
   let buffer = '';
   let started = false;
   const reply = (message: ControlReply): void => {
@@ -63,7 +71,7 @@ function serve(socket: Socket, measure: () => Promise<MeasureService>, log: Logg
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     started = true;
-    void handle(buffer.slice(0, end), measure, reply).then(
+    void handle(buffer.slice(0, end), handlers, reply).then(
       (outcome) => {
         if (outcome) reply({ type: 'outcome', outcome });
         socket.end();
@@ -77,8 +85,8 @@ function serve(socket: Socket, measure: () => Promise<MeasureService>, log: Logg
   });
 }
 
-/** The request's test, run; undefined (after saying why) for anything that is not a request. */
-async function handle(line: string, measure: () => Promise<MeasureService>, reply: (message: ControlReply) => void) {
+/** The request's test, run, or its consent operation done; undefined (after saying why or answering) otherwise. */
+async function handle(line: string, handlers: ControlHandlers, reply: (message: ControlReply) => void) {
   // The schemas and the test machinery load with the first request, not with the daemon.
   const { controlRequestSchema } = await import('./control-messages.js');
   let parsed;
@@ -91,5 +99,12 @@ async function handle(line: string, measure: () => Promise<MeasureService>, repl
     reply({ type: 'refused', code: 'INVALID_ARGUMENT', message: 'not a control request' });
     return undefined;
   }
-  return (await measure()).run(parsed.data.test, 'on-demand', (progress) => reply({ type: 'progress', progress }));
+  const request = parsed.data;
+  if (request.type === 'consent') {
+    const sessions = await handlers.sessions?.();
+    if (!sessions) throw new AvcareError('AGENT_NOT_ENROLLED', 'this agent takes no remote sessions: it is not enrolled with a cloud');
+    reply(await consentOperation(sessions, request));
+    return undefined;
+  }
+  return (await handlers.measure()).run(request.test, 'on-demand', (progress) => reply({ type: 'progress', progress }));
 }

@@ -84,6 +84,7 @@ export class MqttTransport {
   private generation = 0;
   private connectedAt: Date | undefined;
   private connected = false;
+  private readonly inboxListening = new WeakSet<MqttClient>();
   private stopping = false;
   private connects = 0;
   private lastError: string | undefined;
@@ -234,9 +235,14 @@ export class MqttTransport {
   private subscribeInbox(client: MqttClient, onInbox: (topic: string, payload: Buffer) => void): void {
     const { identity } = this.options;
     const filter = agentInboxFilter(identity.schoolId, identity.agentId);
-    client.on('message', (topic, payload) => {
-      if (client === this.client) onInbox(topic, payload);
-    });
+    // MQTT.js reconnects the same client and says 'connect' again: one listener per client, or
+    // every message after a reconnect would be handled twice.
+    if (!this.inboxListening.has(client)) {
+      this.inboxListening.add(client);
+      client.on('message', (topic, payload) => {
+        if (client === this.client) onInbox(topic, payload);
+      });
+    }
     client.subscribe(filter, { qos: 1 }, (error, granted) => {
       if (error) this.log.warn({ err: error.message }, 'subscribing to the inbox failed');
       else if (granted?.some((grant) => grant.qos === 0x80)) this.log.warn({ filter }, 'the broker refused the inbox subscription');

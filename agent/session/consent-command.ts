@@ -1,0 +1,87 @@
+/**
+ * `avcare-agent consent list|approve|deny|revoke|log`: the teacher or IT teacher at the PC sees
+ * who asks for a remote session and why, answers it where the school's policy allows, ends it at
+ * any time, and reads what was run on this PC. It goes through the running agent (which tells the
+ * cloud); with no agent running, `list` and `log` read the PC's record and a revocation is written
+ * to it directly (final: the agent refuses the session's commands when it starts).
+ */
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { Argument, Command } from 'commander';
+import { AvcareError } from '../../protocol/errors.js';
+import { printable } from '../render.js';
+import type { ConsentOperation } from '../control/control-messages.js';
+
+function personName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function consentCommand(stateDirOf: () => string): Command {
+  return new Command('consent')
+    .description('remote sessions on this PC: list who asks and why, approve, deny, revoke, and read what was run')
+    .addArgument(new Argument('<operation>', 'list | approve | deny | revoke | log').choices(['list', 'approve', 'deny', 'revoke', 'log']))
+    .argument('[session]', 'the session id (approve, deny, revoke), as `consent list` shows it')
+    .option('--reason <text>', 'why (revoke): kept in the logs')
+    .option('--json', 'print the sessions (or the log) as JSON')
+    .action(async (operation: ConsentOperation, sessionId: string | undefined, options: { reason?: string; json?: boolean }) => {
+      const stateDir = stateDirOf();
+      if (operation !== 'list' && operation !== 'log' && sessionId === undefined) throw new AvcareError('INVALID_ARGUMENT', `consent ${operation} needs the session id: run \`avcare-agent consent list\``);
+      const by = personName();
+      // Loaded here, not with the daemon that builds this command: the session schemas cost memory.
+      const { askDaemonAboutConsent } = await import('../control/control-client.js');
+      const answer = await askDaemonAboutConsent(stateDir, { operation, by, ...(sessionId === undefined ? {} : { sessionId }), ...(options.reason === undefined ? {} : { reason: options.reason }) });
+      const { sessions, log } = answer ?? (await withoutDaemon(stateDir, operation, sessionId, by, options.reason));
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(operation === 'log' ? log ?? [] : sessions, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${operation === 'log' ? renderLog(log ?? []) : renderSessions(sessions)}\n`);
+    });
+}
+
+async function withoutDaemon(stateDir: string, operation: ConsentOperation, sessionId: string | undefined, by: string, reason: string | undefined): Promise<{ sessions: Record<string, unknown>[]; log?: Record<string, unknown>[] }> {
+  const { ConsentStore } = await import('./consent-store.js');
+  const { sessionView } = await import('./consent-operation.js');
+  const { SessionLog } = await import('./session-log.js');
+  const store = ConsentStore.open(join(stateDir, 'sessions.json'));
+  const now = new Date();
+  if (operation === 'approve' || operation === 'deny') throw new AvcareError('SESSION_NOT_PENDING', `the agent is not running: an answer must reach the cloud, so ${operation} needs the agent (systemctl start avcare-agent)`);
+  if (operation === 'revoke') store.revoke(sessionId ?? '', `pc:${by}`, reason ?? null, now);
+  const sessions = store.list(now).map(sessionView);
+  return operation === 'log' ? { sessions, log: new SessionLog(join(stateDir, 'session-log.jsonl')).read().map((entry) => ({ ...entry })) } : { sessions };
+}
+
+/** A field of a session or log entry as text (they are plain JSON values). */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+}
+
+function renderSessions(sessions: readonly Record<string, unknown>[]): string {
+  if (sessions.length === 0) return 'No remote sessions on this PC.';
+  return sessions
+    .map((session) => {
+      const privacy = (session['privacyScopes'] as string[] | undefined) ?? [];
+      const lines = [
+        `${text(session['sessionId'])}  ${text(session['state']).toUpperCase()}`,
+        `  engineer ${printable(text(session['engineer']))}${session['team'] ? ` (team ${printable(text(session['team']))})` : ''}: ${printable(text(session['reason']))}`,
+        `  asks for ${((session['scopes'] as string[] | undefined) ?? []).join(', ')} for ${text(session['durationMinutes'])} min; answer by ${text(session['answerBy'])}`,
+        ...(privacy.length > 0 ? [`  PRIVACY: ${privacy.join(', ')} would see or hear the classroom`] : []),
+        ...(session['approvedBy'] ? [`  approved by ${printable(text(session['approvedBy']))} until ${text(session['expiresAt'])}`] : []),
+        ...(session['closedBy'] ? [`  closed by ${printable(text(session['closedBy']))}: ${printable(text(session['closeReason'] ?? ''))}`] : []),
+        ...(session['state'] === 'pending' ? [session['approvers'] === 'school-admin' ? '  only the school admin may approve (in the cloud); you may deny it here' : `  avcare-agent consent approve ${text(session['sessionId'])}   (or deny)`] : []),
+      ];
+      return lines.join('\n');
+    })
+    .join('\n\n');
+}
+
+function renderLog(entries: readonly Record<string, unknown>[]): string {
+  if (entries.length === 0) return 'Nothing was run on this PC in a remote session.';
+  return entries
+    .map((entry) => [entry['at'], entry['event'], entry['action'] ?? '', entry['by'] ? `by ${text(entry['by'])}` : '', entry['outcome'] ?? '', entry['detail'] ?? ''].map((part) => printable(text(part))).filter((part) => part !== '').join('  '))
+    .join('\n');
+}
