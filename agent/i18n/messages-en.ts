@@ -230,6 +230,18 @@ export const en = {
     identityOpen: "{{file}} holds the agent's secret but is readable by others (mode {{mode}})",
     enrolled: 'enrolled as {{school}}:{{agent}} (room {{room}}) with {{cloud}}; broker {{broker}}; cloud key {{key}}',
   },
+  consent: {
+    none: 'No remote sessions on this PC.',
+    engineer: '  engineer {{engineer}}{{team}}: {{reason}}',
+    team: ' (team {{team}})',
+    asks: '  asks for {{scopes}} for {{minutes}} min; answer by {{answerBy}}',
+    privacy: '  PRIVACY: {{scopes}} would see or hear the classroom',
+    approved: '  approved by {{by}} until {{until}}',
+    closed: '  closed by {{by}}: {{reason}}',
+    adminOnly: '  only the school admin may approve (in the cloud); you may deny it here',
+    howToAnswer: '  avcare-agent consent approve {{session}}   (or deny)',
+    logEmpty: 'Nothing was run on this PC in a remote session.',
+  },
   test: {
     progress: {
       room: 'Flashing the display and beeping the speakers while the room camera and microphone record (about 15 s more)...',

@@ -230,6 +230,18 @@ export const zhCN: CatalogShape<typeof en> = {
     identityOpen: '{{file}} 保存着代理的密钥，却能被其他用户读取（权限 {{mode}}）',
     enrolled: '已注册为 {{school}}:{{agent}}（教室 {{room}}），云端 {{cloud}}；消息服务器 {{broker}}；云端密钥 {{key}}',
   },
+  consent: {
+    none: '本机没有远程会话。',
+    engineer: '  工程师 {{engineer}}{{team}}：{{reason}}',
+    team: '（{{team}} 组）',
+    asks: '  申请 {{scopes}}，时长 {{minutes}} 分钟；请在 {{answerBy}} 前答复',
+    privacy: '  隐私：{{scopes}} 会看到或听到教室',
+    approved: '  已由 {{by}} 批准，至 {{until}}',
+    closed: '  已由 {{by}} 结束：{{reason}}',
+    adminOnly: '  按学校规定只能由学校管理员（在云端）批准；您可以在此拒绝',
+    howToAnswer: '  avcare-agent consent approve {{session}}   （或 deny 拒绝）',
+    logEmpty: '本机没有在远程会话中执行过任何操作。',
+  },
   test: {
     progress: {
       room: '正在让显示器闪光、扬声器发出提示音，同时用教室摄像头和麦克风录制（约需再 15 秒）……',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
 import { AvcareError } from '../../protocol/errors.js';
+import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
 import type { ConsentOperation } from '../control/control-messages.js';
 
@@ -61,18 +62,20 @@ function text(value: unknown): string {
 }
 
 function renderSessions(sessions: readonly Record<string, unknown>[]): string {
-  if (sessions.length === 0) return 'No remote sessions on this PC.';
+  const { t } = out();
+  if (sessions.length === 0) return t('consent.none');
   return sessions
     .map((session) => {
       const privacy = (session['privacyScopes'] as string[] | undefined) ?? [];
+      const team = session['team'] ? t('consent.team', { team: printable(text(session['team'])) }) : '';
       const lines = [
         `${text(session['sessionId'])}  ${text(session['state']).toUpperCase()}`,
-        `  engineer ${printable(text(session['engineer']))}${session['team'] ? ` (team ${printable(text(session['team']))})` : ''}: ${printable(text(session['reason']))}`,
-        `  asks for ${((session['scopes'] as string[] | undefined) ?? []).join(', ')} for ${text(session['durationMinutes'])} min; answer by ${text(session['answerBy'])}`,
-        ...(privacy.length > 0 ? [`  PRIVACY: ${privacy.join(', ')} would see or hear the classroom`] : []),
-        ...(session['approvedBy'] ? [`  approved by ${printable(text(session['approvedBy']))} until ${text(session['expiresAt'])}`] : []),
-        ...(session['closedBy'] ? [`  closed by ${printable(text(session['closedBy']))}: ${printable(text(session['closeReason'] ?? ''))}`] : []),
-        ...(session['state'] === 'pending' ? [session['approvers'] === 'school-admin' ? '  only the school admin may approve (in the cloud); you may deny it here' : `  avcare-agent consent approve ${text(session['sessionId'])}   (or deny)`] : []),
+        t('consent.engineer', { engineer: printable(text(session['engineer'])), team, reason: printable(text(session['reason'])) }),
+        t('consent.asks', { scopes: ((session['scopes'] as string[] | undefined) ?? []).join(', '), minutes: text(session['durationMinutes']), answerBy: text(session['answerBy']) }),
+        ...(privacy.length > 0 ? [t('consent.privacy', { scopes: privacy.join(', ') })] : []),
+        ...(session['approvedBy'] ? [t('consent.approved', { by: printable(text(session['approvedBy'])), until: text(session['expiresAt']) })] : []),
+        ...(session['closedBy'] ? [t('consent.closed', { by: printable(text(session['closedBy'])), reason: printable(text(session['closeReason'] ?? '')) })] : []),
+        ...(session['state'] === 'pending' ? [session['approvers'] === 'school-admin' ? t('consent.adminOnly') : t('consent.howToAnswer', { session: text(session['sessionId']) })] : []),
       ];
       return lines.join('\n');
     })
@@ -80,7 +83,7 @@ function renderSessions(sessions: readonly Record<string, unknown>[]): string {
 }
 
 function renderLog(entries: readonly Record<string, unknown>[]): string {
-  if (entries.length === 0) return 'Nothing was run on this PC in a remote session.';
+  if (entries.length === 0) return out().t('consent.logEmpty');
   return entries
     .map((entry) => [entry['at'], entry['event'], entry['action'] ?? '', entry['by'] ? `by ${text(entry['by'])}` : '', entry['outcome'] ?? '', entry['detail'] ?? ''].map((part) => printable(text(part))).filter((part) => part !== '').join('  '))
     .join('\n');

@@ -55,7 +55,7 @@ async function classroomPc() {
     await client.publishAsync(agentSessionInbox(schoolId, agentId), wire, { qos: 1 });
     return wire;
   };
-  const consent = (args: string[]) => runCli(['consent', ...args], { stateHome });
+  const consent = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['consent', ...args], { stateHome, env });
   return { schoolId, agentId, client, answers, send, consent, inbox: agentSessionInbox(schoolId, agentId) };
 }
 
@@ -84,6 +84,7 @@ describe('a remote session at the classroom PC', () => {
     }, 15_000, 'the request at the PC');
     expect(listed).toContain('PENDING');
     expect(listed).toContain('engineer engineer-wang (team east): the camera in room 101 freezes');
+    expect((await pc.consent(['list'], { LANG: 'zh_CN.UTF-8' })).stdout).toContain('工程师 engineer-wang（east 组）：the camera in room 101 freezes');
 
     const approved = await pc.consent(['approve', request.sessionId]);
     expect(approved.code, approved.stderr).toBe(0);
