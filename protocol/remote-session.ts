@@ -85,6 +85,9 @@ export type ApproverPolicy = z.infer<typeof approverPolicySchema>;
 const isoTime = z.iso.datetime({ offset: true });
 const nonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16-64 url-safe characters');
 
+/** Every signed session message names its session and the one agent it is for; the agent refuses any other. */
+const addressedToAgent = { sessionId: z.uuid(), schoolId: topicIdSchema, agentId: topicIdSchema };
+
 export const engineerSchema = z.strictObject({
   accountId: z.string().min(1).max(64),
   name: z.string().min(1).max(128),
@@ -94,9 +97,7 @@ export const engineerSchema = z.strictObject({
 /** The consent request the cloud signs: what the engineer wants, for how long, and by when the school must answer. */
 export const sessionRequestPayloadSchema = z.strictObject({
   kind: z.literal('session-request'),
-  sessionId: z.uuid(),
-  schoolId: topicIdSchema,
-  agentId: topicIdSchema,
+  ...addressedToAgent,
   engineer: engineerSchema,
   reason: z.string().min(1).max(500),
   scopes: z.array(sessionActionSchema).min(1).max(SESSION_ACTIONS.length),
@@ -123,9 +124,7 @@ export const commandPayloadSchema = z.strictObject({
   kind: z.literal('command'),
   /** The correlation id the agent answers with. */
   commandId: z.uuid(),
-  sessionId: z.uuid(),
-  schoolId: topicIdSchema,
-  agentId: topicIdSchema,
+  ...addressedToAgent,
   engineer: engineerSchema,
   action: sessionActionSchema,
   args: z.record(z.string(), z.unknown()),
@@ -139,9 +138,7 @@ export type CommandPayload = z.infer<typeof commandPayloadSchema>;
 /** The school's admin approved in the cloud: the agent records it (a revocation at the PC stays final). */
 export const sessionApprovedPayloadSchema = z.strictObject({
   kind: z.literal('session-approved'),
-  sessionId: z.uuid(),
-  schoolId: topicIdSchema,
-  agentId: topicIdSchema,
+  ...addressedToAgent,
   consent: consentStampSchema,
   nonce: nonceSchema,
 });
@@ -149,9 +146,7 @@ export type SessionApprovedPayload = z.infer<typeof sessionApprovedPayloadSchema
 
 export const sessionEndPayloadSchema = z.strictObject({
   kind: z.literal('session-end'),
-  sessionId: z.uuid(),
-  schoolId: topicIdSchema,
-  agentId: topicIdSchema,
+  ...addressedToAgent,
   reason: z.enum(['revoked', 'closed', 'expired', 'denied', 'timed-out']),
   by: z.string().min(1).max(128),
   at: isoTime,

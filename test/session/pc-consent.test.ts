@@ -14,6 +14,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentSessionInbox, type AgentSessionMessage, type CommandPayload, type SessionRequestPayload, type SignedSessionPayload } from '../../protocol/remote-session.js';
 import { CloudSigningKey } from '../../cloud/identity/signing-key.js';
+import { ConsentStore } from '../../agent/session/consent-store.js';
 import { CLOUD_CLI, enrollmentToken, eventually, operatorPasswordFile, runNodeEntry } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { CLI, runCli } from '../helpers/run-cli.js';
@@ -129,4 +130,34 @@ describe('a remote session at the classroom PC', () => {
     expect(log.stdout).toMatch(/command {2}reprobe {2}by engineer-wang {2}ok/);
     expect(log.stdout).toMatch(/refused {2}fetch-logs .*SESSION_REVOKED/);
   }, 120_000);
+
+  it('without a running agent: lists the PC\'s record, revokes in it (final), and says approve needs the agent', async () => {
+    const stateHome = mkdtempSync(join(tmpdir(), 'avcare-session-offline-'));
+    const sessionId = randomUUID();
+    const store = ConsentStore.open(join(stateHome, 'sessions.json'));
+    store.recordRequest({
+      kind: 'session-request',
+      sessionId,
+      schoolId: 'sch-1',
+      agentId: 'pc-01',
+      engineer,
+      reason: 'projector flickers',
+      scopes: ['reprobe', 'camera-snapshot'],
+      requestedAt: new Date().toISOString(),
+      answerBy: minutesFromNow(10),
+      durationMinutes: 30,
+      approvers: 'school-admin-or-pc',
+      nonce: nonce(),
+    });
+    const listed = await runCli(['consent', 'list'], { stateHome });
+    expect(listed.stdout).toContain('PRIVACY: camera-snapshot would see or hear the classroom');
+    const approve = await runCli(['consent', 'approve', sessionId], { stateHome });
+    expect(approve.code).not.toBe(0);
+    expect(approve.stderr).toContain('approve needs the agent');
+    expect((await runCli(['consent', 'revoke', sessionId], { stateHome })).code).toBe(0);
+    expect(ConsentStore.open(join(stateHome, 'sessions.json')).get(sessionId, new Date())?.effectiveState).toBe('revoked');
+    const missing = await runCli(['consent', 'revoke'], { stateHome });
+    expect(missing.stderr).toContain('needs the session id');
+  }, 60_000);
 });
+
