@@ -7,6 +7,7 @@ import { auditRoutes } from './api/audit-routes.js';
 import { authRoutes } from './api/auth-routes.js';
 import { enrollRoutes } from './api/enroll-routes.js';
 import { reflectorsRoutes } from './api/reflectors-routes.js';
+import { sessionsRoutes, type SessionsRoutesOptions } from './api/sessions-routes.js';
 import { healthRoutes } from './api/health-routes.js';
 import { installRequestAuth } from './api/request-auth.js';
 import { ticketsRoutes } from './api/tickets-routes.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   log: Logger;
   /** Without it (tests of the fleet API alone) the ticket routes are not mounted. */
   tickets?: TicketEngine;
+  /** Remote sessions; without it (tests of other routes) their routes are not mounted. */
+  sessions?: SessionsRoutesOptions;
   /** Sign-in, accounts, enrollment and audit: every route but the public ones needs a bearer token. */
   security: Security;
   /** The audit anchors file, checked by GET /api/audit/verify beside the database's anchors. */
@@ -37,7 +40,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, security, auditAnchorFile, https }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, https }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -69,5 +72,6 @@ export function buildApp({ store, metrics, log, tickets, security, auditAnchorFi
   reflectorsRoutes(app, security);
   auditRoutes(app, security, auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile });
   if (tickets) ticketsRoutes(app, { tickets });
+  if (sessions) sessionsRoutes(app, sessions);
   return app;
 }

@@ -25,6 +25,8 @@ import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
 import { MeasureGrants } from './measurements/measure-grants.js';
 import { SignalRouter } from './measurements/signal-router.js';
+import type { RemoteSessions } from './sessions/remote-sessions.js';
+import { startSessions } from './sessions/start-sessions.js';
 import { DEFAULT_SCHEDULE, startTestScheduler, TestPlanner } from './measurements/test-scheduler.js';
 import { Reflector } from './reflector/reflector.js';
 import { ProbeServer } from './reflector/probe-server.js';
@@ -42,6 +44,8 @@ export type StartCloudOptions = CloudOptionsInput & {
   /** Cheaper password hashing for tests; OWASP's scrypt cost otherwise. */
   scryptCost?: ScryptCost;
   loginLimits?: LoginLimits;
+  /** How often session timeouts and expiries are checked (5 s unless a test needs it faster). */
+  sessionSweepMs?: number;
 };
 
 export type MqttEndpoint = { mode: 'embedded'; url: string; port: number; tlsUrl?: string; tlsPort?: number } | { mode: 'external'; url: string };
@@ -58,6 +62,7 @@ export interface RunningCloud {
   readonly metrics: CloudMetrics;
   readonly tickets: TicketEngine;
   readonly security: Security;
+  readonly sessions: RemoteSessions;
   /** What the first start on an empty database created: the operator and (once) its one-time password. */
   readonly firstRun: FirstRun;
   /** /metrics without a token, when --metrics-listen was given. */
@@ -78,7 +83,7 @@ function reachableHost(host: string): string {
  * port leaves no half-open database or broker behind.
  */
 export async function startCloud(input: StartCloudOptions = {}): Promise<RunningCloud> {
-  const { log: baseLog = silentLogger, brokerWaitMs = 5_000, scryptCost, loginLimits, ...optionsInput } = input;
+  const { log: baseLog = silentLogger, brokerWaitMs = 5_000, scryptCost, loginLimits, sessionSweepMs, ...optionsInput } = input;
   const log = baseLog.child({ module: 'cloud' });
   const options = parseCloudOptions(optionsInput);
   const dataDir = resolve(options.dataDir);
@@ -143,7 +148,9 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     if (reflector) undo.push(() => reflector.close());
     const reflectorId = options.reflector.agentsUse ?? reflector?.id;
     const grants = new MeasureGrants({ signingKey, reflectorFor: () => reflectorId, log: baseLog });
-    const inbound = new SignalRouter({ grants, ...(reflector ? { reflector } : {}), publish: (topic, payload) => publishToAgent(topic, payload), log: baseLog, metrics }).in(collector);
+    const remote = startSessions({ store, security, publish: (topic, payload) => publishToAgent(topic, payload), metrics, log: baseLog, ...(sessionSweepMs === undefined ? {} : { sweepMs: sessionSweepMs }) });
+    undo.push(() => remote.stop());
+    const inbound = remote.router.in(new SignalRouter({ grants, ...(reflector ? { reflector } : {}), publish: (topic, payload) => publishToAgent(topic, payload), log: baseLog, metrics }).in(collector));
 
     // The broker before the API: enrollment grants access at the broker, so it must be there.
     let mqtt: MqttEndpoint;
@@ -214,7 +221,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     }
 
     const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
-    const app = buildApp({ store, metrics, log: baseLog, tickets, security, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}) });
+    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;
@@ -257,6 +264,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       (stopping ??= runInOrder(log, [
         ['retention timer', () => retention.stop()],
         ['test schedule', () => Promise.resolve(scheduler.stop())],
+        ['session sweep', () => remote.stop()],
         ['HTTP API', () => app.close()],
         ['metrics listener', closeMetrics],
         // Commit what is in flight while its senders are still connected, so they get their PUBACK and need not resend.
@@ -271,7 +279,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['store', () => store.close()],
       ]).then(() => log.info('cloud stopped')));
 
-    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, security, firstRun, metricsUrl, stop };
+    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, security, sessions: remote.sessions, firstRun, metricsUrl, stop };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch((cleanupError: unknown) => log.warn({ err: cleanupError }, 'cleanup after a failed start failed'));

@@ -15,8 +15,9 @@
  * The broker's ACL makes the topic the sender's identity: an agent can publish only on its own.
  */
 import { z } from 'zod';
-import { agentInboxTopic, INBOX_ROOT, TOPIC_ROOT } from './topics.js';
+import { agentInboxTopic, INBOX_ROOT, parseAgentTopicOfKind, TOPIC_ROOT } from './topics.js';
 import { topicIdSchema } from './ids.js';
+import { readJsonMessage } from './read-message.js';
 import { signedPayloadSchema } from './signed-payload.js';
 
 export const SIGNAL_KIND = 'signal';
@@ -138,11 +139,7 @@ export function isAgentSignalInbox(topic: string): boolean {
 
 /** The sender of a signalling topic; null for any other topic. */
 export function parseSignalTopic(topic: string): SignalSender | null {
-  const parts = topic.split('/');
-  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[5] !== SIGNAL_KIND) return null;
-  const [, , school, room, agent] = parts as [string, string, string, string, string, string];
-  if (![school, room, agent].every((id) => topicIdSchema.safeParse(id).success)) return null;
-  return { school, room, agent };
+  return parseAgentTopicOfKind(topic, SIGNAL_KIND);
 }
 
 /** Parses a grant's signed text; the signature must have been checked first. */
@@ -163,17 +160,6 @@ export const MAX_SIGNAL_BYTES = 40 * 1024;
 
 /** An agent's signalling message from its bytes: the message, or why it is refused (for the log and the metric). */
 export function readAgentSignal(payload: Buffer): { signal: AgentSignal } | { reason: 'oversize' | 'bad-json' | 'schema'; detail: string } {
-  if (payload.length > MAX_SIGNAL_BYTES) return { reason: 'oversize', detail: `${payload.length} bytes is over ${MAX_SIGNAL_BYTES}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(payload.toString('utf8'));
-  } catch (error) {
-    return { reason: 'bad-json', detail: (error as Error).message };
-  }
-  const parsed = agentSignalSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { reason: 'schema', detail: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}` };
-  }
-  return { signal: parsed.data };
+  const read = readJsonMessage(agentSignalSchema, payload, MAX_SIGNAL_BYTES);
+  return 'message' in read ? { signal: read.message } : read;
 }

@@ -16,9 +16,10 @@
  */
 import { z } from 'zod';
 import { topicIdSchema } from './ids.js';
-import { agentInboxTopic, SESSION_KIND, TOPIC_ROOT } from './topics.js';
+import { agentInboxTopic, parseAgentTopicOfKind, SESSION_KIND, TOPIC_ROOT } from './topics.js';
 
 export { SESSION_KIND };
+import { readJsonMessage, type ReadMessage } from './read-message.js';
 import { signedPayloadSchema } from './signed-payload.js';
 
 
@@ -26,6 +27,11 @@ import { signedPayloadSchema } from './signed-payload.js';
 export function agentSessionTopic(sender: { school: string; room: string; agent: string }): string {
   for (const part of ['school', 'room', 'agent'] as const) topicIdSchema.parse(sender[part]);
   return `${TOPIC_ROOT}/${sender.school}/${sender.room}/${sender.agent}/${SESSION_KIND}`;
+}
+
+/** The sender of an agent's session topic; null for any other topic. */
+export function parseSessionTopic(topic: string): { school: string; room: string; agent: string } | null {
+  return parseAgentTopicOfKind(topic, SESSION_KIND);
 }
 
 /** Where the cloud's signed session messages reach an agent. */
@@ -193,6 +199,8 @@ export const agentSessionMessageSchema = z.discriminatedUnion('type', [
     at: isoTime,
     /** An approval's end as the PC recorded it: the cloud stamps this on the session's commands. */
     expiresAt: isoTime.optional(),
+    /** The actions approved at the PC: privacy ones only when the person granted them by name. */
+    scopes: z.array(sessionActionSchema).min(1).optional(),
   }),
   /** A message the agent refused before it could trust a word of it (bad signature, another key, malformed): reported so the cloud can audit it. */
   z.strictObject({ type: z.literal('message-refused'), code: refusalCodeSchema, reason: z.string().max(500), at: isoTime, claimedCommandId: z.uuid().optional() }),
@@ -209,3 +217,11 @@ export const agentSessionMessageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type AgentSessionMessage = z.infer<typeof agentSessionMessageSchema>;
+
+/** An agent's answer is one MQTT message: a result (64 KB) and its envelope. */
+export const MAX_AGENT_SESSION_MESSAGE_BYTES = MAX_RESULT_BYTES + 8 * 1024;
+
+/** Reads an agent's session message; the reason says what was wrong with it. */
+export function readAgentSessionMessage(payload: Buffer): ReadMessage<AgentSessionMessage> {
+  return readJsonMessage(agentSessionMessageSchema, payload, MAX_AGENT_SESSION_MESSAGE_BYTES);
+}

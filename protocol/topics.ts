@@ -38,6 +38,15 @@ export function parseTopic(topic: string): TopicAddress | null {
   return { school, room, agent, kind: kind as MessageKind };
 }
 
+/** The sender of an agent topic of a kind outside MESSAGE_KINDS (signal, session); null for any other topic. */
+export function parseAgentTopicOfKind(topic: string, kind: string): { school: string; room: string; agent: string } | null {
+  const parts = topic.split('/');
+  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[5] !== kind) return null;
+  const [, , school, room, agent] = parts as [string, string, string, string, string, string];
+  if (![school, room, agent].every((id) => topicIdSchema.safeParse(id).success)) return null;
+  return { school, room, agent };
+}
+
 /**
  * Messages addressed to one agent (signalling, commands of later issues) live under their own
  * root, so no agent topic `avcare/v1/...` can ever be mistaken for one:

@@ -235,7 +235,7 @@ export const en = {
     engineer: '  engineer {{engineer}}{{team}}: {{reason}}',
     team: ' (team {{team}})',
     asks: '  asks for {{scopes}} for {{minutes}} min; answer by {{answerBy}}',
-    privacy: '  PRIVACY: {{scopes}} would see or hear the classroom',
+    privacy: '  PRIVACY: {{scopes}} would see or hear the classroom (granted only with --with-privacy)',
     approved: '  approved by {{by}} until {{until}}',
     closed: '  closed by {{by}}: {{reason}}',
     adminOnly: '  only the school admin may approve (in the cloud); you may deny it here',

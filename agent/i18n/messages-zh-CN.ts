@@ -235,7 +235,7 @@ export const zhCN: CatalogShape<typeof en> = {
     engineer: '  工程师 {{engineer}}{{team}}：{{reason}}',
     team: '（{{team}} 组）',
     asks: '  申请 {{scopes}}，时长 {{minutes}} 分钟；请在 {{answerBy}} 前答复',
-    privacy: '  隐私：{{scopes}} 会看到或听到教室',
+    privacy: '  隐私：{{scopes}} 会看到或听到教室（仅在加 --with-privacy 时授予）',
     approved: '  已由 {{by}} 批准，至 {{until}}',
     closed: '  已由 {{by}} 结束：{{reason}}',
     adminOnly: '  按学校规定只能由学校管理员（在云端）批准；您可以在此拒绝',

@@ -27,14 +27,15 @@ export function consentCommand(stateDirOf: () => string): Command {
     .addArgument(new Argument('<operation>', 'list | approve | deny | revoke | log').choices(['list', 'approve', 'deny', 'revoke', 'log']))
     .argument('[session]', 'the session id (approve, deny, revoke), as `consent list` shows it')
     .option('--reason <text>', 'why (revoke): kept in the logs')
+    .option('--with-privacy', 'approve also the camera snapshot and audio clip the session asks for (off unless you say so)')
     .option('--json', 'print the sessions (or the log) as JSON')
-    .action(async (operation: ConsentOperation, sessionId: string | undefined, options: { reason?: string; json?: boolean }) => {
+    .action(async (operation: ConsentOperation, sessionId: string | undefined, options: { reason?: string; json?: boolean; withPrivacy?: boolean }) => {
       const stateDir = stateDirOf();
       if (operation !== 'list' && operation !== 'log' && sessionId === undefined) throw new AvcareError('INVALID_ARGUMENT', `consent ${operation} needs the session id: run \`avcare-agent consent list\``);
       const by = personName();
       // Loaded here, not with the daemon that builds this command: the session schemas cost memory.
       const { askDaemonAboutConsent } = await import('../control/control-client.js');
-      const answer = await askDaemonAboutConsent(stateDir, { operation, by, ...(sessionId === undefined ? {} : { sessionId }), ...(options.reason === undefined ? {} : { reason: options.reason }) });
+      const answer = await askDaemonAboutConsent(stateDir, { operation, by, ...(sessionId === undefined ? {} : { sessionId }), ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.withPrivacy ? { withPrivacy: true } : {}) });
       const { sessions, log } = answer ?? (await withoutDaemon(stateDir, operation, sessionId, by, options.reason));
       if (options.json) {
         process.stdout.write(`${JSON.stringify(operation === 'log' ? log ?? [] : sessions, null, 2)}\n`);

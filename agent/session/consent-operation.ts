@@ -14,6 +14,8 @@ export interface ConsentRequest {
   sessionId?: string | undefined;
   by: string;
   reason?: string | undefined;
+  /** Approve also the privacy scopes asked for. */
+  withPrivacy?: boolean | undefined;
 }
 
 /** One session as a person reads it: who asks, why, for what (privacy scopes named), and where it stands. */
@@ -39,7 +41,7 @@ export async function consentOperation(sessions: SessionService, request: Consen
   const { operation, sessionId, by } = request;
   if (operation !== 'list' && operation !== 'log' && sessionId === undefined) throw new AvcareError('INVALID_ARGUMENT', `consent ${operation} needs the session id (see consent list)`);
   const person = `pc:${by}`;
-  if (operation === 'approve') await sessions.approve(sessionId ?? '', person);
+  if (operation === 'approve') await sessions.approve(sessionId ?? '', person, { withPrivacy: request.withPrivacy === true });
   if (operation === 'deny') await sessions.deny(sessionId ?? '', person);
   if (operation === 'revoke') await sessions.revoke(sessionId ?? '', person, request.reason ?? null);
   const now = new Date();

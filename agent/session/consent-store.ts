@@ -62,12 +62,17 @@ export class ConsentStore {
     return true;
   }
 
-  /** Approval by the person at the PC, where the school's policy allows it. */
-  approveAtPc(sessionId: string, by: string, now: Date): SessionRecord {
+  /**
+   * Approval by the person at the PC, where the school's policy allows it. A camera snapshot or
+   * audio clip is granted only when the person said so (`withPrivacy`), never by default.
+   */
+  approveAtPc(sessionId: string, by: string, now: Date, options: { withPrivacy?: boolean } = {}): SessionRecord {
     const record = this.pending(sessionId, now);
     if (record.request.approvers !== 'school-admin-or-pc') throw new AvcareError('SESSION_APPROVAL_NOT_ALLOWED', `session ${sessionId}: this school's policy lets only its admins approve`);
+    const scopes = record.request.scopes.filter((scope) => options.withPrivacy === true || !isPrivacyAction(scope));
+    if (scopes.length === 0) throw new AvcareError('INVALID_ARGUMENT', `session ${sessionId} asks only to see or hear the classroom: approve with --with-privacy, or deny`);
     const expiresAt = new Date(now.getTime() + record.request.durationMinutes * 60_000).toISOString();
-    return this.update(sessionId, { state: 'approved', approvedBy: by, approvedAt: now.toISOString(), scopes: [...record.request.scopes], expiresAt });
+    return this.update(sessionId, { state: 'approved', approvedBy: by, approvedAt: now.toISOString(), scopes, expiresAt });
   }
 
   /** The school's admin approved in the cloud (signed by the cloud). A session closed here stays closed. */

@@ -97,11 +97,11 @@ export class SessionService {
   }
 
   /** The person at the PC approves (where the school's policy lets them). */
-  async approve(sessionId: string, by: string): Promise<SessionRecord> {
+  async approve(sessionId: string, by: string, options: { withPrivacy?: boolean } = {}): Promise<SessionRecord> {
     const now = this.now();
-    const record = this.consents.approveAtPc(sessionId, by, now);
+    const record = this.consents.approveAtPc(sessionId, by, now, options);
     this.journal.append({ at: now.toISOString(), sessionId, event: 'approved', by, detail: `[${(record.scopes ?? []).join(', ')}] until ${record.expiresAt ?? ''}` });
-    await this.answer({ type: 'consent-answer', sessionId, decision: 'approve', by, at: now.toISOString(), ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}) });
+    await this.answer({ type: 'consent-answer', sessionId, decision: 'approve', by, at: now.toISOString(), ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}), ...(record.scopes ? { scopes: record.scopes } : {}) });
     return record;
   }
 

@@ -33,14 +33,23 @@ export const PERMISSIONS = [
   'metrics.read',
   /** Broker accounts of reflectors in their own processes: the provider's infrastructure, operators only. */
   'reflectors.manage',
+  /** See remote sessions and watch them live. */
+  'sessions.read',
+  /** Ask for a remote session, run commands in it, close it: engineers only. */
+  'sessions.request',
+  /** Answer for the school (approve, deny, revoke): its admins only, never the provider. */
+  'sessions.consent',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** What only an engineer or only the school may do: an operator (the provider's admin) does neither. */
+const NOT_OPERATOR: readonly Permission[] = ['sessions.request', 'sessions.consent'];
+
 const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-  operator: new Set(PERMISSIONS),
-  school_admin: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read']),
-  it_teacher: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.rate']),
-  engineer: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close']),
+  operator: new Set(PERMISSIONS.filter((permission) => !NOT_OPERATOR.includes(permission))),
+  school_admin: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']),
+  it_teacher: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.rate', 'sessions.read']),
+  engineer: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']),
 };
 
 export function may(principal: Pick<Principal, 'role'>, permission: Permission): boolean {

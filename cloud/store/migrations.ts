@@ -360,6 +360,53 @@ CREATE TABLE reflector_accounts (
 );
 `,
   },
+  {
+    id: '0010-remote-sessions',
+    sql: `
+-- Remote diagnosis sessions (issue 12): what an engineer asked for, what the school answered and
+-- when the session ended; each command sent inside one and what the agent answered. The audit log
+-- keeps the same steps hash-chained; these tables are the working state.
+CREATE TABLE remote_sessions (
+  session_id TEXT PRIMARY KEY,
+  school_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  room_id TEXT,
+  engineer_id TEXT NOT NULL,
+  engineer_name TEXT NOT NULL,
+  team_id TEXT,
+  reason TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  duration_minutes BIGINT NOT NULL,
+  approvers TEXT NOT NULL,
+  state TEXT NOT NULL,
+  requested_at BIGINT NOT NULL,
+  answer_by BIGINT NOT NULL,
+  answered_by TEXT,
+  answered_at BIGINT,
+  expires_at BIGINT,
+  ended_at BIGINT,
+  ended_by TEXT,
+  end_reason TEXT
+);
+CREATE INDEX remote_sessions_school ON remote_sessions (school_id, requested_at);
+CREATE INDEX remote_sessions_state ON remote_sessions (state);
+CREATE TABLE remote_commands (
+  command_id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES remote_sessions (session_id),
+  action TEXT NOT NULL,
+  args TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  issued_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  result TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  finished_at BIGINT
+);
+CREATE INDEX remote_commands_session ON remote_commands (session_id, issued_at);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AvcareError, topicIdSchema } from '../../protocol/index.js';
+import { remoteSessionPolicySchema } from '../sessions/session-policy.js';
 import { webhookEndpointsSchema } from '../webhooks/webhook-endpoint.js';
 import { businessCalendarSchema } from './business-calendar.js';
 import type { Route, SchoolTerms, ServiceDirectory, TeachingNow } from './service-directory.js';
@@ -36,6 +37,7 @@ export const serviceConfigSchema = z
         calendar: businessCalendarSchema.prefault({}),
         sla: slaPolicySchema.prefault({}),
         tickets: ticketPolicySchema.prefault({}),
+        remoteSessions: remoteSessionPolicySchema.prefault({}),
       })
       .prefault({}),
     schools: z
@@ -49,6 +51,7 @@ export const serviceConfigSchema = z
           sla: slaPolicySchema.optional().describe("the school's own terms, instead of a contract"),
           calendar: businessCalendarSchema.optional().describe('default: defaults.calendar'),
           tickets: ticketPolicySchema.optional().describe('default: defaults.tickets'),
+          remoteSessions: remoteSessionPolicySchema.optional().describe('default: defaults.remoteSessions'),
           rooms: z.record(topicIdSchema, z.strictObject({ timetable: roomTimetableSchema })).default({}),
         }),
       )
@@ -133,6 +136,7 @@ export function serviceDirectory(config: ServiceConfig): ServiceDirectory {
       return { inLesson: context.inLesson, minutesToNextLesson: context.minutesToNextLesson };
     },
     policy: (schoolId) => schools.get(schoolId)?.tickets ?? config.defaults.tickets,
+    remoteSessions: (schoolId) => schools.get(schoolId)?.remoteSessions ?? config.defaults.remoteSessions,
     policies: () => policies,
     terms(schoolId: string): SchoolTerms {
       const school = schools.get(schoolId);

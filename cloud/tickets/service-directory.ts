@@ -1,3 +1,4 @@
+import type { RemoteSessionPolicy } from '../sessions/session-policy.js';
 import type { WebhookEndpoint } from '../webhooks/webhook-endpoint.js';
 import type { BusinessCalendar } from './business-calendar.js';
 import type { SlaPolicy } from './sla.js';
@@ -32,6 +33,8 @@ export interface ServiceDirectory {
   /** Null when the room has no timetable: severity then follows the fault alone. */
   teaching(schoolId: string, roomId: string, at: Date): TeachingNow | null;
   policy(schoolId: string): TicketPolicy;
+  /** Who may approve a remote session at this school, how long one may last, how long the school has to answer. */
+  remoteSessions(schoolId: string): RemoteSessionPolicy;
   /** Every policy in use (at least one): the sweep selects candidates by the shortest times. */
   policies(): readonly TicketPolicy[];
   terms(schoolId: string): SchoolTerms;
