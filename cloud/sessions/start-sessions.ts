@@ -34,7 +34,7 @@ export function startSessions(options: StartSessionsOptions): RunningSessions {
     db: store.database,
     audit: security.audit,
     signer: { sign: (data) => security.signingKey.sign(data), keyId: security.signingKey.keyId },
-    publish: options.publish,
+    publish: (topic, payload) => options.publish(topic, payload),
     events,
     log,
     now: options.now ?? (() => new Date()),
