@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { AvcareError } from '../protocol/index.js';
-import { requestJson, trustedCas } from '../protocol/http-json.js';
+import { requestJson, streamEvents, trustedCas } from '../protocol/http-json.js';
 
 export const DEFAULT_CLOUD_URL = 'http://127.0.0.1:8080';
 
@@ -67,27 +67,40 @@ function originOf(url: string): string {
   }
 }
 
+/** Where a request goes and with which token and CAs: the token `login` stored goes only to the cloud it came from. */
+function apiTarget(flags: ApiFlags, path: string, anonymous: boolean): { url: URL; token: string | undefined; ca: string[] | undefined } {
+  const session = readSession();
+  const base = cloudUrl(flags, session);
+  const origin = originOf(base);
+  const token = anonymous ? undefined : ((process.env.AVCARE_TOKEN || undefined) ?? (session && originOf(session.url) === origin ? session.token : undefined));
+  if (!anonymous && token === undefined) {
+    throw new AvcareError('UNAUTHENTICATED', `not signed in to ${origin}: run avcare-cloud login --url ${base} --user NAME`);
+  }
+  const caFile = flags.ca ?? (session && originOf(session.url) === origin ? session.caFile : undefined);
+  return { url: new URL(path, `${base}/`), token, ca: origin.startsWith('https:') ? trustedCas(caFile) : undefined };
+}
+
 /**
  * A request to the API as the signed-in person: $AVCARE_TOKEN, or the token `login` stored,
  * which is sent only to the cloud it came from (never to another --url).
  */
-export async function callApi<T>(flags: ApiFlags, method: 'GET' | 'POST', path: string, body?: unknown, options: { anonymous?: boolean } = {}): Promise<T> {
-  const session = readSession();
-  const base = cloudUrl(flags, session);
-  const origin = originOf(base);
-  const token = options.anonymous ? undefined : ((process.env.AVCARE_TOKEN || undefined) ?? (session && originOf(session.url) === origin ? session.token : undefined));
-  if (!options.anonymous && token === undefined) {
-    throw new AvcareError('UNAUTHENTICATED', `not signed in to ${origin}: run avcare-cloud login --url ${base} --user NAME`);
-  }
-  const caFile = flags.ca ?? (session && originOf(session.url) === origin ? session.caFile : undefined);
+export async function callApi<T>(flags: ApiFlags, method: 'GET' | 'POST', path: string, body?: unknown, options: { anonymous?: boolean; timeoutMs?: number } = {}): Promise<T> {
+  const target = apiTarget(flags, path, options.anonymous === true);
   const { body: answer } = await requestJson<T>({
     method,
-    url: new URL(path, `${base}/`),
+    url: target.url,
     ...(body === undefined ? {} : { body }),
-    ...(token === undefined ? {} : { bearerToken: token }),
-    ...(origin.startsWith('https:') ? { ca: trustedCas(caFile) } : {}),
+    ...(target.token === undefined ? {} : { bearerToken: target.token }),
+    ...(target.ca ? { ca: target.ca } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   return answer;
+}
+
+/** A server-sent event stream of the API as the signed-in person: each event's data, until the stream ends or `onEvent` says stop. */
+export async function streamApi(flags: ApiFlags, path: string, onEvent: (data: string) => boolean | void): Promise<void> {
+  const target = apiTarget(flags, path, false);
+  await streamEvents({ url: target.url, ...(target.token === undefined ? {} : { bearerToken: target.token }), ...(target.ca ? { ca: target.ca } : {}) }, onEvent);
 }
 
 let stdinLines: Promise<string[]> | undefined;

@@ -11,6 +11,7 @@ import { reflectorsCommand } from './reflectors-command.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
 import { describeCloud, describeFirstRun, startCloud, stopOnSignals } from './main.js';
 import { ticketsCommand } from './tickets-command.js';
+import { remoteSessionCommand } from './remote-session-command.js';
 
 interface StartFlags {
   port?: string;
@@ -160,6 +161,7 @@ function buildProgram(): Command {
   program.addCommand(enrollTokensCommand());
   program.addCommand(agentsCommand());
   program.addCommand(ticketsCommand());
+  program.addCommand(remoteSessionCommand());
   program.addCommand(auditCommand());
   program.addCommand(reflectorCommand());
   program.addCommand(reflectorsCommand());

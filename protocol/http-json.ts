@@ -91,6 +91,60 @@ export function requestJson<T>(request: JsonRequest): Promise<{ status: number; 
   });
 }
 
+/**
+ * Reads a server-sent event stream (text/event-stream) and calls `onEvent` with each event's data
+ * until the server closes it or `onEvent` returns true. An error answer is thrown as requestJson
+ * throws it.
+ */
+export function streamEvents(request: Omit<JsonRequest, 'method' | 'body' | 'timeoutMs'>, onEvent: (data: string) => boolean | void): Promise<void> {
+  const { url } = request;
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (request.bearerToken !== undefined) headers.authorization = `Bearer ${request.bearerToken}`;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(url, { method: 'GET', headers, ...(url.protocol === 'https:' && request.ca ? { ca: request.ca } : {}) }, (response) => {
+      const status = response.statusCode ?? 0;
+      if (status >= 400) {
+        readBody(response).then((text) => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = null;
+          }
+          reject(apiError(parsed, status));
+        }, reject);
+        return;
+      }
+      let buffer = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice(6))
+            .join('\n');
+          if (data.length > 0 && onEvent(data) === true) {
+            response.destroy();
+            resolve();
+            return;
+          }
+        }
+      });
+      response.on('end', () => resolve());
+      response.on('close', () => resolve());
+      response.on('error', reject);
+    });
+    outgoing.on('error', (error) => reject(new AvcareError('CLOUD_UNREACHABLE', `cannot reach the avcare cloud at ${url.origin}: ${error.message}`, { url: url.origin }, { cause: error })));
+    outgoing.end();
+  });
+}
+
 function readBody(response: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
