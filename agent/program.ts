@@ -7,7 +7,7 @@ import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget 
 import { configFilePath, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
-import { daemonStateFile, DaemonStateSink } from './daemon-state.js';
+import { daemonStateFile, DaemonStateSink, readDaemonState } from './daemon-state.js';
 import { ALL_SOURCES, createProbes } from './default-probes.js';
 import { probeResult } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
@@ -148,6 +148,8 @@ export function buildProgram(): Command {
           },
           configFile: configFilePath(program.opts<{ config?: string }>().config),
           secrets: configuredSecrets(config),
+          cameras: config,
+          daemonState: () => readDaemonState(daemonStateFile(stateDir)),
         },
       });
       const publishing =

@@ -127,13 +127,18 @@ function slimDevice(device: Device): Device {
  * the text is at most 2000 characters).
  */
 export function fitReport(message: ReportMessage, maxBytes: number = REPORT_MAX_BYTES): ReportMessage {
-  let fitted = message;
   // A seq is added by the outbox later: count it now.
-  const size = () => jsonBytes({ ...fitted, seq: Number.MAX_SAFE_INTEGER });
-  while (size() > maxBytes) {
-    const bundle = SHRINK_STEPS.reduce<ReportBundle | undefined>((found, step) => found ?? step(fitted.bundle), undefined);
-    if (!bundle) throw new AvcareError('REPORT_INVALID', `the report does not fit in ${maxBytes} bytes even without its diagnostic bundle`, { bytes: size() });
-    fitted = { ...fitted, bundle: { ...bundle, truncated: true } };
+  const bundle = fitBundle(message.bundle, maxBytes, (candidate) => jsonBytes({ ...message, bundle: candidate, seq: Number.MAX_SAFE_INTEGER }));
+  return bundle === message.bundle ? message : { ...message, bundle };
+}
+
+/** Shrinks a bundle until `size` of it is at most maxBytes, least valuable evidence first, marking it truncated. */
+export function fitBundle(bundle: ReportBundle, maxBytes: number, size: (bundle: ReportBundle) => number = jsonBytes): ReportBundle {
+  let fitted = bundle;
+  while (size(fitted) > maxBytes) {
+    const smaller = SHRINK_STEPS.reduce<ReportBundle | undefined>((found, step) => found ?? step(fitted), undefined);
+    if (!smaller) throw new AvcareError('REPORT_INVALID', `the report does not fit in ${maxBytes} bytes even without its diagnostic bundle`, { bytes: size(fitted) });
+    fitted = { ...smaller, truncated: true };
   }
   return fitted;
 }

@@ -79,6 +79,11 @@ export function versionInquiry(address: number): Uint8Array {
   return Uint8Array.of(commandHeader(address), 0x09, 0x00, 0x02, VISCA_TERMINATOR);
 }
 
+/** CAM_Power On (`8x 01 04 00 02 FF`) or Standby (`8x 01 04 00 03 FF`): the camera acknowledges, then completes when it has switched. */
+export function powerCommand(address: number, on: boolean): Uint8Array {
+  return Uint8Array.of(commandHeader(address), 0x01, 0x04, 0x00, on ? 0x02 : 0x03, VISCA_TERMINATOR);
+}
+
 /** Broadcast: empties every camera's command buffers (cancels commands in progress). */
 export function ifClear(): Uint8Array {
   return Uint8Array.of(VISCA_BROADCAST_HEADER, 0x01, 0x00, 0x01, VISCA_TERMINATOR);

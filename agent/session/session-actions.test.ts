@@ -14,6 +14,8 @@ function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
     restart: () => undefined,
     configFile: undefined,
     secrets: [],
+    cameras: { serialPorts: [], viscaIp: [] },
+    daemonState: () => undefined,
     ...overrides,
   };
 }

@@ -12,6 +12,12 @@ import { parseAgentConfig } from '../config.js';
 import type { TestOutcome } from '../measure/test-runner.js';
 import { scrubSecrets } from '../scrub-secrets.js';
 import type { ActionRunner } from './session-service.js';
+import { MAX_RESULT_BYTES } from '../../protocol/remote-session.js';
+import type { AgentConfig } from '../config.js';
+import type { DaemonState } from '../daemon-state.js';
+import { LibusbResetter, type UsbResetter } from '../remediation/usb-reset.js';
+import { buildReportBundle, fitBundle } from '../report-bundle.js';
+import { configuredCamera, powerCycleCamera, type PowerCycleTimings } from './camera-power-cycle.js';
 
 export interface ActionHooks {
   reprobe(): Promise<Device[]>;
@@ -25,10 +31,20 @@ export interface ActionHooks {
   configFile: string | undefined;
   /** Values that must never leave the PC (broker password, PJLink passwords). */
   secrets: readonly string[];
+  /** The cameras the agent is configured to speak VISCA to: the only ones a power cycle may touch. */
+  cameras: Pick<AgentConfig, 'serialPorts' | 'viscaIp'>;
+  /** The daemon's shared state (health history, open faults) for the diagnostic bundle. */
+  daemonState(): DaemonState | undefined;
+  /** Resets a USB device; libusb's unless a test gives another. */
+  usbResetter?: UsbResetter;
+  powerCycle?: PowerCycleTimings;
 }
 
+/** The bundle must fit in one answer, with room for the answer's own fields. */
+const BUNDLE_MAX_BYTES = MAX_RESULT_BYTES - 2048;
+
 export function sessionActions(hooks: ActionHooks): ActionRunner {
-  return async (action: SessionAction, args: Record<string, unknown>): Promise<unknown> => {
+  return async (action: SessionAction, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
     switch (action) {
       case 'reprobe':
         return { devices: await hooks.reprobe() };
@@ -48,9 +64,12 @@ export function sessionActions(hooks: ActionHooks): ActionRunner {
         return { restarting: true };
       case 'set-config':
         return setConfigKey(hooks.configFile, String(args['key']), args['value'] as string | number | boolean);
-      case 'usb-reset':
       case 'visca-power-cycle':
+        return powerCycleCamera(configuredCamera(hooks.cameras, String(args['camera'])), signal, hooks.powerCycle);
+      case 'usb-reset':
+        return resetUsbPort(hooks, String(args['port']), signal);
       case 'diagnostic-bundle':
+        return diagnosticBundle(hooks);
       case 'camera-snapshot':
       case 'audio-clip':
         throw new AvcareError('ACTION_UNAVAILABLE', `${action} is not available in this agent version`);
@@ -86,4 +105,39 @@ export function setConfigKey(file: string | undefined, key: string, value: strin
     throw new AvcareError('CONFIG_UNREADABLE', `cannot write ${file}: ${(error as Error).message}`);
   }
   return { key, value, file, appliesAt: 'next-start' };
+}
+
+/**
+ * Resets the USB device on one port, as unplugging it would: only a device the agent sees in its
+ * inventory (the engineer names the port, the agent finds what is there and checks it is still
+ * the same device before the reset).
+ */
+async function resetUsbPort(hooks: ActionHooks, port: string, signal: AbortSignal): Promise<{ port: string; device: string; reset: boolean; result: string; devicesAfter: number }> {
+  const devices = await hooks.reprobe();
+  const portOf = (candidate: Device): string | undefined => (candidate.connection?.type === 'usb' ? candidate.connection.portPath : undefined);
+  const device = devices.find((candidate) => portOf(candidate) === port);
+  if (!device?.usb) {
+    const ports = devices.flatMap((candidate) => portOf(candidate) ?? []);
+    throw new AvcareError('INVALID_ARGUMENT', `no USB device on port ${port} (${ports.length > 0 ? `devices are on ${ports.join(', ')}` : 'this PC shows no USB devices'})`);
+  }
+  const { busNumber, deviceAddress, vendorId, productId } = device.usb;
+  const outcome = await (hooks.usbResetter ?? new LibusbResetter()).reset({ busNumber, deviceAddress, vendorId, productId, port }, signal);
+  if (!outcome.reset) throw new AvcareError('ACTION_UNAVAILABLE', outcome.result);
+  // The device re-enumerates: the next probe shows whether it came back.
+  return { port, device: device.id, reset: true, result: outcome.result, devicesAfter: (await hooks.reprobe()).length };
+}
+
+/** What `avcare-agent report` would attach, now: inventory, system, health history, open faults, the recent log, secrets removed, fitted to one answer. */
+async function diagnosticBundle(hooks: ActionHooks): Promise<unknown> {
+  const devices = await hooks.reprobe();
+  const system = await hooks.health();
+  const bundle = buildReportBundle({
+    cycle: { at: new Date(), devices, sources: [], ...(system ? { system } : {}) },
+    detected: [],
+    daemon: hooks.daemonState(),
+    daemonRunning: true,
+    logLines: hooks.recentLog(500),
+    knownSecrets: hooks.secrets,
+  });
+  return fitBundle(bundle, BUNDLE_MAX_BYTES);
 }

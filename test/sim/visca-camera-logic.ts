@@ -62,6 +62,11 @@ export function viscaCameraLogic(options: ViscaCameraBehaviour): ViscaCameraLogi
 
     const isPowerInquiry = sameBytes(body, [0x09, 0x04, 0x00]);
     if (isPowerInquiry) return [reply(0x50, mode === 'on' ? 0x02 : mode === 'standby' ? 0x03 : 0x04)];
+    // CAM_Power on/standby works from standby too; a camera with a power fault cannot execute it.
+    if (mode !== 'power-error' && sameBytes(body.slice(0, 3), [0x01, 0x04, 0x00]) && body.length === 4 && (body[3] === 0x02 || body[3] === 0x03)) {
+      logic.mode = body[3] === 0x02 ? 'on' : 'standby';
+      return [reply(0x41), reply(0x51)];
+    }
     if (mode !== 'on') return [reply(0x60, 0x41)]; // not executable while in standby or faulty
     if (sameBytes(body, [0x09, 0x04, 0x47])) return [reply(0x50, (zoom >> 12) & 0xf, (zoom >> 8) & 0xf, (zoom >> 4) & 0xf, zoom & 0xf)];
     if (sameBytes(body, [0x09, 0x00, 0x02])) {

@@ -1,0 +1,109 @@
+/**
+ * The session actions that touch devices, for real where this machine allows: a VISCA power
+ * cycle against the simulated camera over a socat pty pair; a USB reset through the resetter
+ * interface (this machine has no USB bus, which the real resetter reports); the diagnostic bundle
+ * with secrets removed and its size bounded to one answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RESULT_BYTES } from '../../protocol/remote-session.js';
+import { sessionActions, type ActionHooks } from '../../agent/session/session-actions.js';
+import type { UsbResetter } from '../../agent/remediation/usb-reset.js';
+import type { Device } from '../../protocol/index.js';
+import { openPtyPair, type PtyPair } from '../helpers/pty-pair.js';
+import { startViscaCamera, type SimulatedViscaCamera } from '../sim/visca-camera.js';
+
+const FAST = { offMs: 200, commandTimeoutMs: 2_000, comeBackMs: 3_000 };
+const signal = (): AbortSignal => new AbortController().signal;
+
+function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
+  return {
+    reprobe: () => Promise.resolve([]),
+    inventory: () => undefined,
+    health: () => Promise.resolve(undefined),
+    recentLog: () => [],
+    runTest: () => Promise.reject(new Error('no tests here')),
+    restart: () => undefined,
+    configFile: undefined,
+    secrets: [],
+    cameras: { serialPorts: [], viscaIp: [] },
+    daemonState: () => undefined,
+    powerCycle: FAST,
+    ...overrides,
+  };
+}
+
+describe('visca-power-cycle against the simulated camera', () => {
+  let pair: PtyPair;
+  let camera: SimulatedViscaCamera;
+
+  beforeAll(async () => {
+    pair = await openPtyPair();
+    camera = await startViscaCamera(pair.b, { mode: 'on', address: 1 });
+  });
+
+  afterAll(async () => {
+    await camera?.close();
+    await pair?.close();
+  });
+
+  const cameras = (): ActionHooks['cameras'] => ({ serialPorts: [{ path: pair.a, protocol: 'visca', baudRate: 9600, address: 1, name: 'front camera' }], viscaIp: [] });
+
+  it('puts the camera in standby, waits, powers it on and sees it on again', async () => {
+    camera.received.length = 0;
+    const result = (await sessionActions(hooks({ cameras: cameras() }))('visca-power-cycle', { camera: 'front camera' }, signal())) as { before: string; after: string; steps: string[]; camera: string };
+    expect(result).toMatchObject({ camera: pair.a, before: 'on', after: 'on' });
+    expect(result.steps).toEqual(['power before: on', 'standby: done', 'power on: done', 'power after: on']);
+    const sent = camera.received.map((packet) => packet.toString('hex'));
+    expect(sent.indexOf('8101040003ff')).toBeGreaterThan(-1);
+    expect(sent.indexOf('8101040002ff')).toBeGreaterThan(sent.indexOf('8101040003ff'));
+  });
+
+  it('brings a camera in standby back on', async () => {
+    camera.setMode('standby');
+    const result = await sessionActions(hooks({ cameras: cameras() }))('visca-power-cycle', { camera: pair.a }, signal());
+    expect(result).toMatchObject({ before: 'standby', after: 'on' });
+  });
+
+  it('says so when the camera cannot power on, and touches nothing it is not configured for', async () => {
+    camera.setMode('power-error');
+    await expect(sessionActions(hooks({ cameras: cameras() }))('visca-power-cycle', { camera: pair.a }, signal())).rejects.toMatchObject({ code: 'VISCA_ERROR_REPLY' });
+    camera.setMode('on');
+    await expect(sessionActions(hooks({ cameras: cameras() }))('visca-power-cycle', { camera: '/dev/ttyS0' }, signal())).rejects.toThrow(`camera "/dev/ttyS0" is not a VISCA camera this agent is configured for (${pair.a})`);
+  });
+});
+
+describe('usb-reset and diagnostic-bundle', () => {
+  const webcam = {
+    id: 'usb:046d:082d:1-1.4',
+    kind: 'camera',
+    name: 'HD Pro Webcam C920',
+    connection: { type: 'usb', bus: 1, portPath: '1-1.4' },
+    usb: { vendorId: 0x046d, productId: 0x082d, busNumber: 1, deviceAddress: 7, portPath: [1, 4] },
+  } as unknown as Device;
+
+  it('resets only the device the inventory shows on that port, checking it is the same device', async () => {
+    const asked: unknown[] = [];
+    const resetter: UsbResetter = { reset: (target) => (asked.push(target), Promise.resolve({ reset: true, result: 'reset bus 1 address 7' })) };
+    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]), usbResetter: resetter }));
+    expect(await actions('usb-reset', { port: '1-1.4' }, signal())).toMatchObject({ port: '1-1.4', device: webcam.id, reset: true, devicesAfter: 1 });
+    expect(asked).toEqual([{ busNumber: 1, deviceAddress: 7, vendorId: 0x046d, productId: 0x082d, port: '1-1.4' }]);
+    await expect(actions('usb-reset', { port: '2-3' }, signal())).rejects.toThrow('no USB device on port 2-3 (devices are on 1-1.4)');
+  });
+
+  it('reports a PC without a USB bus as such (the real resetter, on this machine)', async () => {
+    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]) }));
+    await expect(actions('usb-reset', { port: '1-1.4' }, signal())).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: expect.stringContaining('no USB bus') as unknown });
+  });
+
+  it('collects the bundle with the secrets removed and fits it into one answer', async () => {
+    const secret = 'avc_ms_TopSecretValue123';
+    const log = Array.from({ length: 500 }, (_, index) => `line ${index}: connected with ${secret} ${'x'.repeat(300)}`);
+    const bundle = (await sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]), recentLog: () => log, secrets: [secret] }))('diagnostic-bundle', {}, signal())) as { inventory: Device[]; logExcerpt: string[] };
+    const text = JSON.stringify(bundle);
+    expect(text).not.toContain(secret);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_RESULT_BYTES - 2048);
+    expect(bundle.inventory.map((device) => device.id)).toEqual([webcam.id]);
+    expect(bundle.logExcerpt.length).toBeGreaterThan(0);
+    expect(bundle.logExcerpt.at(-1)).toContain('line 499');
+  });
+});
