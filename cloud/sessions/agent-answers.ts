@@ -10,6 +10,12 @@ import type { RemoteSessions } from './remote-sessions.js';
 import { auditRefusal, endSession, sessionTarget, type SessionActor } from './session-context.js';
 import { commandById, finishCommand, sessionById, type RemoteSession } from './session-store.js';
 
+/** Who answered at the PC, as the audit log names them: `pc:USER` (the agent already says so; a bare name gets the prefix). */
+function atPc(by: string): string {
+  const name = untrustedText(by, 128) ?? '?';
+  return name.startsWith('pc:') ? name : `pc:${name}`;
+}
+
 export interface AgentAddress {
   school: string;
   room: string;
@@ -27,7 +33,7 @@ export class AgentAnswers {
       case 'consent-answer': {
         const session = await this.ownSession(from, message.sessionId, by, message.decision === 'approve' ? 'session.approve' : 'session.deny');
         if (!session) return;
-        const person = `pc:${untrustedText(message.by, 128) ?? '?'}`;
+        const person = atPc(message.by);
         if (session.state !== 'pending') {
           await auditRefusal(context, by, 'session.consent', session, `an answer at the PC came for a session that is ${session.state}`, { by: person, decision: message.decision });
           return;
@@ -57,7 +63,7 @@ export class AgentAnswers {
         const session = await this.ownSession(from, message.sessionId, by, 'session.revoke');
         if (!session || (session.state !== 'pending' && session.state !== 'active')) return;
         // Final, whatever the cloud thinks: the PC has already stopped accepting commands.
-        await endSession(context, session, { reason: 'revoked', by: { actor: `pc:${untrustedText(message.by, 128) ?? '?'}` }, auditAction: 'session.revoke', note: message.reason === null ? 'revoked at the PC' : `revoked at the PC: ${untrustedText(message.reason, 300) ?? ''}`, tellAgent: false });
+        await endSession(context, session, { reason: 'revoked', by: { actor: atPc(message.by) }, auditAction: 'session.revoke', note: message.reason === null ? 'revoked at the PC' : `revoked at the PC: ${untrustedText(message.reason, 300) ?? ''}`, tellAgent: false });
         return;
       }
       case 'command-result':
