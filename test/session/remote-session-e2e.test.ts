@@ -177,7 +177,7 @@ describe('a remote session through the cloud', () => {
     cleanup.push(() => intruder.endAsync(true));
     const forged = { type: 'session-revoked', sessionId, by: 'intruder', at: new Date().toISOString(), reason: null };
     await intruder.publishAsync(agentSessionTopic({ school: 'sch-1', room: 'r102', agent: 'pc-intruder' }), JSON.stringify(forged), { qos: 1 });
-    const dropped = new Promise((resolve) => intruder.once('close', resolve));
+    const dropped = new Promise<void>((resolve) => intruder.once('close', () => resolve()));
     intruder.publish(agentSessionTopic({ school: schoolId, room: 'r101', agent: agentId }), JSON.stringify(forged), { qos: 1 });
     await dropped;
     const audit = async (action: string) => (await getJson<{ entries: Array<{ actor: string; action: string; outcome: string; target: string | null; detail: Record<string, unknown> }> }>(`${baseUrl}/api/audit?action=${action}`, admin.AVCARE_TOKEN)).body.entries;
