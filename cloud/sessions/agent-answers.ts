@@ -91,22 +91,16 @@ export class AgentAnswers {
     const context = this.sessions.context;
     const command = await commandById(context.db, message.commandId);
     const session = command ? await sessionById(context.db, command.sessionId) : undefined;
+    const error = message.error ? { code: message.error.code, message: message.error.message } : null;
+    const said = { commandId: message.commandId, status: message.status, ...(error ? { error: { code: untrustedText(error.code, 64), message: untrustedText(error.message, 500) } } : {}) };
     if (!command || !session || session.schoolId !== from.school || session.agentId !== from.agent) {
-      await auditRefusal(context, by, 'session.result', session && command ? session : { id: null, schoolId: from.school }, `agent ${from.agent} answered for a command it was not sent`, { commandId: message.commandId });
+      await auditRefusal(context, by, 'session.result', session && command ? session : { id: null, schoolId: from.school }, `agent ${from.agent} answered for a command it was not sent`, said);
       return;
     }
     const outcome = message.status === 'ok' ? 'success' : message.status === 'failed' ? 'failure' : 'denied';
-    const error = message.error ? { code: message.error.code, message: message.error.message } : null;
     const recorded = await this.finish(session, command.id, { status: message.status, result: message.result, error, at: Date.parse(message.finishedAt) });
-    if (!recorded) return;
-    await context.audit.append({
-      ...by,
-      action: 'session.result',
-      target: sessionTarget(session.id),
-      outcome,
-      schoolId: session.schoolId,
-      detail: { commandId: command.id, action: command.action, status: message.status, ...(error ? { error: { code: untrustedText(error.code, 64), message: untrustedText(error.message, 500) } } : {}) },
-    });
+    // A second answer (a replay the agent refused) does not change the result, but is on the record.
+    await context.audit.append({ ...by, action: 'session.result', target: sessionTarget(session.id), outcome, schoolId: session.schoolId, detail: { action: command.action, ...said, ...(recorded ? {} : { recorded: false }) } });
   }
 
   private async finish(session: RemoteSession, commandId: string, outcome: Parameters<typeof finishCommand>[2]): Promise<boolean> {
