@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   SESSION_SCOPE_DENIED: { hint: 'The school granted only the actions the session lists; request a new session for others (camera snapshot and audio clip must be granted by name).' },
   SESSION_NOT_PENDING: { hint: 'Only a session waiting for an answer can be approved or denied; `avcare-agent consent list` shows each one\'s state.' },
   SESSION_APPROVAL_NOT_ALLOWED: { hint: 'The school\'s policy lets only its admins approve remote sessions (in the cloud); at the PC you can deny or revoke.' },
+  ACTION_FAILED: { hint: 'The action ran but did not succeed; the message says why.' },
   ACTION_UNAVAILABLE: { hint: 'This agent version cannot do that action yet; update the agent (install.sh upgrades in place).' },
   MEASURE_BUSY: { hint: 'Another test is running on this PC; tests never overlap. Try again when it is done (a test takes under a minute).' },
 } as const;

@@ -27,8 +27,10 @@ describe('session actions', () => {
     expect(result.lines.join('\n')).not.toContain('TopSecretValue123');
   });
 
-  it('says which actions this version cannot do, with a code, instead of pretending', async () => {
-    await expect(sessionActions(hooks())('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE' });
+  it('says what this PC lacks, with a code, instead of pretending (no camera, no microphone here)', async () => {
+    const empty = { sysRoot: '/nonexistent', devRoot: '/nonexistent', procRoot: '/nonexistent' };
+    await expect(sessionActions(hooks({ captureSources: empty }))('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no camera: no video capture device (/dev/video*) on this PC' });
+    await expect(sessionActions(hooks({ captureSources: empty }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no microphone: no sound card that records on this PC' });
   });
 
   it('re-probes through the daemon and gives the devices found', async () => {

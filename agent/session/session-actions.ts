@@ -1,7 +1,7 @@
 /**
  * What each allowlisted action does on this PC. Each one uses what the agent already has (its
  * probe cycle, its tests, its recent log with secrets removed); none runs a shell or reads a file
- * outside the agent's own state. Actions this version cannot do yet say so with ACTION_UNAVAILABLE.
+ * outside the agent's own state. What this PC lacks (a camera, a USB bus) is ACTION_UNAVAILABLE with the reason.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AvcareError } from '../../protocol/errors.js';
@@ -18,6 +18,7 @@ import type { DaemonState } from '../daemon-state.js';
 import { LibusbResetter, type UsbResetter } from '../remediation/usb-reset.js';
 import { buildReportBundle, fitBundle } from '../report-bundle.js';
 import { configuredCamera, powerCycleCamera, type PowerCycleTimings } from './camera-power-cycle.js';
+import { clipInput, recordClip, snapshotInput, takeSnapshot, type CaptureSources } from './privacy-capture.js';
 
 export interface ActionHooks {
   reprobe(): Promise<Device[]>;
@@ -31,8 +32,10 @@ export interface ActionHooks {
   configFile: string | undefined;
   /** Values that must never leave the PC (broker password, PJLink passwords). */
   secrets: readonly string[];
-  /** The cameras the agent is configured to speak VISCA to: the only ones a power cycle may touch. */
-  cameras: Pick<AgentConfig, 'serialPorts' | 'viscaIp'>;
+  /** The cameras the agent is configured to speak VISCA to (the only ones a power cycle may touch), and the room's camera and microphone. */
+  cameras: Pick<AgentConfig, 'serialPorts' | 'viscaIp'> & { measure?: { room: { camera?: string | undefined; microphone?: string | undefined } } };
+  /** For tests: ffmpeg sources instead of the room's devices. */
+  captureSources?: CaptureSources;
   /** The daemon's shared state (health history, open faults) for the diagnostic bundle. */
   daemonState(): DaemonState | undefined;
   /** Resets a USB device; libusb's unless a test gives another. */
@@ -71,8 +74,9 @@ export function sessionActions(hooks: ActionHooks): ActionRunner {
       case 'diagnostic-bundle':
         return diagnosticBundle(hooks);
       case 'camera-snapshot':
+        return takeSnapshot(await snapshotInput(args['camera'] as string | undefined, captureSources(hooks), signal), signal);
       case 'audio-clip':
-        throw new AvcareError('ACTION_UNAVAILABLE', `${action} is not available in this agent version`);
+        return recordClip(await clipInput(captureSources(hooks), signal), Number(args['seconds'] ?? 5), signal);
     }
   };
 }
@@ -140,4 +144,8 @@ async function diagnosticBundle(hooks: ActionHooks): Promise<unknown> {
     knownSecrets: hooks.secrets,
   });
   return fitBundle(bundle, BUNDLE_MAX_BYTES);
+}
+
+function captureSources(hooks: ActionHooks): CaptureSources {
+  return hooks.captureSources ?? { camera: hooks.cameras.measure?.room.camera, microphone: hooks.cameras.measure?.room.microphone };
 }

@@ -107,3 +107,29 @@ describe('usb-reset and diagnostic-bundle', () => {
     expect(bundle.logExcerpt.at(-1)).toContain('line 499');
   });
 });
+
+describe('camera-snapshot and audio-clip through ffmpeg', () => {
+  const sources = { videoInput: ['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30'], audioInput: ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] };
+
+  it('takes one JPEG frame scaled to fit one answer', async () => {
+    const shot = (await sessionActions(hooks({ captureSources: sources }))('camera-snapshot', {}, signal())) as { format: string; width: number; bytes: number; base64: string };
+    expect(shot).toMatchObject({ format: 'jpeg', width: 640 });
+    const jpeg = Buffer.from(shot.base64, 'base64');
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+    expect(jpeg.length).toBe(shot.bytes);
+    expect(shot.bytes).toBeLessThanOrEqual(44 * 1024);
+  });
+
+  it('records the asked seconds as Opus, small enough for one answer', async () => {
+    const clip = (await sessionActions(hooks({ captureSources: sources }))('audio-clip', { seconds: 10 }, signal())) as { format: string; seconds: number; bytes: number; base64: string };
+    expect(clip).toMatchObject({ format: 'ogg/opus', seconds: 10 });
+    expect(Buffer.from(clip.base64, 'base64').subarray(0, 4).toString()).toBe('OggS');
+    expect(clip.bytes).toBeLessThanOrEqual(44 * 1024);
+    expect(clip.bytes).toBeGreaterThan(5 * 1024);
+  });
+
+  it('opens only capture devices, never a file', async () => {
+    await expect(sessionActions(hooks())('camera-snapshot', { camera: '/etc/passwd' }, signal())).rejects.toThrow('camera "/etc/passwd" is not a video capture node (/dev/videoN)');
+    await expect(sessionActions(hooks({ cameras: { serialPorts: [], viscaIp: [], measure: { room: { microphone: '/var/lib/avcare/identity.json' } } } }))('audio-clip', { seconds: 1 }, signal())).rejects.toThrow('is not an ALSA device name');
+  });
+});
