@@ -21,7 +21,8 @@ readonly PACKAGE_NAME=avcare
 readonly UNIT_NAME=avcare-agent.service
 readonly SERVICE_GROUPS=(dialout video audio plugdev) # serial, cameras, sound, removable devices
 # ffmpeg plays and records the A/V sync test's flash and beep in the room (ffplay on the display, ffmpeg from the camera and microphone).
-readonly SYSTEM_PACKAGES=(usbutils alsa-utils v4l-utils ffmpeg)
+# libnotify-bin: notify-send, for the desktop notice of a remote session request (avcare-agent consent watch --notify).
+readonly SYSTEM_PACKAGES=(usbutils alsa-utils v4l-utils ffmpeg libnotify-bin)
 readonly USB_IDS_FILES=(/usr/share/misc/usb.ids /usr/share/hwdata/usb.ids /var/lib/usbutils/usb.ids)
 
 # Live paths, as the running agent and systemd see them.
@@ -39,6 +40,8 @@ readonly CLOUD_CA_FILE="$ROOT$CLOUD_CA_PATH"
 readonly STATE_DIR="$ROOT$STATE_PATH"
 readonly UDEV_RULE_FILE="$ROOT/etc/udev/rules.d/60-avcare.rules"
 readonly UNIT_FILE="$ROOT/etc/systemd/system/$UNIT_NAME"
+# Started in each desktop session, as the person logged in: only their own session can show them a notification.
+readonly AUTOSTART_FILE="$ROOT/etc/xdg/autostart/avcare-consent-watch.desktop"
 
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]:-.}")" && pwd)"
 readonly SOURCE_DIR
@@ -725,6 +728,25 @@ install_unit() {
   fi
 }
 
+consent_autostart() {
+  cat <<EOF
+[Desktop Entry]
+Type=Application
+Name=avcare remote session requests
+Name[zh_CN]=avcare 远程会话申请
+Comment=Shows a notification when a remote engineer asks to diagnose this PC
+Exec=env STATE_DIRECTORY=$STATE_PATH AVCARE_CONFIG=$CONFIG_PATH $NODE_BIN $(agent_entry) consent watch --notify
+NoDisplay=true
+X-GNOME-Autostart-enabled=true
+EOF
+}
+
+install_autostart() {
+  ensure_dir 0755 root:root "$(dirname "$AUTOSTART_FILE")"
+  consent_autostart | write_file 0644 root:root "$AUTOSTART_FILE"
+  note "teachers who answer remote session requests at this PC need group $SERVICE_USER: sudo usermod -aG $SERVICE_USER NAME (takes effect at their next login)"
+}
+
 # --- actions -----------------------------------------------------------------------------------
 
 do_install() {
@@ -738,6 +760,7 @@ do_install() {
   install_cloud_ca
   enroll_agent
   install_unit
+  install_autostart
   if [ "$DRY_RUN" = 1 ]; then
     say "dry run finished: nothing was changed"
     return 0
@@ -763,6 +786,7 @@ do_uninstall() {
     run systemctl daemon-reload
   fi
   remove_path "$UDEV_RULE_FILE"
+  remove_path "$AUTOSTART_FILE"
   reload_udev
   if command -v npm >/dev/null 2>&1; then
     NPM_ROOT="$(npm root -g)"

@@ -55,6 +55,8 @@ describe('install.sh --dry-run (install)', () => {
     expect(result.status).toBe(0);
     const plan = result.stdout;
     expect(plan).toContain(`would write ${avcareRoot}/etc/udev/rules.d/60-avcare.rules`);
+    // Each desktop session starts the request watcher as the person logged in (notifications reach only their own session).
+    expect(plan).toContain(`would write ${avcareRoot}/etc/xdg/autostart/avcare-consent-watch.desktop`);
     expect(plan).toMatch(/ENV\{ID_USB_INTERFACES\}=="\*:0e\?\?\?\?:\*", MODE="0664", GROUP="avcare"/);
     // The user either exists on this machine already or the plan creates it.
     expect(plan).toMatch(/would run: useradd --system .*avcare$|system user avcare exists/m);

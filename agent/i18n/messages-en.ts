@@ -241,6 +241,8 @@ export const en = {
     adminOnly: '  only the school admin may approve (in the cloud); you may deny it here',
     howToAnswer: '  avcare-agent consent approve {{session}}   (or deny)',
     logEmpty: 'Nothing was run on this PC in a remote session.',
+    noticeTitle: 'avcare: a remote engineer asks to diagnose this PC',
+    noticeFailed: 'could not show a desktop notification ({{reason}}); requests are still printed here',
   },
   test: {
     progress: {

@@ -241,6 +241,8 @@ export const zhCN: CatalogShape<typeof en> = {
     adminOnly: '  按学校规定只能由学校管理员（在云端）批准；您可以在此拒绝',
     howToAnswer: '  avcare-agent consent approve {{session}}   （或 deny 拒绝）',
     logEmpty: '本机没有在远程会话中执行过任何操作。',
+    noticeTitle: 'avcare：远程工程师申请诊断本机',
+    noticeFailed: '无法显示桌面通知（{{reason}}）；申请仍会在此列出',
   },
   test: {
     progress: {

@@ -23,14 +23,26 @@ function personName(): string {
 
 export function consentCommand(stateDirOf: () => string): Command {
   return new Command('consent')
-    .description('remote sessions on this PC: list who asks and why, approve, deny, revoke, and read what was run')
-    .addArgument(new Argument('<operation>', 'list | approve | deny | revoke | log').choices(['list', 'approve', 'deny', 'revoke', 'log']))
+    .description('remote sessions on this PC: list who asks and why, approve, deny, revoke, read what was run, or watch for new requests')
+    .addArgument(new Argument('<operation>', 'list | approve | deny | revoke | log | watch').choices(['list', 'approve', 'deny', 'revoke', 'log', 'watch']))
     .argument('[session]', 'the session id (approve, deny, revoke), as `consent list` shows it')
     .option('--reason <text>', 'why (revoke): kept in the logs')
     .option('--with-privacy', 'approve also the camera snapshot and audio clip the session asks for (off unless you say so)')
     .option('--json', 'print the sessions (or the log) as JSON')
-    .action(async (operation: ConsentOperation, sessionId: string | undefined, options: { reason?: string; json?: boolean; withPrivacy?: boolean }) => {
+    .option('--notify', 'watch: also show a desktop notification for each new request (notify-send)')
+    .action(async (operation: ConsentOperation | 'watch', sessionId: string | undefined, options: { reason?: string; json?: boolean; withPrivacy?: boolean; notify?: boolean }) => {
       const stateDir = stateDirOf();
+      if (operation === 'watch') {
+        const { watchConsent } = await import('./consent-watch.js');
+        const { askDaemonAboutConsent } = await import('../control/control-client.js');
+        const by = personName();
+        const list = async () => ((await askDaemonAboutConsent(stateDir, { operation: 'list', by })) ?? (await withoutDaemon(stateDir, 'list', undefined, by, undefined))).sessions;
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        await watchConsent({ list, notify: options.notify === true, signal: stop.signal, once: process.env['AVCARE_CONSENT_WATCH_ONCE'] === '1' });
+        return;
+      }
       if (operation !== 'list' && operation !== 'log' && sessionId === undefined) throw new AvcareError('INVALID_ARGUMENT', `consent ${operation} needs the session id: run \`avcare-agent consent list\``);
       const by = personName();
       // Loaded here, not with the daemon that builds this command: the session schemas cost memory.

@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -159,5 +159,36 @@ describe('a remote session at the classroom PC', () => {
     const missing = await runCli(['consent', 'revoke'], { stateHome });
     expect(missing.stderr).toContain('needs the session id');
   }, 60_000);
-});
 
+  it('consent watch shows each new request once as a desktop notification, its text never taken as markup', async () => {
+    const stateHome = mkdtempSync(join(tmpdir(), 'avcare-session-watch-'));
+    const bin = mkdtempSync(join(tmpdir(), 'avcare-notify-'));
+    const calls = join(bin, 'calls.jsonl');
+    // A notify-send that records its arguments: the desktop is not on this machine, the command line is what matters.
+    writeFileSync(join(bin, 'notify-send'), `#!/usr/bin/env node\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, JSON.stringify(process.argv.slice(2)) + '\\n');\n`, { mode: 0o755 });
+    const sessionId = randomUUID();
+    ConsentStore.open(join(stateHome, 'sessions.json')).recordRequest({
+      kind: 'session-request',
+      sessionId,
+      schoolId: 'sch-1',
+      agentId: 'pc-01',
+      engineer,
+      reason: 'the <b>projector</b> & screen flicker',
+      scopes: ['reprobe', 'audio-clip'],
+      requestedAt: new Date().toISOString(),
+      answerBy: minutesFromNow(10),
+      durationMinutes: 30,
+      approvers: 'school-admin-or-pc',
+      nonce: nonce(),
+    });
+    const watched = await runCli(['consent', 'watch', '--notify'], { stateHome, env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, AVCARE_CONSENT_WATCH_ONCE: '1' } });
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toContain(sessionId);
+    expect(watched.stdout).toContain('the <b>projector</b> & screen flicker');
+    const [args] = readFileSync(calls, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as string[]);
+    expect(args?.slice(0, 4)).toEqual(['--app-name=avcare', '--urgency=critical', '--icon=dialog-warning', 'avcare: a remote engineer asks to diagnose this PC']);
+    expect(args?.[4]).toContain('the &lt;b&gt;projector&lt;/b&gt; &amp; screen flicker');
+    expect(args?.[4]).toContain('PRIVACY: audio-clip would see or hear the classroom');
+    expect(args?.[4]).toContain(`avcare-agent consent approve ${sessionId}`);
+  }, 60_000);
+});
