@@ -164,6 +164,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         metrics,
         authentication: options.insecureOpenBroker ? { mode: 'open' } : brokerLogins(security),
         allowPlaintextCredentials: options.insecurePlaintext,
+        onRefused: (refusal) => remote.onBrokerRefusal(refusal),
         ...(tls ? { tls, tlsPort: options.mqttsPort } : {}),
       });
       attachBroker(security, broker);

@@ -38,7 +38,8 @@ export interface SessionsRoutesOptions {
 /**
  * Remote sessions over HTTP: engineers request, run and close; school admins approve, deny and
  * revoke; everyone in scope reads them and watches them live (GET /api/sessions/events, a
- * server-sent event stream).
+ * server-sent event stream). Who may do which act is checked by the session service, which knows
+ * the session's school and engineer and audits every refusal.
  */
 export function sessionsRoutes(app: FastifyInstance, { sessions, events }: SessionsRoutesOptions): void {
   app.get('/api/sessions', async (request) => {
@@ -52,7 +53,7 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events }: Sessi
   });
 
   app.post('/api/sessions', async (request) => {
-    const person = requirePermission(request, 'sessions.request');
+    const person = requirePermission(request, 'sessions.read');
     const body = parseRequestPart(requestBodySchema, request.body ?? {}, 'body field');
     return { session: await sessions.request(person, body, request.ip) };
   });
@@ -83,33 +84,34 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events }: Sessi
   });
 
   app.post('/api/sessions/:id/approve', async (request) => {
-    const person = requirePermission(request, 'sessions.consent');
+    // Who may answer is checked (and a refusal audited) by the service: it knows the session's school.
+    const person = requirePermission(request, 'sessions.read');
     const { id } = parseRequestPart(sessionParamsSchema, request.params, 'path parameter');
     const body = parseRequestPart(approveBodySchema, request.body ?? {}, 'body field');
     return { session: await sessions.answer(person, id, 'approve', { ...(body.grant ? { grant: body.grant } : {}), source: request.ip }) };
   });
 
   app.post('/api/sessions/:id/deny', async (request) => {
-    const person = requirePermission(request, 'sessions.consent');
+    const person = requirePermission(request, 'sessions.read');
     const { id } = parseRequestPart(sessionParamsSchema, request.params, 'path parameter');
     return { session: await sessions.answer(person, id, 'deny', { source: request.ip }) };
   });
 
   app.post('/api/sessions/:id/revoke', async (request) => {
-    const person = requirePermission(request, 'sessions.consent');
+    const person = requirePermission(request, 'sessions.read');
     const { id } = parseRequestPart(sessionParamsSchema, request.params, 'path parameter');
     const body = parseRequestPart(revokeBodySchema, request.body ?? {}, 'body field');
     return { session: await sessions.revoke(person, id, body.reason ?? null, request.ip) };
   });
 
   app.post('/api/sessions/:id/close', async (request) => {
-    const person = requirePermission(request, 'sessions.request');
+    const person = requirePermission(request, 'sessions.read');
     const { id } = parseRequestPart(sessionParamsSchema, request.params, 'path parameter');
     return { session: await sessions.close(person, id, request.ip) };
   });
 
   app.post('/api/sessions/:id/commands', async (request) => {
-    requirePermission(request, 'sessions.request');
+    requirePermission(request, 'sessions.read');
     const { id } = parseRequestPart(sessionParamsSchema, request.params, 'path parameter');
     const body = parseRequestPart(commandBodySchema, request.body ?? {}, 'body field');
     return { command: await runAndWait(request, sessions, events, id, body) };

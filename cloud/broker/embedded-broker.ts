@@ -30,6 +30,8 @@ export interface EmbeddedBrokerOptions {
   tlsPort?: number;
   /** `--insecure-plaintext`: agents' secrets accepted over plain MQTT from other machines too. */
   allowPlaintextCredentials?: boolean;
+  /** Told of each publish or subscription refused to an authenticated client (the audit log keeps those that touch sessions). */
+  onRefused?: (refusal: { what: 'publish' | 'subscribe'; subject: BrokerSubject; topic: string }) => void;
 }
 
 export interface EmbeddedBroker extends BrokerAccess {
@@ -126,6 +128,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const subject = client ? subjects.get(client) : undefined;
     if (authentication.mode === 'agents' && client && (!subject || !subjectMayPublish(subject, packet.topic))) {
       refused('publish', 'not-own-topic');
+      if (subject) options.onRefused?.({ what: 'publish', subject, topic: packet.topic });
       limitedLog.warn('publish-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(packet.topic, 128) }, 'a client published outside its own topics; its connection is closed');
       callback(new Error('not authorized to publish there'));
       return;
@@ -156,6 +159,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const subject = subjects.get(client);
     if (!subject || !subjectMaySubscribe(subject, subscription.topic)) {
       refused('subscribe', 'not-own-inbox');
+      if (subject) options.onRefused?.({ what: 'subscribe', subject, topic: subscription.topic });
       limitedLog.warn('subscribe-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(subscription.topic, 128) }, 'a client subscribed outside what it may read; refused');
       // null: a failure code (0x80) in the SUBACK for this filter; the connection stays.
       callback(null, null);

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ACTION_ARGUMENTS, isPrivacyAction, type SessionAction } from '../../protocol/remote-session.js';
 import { AvcareError } from '../../protocol/index.js';
-import type { Principal } from '../accounts/access-policy.js';
+import { may, type Principal } from '../accounts/access-policy.js';
 import { auditRefusal, endSession, sessionTarget, tellAgent, type SessionActor, type SessionContext } from './session-context.js';
 import type { RemoteSessionPolicy } from './session-policy.js';
 import { commandById, commandsOf, insertCommand, insertSession, listSessions, moveSession, sessionById, type RemoteCommand, type RemoteSession, type SessionFilter } from './session-store.js';
@@ -56,7 +56,7 @@ export class RemoteSessions {
       await auditRefusal(this.options, by, 'session.request', { id: null, schoolId: input.schoolId }, reason, { agentId: input.agentId, scopes: input.scopes });
       throw new AvcareError(code, reason);
     };
-    if (engineer.role !== 'engineer') return refuse('FORBIDDEN', `only an engineer may request a remote session, not a ${engineer.role.replace('_', ' ')}`);
+    if (!may(engineer, 'sessions.request')) return refuse('FORBIDDEN', `only an engineer may request a remote session, not a ${engineer.role.replace('_', ' ')}`);
     if (!this.teamCovers(engineer.teamId, input.schoolId)) return refuse('FORBIDDEN', `school ${input.schoolId} is not served by team ${engineer.teamId ?? '(none)'}`);
     const agent = await this.options.agents.find(input.schoolId, input.agentId);
     if (!agent) throw new AvcareError('AGENT_NOT_FOUND', `no agent ${input.agentId} at school ${input.schoolId}`);
@@ -130,7 +130,7 @@ export class RemoteSessions {
     const by = personActor(admin, options.source);
     const action = decision === 'approve' ? 'session.approve' : 'session.deny';
     const session = await this.visible(admin, sessionId, { action, source: options.source });
-    if (admin.role !== 'school_admin' || admin.schoolId !== session.schoolId) {
+    if (!may(admin, 'sessions.consent') || admin.schoolId !== session.schoolId) {
       await auditRefusal(this.options, by, action, session, `only a school admin of ${session.schoolId} may answer for the school, not a ${admin.role.replace('_', ' ')}`);
       throw new AvcareError('FORBIDDEN', `only a school admin of ${session.schoolId} may answer a remote session request`);
     }
@@ -184,7 +184,7 @@ export class RemoteSessions {
   async revoke(admin: Person, sessionId: string, note: string | null, source?: string | null): Promise<RemoteSession> {
     const by = personActor(admin, source);
     const session = await this.visible(admin, sessionId, { action: 'session.revoke', source });
-    if (admin.role !== 'school_admin' || admin.schoolId !== session.schoolId) {
+    if (!may(admin, 'sessions.consent') || admin.schoolId !== session.schoolId) {
       await auditRefusal(this.options, by, 'session.revoke', session, `only a school admin of ${session.schoolId} may revoke for the school`);
       throw new AvcareError('FORBIDDEN', `only a school admin of ${session.schoolId} may revoke a remote session (the engineer closes their own)`);
     }

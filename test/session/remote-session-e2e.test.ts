@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentSessionTopic } from '../../protocol/remote-session.js';
+import { agentSessionInbox, agentSessionTopic } from '../../protocol/remote-session.js';
 import { CLOUD_CLI, connectAgent, enrollmentToken, enrollThroughApi, eventually, getJson, operatorPasswordFile, postJson, runNodeEntry, signIn, TEST_OPERATOR_PASSWORD } from '../cloud/cloud-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { openPtyPair } from '../helpers/pty-pair.js';
@@ -177,10 +177,20 @@ describe('a remote session through the cloud', () => {
     cleanup.push(() => intruder.endAsync(true));
     const forged = { type: 'session-revoked', sessionId, by: 'intruder', at: new Date().toISOString(), reason: null };
     await intruder.publishAsync(agentSessionTopic({ school: 'sch-1', room: 'r102', agent: 'pc-intruder' }), JSON.stringify(forged), { qos: 1 });
+    // Reading the victim's commands is refused too (SUBACK failure), and so is writing into its inbox.
+    await expect(intruder.subscribeAsync(agentSessionInbox(schoolId, agentId), { qos: 1 })).rejects.toThrow('Subscribe error');
     const dropped = new Promise<void>((resolve) => intruder.once('close', () => resolve()));
     intruder.publish(agentSessionTopic({ school: schoolId, room: 'r101', agent: agentId }), JSON.stringify(forged), { qos: 1 });
     await dropped;
     const audit = async (action: string) => (await getJson<{ entries: Array<{ actor: string; action: string; outcome: string; target: string | null; detail: Record<string, unknown> }> }>(`${baseUrl}/api/audit?action=${action}`, admin.AVCARE_TOKEN)).body.entries;
+    const impersonations = await eventually(async () => {
+      const entries = await audit('session.impersonation');
+      return entries.length >= 2 ? entries : undefined;
+    }, 5_000, 'the refused topics in the audit log');
+    expect(impersonations.map((entry) => `${entry.actor} ${String(entry.detail['reason'])}`)).toEqual([
+      `agent:sch-1:pc-intruder the broker refused to let it subscribe ${agentSessionInbox(schoolId, agentId)}`,
+      `agent:sch-1:pc-intruder the broker refused to let it publish ${agentSessionTopic({ school: schoolId, room: 'r101', agent: agentId })}`,
+    ]);
     const refusedClaim = await eventually(async () => (await audit('session.revoke')).find((entry) => entry.actor === 'agent:sch-1:pc-intruder'), 5_000, 'the refused claim in the audit log');
     expect(refusedClaim).toMatchObject({ outcome: 'denied', detail: { reason: `agent pc-intruder answered for a session of agent ${agentId}` } });
     expect((await getJson<{ session: Session }>(`${baseUrl}/api/sessions/${sessionId}`, admin.AVCARE_TOKEN)).body.session.state).toBe('active');

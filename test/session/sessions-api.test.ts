@@ -131,6 +131,8 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
   it('lets only the school\'s admin answer in the cloud; privacy scopes only when named', async () => {
     const id = await askedId({ scopes: ['reprobe', 'camera-snapshot'] });
     for (const who of ['teacher1', 'east', 'operator'] as const) expect(error(await post(`/api/sessions/${id}/approve`, {}, who))?.code).toBe('FORBIDDEN');
+    const refusedApprovals = (await auth.security.audit.list({ action: 'session.approve' })).filter((entry) => entry.target === `session:${id}` && entry.outcome === 'denied');
+    expect(refusedApprovals.map((entry) => entry.actor)).toEqual(['user:teacher-1', 'user:eng-east', 'user:test-operator']);
     expect((await post(`/api/sessions/${id}/approve`, {}, 'admin2')).statusCode).toBe(404);
     expect(await lastAudit('session.approve')).toMatchObject({ actor: 'user:admin-2', outcome: 'denied' });
     const approved = await post(`/api/sessions/${id}/approve`, {}, 'admin1');
@@ -221,7 +223,8 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     expect(sent.at(-1)?.payload).toMatchObject({ kind: 'session-end', sessionId: id, reason: 'revoked', by: 'system' });
     expect(await lastAudit('session.revoke')).toMatchObject({ actor: 'system', detail: { note: 'engineer eng-leaving was disabled' } });
     // The service checks the account itself too, not only the token.
-    await expect(remote.sessions.run({ accountId: account?.id ?? '', name: 'eng-leaving', role: 'engineer', schoolId: null, teamId: 'east' }, id, 'reprobe', {})).rejects.toThrow(/disabled|revoked/);
+    await expect(remote.sessions.run({ accountId: account?.id ?? '', name: 'eng-leaving', role: 'engineer', schoolId: null, teamId: 'east' }, id, 'reprobe', {})).rejects.toThrow('account eng-leaving is disabled');
+    expect(await lastAudit('session.command')).toMatchObject({ actor: 'user:eng-leaving', outcome: 'denied', detail: { reason: 'account eng-leaving is disabled' } });
   });
 
   it('treats no answer as a refusal: the sweep times the request out and tells the PC', async () => {
