@@ -2,22 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { actionHooks } from '../../test/helpers/action-hooks.js';
 import { sessionActions, setConfigKey, type ActionHooks } from './session-actions.js';
 
 function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
-  return {
-    reprobe: () => Promise.resolve([]),
-    inventory: () => undefined,
-    health: () => Promise.resolve(undefined),
-    recentLog: () => ['connected to mqtts://agent:avc_ms_TopSecretValue123@cloud.example:8883', 'probe cycle took 1.2 s'],
-    runTest: () => Promise.reject(new Error('no tests here')),
-    restart: () => undefined,
-    configFile: undefined,
-    secrets: [],
-    cameras: { serialPorts: [], viscaIp: [] },
-    daemonState: () => undefined,
-    ...overrides,
-  };
+  return actionHooks({ recentLog: () => ['connected to mqtts://agent:avc_ms_TopSecretValue123@cloud.example:8883', 'probe cycle took 1.2 s'], ...overrides });
 }
 
 describe('session actions', () => {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESULT_BYTES } from '../../protocol/remote-session.js';
 import { sessionActions, type ActionHooks } from '../../agent/session/session-actions.js';
+import { actionHooks } from '../helpers/action-hooks.js';
 import type { UsbResetter } from '../../agent/remediation/usb-reset.js';
 import type { Device } from '../../protocol/index.js';
 import { openPtyPair, type PtyPair } from '../helpers/pty-pair.js';
@@ -16,20 +17,7 @@ const FAST = { offMs: 200, commandTimeoutMs: 2_000, comeBackMs: 3_000 };
 const signal = (): AbortSignal => new AbortController().signal;
 
 function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
-  return {
-    reprobe: () => Promise.resolve([]),
-    inventory: () => undefined,
-    health: () => Promise.resolve(undefined),
-    recentLog: () => [],
-    runTest: () => Promise.reject(new Error('no tests here')),
-    restart: () => undefined,
-    configFile: undefined,
-    secrets: [],
-    cameras: { serialPorts: [], viscaIp: [] },
-    daemonState: () => undefined,
-    powerCycle: FAST,
-    ...overrides,
-  };
+  return actionHooks({ powerCycle: FAST, ...overrides });
 }
 
 describe('visca-power-cycle against the simulated camera', () => {
