@@ -24,7 +24,7 @@ export interface AppOptions {
   /** Without it (tests of the fleet API alone) the ticket routes are not mounted. */
   tickets?: TicketEngine;
   /** Remote sessions; without it (tests of other routes) their routes are not mounted. */
-  sessions?: SessionsRoutesOptions;
+  sessions?: Omit<SessionsRoutesOptions, 'tokenStillValid'>;
   /** Sign-in, accounts, enrollment and audit: every route but the public ones needs a bearer token. */
   security: Security;
   /** The audit anchors file, checked by GET /api/audit/verify beside the database's anchors. */
@@ -72,6 +72,6 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
   reflectorsRoutes(app, security);
   auditRoutes(app, security, auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile });
   if (tickets) ticketsRoutes(app, { tickets });
-  if (sessions) sessionsRoutes(app, sessions);
+  if (sessions) sessionsRoutes(app, { ...sessions, tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   return app;
 }

@@ -6,7 +6,10 @@ import type { RemoteSessions } from '../sessions/remote-sessions.js';
 import type { SessionEvent, SessionEvents } from '../sessions/session-events.js';
 import { SESSION_STATES, type RemoteCommand } from '../sessions/session-store.js';
 import { parseRequestPart } from './parse-request.js';
-import { principalOf, requirePermission } from './request-auth.js';
+import { bearerToken, principalOf, requirePermission } from './request-auth.js';
+
+/** How often an open stream says it is alive and checks its token (a revoked one ends it within this). */
+const STREAM_CHECK_MS = 15_000;
 
 const sessionParamsSchema = z.strictObject({ id: z.uuid() });
 const listQuerySchema = z.strictObject({
@@ -33,6 +36,10 @@ const eventsQuerySchema = z.strictObject({ session: z.uuid().optional() });
 export interface SessionsRoutesOptions {
   sessions: RemoteSessions;
   events: SessionEvents;
+  /** Whether the token a stream was opened with still signs someone in: a revoked token or a disabled account ends the stream. */
+  tokenStillValid?: (token: string) => Promise<boolean>;
+  /** How often an open stream checks its token (15 s). */
+  streamCheckMs?: number;
 }
 
 /**
@@ -41,7 +48,7 @@ export interface SessionsRoutesOptions {
  * server-sent event stream). Who may do which act is checked by the session service, which knows
  * the session's school and engineer and audits every refusal.
  */
-export function sessionsRoutes(app: FastifyInstance, { sessions, events }: SessionsRoutesOptions): void {
+export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenStillValid, streamCheckMs = STREAM_CHECK_MS }: SessionsRoutesOptions): void {
   app.get('/api/sessions', async (request) => {
     const person = requirePermission(request, 'sessions.read');
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
@@ -69,8 +76,14 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events }: Sessi
     const send = (event: SessionEvent): void => void reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event.type === 'session' ? { session: event.session } : { command: event.command })}\n\n`);
     for (const event of initial) send(event);
     const stop = events.watch({ ...(query.session === undefined ? {} : { sessionId: query.session }), ...(schools === undefined ? {} : { schoolIds: schools }) }, send);
-    // A comment line now and then keeps proxies from closing a quiet stream.
-    const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
+    // A comment line now and then keeps proxies from closing a quiet stream; the token is checked again each time.
+    const token = bearerToken(request.headers.authorization);
+    const keepAlive = setInterval(() => {
+      void (token === undefined || tokenStillValid === undefined ? Promise.resolve(true) : tokenStillValid(token).catch(() => true)).then((valid) => {
+        if (valid) reply.raw.write(': keep-alive\n\n');
+        else reply.raw.end();
+      });
+    }, streamCheckMs);
     request.raw.on('close', () => {
       clearInterval(keepAlive);
       stop();

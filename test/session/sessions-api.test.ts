@@ -61,7 +61,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
       sweepMs: 3_600_000,
       now: () => new Date(clock),
     });
-    app = buildApp({ store: opened.store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), security: auth.security, sessions: remote });
+    app = buildApp({ store: opened.store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), security: auth.security, sessions: { ...remote, streamCheckMs: 200 } });
     token.operator = bearer(auth.operatorToken);
     token.admin1 = bearer(await auth.tokenFor({ name: 'admin-1', role: 'school_admin', schoolId: 'sch-1' }));
     token.admin2 = bearer(await auth.tokenFor({ name: 'admin-2', role: 'school_admin', schoolId: 'sch-2' }));
@@ -304,6 +304,16 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     await until('"status":"failed"');
     expect(text).toContain('event: command');
     controller.abort();
+    // A stream ends when its token no longer signs anyone in (revoked, or the account disabled).
+    const issued = await auth.security.tokens.issue((await auth.security.accounts.byName('admin-1'))?.id ?? '');
+    const revoked = await fetch(`http://127.0.0.1:${port}/api/sessions/events?session=${id}`, { headers: { authorization: `Bearer ${issued.token}` } });
+    const revokedReader = (revoked.body as ReadableStream<Uint8Array>).getReader();
+    expect(Buffer.from((await revokedReader.read()).value ?? new Uint8Array()).toString()).toContain('event: session');
+    await auth.security.tokens.revoke((await auth.security.accounts.byName('admin-1'))?.id ?? '', issued.id);
+    // The stream ends (rather than the test timing out) within a check period.
+    let ended = false;
+    while (!ended) ended = (await revokedReader.read()).done;
+    expect(ended).toBe(true);
     // Another school's admin cannot watch it.
     expect((await get(`/api/sessions/events?session=${id}`, 'admin2')).statusCode).toBe(404);
   });
