@@ -15,6 +15,13 @@ describe('service configuration', () => {
     expect(directory.route('sch-unknown')).toEqual({ regionId: null, teamId: null });
   });
 
+  it("gives each school its remote session policy: its own, the defaults', or the built-in one (admin or PC, 60 min, 10 min to answer)", () => {
+    expect(directory.remoteSessions('sch-1')).toEqual({ approvers: 'school-admin-or-pc', maxMinutes: 60, defaultMinutes: 60, answerMinutes: 10 });
+    expect(directory.remoteSessions('sch-2')).toEqual({ approvers: 'school-admin', maxMinutes: 30, defaultMinutes: 60, answerMinutes: 10 });
+    expect(serviceDirectory(parseServiceConfig({})).remoteSessions('any')).toEqual({ approvers: 'school-admin-or-pc', maxMinutes: 60, defaultMinutes: 60, answerMinutes: 10 });
+    expect(() => parseServiceConfig({ defaults: { remoteSessions: { approvers: 'anyone', autoAccept: true } } }, 'service.json')).toThrow(/remoteSessions/);
+  });
+
   it("gives a school its contract's SLA, others the defaults, and knows whether the team is in the school's city", () => {
     const gold = directory.terms('sch-1');
     expect(gold.sla).toMatchObject({ firstResponseHours: 1, resolutionHours: { urgent: 4, critical: 24, general: 72 }, clock: 'calendar' });

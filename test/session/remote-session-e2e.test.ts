@@ -125,6 +125,10 @@ describe('a remote session through the cloud', () => {
       await pump;
     });
 
+    // ... and from a terminal: `session watch` follows the session until it ends.
+    const watching = runNodeEntry(CLOUD_CLI, ['session', 'watch', sessionId], { env: admin });
+    cleanup.push(() => watching.kill());
+
     // The teacher sees it at the PC, privacy scope named, and approves without it.
     const listed = await eventually(async () => {
       const result = await consent(['list']);
@@ -203,6 +207,11 @@ describe('a remote session through the cloud', () => {
     expect(after.code).not.toBe(0);
     expect(after.stderr).toContain(`session ${sessionId} is revoked: commands run only in an active session`);
     await eventually(async () => ((await consent(['list'])).stdout.match(new RegExp(`${sessionId}[^\\n]*(REVOKED|CLOSED|ENDED)`, 'i')) ? true : undefined), 10_000, 'the revocation at the PC');
+
+    expect(await watching.exited).toBe(0);
+    expect(watching.stdout()).toContain(`${sessionId}  PENDING`);
+    expect(watching.stdout()).toMatch(/visca-power-cycle \{"camera":"front camera"\} {2}OK/);
+    expect(watching.stdout()).toContain(`${sessionId}  REVOKED`);
 
     // Every step is in the audit log, and the PC keeps its own record of what ran on it.
     const steps = (await getJson<{ entries: Array<{ action: string; outcome: string; target: string | null }> }>(`${baseUrl}/api/audit?limit=500`, admin.AVCARE_TOKEN)).body.entries.filter((entry) => entry.target === `session:${sessionId}`);
