@@ -15,8 +15,12 @@ import { auditRefusal, type SessionContext } from './session-context.js';
 
 type Inbound = Pick<Collector, 'accept'>;
 
+/** An agent answers a few messages a minute; far more is a misbehaving (or hostile) agent, whose excess is dropped unrecorded so it cannot flood the audit log. */
+const PER_AGENT_PER_MINUTE = 120;
+
 export class SessionRouter {
   private readonly limitedLog: RateLimitedLog;
+  private readonly recent = new Map<string, number[]>();
 
   constructor(
     private readonly answers: AgentAnswers,
@@ -41,6 +45,8 @@ export class SessionRouter {
       this.limitedLog.warn(`session:${reason}`, { reason, topic: untrustedText(topic, 128), detail: detail.slice(0, 200) }, 'dropped a bad session message');
       return 'rejected';
     };
+    const who = sender ? `${sender.schoolId}/${sender.agentId}` : `${from.school}/${from.agent}`;
+    if (!this.withinRate(who, Date.now())) return refuse('rate', `more than ${PER_AGENT_PER_MINUTE} session messages a minute from ${who}`);
     if (sender && (sender.schoolId !== from.school || sender.agentId !== from.agent)) {
       await auditRefusal(this.context, { actor: `agent:${sender.schoolId}:${sender.agentId}` }, 'session.impersonation', { id: null, schoolId: from.school }, `published on agent ${from.agent}'s session topic`, { topic: untrustedText(topic, 200) }).catch(() => undefined);
       return refuse('sender-mismatch', `authenticated as ${sender.schoolId}/${sender.agentId}`);
@@ -54,5 +60,18 @@ export class SessionRouter {
     }
     // Nothing is stored as telemetry: "duplicate" tells the broker to acknowledge without counting a new event.
     return 'duplicate';
+  }
+
+  private withinRate(agent: string, now: number): boolean {
+    const times = (this.recent.get(agent) ?? []).filter((at) => at > now - 60_000);
+    if (times.length >= PER_AGENT_PER_MINUTE) {
+      this.recent.set(agent, times);
+      return false;
+    }
+    times.push(now);
+    this.recent.set(agent, times);
+    // Agents that went quiet are forgotten, so the map stays as small as the active fleet.
+    if (this.recent.size > 10_000) for (const [key, list] of this.recent) if ((list.at(-1) ?? 0) <= now - 60_000) this.recent.delete(key);
+    return true;
   }
 }

@@ -279,6 +279,14 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     expect(await lastAudit('session.message-refused')).toMatchObject({ actor: 'agent:sch-1:pc-01', outcome: 'denied', detail: { code: 'BAD_SIGNATURE' } });
   });
 
+  it('drops an agent\'s flood of session messages beyond 120 a minute, so it cannot fill the audit log', async () => {
+    const before = (await auth.security.audit.list({ action: 'session.revoke', limit: 5000 })).length;
+    const outcomes: string[] = [];
+    for (let index = 0; index < 130; index += 1) outcomes.push(await agentSays('sch-3', 'pc-02', { type: 'session-revoked', sessionId: '00000000-0000-4000-8000-000000000000', by: 'flood', at: new Date(clock).toISOString(), reason: null }));
+    expect(outcomes.filter((outcome) => outcome === 'rejected')).toHaveLength(10);
+    expect((await auth.security.audit.list({ action: 'session.revoke', limit: 5000 })).length - before).toBe(120);
+  });
+
   it('streams each step to the school live, starting with what happened so far', async () => {
     const id = await askedId();
     await post(`/api/sessions/${id}/approve`, {}, 'admin1');
