@@ -5,7 +5,7 @@
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, untrustedText } from '../protocol/index.js';
-import { SESSION_ACTIONS } from '../protocol/remote-session.js';
+import { isPrivacyAction, SESSION_ACTIONS } from '../protocol/remote-session.js';
 import { callApi, printResult, streamApi, withApiOptions, type ApiFlags } from './cli-session.js';
 import type { RemoteCommand, RemoteSession } from './sessions/session-store.js';
 
@@ -141,6 +141,8 @@ export function renderSession(session: RemoteSession): string {
     `  engineer ${safe(session.engineer.name)}${session.engineer.teamId ? ` (team ${session.engineer.teamId})` : ''}: ${safe(session.reason, 500)}`,
     `  scopes ${session.scopes.join(', ')}; ${session.durationMinutes} min; approvers ${session.approvers}; requested ${session.requestedAt}`,
   ];
+  const privacy = session.scopes.filter(isPrivacyAction);
+  if (privacy.length > 0) lines.push(`  PRIVACY: ${privacy.join(', ')} would see or hear the classroom${session.state === 'pending' ? ' (granted only when named: approve --grant)' : ''}`);
   if (session.answeredBy) lines.push(`  answered by ${safe(session.answeredBy)} at ${session.answeredAt ?? '?'}${session.expiresAt ? `; ends ${session.expiresAt}` : ''}`);
   else if (session.state === 'pending') lines.push(`  answer by ${session.answerBy}`);
   if (session.endedAt) lines.push(`  ended ${session.endedAt} by ${safe(session.endedBy)}: ${safe(session.endReason, 500)}`);

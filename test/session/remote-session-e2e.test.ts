@@ -210,6 +210,7 @@ describe('a remote session through the cloud', () => {
 
     expect(await watching.exited).toBe(0);
     expect(watching.stdout()).toContain(`${sessionId}  PENDING`);
+    expect(watching.stdout()).toContain('PRIVACY: camera-snapshot would see or hear the classroom (granted only when named: approve --grant)');
     expect(watching.stdout()).toMatch(/visca-power-cycle \{"camera":"front camera"\} {2}OK/);
     expect(watching.stdout()).toContain(`${sessionId}  REVOKED`);
 
