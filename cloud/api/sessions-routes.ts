@@ -10,6 +10,8 @@ import { bearerToken, principalOf, requirePermission } from './request-auth.js';
 
 /** How often an open stream says it is alive and checks its token (a revoked one ends it within this). */
 const STREAM_CHECK_MS = 15_000;
+/** How often one session's stream reads its rows, for steps another cloud process handled. */
+const STREAM_POLL_MS = 2_000;
 
 const sessionParamsSchema = z.strictObject({ id: z.uuid() });
 const listQuerySchema = z.strictObject({
@@ -73,8 +75,18 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenSt
     const initial = query.session === undefined ? [] : await snapshot(sessions, person, query.session);
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
-    const send = (event: SessionEvent): void => void reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event.type === 'session' ? { session: event.session } : { command: event.command })}\n\n`);
+    // Each step once: it may come from this process's events and from the database both.
+    const seen = new Set<string>();
+    const send = (event: SessionEvent): void => {
+      const key = event.type === 'session' ? `session:${event.session.id}:${event.session.state}:${event.session.answeredAt ?? ''}` : `command:${event.command.id}:${event.command.status}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event.type === 'session' ? { session: event.session } : { command: event.command })}\n\n`);
+    };
     for (const event of initial) send(event);
+    // Another cloud process on the same database may handle the agent's answers: one session's watcher also reads its rows.
+    const sessionId = query.session;
+    const poll = sessionId === undefined ? undefined : setInterval(() => void snapshot(sessions, person, sessionId).then((steps) => steps.forEach(send), () => undefined), STREAM_POLL_MS);
     const stop = events.watch({ ...(query.session === undefined ? {} : { sessionId: query.session }), ...(schools === undefined ? {} : { schoolIds: schools }) }, send);
     // A comment line now and then keeps proxies from closing a quiet stream; the token is checked again each time.
     const token = bearerToken(request.headers.authorization);
@@ -86,6 +98,7 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenSt
     }, streamCheckMs);
     request.raw.on('close', () => {
       clearInterval(keepAlive);
+      if (poll) clearInterval(poll);
       stop();
     });
   });
@@ -137,7 +150,10 @@ async function snapshot(sessions: RemoteSessions, person: ReturnType<typeof prin
   return [{ type: 'session', session }, ...commands.map((command): SessionEvent => ({ type: 'command', schoolId: session.schoolId, command }))];
 }
 
-/** Sends the command and, when asked, waits for the agent's answer (the stream is watched from before the send, so a fast answer is not missed). */
+/**
+ * Sends the command and, when asked, waits for the agent's answer: from this process's stream
+ * (watched from before the send, so a fast answer is not missed) or, each second, from the database.
+ */
 async function runAndWait(request: FastifyRequest, sessions: RemoteSessions, events: SessionEvents, sessionId: string, body: z.infer<typeof commandBodySchema>): Promise<RemoteCommand> {
   const answers = new Map<string, RemoteCommand>();
   let wake: (() => void) | undefined;
@@ -151,7 +167,12 @@ async function runAndWait(request: FastifyRequest, sessions: RemoteSessions, eve
     const sent = await sessions.run(principalOf(request), sessionId, body.action, body.args, request.ip);
     if (body.waitSeconds === 0) return sent;
     const deadline = Date.now() + body.waitSeconds * 1000;
-    while (!answers.has(sent.id) && Date.now() < deadline) {
+    while (Date.now() < deadline) {
+      const answered = answers.get(sent.id);
+      if (answered) return answered;
+      // Another cloud process on the same database may have taken the answer: its row says so.
+      const stored = await sessions.command(sent.id);
+      if (stored && stored.status !== 'sent') return stored;
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, Math.min(1_000, deadline - Date.now())).unref();

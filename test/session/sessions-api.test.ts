@@ -19,6 +19,7 @@ import { EMPTY_DIRECTORY } from '../../cloud/tickets/service-config.js';
 import { validMessage } from '../collector/agent-traffic.js';
 import { openTestStore, type Backend, type StoreUnderTest } from '../collector/cloud-under-test.js';
 import { bearer, testSecurity, type TestSecurity } from '../helpers/security.js';
+import { eventually } from '../cloud/cloud-process.js';
 
 const POLICIES: Record<string, RemoteSessionPolicy> = {
   'sch-1': remoteSessionPolicySchema.parse({ maxMinutes: 90, approvers: 'school-admin-or-pc' }),
@@ -96,6 +97,12 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
   };
   const agentSays = (school: string, agent: string, message: AgentSessionMessage, as: { schoolId: string; agentId: string } = { schoolId: school, agentId: agent }) =>
     remote.router.accept(agentSessionTopic({ school, room: 'r1', agent }), Buffer.from(JSON.stringify(message)), as);
+  /** The app on a real port, for the event stream (inject cannot read one). */
+  const listening = async (): Promise<number> => {
+    if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  };
   const lastAudit = async (action: string) => (await auth.security.audit.list({ action })).at(-1);
   const run = (id: string, action: string, args: object = {}, who: Who = 'east') => post(`/api/sessions/${id}/commands`, { action, args }, who);
 
@@ -287,12 +294,38 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     expect((await auth.security.audit.list({ action: 'session.revoke', limit: 5000 })).length - before).toBe(120);
   });
 
+  it('shows a result another cloud process took (same database): to the engineer waiting and to the school watching', async () => {
+    const id = await askedId();
+    await post(`/api/sessions/${id}/approve`, {}, 'admin1');
+    const port = await listening();
+    const stream = await fetch(`http://127.0.0.1:${port}/api/sessions/events?session=${id}`, { headers: token.admin1 });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let live = '';
+    const other = startSessions({ store: opened.store, security: auth.security, publish: () => Promise.resolve(), metrics: new CloudMetrics(), log: pino({ level: 'silent' }), sweepMs: 3_600_000, now: () => new Date(clock) });
+    try {
+      const waiting = app.inject({ method: 'POST', url: `/api/sessions/${id}/commands`, payload: { action: 'reprobe', waitSeconds: 20 }, headers: token.east });
+      const command = await eventually(() => Promise.resolve(sent.find((one) => one.payload.kind === 'command' && one.payload.sessionId === id)?.payload), 5_000, 'the command');
+      const commandId = command.kind === 'command' ? command.commandId : '';
+      // The agent's answer reaches the other process.
+      await other.router.accept(agentSessionTopic({ school: 'sch-1', room: 'r1', agent: 'pc-01' }), Buffer.from(JSON.stringify({ type: 'command-result', commandId, sessionId: id, status: 'ok', result: { devices: 0 }, startedAt: new Date(clock).toISOString(), finishedAt: new Date(clock).toISOString() })), { schoolId: 'sch-1', agentId: 'pc-01' });
+      expect((await waiting).json()).toMatchObject({ command: { id: commandId, status: 'ok', result: { devices: 0 } } });
+      // The school's stream reads the session's rows too: the result shows although this process never handled it.
+      while (!live.includes('"status":"ok"')) live += Buffer.from((await reader.read()).value ?? new Uint8Array()).toString('utf8');
+      // Keep reading past two polls (keep-alives arrive every 200 ms here, so each read returns).
+      for (const until = Date.now() + 4_500; Date.now() < until; ) live += Buffer.from((await reader.read()).value ?? new Uint8Array()).toString('utf8');
+      const steps = live.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)) as { command?: { id: string; status: string } });
+      // Once, although the rows are read again every 2 s.
+      expect(steps.filter((step) => step.command?.id === commandId && step.command.status === 'ok')).toHaveLength(1);
+    } finally {
+      await reader.cancel();
+      await other.stop();
+    }
+  });
+
   it('streams each step to the school live, starting with what happened so far', async () => {
     const id = await askedId();
     await post(`/api/sessions/${id}/approve`, {}, 'admin1');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const port = await listening();
     const controller = new AbortController();
     const response = await fetch(`http://127.0.0.1:${port}/api/sessions/events?session=${id}`, { headers: token.admin1, signal: controller.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
