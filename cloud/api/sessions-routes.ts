@@ -12,6 +12,7 @@ import { bearerToken, principalOf, requirePermission } from './request-auth.js';
 const STREAM_CHECK_MS = 15_000;
 /** How often one session's stream reads its rows, for steps another cloud process handled. */
 const STREAM_POLL_MS = 2_000;
+const STREAM_OVERLAP_MS = 10_000;
 
 const sessionParamsSchema = z.strictObject({ id: z.uuid() });
 const listQuerySchema = z.strictObject({
@@ -80,13 +81,25 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenSt
     const send = (event: SessionEvent): void => {
       const key = event.type === 'session' ? `session:${event.session.id}:${event.session.state}:${event.session.answeredAt ?? ''}` : `command:${event.command.id}:${event.command.status}`;
       if (seen.has(key)) return;
+      // A stream may stay open for weeks: forgetting old steps at worst repeats a few seconds of them once.
+      if (seen.size >= 20_000) seen.clear();
       seen.add(key);
       reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event.type === 'session' ? { session: event.session } : { command: event.command })}\n\n`);
     };
     for (const event of initial) send(event);
-    // Another cloud process on the same database may handle the agent's answers: one session's watcher also reads its rows.
+    // Another cloud process on the same database may handle the agent's answers: the stream also reads the rows.
     const sessionId = query.session;
-    const poll = sessionId === undefined ? undefined : setInterval(() => void snapshot(sessions, person, sessionId).then((steps) => steps.forEach(send), () => undefined), STREAM_POLL_MS);
+    // The rows carry the session service's clock; the stream counts in it too.
+    const now = (): number => sessions.context.now().getTime();
+    let since = now() - STREAM_POLL_MS;
+    const readRows = async (): Promise<SessionEvent[]> => {
+      if (sessionId !== undefined) return snapshot(sessions, person, sessionId);
+      // A few seconds of overlap: another process's clock, and a row committed while this read ran.
+      const from = since - STREAM_OVERLAP_MS;
+      since = now();
+      return sessions.stepsSince(from, schools);
+    };
+    const poll = setInterval(() => void readRows().then((steps) => steps.forEach(send), () => undefined), STREAM_POLL_MS);
     const stop = events.watch({ ...(query.session === undefined ? {} : { sessionId: query.session }), ...(schools === undefined ? {} : { schoolIds: schools }) }, send);
     // A comment line now and then keeps proxies from closing a quiet stream; the token is checked again each time.
     const token = bearerToken(request.headers.authorization);
@@ -98,7 +111,7 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenSt
     }, streamCheckMs);
     request.raw.on('close', () => {
       clearInterval(keepAlive);
-      if (poll) clearInterval(poll);
+      clearInterval(poll);
       stop();
     });
   });

@@ -81,7 +81,7 @@ export class AgentAnswers {
           schoolId: from.school,
           detail: { code: message.code, reason: untrustedText(message.reason, 500), ...(message.claimedCommandId ? { claimedCommandId: message.claimedCommandId } : {}) },
         });
-        if (ours && claimed) await this.finish(session, claimed.id, { status: 'refused', error: { code: message.code, message: message.reason }, at: Date.parse(message.at) });
+        if (ours && claimed) await this.finish(session, claimed.id, { status: 'refused', error: { code: message.code, message: message.reason }, at: context.now().getTime() });
         return;
       }
     }
@@ -92,13 +92,14 @@ export class AgentAnswers {
     const command = await commandById(context.db, message.commandId);
     const session = command ? await sessionById(context.db, command.sessionId) : undefined;
     const error = message.error ? { code: message.error.code, message: message.error.message } : null;
-    const said = { commandId: message.commandId, status: message.status, ...(error ? { error: { code: untrustedText(error.code, 64), message: untrustedText(error.message, 500) } } : {}) };
+    const said = { commandId: message.commandId, status: message.status, agentStartedAt: message.startedAt, agentFinishedAt: message.finishedAt, ...(error ? { error: { code: untrustedText(error.code, 64), message: untrustedText(error.message, 500) } } : {}) };
     if (!command || !session || session.schoolId !== from.school || session.agentId !== from.agent) {
       await auditRefusal(context, by, 'session.result', session && command ? session : { id: null, schoolId: from.school }, `agent ${from.agent} answered for a command it was not sent`, said);
       return;
     }
     const outcome = message.status === 'ok' ? 'success' : message.status === 'failed' ? 'failure' : 'denied';
-    const recorded = await this.finish(session, command.id, { status: message.status, result: message.result, error, at: Date.parse(message.finishedAt) });
+    // finished_at is when the cloud heard the answer, on the cloud's clock (the agent's clock may be off; its own times stay in the audit entry).
+    const recorded = await this.finish(session, command.id, { status: message.status, result: message.result, error, at: context.now().getTime() });
     // A second answer (a replay the agent refused) does not change the result, but is on the record.
     await context.audit.append({ ...by, action: 'session.result', target: sessionTarget(session.id), outcome, schoolId: session.schoolId, detail: { action: command.action, ...said, ...(recorded ? {} : { recorded: false }) } });
   }

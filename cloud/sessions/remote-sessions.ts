@@ -10,7 +10,8 @@ import { AvcareError } from '../../protocol/index.js';
 import { may, type Principal } from '../accounts/access-policy.js';
 import { auditRefusal, endSession, sessionTarget, tellAgent, type SessionActor, type SessionContext } from './session-context.js';
 import type { RemoteSessionPolicy } from './session-policy.js';
-import { commandById, commandsOf, insertCommand, insertSession, listSessions, moveSession, sessionById, type RemoteCommand, type RemoteSession, type SessionFilter } from './session-store.js';
+import type { SessionEvent } from './session-events.js';
+import { changedSince, commandById, commandsOf, insertCommand, insertSession, listSessions, moveSession, sessionById, type RemoteCommand, type RemoteSession, type SessionFilter } from './session-store.js';
 
 /** How long a signed command stays valid for the agent to start it (the session's end caps it). */
 const COMMAND_LIFETIME_MS = 2 * 60_000;
@@ -279,6 +280,13 @@ export class RemoteSessions {
 
   async command(commandId: string): Promise<RemoteCommand | undefined> {
     return commandById(this.options.db, commandId);
+  }
+
+  /** The steps since `since` in these schools (undefined: every school), as the live stream shows them. */
+  async stepsSince(since: number, schoolIds: ReadonlySet<string> | undefined): Promise<SessionEvent[]> {
+    const db = this.options.db;
+    const changed = await changedSince(db, since, schoolIds === undefined ? undefined : [...schoolIds], { textList: (values) => db.textList(values), inTextList: (column, param) => db.inTextList(column, param) });
+    return [...changed.sessions.map((session): SessionEvent => ({ type: 'session', session })), ...changed.commands.map(({ schoolId, command }): SessionEvent => ({ type: 'command', schoolId, command }))];
   }
 
   async schoolOfSession(sessionId: string): Promise<string | undefined> {

@@ -261,6 +261,37 @@ export async function finishCommand(
   return changed === 1;
 }
 
+/**
+ * What changed since `since` (the cloud's clock) in these schools: sessions asked, answered or
+ * ended, commands sent or answered. A watcher of several schools reads it to see the steps another
+ * cloud process on the same database handled.
+ */
+export async function changedSince(
+  runner: SqlRunner,
+  since: number,
+  schoolIds: readonly string[] | undefined,
+  list: { textList: (values: readonly string[]) => SqlParam; inTextList: (column: string, param: number) => string },
+): Promise<{ sessions: RemoteSession[]; commands: Array<{ schoolId: string; command: RemoteCommand }> }> {
+  const params: SqlParam[] = [since];
+  let scope = '';
+  if (schoolIds !== undefined) {
+    params.push(list.textList(schoolIds));
+    scope = ` AND ${list.inTextList('s.school_id', 2)}`;
+  }
+  const sessions = await runner.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM remote_sessions s WHERE (requested_at >= $1 OR answered_at >= $1 OR ended_at >= $1)${scope} ORDER BY requested_at LIMIT 500`,
+    params,
+  );
+  const commandColumns = COMMAND_COLUMNS.split(', ')
+    .map((column) => `c.${column}`)
+    .join(', ');
+  const commands = await runner.query<CommandRow & { school_id: string }>(
+    `SELECT ${commandColumns}, s.school_id FROM remote_commands c JOIN remote_sessions s ON s.session_id = c.session_id WHERE (c.issued_at >= $1 OR c.finished_at >= $1)${scope} ORDER BY c.issued_at LIMIT 500`,
+    params,
+  );
+  return { sessions: sessions.map(toSession), commands: commands.map((row) => ({ schoolId: row.school_id, command: toCommand(row) })) };
+}
+
 /** Commands nobody answered long after they expired: the agent was off or never received them. */
 export async function staleCommands(runner: SqlRunner, before: number): Promise<RemoteCommand[]> {
   const rows = await runner.query<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM remote_commands WHERE status = 'sent' AND expires_at <= $1`, [before]);

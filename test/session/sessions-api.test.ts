@@ -301,6 +301,9 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     const stream = await fetch(`http://127.0.0.1:${port}/api/sessions/events?session=${id}`, { headers: token.admin1 });
     const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
     let live = '';
+    const school = await fetch(`http://127.0.0.1:${port}/api/sessions/events`, { headers: token.admin1 });
+    const schoolReader = (school.body as ReadableStream<Uint8Array>).getReader();
+    let schoolLive = '';
     const other = startSessions({ store: opened.store, security: auth.security, publish: () => Promise.resolve(), metrics: new CloudMetrics(), log: pino({ level: 'silent' }), sweepMs: 3_600_000, now: () => new Date(clock) });
     try {
       const waiting = app.inject({ method: 'POST', url: `/api/sessions/${id}/commands`, payload: { action: 'reprobe', waitSeconds: 20 }, headers: token.east });
@@ -316,8 +319,11 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
       const steps = live.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)) as { command?: { id: string; status: string } });
       // Once, although the rows are read again every 2 s.
       expect(steps.filter((step) => step.command?.id === commandId && step.command.status === 'ok')).toHaveLength(1);
+      // The school-wide stream reads what changed in the school's rows: the result shows there too.
+      while (!schoolLive.includes(`"id":"${commandId}"`) || !schoolLive.includes('"status":"ok"')) schoolLive += Buffer.from((await schoolReader.read()).value ?? new Uint8Array()).toString('utf8');
     } finally {
       await reader.cancel();
+      await schoolReader.cancel();
       await other.stop();
     }
   });
