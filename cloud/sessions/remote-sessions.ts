@@ -65,7 +65,7 @@ export class RemoteSessions {
     const policy = this.options.policy(input.schoolId);
     const durationMinutes = input.durationMinutes ?? Math.min(policy.defaultMinutes, policy.maxMinutes);
     if (durationMinutes > policy.maxMinutes) throw new AvcareError('INVALID_ARGUMENT', `durationMinutes: ${durationMinutes} is over the ${policy.maxMinutes} minutes school ${input.schoolId} allows`);
-    const open = await listSessions(this.options.db, { schoolIds: [input.schoolId], states: ['pending', 'active'] }, (values) => this.options.db.textList(values), (column, param) => this.options.db.inTextList(column, param));
+    const open = await listSessions(this.options.db, { schoolIds: [input.schoolId], states: ['pending', 'active'] });
     const busy = open.find((session) => session.agentId === input.agentId);
     if (busy) return refuse('SESSION_STATE_CONFLICT', `agent ${input.agentId} already has an open session (${busy.id}, ${busy.state}, requested by ${busy.engineer.name})`);
 
@@ -268,8 +268,7 @@ export class RemoteSessions {
   }
 
   async list(scope: { schoolIds?: readonly string[] }, filter: Omit<SessionFilter, 'schoolIds'> = {}): Promise<RemoteSession[]> {
-    const db = this.options.db;
-    return listSessions(db, { ...filter, ...(scope.schoolIds === undefined ? {} : { schoolIds: scope.schoolIds }) }, (values) => db.textList(values), (column, param) => db.inTextList(column, param));
+    return listSessions(this.options.db, { ...filter, ...(scope.schoolIds === undefined ? {} : { schoolIds: scope.schoolIds }) });
   }
 
   /** A session with its commands, if the person's scope includes its school. */
@@ -284,8 +283,7 @@ export class RemoteSessions {
 
   /** The steps since `since` in these schools (undefined: every school), as the live stream shows them. */
   async stepsSince(since: number, schoolIds: ReadonlySet<string> | undefined): Promise<SessionEvent[]> {
-    const db = this.options.db;
-    const changed = await changedSince(db, since, schoolIds === undefined ? undefined : [...schoolIds], { textList: (values) => db.textList(values), inTextList: (column, param) => db.inTextList(column, param) });
+    const changed = await changedSince(this.options.db, since, schoolIds === undefined ? undefined : [...schoolIds]);
     return [...changed.sessions.map((session): SessionEvent => ({ type: 'session', session })), ...changed.commands.map(({ schoolId, command }): SessionEvent => ({ type: 'command', schoolId, command }))];
   }
 

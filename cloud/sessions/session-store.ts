@@ -4,7 +4,10 @@
  * share one transaction.
  */
 import type { ApproverPolicy, SessionAction } from '../../protocol/remote-session.js';
-import type { SqlParam, SqlRunner } from '../store/dialect.js';
+import type { Dialect, SqlParam, SqlRunner } from '../store/dialect.js';
+
+/** What a query with a list parameter needs: the dialect binds a list its own way. */
+type ListQueries = Pick<Dialect, 'query' | 'textList' | 'inTextList'>;
 
 /** pending -> active -> (closed | revoked | expired); pending -> (denied | timed-out | revoked). */
 export const SESSION_STATES = ['pending', 'active', 'denied', 'timed-out', 'revoked', 'closed', 'expired'] as const;
@@ -165,23 +168,23 @@ export interface SessionFilter {
   limit?: number;
 }
 
-export async function listSessions(runner: SqlRunner, filter: SessionFilter, textList: (values: readonly string[]) => SqlParam, inTextList: (column: string, param: number) => string): Promise<RemoteSession[]> {
+export async function listSessions(db: ListQueries, filter: SessionFilter): Promise<RemoteSession[]> {
   const where: string[] = [];
   const params: SqlParam[] = [];
   if (filter.schoolIds !== undefined) {
-    params.push(textList(filter.schoolIds));
-    where.push(inTextList('school_id', params.length));
+    params.push(db.textList(filter.schoolIds));
+    where.push(db.inTextList('school_id', params.length));
   }
   if (filter.states !== undefined) {
-    params.push(textList(filter.states));
-    where.push(inTextList('state', params.length));
+    params.push(db.textList(filter.states));
+    where.push(db.inTextList('state', params.length));
   }
   if (filter.engineerId !== undefined) {
     params.push(filter.engineerId);
     where.push(`engineer_id = $${params.length}`);
   }
   params.push(filter.limit ?? 200);
-  const rows = await runner.query<SessionRow>(
+  const rows = await db.query<SessionRow>(
     `SELECT ${SESSION_COLUMNS} FROM remote_sessions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC LIMIT $${params.length}`,
     params,
   );
@@ -267,25 +270,24 @@ export async function finishCommand(
  * cloud process on the same database handled.
  */
 export async function changedSince(
-  runner: SqlRunner,
+  db: ListQueries,
   since: number,
   schoolIds: readonly string[] | undefined,
-  list: { textList: (values: readonly string[]) => SqlParam; inTextList: (column: string, param: number) => string },
 ): Promise<{ sessions: RemoteSession[]; commands: Array<{ schoolId: string; command: RemoteCommand }> }> {
   const params: SqlParam[] = [since];
   let scope = '';
   if (schoolIds !== undefined) {
-    params.push(list.textList(schoolIds));
-    scope = ` AND ${list.inTextList('s.school_id', 2)}`;
+    params.push(db.textList(schoolIds));
+    scope = ` AND ${db.inTextList('s.school_id', 2)}`;
   }
-  const sessions = await runner.query<SessionRow>(
+  const sessions = await db.query<SessionRow>(
     `SELECT ${SESSION_COLUMNS} FROM remote_sessions s WHERE (requested_at >= $1 OR answered_at >= $1 OR ended_at >= $1)${scope} ORDER BY requested_at LIMIT 500`,
     params,
   );
   const commandColumns = COMMAND_COLUMNS.split(', ')
     .map((column) => `c.${column}`)
     .join(', ');
-  const commands = await runner.query<CommandRow & { school_id: string }>(
+  const commands = await db.query<CommandRow & { school_id: string }>(
     `SELECT ${commandColumns}, s.school_id FROM remote_commands c JOIN remote_sessions s ON s.session_id = c.session_id WHERE (c.issued_at >= $1 OR c.finished_at >= $1)${scope} ORDER BY c.issued_at LIMIT 500`,
     params,
   );
