@@ -3,15 +3,15 @@ import { Command } from 'commander';
 import { createLogger } from '../protocol/log.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
 import { AvcareError, reportCommandError } from '../protocol/index.js';
-import { sessionCommands, usersCommand } from './account-commands.js';
-import { reflectorCommand } from './reflector-command.js';
-import { auditCommand } from './audit-command.js';
-import { agentsCommand, enrollTokensCommand } from './enroll-commands.js';
-import { reflectorsCommand } from './reflectors-command.js';
+import { sessionCommands, usersCommand } from './cli/account-commands.js';
+import { reflectorCommand } from './cli/reflector-command.js';
+import { auditCommand } from './cli/audit-command.js';
+import { agentsCommand, enrollTokensCommand } from './cli/enroll-commands.js';
+import { reflectorsCommand } from './cli/reflectors-command.js';
 import { ACCEPTED_STORE_SPECS } from './store/open-store.js';
 import { describeCloud, describeFirstRun, startCloud, stopOnSignals } from './main.js';
-import { ticketsCommand } from './tickets-command.js';
-import { remoteSessionCommand } from './remote-session-command.js';
+import { ticketsCommand } from './cli/tickets-command.js';
+import { remoteSessionCommand } from './cli/remote-session-command.js';
 
 interface StartFlags {
   port?: string;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 
 /** The built entries, exactly as users run them: `npm test` builds them first. */
 export const CLOUD_CLI = resolve(import.meta.dirname, '../../dist/cloud/cli.js');
-export const DEV_STACK = resolve(import.meta.dirname, '../../dist/cloud/dev-stack.js');
+export const DEV_STACK = resolve(import.meta.dirname, '../../dist/cloud/cli/dev-stack.js');
 
 export interface RunningProcess {
   readonly child: ChildProcess;

@@ -36,7 +36,7 @@ function isAlive(pid: number): boolean {
 }
 
 // Needs the agent's `run --broker` transport (agent/transport/): it is the agent child that makes a PC appear.
-describe('npm start (dist/cloud/dev-stack.js)', () => {
+describe('npm start (dist/cloud/cli/dev-stack.js)', () => {
   it('falls back to free ports when 8080 and 1883 are taken, shows this PC\'s agent in the API, and stops both on SIGTERM', { timeout: 60_000 }, async () => {
     await makeSureTaken(8080);
     await makeSureTaken(1883);

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
-import { untrustedText } from '../protocol/index.js';
+import { untrustedText } from '../../protocol/index.js';
 import { callApi, printResult, withApiOptions, type ApiFlags } from './cli-session.js';
-import type { SlaTimers } from './tickets/sla.js';
-import type { Knowledge } from './tickets/ticket-engine.js';
-import type { Ticket, TicketHistoryEntry } from './tickets/ticket-store.js';
+import type { SlaTimers } from '../tickets/sla.js';
+import type { Knowledge } from '../tickets/ticket-engine.js';
+import type { Ticket, TicketHistoryEntry } from '../tickets/ticket-store.js';
 
 interface CommonFlags extends ApiFlags {
   json?: boolean;

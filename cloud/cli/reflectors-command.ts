@@ -1,10 +1,10 @@
 /** `avcare-cloud reflectors add|list|revoke`: broker accounts for reflectors in their own process. */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { AvcareError, untrustedText } from '../protocol/index.js';
+import { AvcareError, untrustedText } from '../../protocol/index.js';
 import { table } from './account-commands.js';
 import { callApi, printResult, withApiOptions, type ApiFlags } from './cli-session.js';
-import type { ReflectorAccount } from './identity/reflector-registry.js';
+import type { ReflectorAccount } from '../identity/reflector-registry.js';
 
 interface CommonFlags extends ApiFlags {
   json?: boolean;

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { AvcareError } from '../protocol/index.js';
-import { anchorsInDatabase, anchorsInFile } from './audit/audit-anchors.js';
-import { exportAudit, type AuditExportFormat } from './audit/audit-export.js';
-import { AuditLog } from './audit/audit-log.js';
-import { verifyAuditLog, type AuditVerification } from './audit/audit-verify.js';
-import { CloudSigningKey } from './identity/signing-key.js';
-import { ACCEPTED_STORE_SPECS, openStore } from './store/open-store.js';
-import type { Store } from './store/store.js';
+import { AvcareError } from '../../protocol/index.js';
+import { anchorsInDatabase, anchorsInFile } from '../audit/audit-anchors.js';
+import { exportAudit, type AuditExportFormat } from '../audit/audit-export.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { verifyAuditLog, type AuditVerification } from '../audit/audit-verify.js';
+import { CloudSigningKey } from '../identity/signing-key.js';
+import { ACCEPTED_STORE_SPECS, openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 
 interface StoreFlags {
   data: string;

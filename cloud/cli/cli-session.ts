@@ -3,8 +3,8 @@ import { homedir, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { AvcareError } from '../protocol/index.js';
-import { requestJson, streamEvents, trustedCas } from '../protocol/http-json.js';
+import { AvcareError } from '../../protocol/index.js';
+import { requestJson, streamEvents, trustedCas } from '../../protocol/http-json.js';
 
 export const DEFAULT_CLOUD_URL = 'http://127.0.0.1:8080';
 

@@ -1,17 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createLogger } from '../protocol/log.js';
-import { AVCARE_VERSION } from '../protocol/version.js';
-import { isAvcareError, reportCommandError } from '../protocol/index.js';
+import { createLogger } from '../../protocol/log.js';
+import { AVCARE_VERSION } from '../../protocol/version.js';
+import { isAvcareError, reportCommandError } from '../../protocol/index.js';
 import { osUserName } from './cli-session.js';
-import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from './main.js';
+import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from '../main.js';
 
 /** The school the PC running `npm start` joins: a stack of its own, with its own data folder. */
 const LOCAL_SCHOOL = 'local';
 
 /** The agent as installed users run it, next to this file in dist/. */
-const AGENT_CLI = resolve(import.meta.dirname, '../agent/cli.js');
+const AGENT_CLI = resolve(import.meta.dirname, '../../agent/cli.js');
 
 interface DevStackFlags {
   port?: string;

@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { untrustedText } from '../protocol/index.js';
+import { untrustedText } from '../../protocol/index.js';
 import { table } from './account-commands.js';
 import { callApi, cloudUrl, printResult, withApiOptions, type ApiFlags } from './cli-session.js';
-import type { EnrolledAgent } from './identity/agent-registry.js';
-import type { EnrollTokenInfo } from './identity/enroll-tokens.js';
+import type { EnrolledAgent } from '../identity/agent-registry.js';
+import type { EnrollTokenInfo } from '../identity/enroll-tokens.js';
 
 interface CommonFlags extends ApiFlags {
   json?: boolean;

@@ -2,10 +2,10 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { AvcareError } from '../protocol/index.js';
-import { createLogger } from '../protocol/log.js';
-import { readPasswordFile } from './accounts/first-run.js';
-import { startReflectorService } from './reflector/reflector-service.js';
+import { AvcareError } from '../../protocol/index.js';
+import { createLogger } from '../../protocol/log.js';
+import { readPasswordFile } from '../accounts/first-run.js';
+import { startReflectorService } from '../reflector/reflector-service.js';
 
 interface ReflectorFlags {
   broker: string;

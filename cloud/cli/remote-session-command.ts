@@ -4,10 +4,10 @@
  * the signed-in person (`avcare-cloud login`): the cloud records it, nobody types it.
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { AvcareError, untrustedText } from '../protocol/index.js';
-import { isPrivacyAction, SESSION_ACTIONS } from '../protocol/remote-session.js';
+import { AvcareError, untrustedText } from '../../protocol/index.js';
+import { isPrivacyAction, SESSION_ACTIONS } from '../../protocol/remote-session.js';
 import { callApi, printResult, streamApi, withApiOptions, type ApiFlags } from './cli-session.js';
-import type { RemoteCommand, RemoteSession } from './sessions/session-store.js';
+import type { RemoteCommand, RemoteSession } from '../sessions/session-store.js';
 
 interface Flags extends ApiFlags {
   json?: boolean;

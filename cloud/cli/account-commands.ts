@@ -1,10 +1,10 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { AvcareError, ROLES, untrustedText, type LoginResponse } from '../protocol/index.js';
-import { Accounts, type Account } from './accounts/accounts.js';
-import { generatePassword } from './accounts/password-hash.js';
-import { AuditLog } from './audit/audit-log.js';
-import { ACCEPTED_STORE_SPECS, openStore } from './store/open-store.js';
+import { AvcareError, ROLES, untrustedText, type LoginResponse } from '../../protocol/index.js';
+import { Accounts, type Account } from '../accounts/accounts.js';
+import { generatePassword } from '../accounts/password-hash.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { ACCEPTED_STORE_SPECS, openStore } from '../store/open-store.js';
 import { callApi, cloudUrl, forgetSession, osUserName, printResult, readSecret, readSession, sessionFile, withApiOptions, writeSession, type ApiFlags } from './cli-session.js';
 
 interface CommonFlags extends ApiFlags {
