@@ -31,6 +31,11 @@ export interface AppOptions {
   auditAnchorFile?: string;
   /** Serves HTTPS with this certificate and key. */
   https?: { cert: Buffer; key: Buffer };
+  /**
+   * `--trust-proxy`: reverse proxies whose X-Forwarded-For names the client. Only a connection from
+   * one of them is believed; anyone else's header is ignored, so nobody picks their own address.
+   */
+  trustProxy?: readonly string[];
 }
 
 /** Request headers that carry credentials; a pino child's redact replaces its parent's, so these add to REDACT_PATHS. */
@@ -40,7 +45,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, https }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, https, trustProxy }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -48,6 +53,7 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
     // Bodies are small JSON (ticket actions); anything bigger is a mistake or an attack.
     bodyLimit: 64 * 1024,
     ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(trustProxy && trustProxy.length > 0 ? { trustProxy: [...trustProxy] } : {}),
   }) as unknown as FastifyInstance;
   installErrorHandlers(app);
   app.addHook('onSend', async (_request, reply) => {

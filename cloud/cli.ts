@@ -42,6 +42,7 @@ interface StartFlags {
   auditAnchorSeconds?: string;
   metricsTokenFile?: string;
   metricsListen?: string;
+  trustProxy?: string;
   reflector?: boolean;
   reflectorId?: string;
   reflectorAddress?: string;
@@ -92,6 +93,7 @@ function buildProgram(): Command {
     .option('--signing-key <file>', "the cloud's Ed25519 key (default <data>/signing-key.pem, created when missing)")
     .option('--audit-anchor-file <file>', 'audit heads are recorded here besides the database (default <data>/audit-anchors.jsonl)')
     .option('--audit-anchor-seconds <n>', 'how often the audit head is recorded (default 60)')
+    .option('--trust-proxy <addresses>', 'reverse proxies (comma-separated addresses or CIDR ranges) whose X-Forwarded-For names the client, e.g. 127.0.0.1')
     .option('--metrics-token-file <file>', 'file holding the read-only bearer token Prometheus sends for /metrics')
     .option('--metrics-listen <host:port>', 'also serve /metrics without a token on this address only')
     .option('--no-reflector', "run no WebRTC reflector in this process (agents' network tests then use --agents-reflector)")
@@ -140,6 +142,7 @@ function buildProgram(): Command {
           auditAnchorSeconds: flags.auditAnchorSeconds,
           metricsTokenFile: flags.metricsTokenFile,
           metricsListen: flags.metricsListen,
+          trustProxy: flags.trustProxy,
         }),
         insecurePlaintext: flags.insecurePlaintext === true,
         insecureOpenBroker: flags.insecureOpenBroker === true,

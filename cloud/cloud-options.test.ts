@@ -59,4 +59,12 @@ describe('cloud options', () => {
     expect(message).toContain('--broker: must be mqtt://HOST:PORT or mqtts://HOST:PORT');
     expect(message).toContain('--retention-hourly-days: must be a whole number of days from 1 to 3650');
   });
+
+  it('takes --trust-proxy as addresses and CIDR ranges, and names an entry that is neither', () => {
+    expect(parseCloudOptions({ trustProxy: '127.0.0.1, ::1,10.0.0.0/8' }).trustProxy).toEqual(['127.0.0.1', '::1', '10.0.0.0/8']);
+    expect(() => parseCloudOptions({ trustProxy: '127.0.0.1,proxy.example,10.0.0.0/33' })).toThrow(
+      '--trust-proxy: proxy.example is not an IP address or CIDR range (e.g. 127.0.0.1 or 10.0.0.0/8); --trust-proxy: 10.0.0.0/33 is not an IP address or CIDR range',
+    );
+    expect(() => parseCloudOptions({ trustProxy: ' , ' })).toThrow('--trust-proxy: name at least one address');
+  });
 });

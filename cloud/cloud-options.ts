@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AvcareError } from '../protocol/index.js';
@@ -45,6 +46,12 @@ export const cloudOptionsSchema = z.object({
   signingKey: z.string().min(1).optional().describe("The cloud's Ed25519 key (PEM); default <dataDir>/signing-key.pem, created when missing"),
   auditAnchorFile: z.string().min(1).optional().describe('Where audit heads are recorded besides the database; default <dataDir>/audit-anchors.jsonl'),
   auditAnchorSeconds: z.coerce.number().int().min(5).max(3600).default(60).describe('How often the audit head is recorded (5 to 3600 s)'),
+  trustProxy: z
+    .string()
+    .transform((list) => list.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+    .pipe(z.array(z.string().refine(isAddressOrRange, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR range (e.g. 127.0.0.1 or 10.0.0.0/8)` })).min(1, 'name at least one address'))
+    .optional()
+    .describe('Reverse proxies (comma-separated addresses or CIDR ranges) whose X-Forwarded-For names the client: sign-in limits and audit entries then use the client\'s address'),
   metricsTokenFile: z.string().min(1).optional().describe('File holding the read-only bearer token Prometheus sends for /metrics'),
   metricsListen: z
     .string()
@@ -157,6 +164,7 @@ export const CLOUD_FLAGS: Record<string, string> = {
   signingKey: '--signing-key',
   auditAnchorFile: '--audit-anchor-file',
   auditAnchorSeconds: '--audit-anchor-seconds',
+  trustProxy: '--trust-proxy',
   metricsTokenFile: '--metrics-token-file',
   metricsListen: '--metrics-listen',
   'reflector.enabled': '--no-reflector',
@@ -174,11 +182,18 @@ export const CLOUD_FLAGS: Record<string, string> = {
   'testSchedule.schoolTimeZone': '--school-time-zone',
 };
 
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128);
+}
+
 export function parseCloudOptions(input: CloudOptionsInput): CloudOptions {
   const parsed = cloudOptionsSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
+    const path = issue.path.filter((part) => typeof part === 'string').join('.');
     return `${CLOUD_FLAGS[path] ?? path}: ${issue.message}`;
   });
   throw new AvcareError('INVALID_ARGUMENT', problems.join('; '), { problems });

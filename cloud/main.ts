@@ -222,7 +222,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     }
 
     const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
-    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}) });
+    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;

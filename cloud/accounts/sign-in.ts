@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from './access-policy.js';
 import type { Accounts } from './accounts.js';
 import type { ApiTokens } from './api-tokens.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { LimitedBy, LoginLimiter, LoginReservation } from './login-limiter.js';
 
 export interface SignInOptions {
   accounts: Accounts;
@@ -11,13 +11,14 @@ export interface SignInOptions {
   limiter: LoginLimiter;
   audit: AuditLog;
   /** Told of every refusal by the limiter (a metric): those are not audited one by one. */
-  onThrottled?: (by: 'account' | 'address') => void;
+  onThrottled?: (by: LimitedBy) => void;
 }
 
 /**
- * Password sign-in: rate limit first (no scrypt, no audit write for a throttled guess), then the
- * password, then a bearer token. The refusal never says whether the name or the password was
- * wrong, and every attempt that reached the password check is in the audit log.
+ * Password sign-in: an attempt is reserved with the limiter first (no scrypt, no audit write for a
+ * throttled guess), then the password, then a bearer token. The refusal never says whether the
+ * name or the password was wrong, and every attempt that reached the password check is in the
+ * audit log. Changing one's own password checks the current one under the same limits.
  */
 export class SignIn {
   constructor(private readonly options: SignInOptions) {}
@@ -27,20 +28,14 @@ export class SignIn {
     const name = request.name.trim();
     // The name is the caller's string: stored printable and bounded, since the audit is read by people.
     const target = `user:${untrustedText(name, 64) ?? '(empty)'}`;
-    const check = limiter.check(name, source);
-    if (!check.allowed) {
-      this.options.onThrottled?.(check.by);
-      throw new AvcareError('LOGIN_THROTTLED', `too many failed sign-ins ${check.by === 'account' ? 'for this account' : 'from this address'}; try again in ${check.retryAfterSeconds} s`, {
-        retryAfterSeconds: check.retryAfterSeconds,
-      });
-    }
+    const reservation = this.reserve(name, source);
     const account = await accounts.verify(name, request.password);
     if (!account) {
-      limiter.failed(name, source);
+      limiter.failed(reservation);
       await audit.append({ actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
       throw new AvcareError('LOGIN_FAILED', 'the name or the password is wrong (or the account is disabled)');
     }
-    limiter.succeeded(name);
+    limiter.succeeded(reservation);
     const issued = await tokens.issue(account.id, { ...(request.ttlHours === undefined ? {} : { ttlHours: request.ttlHours }), label: request.label ?? null, source });
     await audit.append({ actor: `user:${account.name}`, action: 'auth.login', target: `user:${account.name}`, outcome: 'success', source, schoolId: account.schoolId, detail: { tokenId: issued.id, expiresAt: issued.expiresAt } });
     return {
@@ -51,8 +46,39 @@ export class SignIn {
     };
   }
 
+  /**
+   * A signed-in person proves they know their current password (to choose a new one): throttled
+   * like a sign-in, and a wrong one is audited, since a stolen token must not become a free oracle.
+   */
+  async checkCurrentPassword(principal: Principal, password: string, source: string): Promise<void> {
+    const { accounts, limiter, audit } = this.options;
+    const reservation = this.reserve(principal.name, source);
+    const account = await accounts.verify(principal.name, password);
+    if (!account || account.id !== principal.accountId) {
+      limiter.failed(reservation);
+      await audit.append({ actor: `user:${principal.name}`, action: 'account.password', target: `user:${principal.name}`, outcome: 'failure', source, schoolId: principal.schoolId, detail: { reason: 'the current password is wrong' } });
+      throw new AvcareError('LOGIN_FAILED', 'the current password is wrong');
+    }
+    limiter.succeeded(reservation);
+  }
+
+  private reserve(name: string, source: string): LoginReservation {
+    const reserved = this.options.limiter.reserve(name, source);
+    if (reserved.allowed) return reserved.reservation;
+    this.options.onThrottled?.(reserved.by);
+    throw new AvcareError('LOGIN_THROTTLED', `too many failed sign-ins ${THROTTLE_REASON[reserved.by]}; try again in ${reserved.retryAfterSeconds} s`, {
+      retryAfterSeconds: reserved.retryAfterSeconds,
+    });
+  }
+
   async logout(principal: Principal, source: string): Promise<void> {
     await this.options.tokens.revoke(principal.accountId, principal.tokenId);
     await this.options.audit.append({ actor: `user:${principal.name}`, action: 'auth.logout', target: `user:${principal.name}`, outcome: 'success', source, schoolId: principal.schoolId, detail: { tokenId: principal.tokenId } });
   }
 }
+
+const THROTTLE_REASON: Record<LimitedBy, string> = {
+  'account-address': 'for this account from this address',
+  address: 'from this address',
+  account: 'for this account from many addresses (attempts are spaced out)',
+};

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AvcareError, loginRequestSchema, passwordSchema, type LoginResponse } from '../../protocol/index.js';
+import { loginRequestSchema, passwordSchema, type LoginResponse } from '../../protocol/index.js';
 import type { Security } from '../security.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
@@ -39,8 +39,7 @@ export function authRoutes(app: FastifyInstance, security: Security): void {
     const principal = principalOf(request);
     const body = parseRequestPart(passwordChangeSchema, request.body ?? {}, 'body field');
     if (body.newPassword === body.currentPassword) throw new ApiError('INVALID_ARGUMENT', 'the new password must differ from the current one');
-    const account = await security.accounts.verify(principal.name, body.currentPassword);
-    if (!account) throw new AvcareError('LOGIN_FAILED', 'the current password is wrong');
+    await security.signIn.checkCurrentPassword(principal, body.currentPassword, request.ip);
     // The other sessions of this account end: whoever knew the old password is signed out.
     await security.accounts.setPassword(principal.accountId, body.newPassword, { mustChange: false, keepTokenId: principal.tokenId }, { actor: `user:${principal.name}`, source: request.ip });
     return { changed: true };

@@ -12,7 +12,7 @@ import type { CloudSigningKey } from './signing-key.js';
  * Failed enrollments from one address are limited (each writes an audit entry, and nobody
  * legitimate fails 30 times in 15 minutes): past the limit they are refused before the database.
  */
-const ENROLL_FAILURE_LIMITS = { windowMs: 15 * 60_000, perAccount: 30, perAddress: 30 };
+const ENROLL_FAILURE_LIMITS = { windowMs: 15 * 60_000, perAccountAddress: 30, perAddress: 30, perAccountSoft: Number.POSITIVE_INFINITY };
 
 export interface EnrollmentOptions {
   db: Dialect;
@@ -52,14 +52,17 @@ export class Enrollment {
 
   async enroll(request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
     const { db, audit } = this.options;
-    const allowed = this.failures.check(source, source);
+    // Reserved before the database, so a burst of simultaneous attempts stops at the limit too.
+    const allowed = this.failures.reserve(source, source);
     if (!allowed.allowed) {
       throw new AvcareError('ENROLL_THROTTLED', `too many failed enrollments from this address; try again in ${allowed.retryAfterSeconds} s`, { retryAfterSeconds: allowed.retryAfterSeconds });
     }
     try {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await db.transaction((tx) => this.enrollIn(tx, request, source, apiHost));
+          const enrolled = await db.transaction((tx) => this.enrollIn(tx, request, source, apiHost));
+          this.failures.succeeded(allowed.reservation);
+          return enrolled;
         } catch (error) {
           // Two PCs with one host name enrolling at the same moment with different tokens both saw the
           // id free; the loser's insert hits the unique key and, tried again, picks the next free id.
@@ -67,7 +70,7 @@ export class Enrollment {
         }
       }
     } catch (error) {
-      this.failures.failed(source, source);
+      this.failures.failed(allowed.reservation);
       // The refusal is recorded after the rollback, in its own transaction: a failed attempt leaves a trace too.
       const reason = isAvcareError(error) ? error.code : 'INTERNAL_ERROR';
       const schoolId = isAvcareError(error) && typeof error.context.schoolId === 'string' ? error.context.schoolId : null;
