@@ -29,6 +29,8 @@ export interface AppOptions {
   security: Security;
   /** The audit anchors file, checked by GET /api/audit/verify beside the database's anchors. */
   auditAnchorFile?: string;
+  /** The audit retention the cloud runs with (`--audit-retention-days`), for GET /api/audit/verify. */
+  auditRetentionDays?: number;
   /** Serves HTTPS with this certificate and key. */
   https?: { cert: Buffer; key: Buffer };
   /**
@@ -45,7 +47,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, https, trustProxy }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -76,7 +78,7 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
   usersRoutes(app, security);
   enrollRoutes(app, security);
   reflectorsRoutes(app, security);
-  auditRoutes(app, security, auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile });
+  auditRoutes(app, security, { ...(auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile }), ...(auditRetentionDays === undefined ? {} : { minRetentionDays: auditRetentionDays }) });
   if (tickets) ticketsRoutes(app, { tickets });
   if (sessions) sessionsRoutes(app, { ...sessions, tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   return app;

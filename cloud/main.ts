@@ -9,6 +9,7 @@ import type { LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
 import { buildApp } from './app.js';
 import { AuditAnchors } from './audit/audit-anchors.js';
+import { AuditPruner } from './audit/audit-prune.js';
 import { UNMANAGED_BROKER } from './broker/broker-access.js';
 import { explainListenError } from './broker/port-errors.js';
 import { startEmbeddedBroker } from './broker/embedded-broker.js';
@@ -222,7 +223,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     }
 
     const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
-    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
+    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;
@@ -239,6 +240,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     const firstRun = await ensureFirstOperator(security.accounts, options.adminPasswordFile === undefined ? {} : { passwordFile: options.adminPasswordFile });
     const anchors = new AuditAnchors({ db: store.database, audit: security.audit, key: signingKey, file: anchorFile, log: baseLog });
     anchors.start(options.auditAnchorSeconds * 1000);
+    const auditPruner = new AuditPruner({ audit: security.audit, key: signingKey, anchors });
     const [dayStart = '07:30', dayEnd = '17:30'] = options.testSchedule.schoolHours.split('-');
     const planner = new TestPlanner({ ...DEFAULT_SCHEDULE, ...options.testSchedule, dayStart, dayEnd, timeZone: options.testSchedule.schoolTimeZone }, directory);
     const scheduler = startTestScheduler({
@@ -252,7 +254,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       policy: options.retention,
       log: baseLog,
       also: [
-        { name: 'audit log', prune: (now) => security.audit.prune(new Date(now.getTime() - options.retention.auditDays * 86_400_000)) },
+        { name: 'audit log', prune: (now) => auditPruner.prune(new Date(now.getTime() - options.retention.auditDays * 86_400_000)) },
         { name: 'expired API tokens', prune: () => security.tokens.prune() },
       ],
     });

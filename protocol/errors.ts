@@ -74,15 +74,18 @@ export class AvcareError extends Error {
   override readonly name = 'AvcareError';
   readonly code: ErrorCode;
   readonly context: Readonly<Record<string, unknown>>;
+  /** A hint fitted to this case (the reader's role, what was looked for), instead of the code's general one. */
+  private readonly specificHint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.context = context;
+    this.specificHint = options?.hint;
   }
 
   get hint(): string {
-    return ERROR_CODES[this.code].hint;
+    return this.specificHint ?? ERROR_CODES[this.code].hint;
   }
 }
 

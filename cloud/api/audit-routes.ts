@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { anchorsInDatabase, anchorsInFile } from '../audit/audit-anchors.js';
+import { auditRecords } from '../audit/audit-anchors.js';
 import { verifyAuditLog } from '../audit/audit-verify.js';
 import type { Security } from '../security.js';
 import { ApiError } from './api-error.js';
@@ -17,6 +17,8 @@ const listQuerySchema = z.strictObject({
 export interface AuditRoutesOptions {
   /** The anchors file, to check beside the database's anchors. */
   anchorFile?: string;
+  /** The retention the cloud runs with: a prune of younger entries is a problem. */
+  minRetentionDays?: number;
 }
 
 /** The audit log for operators (all of it) and school admins (their school's entries). */
@@ -39,8 +41,14 @@ export function auditRoutes(app: FastifyInstance, security: Security, options: A
     const principal = requirePermission(request, 'audit.read');
     // A school's admin reads their part; the chain as a whole is the operator's.
     if (principal.role !== 'operator') throw new ApiError('FORBIDDEN', 'only an operator verifies the whole audit chain');
-    const fromFile = options.anchorFile === undefined ? { anchors: [], problems: [] } : anchorsInFile(options.anchorFile);
-    const report = await verifyAuditLog({ audit: security.audit, anchors: [...(await anchorsInDatabase(security.audit.database)), ...fromFile.anchors], publicKeyPem: security.signingKey.publicKeyPem });
-    return { ...report, anchorFileProblems: fromFile.problems };
+    const records = await auditRecords(security.audit.database, options.anchorFile);
+    const report = await verifyAuditLog({
+      audit: security.audit,
+      anchors: records.anchors,
+      prunes: records.prunes,
+      publicKeyPem: security.signingKey.publicKeyPem,
+      ...(options.minRetentionDays === undefined ? {} : { minRetentionDays: options.minRetentionDays }),
+    });
+    return { ...report, anchorFileProblems: records.fileProblems };
   });
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../protocol/log.js';
 import type { CloudSigningKey } from '../identity/signing-key.js';
 import type { Dialect } from '../store/dialect.js';
 import type { AuditLog } from './audit-log.js';
+import { auditPruneLineSchema, prunesInDatabase, type AuditPruneRecord } from './audit-prune.js';
 
 /**
  * A recorded head of the audit chain: "entry #seq had this hash at this time", signed with the
@@ -73,6 +74,11 @@ export class AuditAnchors {
     this.timer.unref();
   }
 
+  /** A signed prune record goes to the file too, so a database edited as a whole cannot drop it. */
+  keepPrune(record: AuditPruneRecord): void {
+    if (this.options.file !== undefined) appendFileSync(this.options.file, `${JSON.stringify({ type: 'prune', ...record })}\n`, { mode: 0o600 });
+  }
+
   /** Stops the timer and records the final head, so a clean stop leaves no unanchored tail. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -108,24 +114,46 @@ export async function anchorsInDatabase(db: Dialect): Promise<AuditAnchor[]> {
   return rows.map((row) => ({ seq: Number(row.seq), hash: row.hash, at: new Date(Number(row.at)).toISOString(), keyId: row.key_id, signature: row.signature }));
 }
 
-/** Anchors from the file; a line that is not an anchor is reported, not skipped in silence. */
-export function anchorsInFile(file: string): { anchors: AuditAnchor[]; problems: string[] } {
+/** What the anchors file holds: recorded heads and prune records; a line that is neither is reported, not skipped in silence. */
+export function anchorsInFile(file: string): { anchors: AuditAnchor[]; prunes: AuditPruneRecord[]; problems: string[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { anchors: [], problems: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { anchors: [], prunes: [], problems: [] };
     throw error;
   }
   const anchors: AuditAnchor[] = [];
+  const prunes: AuditPruneRecord[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
+    let json: unknown;
     try {
-      anchors.push(auditAnchorSchema.parse(JSON.parse(line)));
+      json = JSON.parse(line);
     } catch {
-      problems.push(`${file} line ${index + 1} is not an audit anchor`);
+      problems.push(`${file} line ${index + 1} is not JSON`);
+      return;
     }
+    const prune = auditPruneLineSchema.safeParse(json);
+    if (prune.success) {
+      const { type: _type, ...record } = prune.data;
+      prunes.push(record);
+      return;
+    }
+    const anchor = auditAnchorSchema.safeParse(json);
+    if (anchor.success) anchors.push(anchor.data);
+    else problems.push(`${file} line ${index + 1} is neither an audit anchor nor a prune record`);
   });
-  return { anchors, problems };
+  return { anchors, prunes, problems };
+}
+
+/** Every recorded head and prune record, from the database and (when given) the anchors file. */
+export async function auditRecords(db: Dialect, file: string | undefined): Promise<{ anchors: AuditAnchor[]; prunes: AuditPruneRecord[]; fileProblems: string[] }> {
+  const fromFile = file === undefined ? { anchors: [], prunes: [], problems: [] } : anchorsInFile(file);
+  return {
+    anchors: [...(await anchorsInDatabase(db)), ...fromFile.anchors],
+    prunes: [...(await prunesInDatabase(db)), ...fromFile.prunes],
+    fileProblems: fromFile.problems,
+  };
 }

@@ -20,6 +20,32 @@ function csvRow(entry: AuditEntry): string {
   return CSV_COLUMNS.map((column) => csvCell(values[column])).join(',');
 }
 
+/** Writes entries one by one as JSON (one array) or CSV (with a header row), never holding them all. */
+export class AuditExportWriter {
+  private count = 0;
+
+  constructor(
+    private readonly out: { write(chunk: string): unknown },
+    private readonly format: AuditExportFormat,
+  ) {
+    out.write(format === 'json' ? '[' : `${CSV_COLUMNS.join(',')}\n`);
+  }
+
+  get written(): number {
+    return this.count;
+  }
+
+  write(entry: AuditEntry): void {
+    this.out.write(this.format === 'json' ? `${this.count === 0 ? '\n' : ',\n'}${JSON.stringify(entry)}` : `${csvRow(entry)}\n`);
+    this.count += 1;
+  }
+
+  end(): number {
+    if (this.format === 'json') this.out.write(this.count === 0 ? ']\n' : '\n]\n');
+    return this.count;
+  }
+}
+
 /**
  * Writes the log (from `since` on) in pages, so a year of entries never sits in memory at once:
  * JSON as one array of entries, CSV with a header row. Resolves with the number of entries.
@@ -29,18 +55,14 @@ export async function exportAudit(audit: AuditLog, out: { write(chunk: string): 
   // Entries are appended in time order, so everything from the first one since `since` is wanted.
   const first = options.since === undefined ? 1 : await audit.firstSeqSince(options.since);
   let afterSeq = first === undefined ? Number.MAX_SAFE_INTEGER : first - 1;
-  let count = 0;
-  out.write(options.format === 'json' ? '[' : `${CSV_COLUMNS.join(',')}\n`);
+  const writer = new AuditExportWriter(out, options.format);
   for (;;) {
     const rows = await audit.rowsAfter(afterSeq, pageSize);
     if (rows.length === 0) break;
     for (const row of rows) {
       afterSeq = Number(row.seq);
-      const entry = toAuditEntry(row);
-      out.write(options.format === 'json' ? `${count === 0 ? '\n' : ',\n'}${JSON.stringify(entry)}` : `${csvRow(entry)}\n`);
-      count += 1;
+      writer.write(toAuditEntry(row));
     }
   }
-  if (options.format === 'json') out.write(count === 0 ? ']\n' : '\n]\n');
-  return count;
+  return writer.end();
 }

@@ -97,8 +97,8 @@ export interface AuditQuery {
 /**
  * The append-only audit log. Each entry carries the hash of the one before; appends take the
  * chain's head row under lock (PostgreSQL FOR UPDATE, SQLite's write lock), so two cloud
- * processes on one database never fork the chain. Nothing here updates or deletes an entry
- * except retention, which records what it removed as the chain's new base.
+ * processes on one database never fork the chain. Nothing here updates or deletes an entry; only
+ * retention (audit-prune.ts) removes the oldest, under a signed record of what it removed.
  */
 export class AuditLog {
   constructor(
@@ -176,24 +176,5 @@ export class AuditLog {
   async firstSeqSince(since: Date): Promise<number | undefined> {
     const [row] = await this.db.query<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_log WHERE at >= $1', [since.getTime()]);
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
-  }
-
-  /**
-   * Retention: removes entries older than `before`, and records the last removed entry's seq and
-   * hash as the chain's base, so `audit verify` still checks the first kept entry's link. The
-   * removal itself is an audit entry. Anchors older than the base go too.
-   */
-  async prune(before: Date, actor = 'system'): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const [last] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1', [before.getTime()]);
-      if (!last) return 0;
-      // The head row is locked first, as by every append, so the two never interleave.
-      await tx.query(`SELECT head_seq FROM audit_chain WHERE id = 1${this.db.forUpdate}`);
-      const removed = await tx.execute('DELETE FROM audit_log WHERE seq <= $1', [Number(last.seq)]);
-      await tx.execute('UPDATE audit_chain SET base_seq = $1, base_hash = $2 WHERE id = 1', [Number(last.seq), last.hash]);
-      await tx.execute('DELETE FROM audit_anchors WHERE seq <= $1', [Number(last.seq)]);
-      await this.appendIn(tx, { actor, action: 'audit.prune', outcome: 'success', detail: { removedEntries: removed, upToSeq: Number(last.seq), before: before.toISOString() } });
-      return removed;
-    });
   }
 }

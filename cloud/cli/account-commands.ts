@@ -131,7 +131,7 @@ export function usersCommand(): Command {
     .option('--db <spec>', `the cloud's database: ${ACCEPTED_STORE_SPECS} (default sqlite:<data>/avcare.db)`)
     .action(async (name: string, flags: { data: string; db?: string }) => {
       const dataDir = resolve(flags.data);
-      const store = await openStore(flags.db ?? `sqlite:${join(dataDir, 'avcare.db')}`, { dataDir });
+      const store = await openStore(flags.db ?? `sqlite:${join(dataDir, 'avcare.db')}`, { dataDir, existing: true });
       try {
         const accounts = new Accounts({ db: store.database, audit: new AuditLog(store.database) });
         const account = await accounts.byName(name);

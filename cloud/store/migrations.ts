@@ -407,6 +407,23 @@ CREATE TABLE remote_commands (
 CREATE INDEX remote_commands_session ON remote_commands (session_id, issued_at);
 `,
   },
+  {
+    id: '0011-audit-prunes',
+    sql: `
+-- Retention prunes of the audit log, each signed with the cloud's key: the chain's base may only be
+-- where one of these says (a base moved by someone who can write the database is refused).
+CREATE TABLE audit_prunes (
+  base_seq BIGINT PRIMARY KEY,
+  base_hash TEXT NOT NULL,
+  last_removed_at BIGINT NOT NULL,
+  before_at BIGINT NOT NULL,
+  entry_seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../../protocol/log.js';
 import { AvcareError } from '../../protocol/index.js';
@@ -31,12 +31,21 @@ export function parseStoreSpec(spec: string, dataDir?: string): StoreTarget {
 
 /**
  * Opens the store a spec names. It does not migrate: callers run `store.migrate()` (safe on every
- * start), so a read-only tool can open a database without changing it.
+ * start), so a read-only tool can open a database without changing it. `existing`: a tool that
+ * reads a cloud's database (audit, recovery) must not create an empty one where there is none, so
+ * a SQLite file that is not there is an error naming where it looked.
  */
-export async function openStore(spec: string, options: { dataDir?: string; log?: Logger } = {}): Promise<Store> {
+export async function openStore(spec: string, options: { dataDir?: string; log?: Logger; existing?: boolean } = {}): Promise<Store> {
   const log = (options.log ?? silentLogger).child({ module: 'store' });
   const target = parseStoreSpec(spec, options.dataDir);
-  if (target.dialect === 'sqlite') return new SqlStore(openSqlite(target.path), log);
+  if (target.dialect === 'sqlite') {
+    if (options.existing && target.path !== ':memory:' && !existsSync(target.path)) {
+      throw new AvcareError('STORE_UNAVAILABLE', `there is no avcare database at ${target.path}`, { path: target.path }, {
+        hint: "Run this on the cloud's machine with --data naming the cloud's data folder (where avcare-cloud start keeps avcare.db; ./avcare-data by default) or --db its database; from another machine, audit export reads through the API with --url.",
+      });
+    }
+    return new SqlStore(openSqlite(target.path), log);
+  }
 
   const dialect = PostgresDialect.open(target.url, log);
   try {

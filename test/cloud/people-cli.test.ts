@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -194,6 +194,28 @@ describe('avcare-cloud for people: login, users, enroll-tokens, agents, tickets,
     expect(exported.stdout).not.toMatch(/avc_(et|ms|at)_/);
     const csv = await cloudCli('operator', ['audit', 'export', '--format', 'csv', '--since', '2020-01-01', '--data', join(cloud.cwd, 'avcare-data')]);
     expect(csv.stdout.split('\n')[0]).toBe('seq,at,actor,action,target,outcome,source,schoolId,detail,prevHash,hash');
+  });
+
+  it('exports a school admin\'s own school\'s entries through the API from their machine', async () => {
+    const exported = await cloudCli('admin', ['audit', 'export', '--url', url, '--format', 'json']);
+    expect(exported).toMatchObject({ code: 0 });
+    const entries = JSON.parse(exported.stdout) as Array<{ action: string; schoolId: string | null }>;
+    expect(entries.length).toBeGreaterThan(2);
+    expect(new Set(entries.map((entry) => entry.schoolId))).toEqual(new Set(['sch-cli']));
+    expect(entries.map((entry) => entry.action)).toContain('enroll-token.create');
+    const csv = await cloudCli('admin', ['audit', 'export', '--api', '--format', 'csv', '--since', '2020-01-01']);
+    expect(csv.stdout.split('\n')[0]).toBe('seq,at,actor,action,target,outcome,source,schoolId,detail,prevHash,hash');
+    expect(csv.stdout.trim().split('\n')).toHaveLength(entries.length + 1);
+  });
+
+  it('says there is no database in a folder without one, and creates nothing there', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'avcare-not-data-'));
+    for (const args of [['audit', 'verify', '--data', empty], ['audit', 'export', '--data', empty], ['users', 'recover', 'operator', '--data', empty]]) {
+      const refused = await cloudCli('operator', args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`there is no avcare database at ${join(empty, 'avcare.db')}`);
+      expect(readdirSync(empty)).toEqual([]);
+    }
   });
 
   it('explains a refused move, an unknown ticket and an unreachable cloud, exiting non-zero; logout ends the session', async () => {
