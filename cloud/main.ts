@@ -11,6 +11,7 @@ import { buildApp } from './app.js';
 import { AuditAnchors } from './audit/audit-anchors.js';
 import { AuditPruner } from './audit/audit-prune.js';
 import { UNMANAGED_BROKER } from './broker/broker-access.js';
+import { auditBrokerRefusals } from './broker/broker-refusals.js';
 import { explainListenError } from './broker/port-errors.js';
 import { startEmbeddedBroker } from './broker/embedded-broker.js';
 import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
@@ -130,6 +131,8 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     });
     tickets.start();
     undo.push(() => tickets.stop());
+    security.auditGuard.start();
+    undo.push(() => security.auditGuard.stop());
     const webhooks = new WebhookDeliverer({ queue: tickets.webhookQueue, endpoints: () => directory.webhooks(), log: baseLog });
     webhooks.start();
     undo.push(() => webhooks.stop());
@@ -165,7 +168,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         metrics,
         authentication: options.insecureOpenBroker ? { mode: 'open' } : brokerLogins(security),
         allowPlaintextCredentials: options.insecurePlaintext,
-        onRefused: (refusal) => remote.onBrokerRefusal(refusal),
+        onRefused: auditBrokerRefusals(security.auditGuard, (error) => log.warn({ err: error }, 'could not audit a broker refusal')),
         ...(tls ? { tls, tlsPort: options.mqttsPort } : {}),
       });
       attachBroker(security, broker);
@@ -277,6 +280,8 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['reflector', () => reflector?.close() ?? Promise.resolve()],
         ['ticket engine', () => tickets.stop()],
         ['webhook deliverer', () => webhooks.stop()],
+        // What the flood guard still counts is written before the last head is anchored.
+        ['audit flood guard', () => security.auditGuard.stop()],
         // The last head is recorded after the last act (ticket moves included), so a clean stop leaves no unanchored tail.
         ['audit anchors', () => anchors.stop()],
         ['store', () => store.close()],

@@ -23,6 +23,7 @@ export class CloudMetrics {
     registers: [this.registry],
   });
   readonly loginsThrottled = new Counter({ name: 'avcare_logins_throttled_total', help: 'Sign-ins refused by the rate limit, by account or address', labelNames: ['by'] as const, registers: [this.registry] });
+  readonly auditHeldBack = new Counter({ name: 'avcare_audit_held_back_total', help: 'Audit entries caused by outside parties counted into a summary entry instead of written one by one, by action', labelNames: ['action'] as const, registers: [this.registry] });
   readonly agentsOnline = new Gauge({ name: 'avcare_agents_online', help: 'Agents whose last status is online', registers: [this.registry] });
 
   constructor() {

@@ -6,6 +6,7 @@ import { ApiTokens } from './accounts/api-tokens.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
 import { SignIn } from './accounts/sign-in.js';
+import { AuditFloodGuard } from './audit/audit-flood-guard.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AgentRegistry } from './identity/agent-registry.js';
 import { EnrollTokens } from './identity/enroll-tokens.js';
@@ -20,6 +21,8 @@ import type { ServiceDirectory } from './tickets/service-directory.js';
 /** Everything that ties acts to identities: people, agents, and the record of what they did. */
 export interface Security {
   audit: AuditLog;
+  /** The way to the audit log for entries an outside party can cause: bounded per source and minute. */
+  auditGuard: AuditFloodGuard;
   accounts: Accounts;
   tokens: ApiTokens;
   signIn: SignIn;
@@ -52,6 +55,7 @@ export interface SecurityOptions {
 export function createSecurity(options: SecurityOptions): Security {
   const { db, directory, signingKey } = options;
   const audit = new AuditLog(db);
+  const auditGuard = new AuditFloodGuard(audit, { log: options.log.child({ module: 'audit-flood-guard' }), onHeldBack: (action) => options.metrics?.auditHeldBack.inc({ action }) });
   const accounts = new Accounts({
     db,
     audit,
@@ -63,15 +67,17 @@ export function createSecurity(options: SecurityOptions): Security {
     accounts,
     tokens,
     audit,
+    auditGuard,
     limiter: new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
     onThrottled: (by) => options.metrics?.loginsThrottled.inc({ by }),
   });
   const enrollTokens = new EnrollTokens(db, audit);
   const registry = new AgentRegistry(db, audit);
   const reflectors = new ReflectorRegistry(db, audit);
-  const enrollment = new Enrollment({ db, audit, tokens: enrollTokens, registry, signingKey, mqttUrl: options.agentMqttUrl });
+  const enrollment = new Enrollment({ db, audit, auditGuard, tokens: enrollTokens, registry, signingKey, mqttUrl: options.agentMqttUrl });
   return {
     audit,
+    auditGuard,
     accounts,
     tokens,
     signIn,

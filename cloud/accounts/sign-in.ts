@@ -1,4 +1,5 @@
 import { AvcareError, untrustedText, type LoginRequest, type LoginResponse } from '../../protocol/index.js';
+import type { AuditFloodGuard } from '../audit/audit-flood-guard.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from './access-policy.js';
 import type { Accounts } from './accounts.js';
@@ -10,6 +11,8 @@ export interface SignInOptions {
   tokens: ApiTokens;
   limiter: LoginLimiter;
   audit: AuditLog;
+  /** Refused attempts are recorded through it: per address, a flood becomes one entry a minute. */
+  auditGuard: AuditFloodGuard;
   /** Told of every refusal by the limiter (a metric): those are not audited one by one. */
   onThrottled?: (by: LimitedBy) => void;
 }
@@ -32,7 +35,7 @@ export class SignIn {
     const account = await accounts.verify(name, request.password);
     if (!account) {
       limiter.failed(reservation);
-      await audit.append({ actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
+      await this.options.auditGuard.append(`auth.login:${source}`, { actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
       throw new AvcareError('LOGIN_FAILED', 'the name or the password is wrong (or the account is disabled)');
     }
     limiter.succeeded(reservation);
@@ -51,12 +54,12 @@ export class SignIn {
    * like a sign-in, and a wrong one is audited, since a stolen token must not become a free oracle.
    */
   async checkCurrentPassword(principal: Principal, password: string, source: string): Promise<void> {
-    const { accounts, limiter, audit } = this.options;
+    const { accounts, limiter, auditGuard } = this.options;
     const reservation = this.reserve(principal.name, source);
     const account = await accounts.verify(principal.name, password);
     if (!account || account.id !== principal.accountId) {
       limiter.failed(reservation);
-      await audit.append({ actor: `user:${principal.name}`, action: 'account.password', target: `user:${principal.name}`, outcome: 'failure', source, schoolId: principal.schoolId, detail: { reason: 'the current password is wrong' } });
+      await auditGuard.append(`account.password:${principal.accountId}`, { actor: `user:${principal.name}`, action: 'account.password', target: `user:${principal.name}`, outcome: 'failure', source, schoolId: principal.schoolId, detail: { reason: 'the current password is wrong' } });
       throw new AvcareError('LOGIN_FAILED', 'the current password is wrong');
     }
     limiter.succeeded(reservation);

@@ -30,8 +30,10 @@ export interface EmbeddedBrokerOptions {
   tlsPort?: number;
   /** `--insecure-plaintext`: agents' secrets accepted over plain MQTT from other machines too. */
   allowPlaintextCredentials?: boolean;
-  /** Told of each publish or subscription refused to an authenticated client (the audit log keeps those that touch sessions). */
+  /** Told of each publish or subscription refused to an authenticated client (the audit log keeps them, bounded). */
   onRefused?: (refusal: { what: 'publish' | 'subscribe'; subject: BrokerSubject; topic: string }) => void;
+  /** Refusals of one client a minute before it is disconnected and kept out for `coolDownMs` (10 and 60 s). */
+  refusalLimits?: { perMinute: number; coolDownMs: number };
 }
 
 export interface EmbeddedBroker extends BrokerAccess {
@@ -73,6 +75,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { collector, authentication } = options;
   const subjects = new WeakMap<Client, BrokerSubject>();
   const refused = (what: 'connect' | 'publish' | 'subscribe', reason: string): void => options.metrics?.brokerRefused.inc({ what, reason });
+  const repeated = new RepeatedRefusals(options.refusalLimits ?? { perMinute: 10, coolDownMs: 60_000 });
 
   const authenticate: NonNullable<AedesOptions['authenticate']> = (client, username, password, callback) => {
     if (authentication.mode === 'open') {
@@ -108,7 +111,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           callback(refusal(CONNACK.identifierRejected, 'identifier rejected'), false);
           return;
         }
-        subjects.set(client, identity.kind === 'agent' ? { kind: 'agent', schoolId: identity.schoolId, agentId: identity.agentId } : { kind: 'reflector', reflectorId: identity.reflectorId });
+        const subject: BrokerSubject = identity.kind === 'agent' ? { kind: 'agent', schoolId: identity.schoolId, agentId: identity.agentId } : { kind: 'reflector', reflectorId: identity.reflectorId };
+        const coolingDown = repeated.coolingDownFor(subject);
+        if (coolingDown > 0) {
+          // Disconnected for repeated refusals: reconnecting at once must not start another round.
+          refused('connect', 'cooling-down');
+          limitedLog.warn('cooling-down', { remoteAddress, username }, 'refused an MQTT connection of a client disconnected for repeated refusals; it may come back later');
+          callback(refusal(CONNACK.notAuthorized, 'not authorized'), false);
+          return;
+        }
+        subjects.set(client, subject);
         callback(null, true);
       },
       (error: unknown) => {
@@ -128,7 +140,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const subject = client ? subjects.get(client) : undefined;
     if (authentication.mode === 'agents' && client && (!subject || !subjectMayPublish(subject, packet.topic))) {
       refused('publish', 'not-own-topic');
-      if (subject) options.onRefused?.({ what: 'publish', subject, topic: packet.topic });
+      if (subject) {
+        options.onRefused?.({ what: 'publish', subject, topic: packet.topic });
+        repeated.note(subject);
+      }
       limitedLog.warn('publish-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(packet.topic, 128) }, 'a client published outside its own topics; its connection is closed');
       callback(new Error('not authorized to publish there'));
       return;
@@ -161,8 +176,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       refused('subscribe', 'not-own-inbox');
       if (subject) options.onRefused?.({ what: 'subscribe', subject, topic: subscription.topic });
       limitedLog.warn('subscribe-denied', { clientId: untrustedText(client.id, 128), topic: untrustedText(subscription.topic, 128) }, 'a client subscribed outside what it may read; refused');
-      // null: a failure code (0x80) in the SUBACK for this filter; the connection stays.
+      // null: a failure code (0x80) in the SUBACK for this filter; the connection stays, unless it keeps trying.
       callback(null, null);
+      if (subject && repeated.note(subject)) {
+        log.warn({ clientId: untrustedText(client.id, 128) }, 'a client was refused again and again; it is disconnected and kept out for a while');
+        setImmediate(() => client.close());
+      }
       return;
     }
     callback(null, subscription);
@@ -238,6 +257,56 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       await serversClosed;
     },
   };
+}
+
+/**
+ * Counts refusals per client identity over a minute. Past the limit the client is disconnected and
+ * its reconnections are refused for a cool-down: a PC's stolen credentials cannot keep a broker
+ * busy refusing (and auditing) at line rate. Well-behaved agents never get here.
+ */
+class RepeatedRefusals {
+  private readonly counts = new Map<string, { startedAt: number; count: number }>();
+  private readonly coolUntil = new Map<string, number>();
+
+  constructor(private readonly limits: { perMinute: number; coolDownMs: number }) {}
+
+  /** Counts one refusal; true when that one crossed the limit (disconnect now). */
+  note(subject: BrokerSubject, now = Date.now()): boolean {
+    const key = subjectKey(subject);
+    let entry = this.counts.get(key);
+    if (!entry || now - entry.startedAt >= 60_000) {
+      entry = { startedAt: now, count: 0 };
+      this.counts.delete(key);
+      this.counts.set(key, entry);
+      // Bounded: the oldest windows go first.
+      while (this.counts.size > 10_000) {
+        const oldest = this.counts.keys().next().value;
+        if (oldest === undefined) break;
+        this.counts.delete(oldest);
+      }
+    }
+    entry.count += 1;
+    if (entry.count < this.limits.perMinute) return false;
+    this.coolUntil.set(key, now + this.limits.coolDownMs);
+    this.counts.delete(key);
+    return true;
+  }
+
+  /** Milliseconds this identity is still kept out; 0 when it may connect. */
+  coolingDownFor(subject: BrokerSubject, now = Date.now()): number {
+    const key = subjectKey(subject);
+    const until = this.coolUntil.get(key);
+    if (until === undefined) return 0;
+    if (until <= now) {
+      this.coolUntil.delete(key);
+      return 0;
+    }
+    return until - now;
+  }
+}
+
+function subjectKey(subject: BrokerSubject): string {
+  return subject.kind === 'agent' ? `agent:${subject.schoolId}:${subject.agentId}` : `reflector:${subject.reflectorId}`;
 }
 
 function closeBroker(broker: Aedes): Promise<void> {

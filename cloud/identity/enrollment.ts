@@ -1,5 +1,6 @@
 import { AvcareError, agentMqttClientId, agentMqttUsername, isAvcareError, untrustedText, type EnrollRequest, type EnrollResponse } from '../../protocol/index.js';
 import { LoginLimiter } from '../accounts/login-limiter.js';
+import type { AuditFloodGuard } from '../audit/audit-flood-guard.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
 import { agentKey } from '../store/store.js';
@@ -17,6 +18,8 @@ const ENROLL_FAILURE_LIMITS = { windowMs: 15 * 60_000, perAccountAddress: 30, pe
 export interface EnrollmentOptions {
   db: Dialect;
   audit: AuditLog;
+  /** Refused enrollments are recorded through it: per address, a flood becomes one entry a minute. */
+  auditGuard: AuditFloodGuard;
   tokens: EnrollTokens;
   registry: AgentRegistry;
   signingKey: CloudSigningKey;
@@ -51,7 +54,7 @@ export class Enrollment {
   }
 
   async enroll(request: EnrollRequest, source: string, apiHost: string): Promise<EnrollResponse> {
-    const { db, audit } = this.options;
+    const { db } = this.options;
     // Reserved before the database, so a burst of simultaneous attempts stops at the limit too.
     const allowed = this.failures.reserve(source, source);
     if (!allowed.allowed) {
@@ -74,7 +77,7 @@ export class Enrollment {
       // The refusal is recorded after the rollback, in its own transaction: a failed attempt leaves a trace too.
       const reason = isAvcareError(error) ? error.code : 'INTERNAL_ERROR';
       const schoolId = isAvcareError(error) && typeof error.context.schoolId === 'string' ? error.context.schoolId : null;
-      await audit.append({
+      await this.options.auditGuard.append(`agent.enroll:${source}`, {
         actor: `installation:${request.installationId}`,
         action: 'agent.enroll',
         target: isAvcareError(error) && typeof error.context.tokenId === 'string' ? `enroll-token:${error.context.tokenId}` : null,

@@ -73,7 +73,7 @@ export class AgentAnswers {
         const claimed = message.claimedCommandId === undefined ? undefined : await commandById(context.db, message.claimedCommandId);
         const session = claimed ? await sessionById(context.db, claimed.sessionId) : undefined;
         const ours = session && session.schoolId === from.school && session.agentId === from.agent;
-        await context.audit.append({
+        await context.refusals.append(`${by.actor}|session.message-refused`, {
           ...by,
           action: 'session.message-refused',
           target: ours ? sessionTarget(session.id) : null,

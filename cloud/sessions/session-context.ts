@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { agentSessionInbox, type SignedSessionPayload } from '../../protocol/remote-session.js';
+import type { AuditFloodGuard } from '../audit/audit-flood-guard.js';
 import type { AuditLog, AuditOutcome } from '../audit/audit-log.js';
 import type { Dialect } from '../store/dialect.js';
 import type { SessionEvents } from './session-events.js';
@@ -14,6 +15,8 @@ import { moveSession, sessionById, type RemoteSession, type SessionState } from 
 export interface SessionContext {
   db: Dialect;
   audit: AuditLog;
+  /** Refusals (which an agent or a person with a token can cause at will) go through it: bounded per actor and minute. */
+  refusals: Pick<AuditFloodGuard, 'append'>;
   signer: SessionSigner;
   /** Publishes to an agent's inbox (the embedded broker, or the feed's connection). */
   publish(topic: string, payload: Buffer): Promise<void>;
@@ -43,9 +46,12 @@ export async function tellAgent(context: SessionContext, session: Pick<RemoteSes
   }
 }
 
-/** Records a refusal in the audit log, so every "no" is on the record with its reason. */
+/**
+ * Records a refusal in the audit log, so every "no" is on the record with its reason; repeated
+ * ones of one actor and action are counted into one entry a minute past the first few.
+ */
 export async function auditRefusal(context: SessionContext, by: SessionActor, action: string, session: Pick<RemoteSession, 'id' | 'schoolId'> | { id: null; schoolId: string | null }, reason: string, detail: Record<string, unknown> = {}): Promise<void> {
-  await context.audit.append({
+  await context.refusals.append(`${by.actor}|${action}`, {
     actor: by.actor,
     source: by.source ?? null,
     action,

@@ -3,11 +3,7 @@ import type { Logger } from 'pino';
 import type { Security } from '../security.js';
 import type { CloudMetrics } from '../metrics.js';
 import { agentKey, type Store } from '../store/store.js';
-import { untrustedText } from '../../protocol/index.js';
-import { SESSION_KIND } from '../../protocol/topics.js';
-import type { BrokerSubject } from '../broker/agent-acl.js';
 import { AgentAnswers } from './agent-answers.js';
-import { auditRefusal } from './session-context.js';
 import { RemoteSessions } from './remote-sessions.js';
 import { SessionEvents } from './session-events.js';
 import { SessionRouter } from './session-router.js';
@@ -17,14 +13,12 @@ export interface RunningSessions {
   sessions: RemoteSessions;
   events: SessionEvents;
   router: SessionRouter;
-  /** For the embedded broker: a client refused on a session topic (another agent's answers or inbox) is on the record. */
-  onBrokerRefusal(refusal: { what: 'publish' | 'subscribe'; subject: BrokerSubject; topic: string }): void;
   stop(): Promise<void>;
 }
 
 export interface StartSessionsOptions {
   store: Store;
-  security: Pick<Security, 'audit' | 'signingKey' | 'directory' | 'accounts' | 'registry'>;
+  security: Pick<Security, 'audit' | 'auditGuard' | 'signingKey' | 'directory' | 'accounts' | 'registry'>;
   publish(topic: string, payload: Buffer): Promise<void>;
   metrics: CloudMetrics;
   log: Logger;
@@ -39,6 +33,7 @@ export function startSessions(options: StartSessionsOptions): RunningSessions {
   const sessions = new RemoteSessions({
     db: store.database,
     audit: security.audit,
+    refusals: security.auditGuard,
     signer: { sign: (data) => security.signingKey.sign(data), keyId: security.signingKey.keyId },
     publish: (topic, payload) => options.publish(topic, payload),
     events,
@@ -63,11 +58,5 @@ export function startSessions(options: StartSessionsOptions): RunningSessions {
   const router = new SessionRouter(new AgentAnswers(sessions), sessions.context, options.metrics, log);
   const sweeper = new SessionSweeper(sessions);
   sweeper.start(options.sweepMs);
-  const onBrokerRefusal: RunningSessions['onBrokerRefusal'] = ({ what, subject, topic }) => {
-    if (!topic.split('/').includes(SESSION_KIND) && !topic.includes('#')) return;
-    const actor = subject.kind === 'agent' ? `agent:${subject.schoolId}:${subject.agentId}` : `reflector:${subject.reflectorId}`;
-    const schoolId = subject.kind === 'agent' ? subject.schoolId : null;
-    void auditRefusal(sessions.context, { actor }, 'session.impersonation', { id: null, schoolId }, `the broker refused to let it ${what} ${untrustedText(topic, 200) ?? ''}`).catch((error: unknown) => log.warn({ err: error }, 'could not audit a refused session topic'));
-  };
-  return { sessions, events, router, onBrokerRefusal, stop: () => sweeper.stop() };
+  return { sessions, events, router, stop: () => sweeper.stop() };
 }
