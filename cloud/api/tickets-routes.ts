@@ -48,8 +48,9 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
   /** The ticket if the caller may see it; 404 otherwise. */
   async function visibleTicket(request: FastifyRequest): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge }> {
     const { id } = parseRequestPart(idParamsSchema, request.params, 'path parameter');
-    const found = await tickets.get(id);
-    if (!found || !inScope(scopeOf(request), found.ticket.schoolId)) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
+    const scope = scopeOf(request);
+    const found = await tickets.get(id, scopeFilter(scope));
+    if (!found || !inScope(scope, found.ticket.schoolId)) throw new ApiError('TICKET_NOT_FOUND', `no ticket ${id}`);
     return found;
   }
 
@@ -80,7 +81,8 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
   app.get('/api/knowledge/:code', async (request): Promise<{ knowledge: Knowledge }> => {
     requirePermission(request, 'tickets.read');
     const { code } = parseRequestPart(codeParamsSchema, request.params, 'path parameter');
-    return { knowledge: await tickets.knowledge(code, 20) };
+    // Past resolutions from the reader's schools only; the self-help steps are the same for everyone.
+    return { knowledge: await tickets.knowledge(code, 20, scopeFilter(scopeOf(request))) };
   });
 
   const action = <Schema extends z.ZodType>(path: string, permission: Permission, bodySchema: Schema, run: (id: string, actor: string, body: z.infer<Schema>) => Promise<void>): void => {
@@ -90,7 +92,7 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
       requirePermission(request, permission);
       const body = parseRequestPart(bodySchema, request.body ?? {}, 'body field');
       await run(ticket.id, actorOf(request).actor, body);
-      return tickets.get(ticket.id);
+      return tickets.get(ticket.id, scopeFilter(scopeOf(request)));
     });
   };
   action('ack', 'tickets.work', actionBodySchema, (id, actor) => tickets.acknowledge(id, actor));

@@ -1,5 +1,5 @@
 import type { Logger } from '../../protocol/log.js';
-import type { AuditEvent, AuditLog } from './audit-log.js';
+import type { AuditEvent } from './audit-log.js';
 
 export interface AuditFloodLimits {
   /** The window repeated entries are counted in (a minute). */
@@ -47,7 +47,7 @@ export class AuditFloodGuard {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly audit: Pick<AuditLog, 'append'>,
+    private readonly audit: { append(event: AuditEvent): Promise<unknown> },
     private readonly options: { log: Logger; limits?: Partial<AuditFloodLimits>; now?: () => number; onHeldBack?: (action: string) => void },
   ) {
     this.limits = { ...DEFAULT_AUDIT_FLOOD_LIMITS, ...options.limits };

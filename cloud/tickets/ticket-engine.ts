@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AvcareError, selfHelpFor, type ReportMessage, type Severity } from '../../protocol/index.js';
-import type { Dialect, SqlRunner } from '../store/dialect.js';
+import type { Dialect, SqlParam, SqlRunner } from '../store/dialect.js';
 import type { ServiceDirectory } from './service-directory.js';
 import { agentActions, describeFault, describeOffline, describeReport, ticketDevice } from './ticket-drafts.js';
 import { HOUR_MS, MINUTE_MS, type TicketPolicy } from './ticket-policy.js';
@@ -429,10 +429,11 @@ export class TicketEngine {
     return (await this.store.list(filter)).map((ticket) => this.view(ticket, now));
   }
 
-  async get(id: string): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge } | null> {
+  /** A ticket with its history, bundle and knowledge; past resolutions only from `readerSchools` (undefined: every school, an operator). */
+  async get(id: string, readerSchools?: readonly string[]): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge } | null> {
     const found = await this.store.get(id);
     if (!found) return null;
-    return { ...found, ticket: this.view(found.ticket, new Date(this.now())), knowledge: await this.knowledge(found.ticket.code) };
+    return { ...found, ticket: this.view(found.ticket, new Date(this.now())), knowledge: await this.knowledge(found.ticket.code, 5, readerSchools) };
   }
 
   /** Where each SLA promise of a ticket stands, counted in its school's business calendar. */
@@ -482,11 +483,23 @@ export class TicketEngine {
     });
   }
 
-  /** Self-help steps for a code, and how engineers resolved it lately (newest first). */
-  async knowledge(code: string, limit = 5): Promise<Knowledge> {
+  /**
+   * Self-help steps for a code (curated, the same for everyone), and how engineers resolved it
+   * lately (newest first) in the reader's schools only: another school's notes, ticket ids and
+   * engineers are that school's business. `readerSchools` undefined: every school (an operator).
+   */
+  async knowledge(code: string, limit = 5, readerSchools?: readonly string[]): Promise<Knowledge> {
+    const params: SqlParam[] = [code];
+    let inScope = '';
+    if (readerSchools !== undefined) {
+      params.push(this.db.textList(readerSchools));
+      inScope = ` AND ${this.db.inTextList('t.school_id', params.length)}`;
+    }
+    params.push(limit);
     const notes = await this.db.query<{ ticket_id: string; at: number; author: string; cause: string | null; actions: string | null; note: string }>(
-      'SELECT ticket_id, at, author, cause, actions, note FROM knowledge_notes WHERE code = $1 ORDER BY at DESC, ticket_id LIMIT $2',
-      [code, limit],
+      `SELECT k.ticket_id, k.at, k.author, k.cause, k.actions, k.note FROM knowledge_notes k JOIN tickets t ON t.id = k.ticket_id
+       WHERE k.code = $1${inScope} ORDER BY k.at DESC, k.ticket_id LIMIT $${params.length}`,
+      params,
     );
     return {
       code,

@@ -167,6 +167,34 @@ describe('ticket API', () => {
     expect(forbidden.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
 
+  it('shows past resolutions only from the reader\'s schools, through /api/knowledge and inside a ticket; self-help is the same for all', async () => {
+    // sch-2's disk ticket is resolved with notes that are sch-2's business.
+    const sch2Ticket = (await engine.store.list({ schoolId: 'sch-2' }))[0]?.id ?? '';
+    await app.inject({ method: 'POST', url: `/api/tickets/${sch2Ticket}/resolve`, payload: { note: 'cleared the recordings of teacher Liu', cause: 'lecture captures of class 3' }, headers: operator });
+    // sch-1 gets the same fault: its ticket must not show sch-2's resolution to sch-1's people.
+    const result = await store.ingest([accepted(messagesFrom({ schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' }).fault('raised', { at: at(30), code: 'DISK_NEARLY_FULL', deviceId: null, evidence: {} }))]);
+    if (result.changed) engine.notify(result.changed);
+    await engine.settle();
+    const sch1Disk = (await engine.store.list({ schoolId: 'sch-1' })).find((ticket) => ticket.code === 'DISK_NEARLY_FULL')?.id ?? '';
+    expect(sch1Disk).not.toBe('');
+    const east = bearer(await auth.tokenFor({ name: 'engineer-east', role: 'engineer', teamId: 'east' }));
+    const adminSch1 = bearer(await auth.tokenFor({ name: 'admin-zhang', role: 'school_admin', schoolId: 'sch-1' }));
+    const teacherSch2 = bearer(await auth.tokenFor({ name: 'teacher-sch2', role: 'it_teacher', schoolId: 'sch-2' }));
+    type Shown = { knowledge: { selfHelp: string[]; pastResolutions: Array<{ ticketId: string; note: string; by: string }> } };
+    const knowledgeFor = async (headers: { authorization: string }) => (await app.inject({ url: '/api/knowledge/DISK_NEARLY_FULL', headers })).json<Shown>().knowledge;
+    for (const reader of [east, adminSch1]) {
+      const shown = await knowledgeFor(reader);
+      expect(shown.pastResolutions).toEqual([]);
+      expect(shown.selfHelp.length).toBeGreaterThan(0);
+      const inTicket = (await app.inject({ url: `/api/tickets/${sch1Disk}`, headers: reader })).json<Shown>().knowledge;
+      expect(inTicket.pastResolutions).toEqual([]);
+      expect(JSON.stringify(inTicket)).not.toContain('teacher Liu');
+    }
+    expect((await knowledgeFor(teacherSch2)).pastResolutions.map((past) => past.ticketId)).toEqual([sch2Ticket]);
+    // The operator serves every school and sees every resolution.
+    expect((await app.inject({ url: `/api/tickets/${sch1Disk}`, headers: operator })).json<Shown>().knowledge.pastResolutions.map((past) => past.ticketId)).toEqual([sch2Ticket]);
+  });
+
   it('lists every route it serves in the index at /, the ticket routes included', async () => {
     const index = (await app.inject({ url: '/', headers: operator })).json<{ note: string; routes: string[] }>();
     expect(index.note).toContain('no web console yet');

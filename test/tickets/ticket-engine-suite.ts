@@ -314,6 +314,10 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
         ['engineer-wang', 'resolved', 'in_progress', 'resolved', at(90)],
         ['school:admin', 'rated', null, null, at(90)],
       ]);
+      // The resolution is knowledge for readers of its school, not for readers of another.
+      expect((await engine.knowledge('DEVICE_MISSING', 5, [opened?.schoolId ?? ''])).pastResolutions.map((past) => past.ticketId)).toEqual([id]);
+      expect((await engine.knowledge('DEVICE_MISSING', 5, ['another-school'])).pastResolutions).toEqual([]);
+      expect((await engine.knowledge('DEVICE_MISSING', 5)).pastResolutions).toHaveLength(1);
     });
 
     it('opens exactly one ticket when two engines (two collectors) reconcile the same fault at once', async () => {
