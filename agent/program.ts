@@ -278,12 +278,24 @@ export function buildProgram(): Command {
         insecurePlaintext: options.insecurePlaintext === true,
       });
       const { identity } = outcome;
-      const summary = { schoolId: identity.schoolId, agentId: identity.agentId, roomId: identity.roomId, reenrolled: outcome.reenrolled, broker: identity.mqtt.url, signingKeyId: identity.signingKey.keyId, identityFile: outcome.file };
+      const summary = {
+        schoolId: identity.schoolId,
+        agentId: identity.agentId,
+        roomId: identity.roomId,
+        reenrolled: outcome.reenrolled,
+        ...(outcome.replacesRevokedAgent === undefined ? {} : { replacesRevokedAgent: outcome.replacesRevokedAgent }),
+        broker: identity.mqtt.url,
+        signingKeyId: identity.signingKey.keyId,
+        identityFile: outcome.file,
+      };
       process.stdout.write(
         options.json
           ? `${JSON.stringify(summary, null, 2)}\n`
           : [
               `${outcome.reenrolled ? 'enrolled again (same agent, new credentials)' : 'enrolled'}: agent ${identity.schoolId}:${identity.agentId}, room ${identity.roomId}`,
+              ...(outcome.replacesRevokedAgent === undefined
+                ? []
+                : [`this PC's previous agent ${identity.schoolId}:${outcome.replacesRevokedAgent} was revoked, so it joined as a new agent (a school admin can readmit the old one: avcare-cloud agents readmit ID)`]),
               `broker ${identity.mqtt.url}; cloud signing key ${identity.signingKey.keyId}`,
               `credentials kept in ${outcome.file} (readable by this user only)`,
               'restart the agent to use them: sudo systemctl restart avcare-agent',

@@ -12,6 +12,12 @@ describe('rendering for the terminal', () => {
     expect(table).toContain('Evil\\x1b]0;pwned\\x07');
   });
 
+  it('escapes bidirectional controls and line and paragraph separators too, so text cannot reorder itself or forge a line', () => {
+    expect(printable('fix\u202egnp.exe\u2028ok: approved\u2029\u2066x\u200f')).toBe('fix\\u202egnp.exe\\u2028ok: approved\\u2029\\u2066x\\u200f');
+    const table = renderDevices([usbDevice({ name: 'Cam\u202eera\u2028FAULT none' })]);
+    expect(table).not.toMatch(/[\u202e\u2028]/);
+  });
+
   it('shows kind, name, USB ids, connection and status in columns', () => {
     const lines = renderDevices([usbDevice()]).split('\n');
     expect(lines[0]).toMatch(/^KIND\s+NAME\s+ID\s+CONNECTED\s+STATUS$/);

@@ -6,12 +6,18 @@ import type { SkippedLine } from './probes/lsusb-lines.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
 
 /**
- * Device strings are untrusted: a USB product string or a projector name could carry terminal
- * escape sequences. Every control character is shown as an escape instead of being executed.
+ * Device strings and what the cloud relays (a session's reason, an engineer's name) are untrusted:
+ * a USB product string or a projector name could carry terminal escape sequences, a reason could
+ * carry bidirectional overrides that make it read as something else, or line and paragraph
+ * separators that forge a line of our own output. Every control character (C0, DEL, C1), format
+ * character (bidi controls, zero-width marks) and line or paragraph separator is shown as an
+ * escape instead of acting.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (ch) => {
+    const code = ch.codePointAt(0) ?? 0;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 export function describeConnection(device: Device): string {

@@ -105,7 +105,9 @@ describe('fitReport', () => {
 
 describe('reportInput', () => {
   it('joins the words, keeps line breaks and Chinese text, drops terminal escapes, and trims', () => {
-    expect(reportInput(['  投影仪', '闪烁\r\n第二行\u001b[31m  '], { defaultReporter: 'li' })).toEqual({ text: '投影仪 闪烁\n第二行[31m', reporter: 'li' });
+    expect(reportInput(['  投影仪', '闪烁\r\n第二行\u001b[31m  '], { defaultReporter: 'li' })).toEqual({ text: '投影仪 闪烁\n第二行 [31m', reporter: 'li' });
+    // Unicode line and paragraph separators become plain line breaks; every bidi control and zero-width mark goes.
+    expect(reportInput(['camera\u2028black', '\u2067\u200fscreen\u2069\u2029ok'], {}).text).toBe('camera\nblack screen\nok');
   });
 
   it('prefers --by over the OS user and takes --device as given', () => {

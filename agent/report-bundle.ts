@@ -3,6 +3,7 @@ import {
   jsonBytes,
   REPORT_LIMITS,
   REPORT_MAX_BYTES,
+  untrustedMultiline,
   untrustedText,
   type Device,
   type OpenFault,
@@ -23,11 +24,12 @@ export interface ReportInput {
 
 /**
  * The person's words as typed on the command line: the arguments joined by spaces (so quotes are
- * optional), line breaks kept, terminal escapes and bidi overrides removed, trimmed, and checked
+ * optional), line breaks kept (as plain newlines), terminal escapes, bidi controls and Unicode line
+ * and paragraph separators removed, trimmed, and checked
  * against the protocol's bounds with an error that says what to change.
  */
 export function reportInput(words: readonly string[], options: { by?: string | undefined; device?: string | undefined; defaultReporter?: string | undefined }): ReportInput {
-  const text = cleanText(words.join(' '));
+  const text = untrustedMultiline(words.join(' '), Number.MAX_SAFE_INTEGER) ?? '';
   if (text.length === 0) throw new AvcareError('REPORT_INVALID', REPORT_STRINGS.textEmpty(), { field: 'text' });
   if (text.length > REPORT_LIMITS.textChars) throw new AvcareError('REPORT_INVALID', REPORT_STRINGS.textTooLong(text.length, REPORT_LIMITS.textChars), { field: 'text', chars: text.length });
   const input: ReportInput = { text };
@@ -46,15 +48,6 @@ export function reportInput(words: readonly string[], options: { by?: string | u
     input.deviceId = device;
   }
   return input;
-}
-
-function cleanText(raw: string): string {
-  return raw
-    .replace(/\r\n?/g, '\n')
-    .replace(/\t/g, ' ')
-    .replace(/[^\P{Cc}\n]/gu, '')
-    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
-    .trim();
 }
 
 export interface BundleFacts {

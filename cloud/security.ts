@@ -6,7 +6,7 @@ import { ApiTokens } from './accounts/api-tokens.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
 import { SignIn } from './accounts/sign-in.js';
-import { AuditFloodGuard } from './audit/audit-flood-guard.js';
+import { AuditFloodGuard, type AuditFloodLimits } from './audit/audit-flood-guard.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AgentRegistry } from './identity/agent-registry.js';
 import { EnrollTokens } from './identity/enroll-tokens.js';
@@ -50,12 +50,18 @@ export interface SecurityOptions {
   metricsToken?: string;
   scryptCost?: ScryptCost;
   loginLimits?: LoginLimits;
+  /** Tighter audit flood limits for tests; a minute, 5 per source and 600 in all otherwise. */
+  auditFloodLimits?: Partial<AuditFloodLimits>;
 }
 
 export function createSecurity(options: SecurityOptions): Security {
   const { db, directory, signingKey } = options;
   const audit = new AuditLog(db);
-  const auditGuard = new AuditFloodGuard(audit, { log: options.log.child({ module: 'audit-flood-guard' }), onHeldBack: (action) => options.metrics?.auditHeldBack.inc({ action }) });
+  const auditGuard = new AuditFloodGuard(audit, {
+    log: options.log.child({ module: 'audit-flood-guard' }),
+    onHeldBack: (action) => options.metrics?.auditHeldBack.inc({ action }),
+    ...(options.auditFloodLimits ? { limits: options.auditFloodLimits } : {}),
+  });
   const accounts = new Accounts({
     db,
     audit,

@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   ENROLL_TOKEN_USED_UP: { hint: 'The token enrolled as many PCs as it allows; ask the school admin for a new one (--uses sets how many PCs one token enrolls).' },
   ENROLL_TOKEN_REVOKED: { hint: 'The school admin revoked this token; ask them for a new one.' },
   ENROLL_THROTTLED: { hint: 'Too many failed enrollments from this address: check the token and the --cloud address, and try again after the time named.' },
+  ENROLL_NOT_SAME_PC: {
+    hint: "Enroll again from the PC itself (avcare-agent enroll keeps its key in its state directory). If that PC's state was lost, the school admin revokes its old agent (avcare-cloud agents revoke ID) and the PC then joins as a new agent.",
+  },
   ENROLL_TOKEN_NOT_FOUND: { hint: 'List the tokens with `avcare-cloud enroll-tokens list` to find its id.' },
   SCHOOL_NOT_FOUND: { hint: 'You see only the schools of your scope (your school, or your service team\'s regions); check the school id.' },
   REFLECTOR_EXISTS: { hint: 'A reflector id has one account at a time: `avcare-cloud reflectors revoke ID` stops the old one, then `reflectors add ID` issues a new secret.' },

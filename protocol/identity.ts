@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { topicIdSchema } from './ids.js';
 
@@ -22,6 +23,25 @@ export const passwordSchema = z.string().min(8, 'must be at least 8 characters')
 /** Service team ids as the service configuration names them. */
 export const teamIdSchema = z.string().min(1).max(128);
 
+/**
+ * What proves that an enrolling PC is the installation it claims to be: its Ed25519 key, made at
+ * its first enrollment, signing a challenge the cloud just issued (POST /api/enroll/challenge)
+ * together with its installation id and the token it enrolls with. The private half never
+ * leaves the PC, so knowing an installation id (which is in the audit log) proves nothing.
+ */
+export const enrollProofSchema = z.strictObject({
+  challenge: z.string().min(20).max(400).describe('As POST /api/enroll/challenge gave it'),
+  signature: z.string().min(20).max(200).describe('Ed25519 over enrollProofStatement(), base64'),
+});
+export type EnrollProof = z.infer<typeof enrollProofSchema>;
+
+/** The exact bytes an enrolling PC signs: bound to this challenge, this installation and this token. */
+export function enrollProofStatement(challenge: string, installationId: string, token: string): string {
+  return `avcare-enroll-proof:v1:${challenge}:${installationId}:${createHash('sha256').update(token.trim(), 'utf8').digest('hex')}`;
+}
+
+export const enrollChallengeResponseSchema = z.strictObject({ challenge: z.string(), expiresAt: z.string() });
+
 /** The agent's request to join a school: POST /api/enroll with the token it was given. */
 export const enrollRequestSchema = z.strictObject({
   token: z.string().min(10).max(200).describe('The enrollment token a school admin created'),
@@ -32,6 +52,14 @@ export const enrollRequestSchema = z.strictObject({
   roomId: topicIdSchema.optional(),
   hostname: z.string().max(253).optional(),
   agentVersion: z.string().max(64).optional(),
+  /** The PC's Ed25519 public key (SPKI PEM): kept at its first enrollment, required to come back as itself. */
+  publicKey: z.string().max(400).regex(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/, 'must be a PEM public key').optional(),
+  proof: enrollProofSchema.optional(),
+  /**
+   * The MQTT secret the PC holds now: the proof of an installation enrolled before it had a key
+   * (once accepted, its key is kept and required from then on). Sent only to the cloud that issued it.
+   */
+  currentSecret: z.string().max(256).optional(),
 });
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
 
@@ -61,6 +89,8 @@ export const enrollResponseSchema = z.strictObject({
   roomId: topicIdSchema,
   /** true when this installation was already enrolled: the same agent, with fresh credentials. */
   reenrolled: z.boolean(),
+  /** This installation's agent was revoked (and not readmitted): the PC joined as a new agent instead of it. */
+  replacesRevokedAgent: topicIdSchema.optional(),
   mqtt: mqttCredentialsSchema,
   signingKey: signingKeySchema,
   enrolledAt: z.iso.datetime({ offset: true }),

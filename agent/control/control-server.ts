@@ -13,6 +13,7 @@ import { consentOperation } from '../session/consent-operation.js';
 import type { SessionService } from '../session/session-service.js';
 import { CONTROL_SOCKET } from './control-socket.js';
 import type { ControlReply } from './control-messages.js';
+import { peerUser, type PeerUser } from './peer-credentials.js';
 
 const MAX_REQUEST_BYTES = 4096;
 
@@ -71,7 +72,7 @@ function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     started = true;
-    void handle(buffer.slice(0, end), handlers, reply).then(
+    void handle(buffer.slice(0, end), handlers, reply, () => peerUser(socket)).then(
       (outcome) => {
         if (outcome) reply({ type: 'outcome', outcome });
         socket.end();
@@ -85,8 +86,11 @@ function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
   });
 }
 
-/** The request's test, run, or its consent operation done; undefined (after saying why or answering) otherwise. */
-async function handle(line: string, handlers: ControlHandlers, reply: (message: ControlReply) => void) {
+/**
+ * The request's test, run, or its consent operation done; undefined (after saying why or answering)
+ * otherwise. A consent is answered in the name of the OS user the kernel says sent it (`peer`).
+ */
+async function handle(line: string, handlers: ControlHandlers, reply: (message: ControlReply) => void, peer: () => Promise<PeerUser | undefined>) {
   // The schemas and the test machinery load with the first request, not with the daemon.
   const { controlRequestSchema } = await import('./control-messages.js');
   let parsed;
@@ -103,7 +107,7 @@ async function handle(line: string, handlers: ControlHandlers, reply: (message: 
   if (request.type === 'consent') {
     const sessions = await handlers.sessions?.();
     if (!sessions) throw new AvcareError('AGENT_NOT_ENROLLED', 'this agent takes no remote sessions: it is not enrolled with a cloud');
-    reply(await consentOperation(sessions, request));
+    reply(await consentOperation(sessions, request, await peer()));
     return undefined;
   }
   return (await handlers.measure()).run(request.test, 'on-demand', (progress) => reply({ type: 'progress', progress }));

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { AvcareError, AVCARE_VERSION, enrollResponseSchema, isLoopbackHost, type EnrollRequest } from '../../protocol/index.js';
+import { AvcareError, AVCARE_VERSION, enrollChallengeResponseSchema, enrollProofStatement, enrollResponseSchema, isLoopbackHost, type EnrollRequest } from '../../protocol/index.js';
 import { requestJson, trustedCas } from '../../protocol/http-json.js';
-import { installationId, writeIdentity, type AgentIdentity } from './identity-file.js';
+import { loadOrCreateAgentKey } from './agent-key.js';
+import { installationId, readIdentity, writeIdentity, type AgentIdentity } from './identity-file.js';
 
 export interface EnrollOptions {
   /** The cloud's API, e.g. https://avcare.example.edu.cn */
@@ -23,12 +24,15 @@ export interface EnrollOutcome {
   file: string;
   /** This PC was enrolled before: the same agent, with fresh credentials. */
   reenrolled: boolean;
+  /** This PC's previous agent was revoked: it joined as a new agent instead. */
+  replacesRevokedAgent?: string;
 }
 
 /**
  * `avcare-agent enroll`: sends the token to the cloud over https (or http within this machine),
  * and keeps what comes back (agent id, MQTT credentials, the cloud's public key) in the state
- * directory, owner-only. Safe to run again: the installation id makes it the same agent.
+ * directory, owner-only. Safe to run again: the installation id names the agent, and this PC's
+ * key (signing a challenge the cloud just gave) proves it is that PC.
  */
 export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome> {
   let base: URL;
@@ -42,12 +46,21 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     throw new AvcareError('INSECURE_TRANSPORT', `the enrollment token would cross the network in clear to ${base.host}: use https:// (give --ca FILE if the cloud's certificate is from a private CA)`);
   }
   const ca = base.protocol === 'https:' ? trustedCas(options.caFile) : undefined;
+  const key = loadOrCreateAgentKey(options.stateDir);
+  const token = options.token.trim();
+  const id = installationId(options.stateDir);
+  const { body: challengeBody } = await requestJson<unknown>({ method: 'POST', url: new URL('/api/enroll/challenge', base), body: {}, ...(ca ? { ca } : {}) });
+  const challenge = enrollChallengeResponseSchema.safeParse(challengeBody);
+  if (!challenge.success) throw new AvcareError('CLOUD_REQUEST_FAILED', `${base.origin} gave no enrollment challenge this agent understands (is it an avcare cloud of this version?)`);
   const request: EnrollRequest = {
-    token: options.token.trim(),
-    installationId: installationId(options.stateDir),
+    token,
+    installationId: id,
     requestedAgentId: options.requestedAgentId,
     hostname: hostname(),
     agentVersion: AVCARE_VERSION,
+    publicKey: key.publicKeyPem,
+    proof: { challenge: challenge.data.challenge, signature: key.sign(enrollProofStatement(challenge.data.challenge, id, token)) },
+    ...currentSecretFor(options.stateDir, base.origin),
     ...(options.roomId === undefined ? {} : { roomId: options.roomId }),
   };
   const { body } = await requestJson<unknown>({ method: 'POST', url: new URL('/api/enroll', base), body: request, ...(ca ? { ca } : {}) });
@@ -69,5 +82,19 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     credentialIssuedAt: (options.now?.() ?? new Date()).toISOString(),
   };
   const file = writeIdentity(options.stateDir, identity);
-  return { identity, file, reenrolled: answer.reenrolled };
+  return { identity, file, reenrolled: answer.reenrolled, ...(answer.replacesRevokedAgent === undefined ? {} : { replacesRevokedAgent: answer.replacesRevokedAgent }) };
+}
+
+/**
+ * The MQTT secret this PC holds for that same cloud: how a PC enrolled before it had a key proves
+ * it is itself (the cloud then keeps its key). Never sent to another cloud; a damaged identity
+ * file simply proves nothing.
+ */
+function currentSecretFor(stateDir: string, origin: string): { currentSecret?: string } {
+  try {
+    const identity = readIdentity(stateDir);
+    return identity && identity.cloudUrl === origin ? { currentSecret: identity.mqtt.password } : {};
+  } catch {
+    return {};
+  }
 }

@@ -35,7 +35,8 @@ export class SignIn {
     const account = await accounts.verify(name, request.password);
     if (!account) {
       limiter.failed(reservation);
-      await this.options.auditGuard.append(`auth.login:${source}`, { actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
+      // Per address and name: the limiter already bounds each pair and each address; the guard caps the spread-out rest.
+      await this.options.auditGuard.append(`auth.login:${source}|${name.toLowerCase()}`, { actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
       throw new AvcareError('LOGIN_FAILED', 'the name or the password is wrong (or the account is disabled)');
     }
     limiter.succeeded(reservation);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { enrollRequestSchema, topicIdSchema, type EnrollResponse } from '../../protocol/index.js';
+import { enrollRequestSchema, personLineSchema, topicIdSchema, type EnrollResponse } from '../../protocol/index.js';
 import { inScope } from '../accounts/access-policy.js';
 import { newEnrollTokenSchema } from '../identity/enroll-tokens.js';
 import type { Security } from '../security.js';
@@ -12,7 +12,7 @@ import { actorOf, requirePermission, scopeFilter, scopeOf } from './request-auth
 const listQuerySchema = z.strictObject({ school: topicIdSchema.optional() });
 const tokenParamsSchema = z.strictObject({ id: z.string().regex(/^ET-[0-9A-Z]{10}$/, 'must be a token id like ET-7F3K9QXM2A') });
 const newTokenBodySchema = newEnrollTokenSchema.omit({ schoolId: true }).extend({ school: topicIdSchema });
-const revokeAgentBodySchema = z.strictObject({ reason: z.string().trim().max(500).optional() });
+const revokeAgentBodySchema = z.strictObject({ reason: personLineSchema(500).optional() });
 const enrolledQuerySchema = z.strictObject({ school: topicIdSchema.optional(), revoked: z.enum(['true', 'false']).optional().describe('true: list revoked agents too') });
 
 /** `SCHOOL:AGENT` as in the fleet API. */
@@ -29,6 +29,9 @@ export function enrollRoutes(app: FastifyInstance, security: Security): void {
     const body = parseRequestPart(enrollRequestSchema, request.body ?? {}, 'body field');
     return security.enrollment.enroll(body, request.ip, request.hostname);
   });
+
+  // A challenge for the PC to sign with its key: no credential in it, so public, and cheap (one signature).
+  app.post('/api/enroll/challenge', { config: { access: 'public' } }, () => security.enrollment.challenge());
 
   app.get('/api/enroll-tokens', async (request) => {
     requirePermission(request, 'enroll.manage');
@@ -71,5 +74,15 @@ export function enrollRoutes(app: FastifyInstance, security: Security): void {
     if (!enrolled || !inScope(scopeOf(request), enrolled.schoolId)) throw new ApiError('AGENT_NOT_FOUND', `no enrolled agent "${id}" in your scope`);
     const body = parseRequestPart(revokeAgentBodySchema, request.body ?? {}, 'body field');
     return { agent: await security.registry.revoke(enrolled.id, actorOf(request), body.reason ?? null) };
+  });
+
+  // An admin's explicit act: a revoked agent may come back as itself at its PC's next (proven) enrollment.
+  app.post('/api/agents/:id/readmit', async (request) => {
+    requirePermission(request, 'agents.revoke');
+    const { id } = parseRequestPart(agentParamsSchema, request.params, 'path parameter');
+    const [schoolId = '', agentId = ''] = id.split(':');
+    const enrolled = await security.registry.get(agentKey(schoolId, agentId));
+    if (!enrolled || !inScope(scopeOf(request), enrolled.schoolId)) throw new ApiError('AGENT_NOT_FOUND', `no enrolled agent "${id}" in your scope`);
+    return { agent: await security.registry.readmit(enrolled.id, actorOf(request)) };
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { topicIdSchema } from '../../protocol/index.js';
+import { personLineSchema, topicIdSchema } from '../../protocol/index.js';
 import { sessionActionSchema } from '../../protocol/remote-session.js';
 import type { RemoteSessions } from '../sessions/remote-sessions.js';
 import type { SessionEvent, SessionEvents } from '../sessions/session-events.js';
@@ -23,12 +23,12 @@ const listQuerySchema = z.strictObject({
 const requestBodySchema = z.strictObject({
   schoolId: topicIdSchema,
   agentId: topicIdSchema,
-  reason: z.string().trim().min(1).max(500),
+  reason: personLineSchema(500),
   scopes: z.array(sessionActionSchema).min(1),
   durationMinutes: z.number().int().min(1).max(24 * 60).optional(),
 });
 const approveBodySchema = z.strictObject({ grant: z.array(sessionActionSchema).min(1).optional().describe('the actions granted; privacy ones only when named (default: every asked action but those)') });
-const revokeBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+const revokeBodySchema = z.strictObject({ reason: personLineSchema(500).optional() });
 const commandBodySchema = z.strictObject({
   action: sessionActionSchema,
   args: z.record(z.string(), z.unknown()).default({}),

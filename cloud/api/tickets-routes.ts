@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { severitySchema, topicIdSchema } from '../../protocol/index.js';
+import { personTextSchema, severitySchema, topicIdSchema } from '../../protocol/index.js';
 import { inScope, type Permission } from '../accounts/access-policy.js';
 import type { Knowledge, TicketEngine, TicketView } from '../tickets/ticket-engine.js';
 import type { TicketHistoryEntry } from '../tickets/ticket-store.js';
@@ -26,13 +26,13 @@ const idParamsSchema = z.strictObject({ id: z.string().regex(/^TK-[0-9A-Z]{8}$/,
 
 const actionBodySchema = z.strictObject({});
 const resolveBodySchema = z.strictObject({
-  note: z.string().trim().min(1).max(4000).describe('What was done, for the written report'),
-  cause: z.string().trim().max(2000).optional(),
-  actions: z.string().trim().max(4000).optional(),
+  note: personTextSchema(4000).describe('What was done, for the written report'),
+  cause: personTextSchema(2000).optional(),
+  actions: personTextSchema(4000).optional(),
 });
 const rateBodySchema = z.strictObject({
   score: z.number().int().min(1).max(5).describe('1 (poor) to 5 (excellent)'),
-  comment: z.string().trim().max(2000).optional(),
+  comment: personTextSchema(2000).optional(),
 });
 
 export interface TicketsRoutesOptions {

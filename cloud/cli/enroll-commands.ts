@@ -73,9 +73,9 @@ export function enrollTokensCommand(): Command {
   return command;
 }
 
-/** `agents list|revoke`: the enrolled PCs and their credentials. */
+/** `agents list|revoke|readmit`: the enrolled PCs and their credentials. */
 export function agentsCommand(): Command {
-  const command = new Command('agents').description('enrolled agents: list them, revoke one');
+  const command = new Command('agents').description('enrolled agents: list them, revoke one, let a revoked one come back');
 
   common(command.command('list'))
     .description('enrolled agents of the schools you see')
@@ -98,6 +98,14 @@ export function agentsCommand(): Command {
       print(flags, answer, () => `${answer.agent.id} is revoked\n`);
     });
 
+  common(command.command('readmit'))
+    .description('let a revoked agent come back as itself: its PC (proving it is that PC with its key) enrolls again with a token; without this it joins as a new agent')
+    .argument('<id>', 'SCHOOL_ID:AGENT_ID as listed with --revoked')
+    .action(async (id: string, flags: CommonFlags) => {
+      const answer = await callApi<{ agent: EnrolledAgent }>(flags, 'POST', `/api/agents/${encodeURIComponent(id)}/readmit`);
+      print(flags, answer, () => `${answer.agent.id} may come back: run avcare-agent enroll --cloud URL --token TOKEN on that PC (its own key proves it is that PC)\n`);
+    });
+
   return command;
 }
 
@@ -115,6 +123,6 @@ function renderAgents(agents: readonly EnrolledAgent[]): string {
   if (agents.length === 0) return 'no enrolled agents\n';
   return table(
     ['AGENT', 'ROOM', 'HOST', 'ENROLLED (UTC)', 'STATE'],
-    agents.map((agent) => [agent.id, agent.roomId, safe(agent.hostname), agent.enrolledAt.slice(0, 16).replace('T', ' '), agent.revokedAt === null ? 'active' : `revoked ${agent.revokedAt.slice(0, 10)}`]),
+    agents.map((agent) => [agent.id, agent.roomId, safe(agent.hostname), agent.enrolledAt.slice(0, 16).replace('T', ' '), agent.revokedAt === null ? 'active' : `revoked ${agent.revokedAt.slice(0, 10)}${agent.readmittedAt === null ? '' : ', readmitted'}`]),
   );
 }

@@ -18,6 +18,10 @@ export interface EnrolledAgent {
   revokedAt: string | null;
   revokedBy: string | null;
   revokeReason: string | null;
+  /** A revoked agent an admin let come back as itself at its PC's next enrollment. */
+  readmittedAt: string | null;
+  /** The PC proves it is this agent with its own key (false: enrolled before keys, proven by its credential). */
+  hasKey: boolean;
 }
 
 export interface CredentialRow {
@@ -36,10 +40,14 @@ export interface CredentialRow {
   revoked_at: number | null;
   revoked_by: string | null;
   revoke_reason: string | null;
+  public_key: string | null;
+  readmit_at: number | null;
+  readmit_by: string | null;
 }
 
+/** The columns of an agent_credentials row in CredentialRow's order (the first 15 are what INSERT gives). */
 export const CREDENTIAL_COLUMNS =
-  'agent_key, school_id, agent_id, room_id, installation_id, mqtt_username, mqtt_client_id, secret_hash, enroll_token_id, hostname, enrolled_at, credential_issued_at, revoked_at, revoked_by, revoke_reason';
+  'agent_key, school_id, agent_id, room_id, installation_id, mqtt_username, mqtt_client_id, secret_hash, enroll_token_id, hostname, enrolled_at, credential_issued_at, revoked_at, revoked_by, revoke_reason, public_key, readmit_at, readmit_by';
 
 /** Who a broker connection is, once its credentials checked out. */
 export interface AgentIdentity {
@@ -68,6 +76,8 @@ function toEnrolledAgent(row: CredentialRow): EnrolledAgent {
     revokedAt: iso(row.revoked_at),
     revokedBy: row.revoked_by,
     revokeReason: row.revoke_reason,
+    readmittedAt: iso(row.readmit_at),
+    hasKey: row.public_key !== null,
   };
 }
 
@@ -141,6 +151,22 @@ export class AgentRegistry {
     // Asked again on a repeated revoke, so a broker that was down the first time catches up.
     await this.brokerAccess.revokeAgent(brokerAccountOf(revoked.row));
     return toEnrolledAgent(revoked.row);
+  }
+
+  /**
+   * An admin's explicit act: the revoked agent may come back as itself, at its PC's next enrollment
+   * (which must still prove it is that PC). Without it, a revoked agent's PC enrolls as a new agent.
+   */
+  async readmit(id: AgentKey, by: Actor): Promise<EnrolledAgent> {
+    const at = this.now().getTime();
+    return this.db.transaction(async (tx) => {
+      const row = await this.rowIn(tx, id, true);
+      if (!row) throw new AvcareError('AGENT_NOT_FOUND', `no enrolled agent ${id}`);
+      if (row.revoked_at === null) throw new AvcareError('INVALID_ARGUMENT', `${id} is not revoked: there is nothing to readmit`);
+      await tx.execute('UPDATE agent_credentials SET readmit_at = $1, readmit_by = $2 WHERE agent_key = $3', [at, by.actor, id]);
+      await this.audit.appendIn(tx, { ...by, action: 'agent.readmit', target: `agent:${id}`, outcome: 'success', schoolId: row.school_id, detail: { revokedAt: new Date(Number(row.revoked_at)).toISOString() } });
+      return toEnrolledAgent({ ...row, readmit_at: at, readmit_by: by.actor });
+    });
   }
 
   async rowIn(runner: SqlRunner, id: string, lock = false): Promise<CredentialRow | undefined> {

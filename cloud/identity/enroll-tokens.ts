@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AvcareError, topicIdSchema } from '../../protocol/index.js';
+import { AvcareError, personLineSchema, topicIdSchema } from '../../protocol/index.js';
 import type { Actor } from '../accounts/accounts.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
@@ -11,7 +11,7 @@ export const DEFAULT_ENROLL_TOKEN_HOURS = 7 * 24;
 export const newEnrollTokenSchema = z.strictObject({
   schoolId: topicIdSchema.describe('The school the PCs enrolled with it join'),
   roomId: topicIdSchema.optional().describe("Room of the PCs enrolled with it, unless the PC names its own (--room)"),
-  label: z.string().trim().max(128).optional().describe('What it is for, e.g. "building B, 2nd floor"'),
+  label: personLineSchema(128).optional().describe('What it is for, e.g. "building B, 2nd floor"'),
   uses: z.number().int().min(1).max(1000).default(1).describe('How many PCs it may enroll (1 to 1000)'),
   ttlHours: z
     .number()

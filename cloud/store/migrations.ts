@@ -424,6 +424,17 @@ CREATE TABLE audit_prunes (
 );
 `,
   },
+  {
+    id: '0012-agent-keys',
+    sql: `
+-- The PC's own Ed25519 key (SPKI PEM), kept at its first enrollment: enrolling again as the same
+-- agent needs a signature with it. A revoked agent comes back as itself only once an admin
+-- readmitted it (readmit_at); otherwise its PC enrolls as a new agent.
+ALTER TABLE agent_credentials ADD COLUMN public_key TEXT;
+ALTER TABLE agent_credentials ADD COLUMN readmit_at BIGINT;
+ALTER TABLE agent_credentials ADD COLUMN readmit_by TEXT;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

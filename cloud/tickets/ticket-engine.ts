@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AvcareError, selfHelpFor, type ReportMessage, type Severity } from '../../protocol/index.js';
+import { AvcareError, selfHelpFor, untrustedMultiline, untrustedText, type ReportMessage, type Severity } from '../../protocol/index.js';
 import type { Dialect, SqlParam, SqlRunner } from '../store/dialect.js';
 import type { ServiceDirectory } from './service-directory.js';
 import { agentActions, describeFault, describeOffline, describeReport, ticketDevice } from './ticket-drafts.js';
@@ -351,14 +351,18 @@ export class TicketEngine {
       const device = message.deviceId === undefined ? null : ticketDevice(message.deviceId, {}, inventory);
       const severity = ticketSeverity(info.severity, { roomLost: new Set(), teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit: 0 }, policy);
       const reportedAt = Date.parse(message.at);
+      // The agent cleans what the teacher typed, but the cloud does not rely on a PC for what people read.
+      const text = untrustedMultiline(message.text, 2000) ?? '(no printable text)';
+      const title = untrustedText(text, 81) ?? text;
+      const reporter = message.reporter === undefined ? null : (untrustedText(message.reporter, 128) ?? null);
       const row = this.newRow({
         agent,
         code: TEACHER_REPORT,
         deviceKey: subject.deviceKey,
         category: info.category,
         severity,
-        title: `Room ${agent.room_id}: ${message.text.length > 80 ? `${message.text.slice(0, 77)}...` : message.text}`,
-        description: describeReport({ text: message.text, reporter: message.reporter ?? null, schoolId: agent.school_id, roomId: agent.room_id, agentId: agent.agent_id, device, at: reportedAt, timeZone: TIME_ZONE }),
+        title: `Room ${agent.room_id}: ${Array.from(title).length > 80 ? `${Array.from(title).slice(0, 77).join('')}...` : title}`,
+        description: describeReport({ text, reporter, schoolId: agent.school_id, roomId: agent.room_id, agentId: agent.agent_id, device, at: reportedAt, timeZone: TIME_ZONE }),
         device: device === null ? null : JSON.stringify(device),
         occurredAt: reportedAt,
         episodeRaisedAt: reportedAt,

@@ -170,7 +170,9 @@ describe('ticket API', () => {
   it('shows past resolutions only from the reader\'s schools, through /api/knowledge and inside a ticket; self-help is the same for all', async () => {
     // sch-2's disk ticket is resolved with notes that are sch-2's business.
     const sch2Ticket = (await engine.store.list({ schoolId: 'sch-2' }))[0]?.id ?? '';
-    await app.inject({ method: 'POST', url: `/api/tickets/${sch2Ticket}/resolve`, payload: { note: 'cleared the recordings of teacher Liu', cause: 'lecture captures of class 3' }, headers: operator });
+    const resolved = await app.inject({ method: 'POST', url: `/api/tickets/${sch2Ticket}/resolve`, payload: { note: 'cleared the recordings\u2028of teacher Liu\u202e', cause: 'lecture \u2067captures\u2069 of class 3' }, headers: operator });
+    // What people read later loses bidi controls; a Unicode line separator becomes a plain line break.
+    expect(resolved.json()).toMatchObject({ ticket: { resolution: { note: 'cleared the recordings\nof teacher Liu', cause: 'lecture captures of class 3' } } });
     // sch-1 gets the same fault: its ticket must not show sch-2's resolution to sch-1's people.
     const result = await store.ingest([accepted(messagesFrom({ schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-01' }).fault('raised', { at: at(30), code: 'DISK_NEARLY_FULL', deviceId: null, evidence: {} }))]);
     if (result.changed) engine.notify(result.changed);

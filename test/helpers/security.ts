@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Role } from '../../protocol/index.js';
 import { silentLogger } from '../../protocol/log.js';
 import type { ScryptCost } from '../../cloud/accounts/password-hash.js';
+import type { AuditFloodLimits } from '../../cloud/audit/audit-flood-guard.js';
 import { CloudSigningKey } from '../../cloud/identity/signing-key.js';
 import { createSecurity, type Security } from '../../cloud/security.js';
 import type { Store } from '../../cloud/store/store.js';
@@ -26,7 +27,10 @@ export interface TestSecurity {
 }
 
 /** The cloud's security services over a migrated test store, with a fresh signing key. */
-export async function testSecurity(store: Store, options: { directory?: ServiceDirectory; agentMqttUrl?: string; allowPlaintextCredentials?: boolean } = {}): Promise<TestSecurity> {
+export async function testSecurity(
+  store: Store,
+  options: { directory?: ServiceDirectory; agentMqttUrl?: string; allowPlaintextCredentials?: boolean; auditFloodLimits?: Partial<AuditFloodLimits> } = {},
+): Promise<TestSecurity> {
   const { key } = CloudSigningKey.loadOrCreate(join(mkdtempSync(join(tmpdir(), 'avcare-key-')), 'signing-key.pem'));
   await key.bindTo(store.database, 'test key');
   const security = createSecurity({
@@ -37,6 +41,7 @@ export async function testSecurity(store: Store, options: { directory?: ServiceD
     log: silentLogger,
     scryptCost: TEST_SCRYPT,
     allowPlaintextCredentials: options.allowPlaintextCredentials ?? false,
+    ...(options.auditFloodLimits ? { auditFloodLimits: options.auditFloodLimits } : {}),
   });
   const tokenFor: TestSecurity['tokenFor'] = async (account) => {
     const existing = await security.accounts.byName(account.name);

@@ -10,6 +10,7 @@ import { UNMANAGED_BROKER, type AgentBrokerAccount, type BrokerAccess } from '..
 import type { Security } from '../../cloud/security.js';
 import { agentKey } from '../../cloud/store/store.js';
 import { openTestStore, type Backend, type StoreUnderTest } from '../collector/cloud-under-test.js';
+import { testPcKey } from '../helpers/pc-key.js';
 import { testSecurity } from '../helpers/security.js';
 
 const BY = { actor: 'user:admin-zhang', source: '10.1.2.3' };
@@ -79,15 +80,67 @@ describe.each<Backend>(['sqlite', 'postgres'])('enrollment on %s', (backend) => 
   it('enrolling the same PC again is idempotent: the same agent, fresh credentials, no use taken', async () => {
     const security = await setUp();
     const { token, info } = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    const pc = testPcKey();
     const first = request(token);
-    const once = await security.enrollment.enroll(first, '10.0.0.1', 'h');
-    const again = await security.enrollment.enroll({ ...first, roomId: undefined }, '10.0.0.1', 'h');
+    const once = await security.enrollment.enroll(pc.proven(security.enrollment, first), '10.0.0.1', 'h');
+    const again = await security.enrollment.enroll(pc.proven(security.enrollment, { ...first, roomId: undefined }), '10.0.0.1', 'h');
     expect(again).toMatchObject({ agentId: once.agentId, roomId: 'r101', reenrolled: true });
     expect(again.mqtt.password).not.toBe(once.mqtt.password);
     expect(await security.registry.verifyMqtt(once.mqtt.username, once.mqtt.password)).toBeUndefined();
     expect(await security.registry.verifyMqtt(again.mqtt.username, again.mqtt.password)).toBeDefined();
     expect((await security.enrollTokens.get(info.id))?.uses).toBe(1);
     expect(await security.registry.list()).toHaveLength(1);
+    expect((await security.audit.list({ action: 'agent.enroll' })).map((entry) => entry.detail.proof)).toEqual(['key', 'key']);
+  });
+
+  it('refuses whoever knows the token and the installation id but not the PC\'s key: the real PC stays connected', async () => {
+    const security = await setUp();
+    const { token } = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 5 }, BY);
+    const pc = testPcKey();
+    const enrolled = request(token);
+    const real = await security.enrollment.enroll(pc.proven(security.enrollment, enrolled), '10.0.0.1', 'h');
+    // The installation id is no secret (it is in the audit log): an attacker sends it without a proof, with their own key, or replays a proof.
+    const attacker = testPcKey();
+    const attempts = [
+      { ...enrolled },
+      attacker.proven(security.enrollment, enrolled),
+      { ...attacker.proven(security.enrollment, enrolled), publicKey: pc.publicKey },
+      { ...enrolled, currentSecret: 'avc_ms_guessed-secret-that-is-not-it-000000000' },
+    ];
+    for (const attempt of attempts) expect(await refusal(security.enrollment.enroll(attempt, '203.0.113.9', 'h'))).toBe('ENROLL_NOT_SAME_PC');
+    const replayed = pc.proven(security.enrollment, enrolled);
+    await security.enrollment.enroll(replayed, '10.0.0.1', 'h');
+    const afterReplay = await refusal(security.enrollment.enroll(replayed, '203.0.113.9', 'h'));
+    expect(afterReplay).toBe('ENROLL_NOT_SAME_PC');
+    // A proof for another installation or token proves nothing here either.
+    const otherToken = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
+    const forOther = pc.proven(security.enrollment, { ...enrolled, token: otherToken.token });
+    expect(await refusal(security.enrollment.enroll({ ...forOther, token }, '203.0.113.9', 'h'))).toBe('ENROLL_NOT_SAME_PC');
+    // The real PC was never kicked off: its latest credentials still work.
+    const latest = await security.registry.list();
+    expect(latest).toHaveLength(1);
+    expect(latest[0]).toMatchObject({ agentId: real.agentId, revokedAt: null, hasKey: true });
+    // Each refusal is on the record: the first five one by one, the rest from that address counted into one entry.
+    await security.auditGuard.flush();
+    const failures = (await security.audit.list({ action: 'agent.enroll' })).filter((entry) => entry.outcome === 'failure');
+    expect(new Set(failures.map((entry) => entry.detail.reason))).toEqual(new Set(['ENROLL_NOT_SAME_PC']));
+    expect(failures.reduce((sum, entry) => sum + (typeof entry.detail.repeated === 'number' ? entry.detail.repeated : 1), 0)).toBe(6);
+  });
+
+  it('lets a PC enrolled before keys prove itself with its current credential once, and requires its key from then on', async () => {
+    const security = await setUp();
+    const { token } = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 3 }, BY);
+    const legacy = request(token);
+    const old = await security.enrollment.enroll(legacy, '10.0.0.1', 'h');
+    expect((await security.registry.list())[0]?.hasKey).toBe(false);
+    expect(await refusal(security.enrollment.enroll(legacy, '10.0.0.1', 'h'))).toBe('ENROLL_NOT_SAME_PC');
+    const pc = testPcKey();
+    const upgraded = await security.enrollment.enroll(pc.proven(security.enrollment, { ...legacy, currentSecret: old.mqtt.password }), '10.0.0.1', 'h');
+    expect(upgraded).toMatchObject({ agentId: old.agentId, reenrolled: true });
+    expect((await security.registry.list())[0]?.hasKey).toBe(true);
+    // Its credential alone no longer does: the key is required now.
+    expect(await refusal(security.enrollment.enroll({ ...legacy, currentSecret: upgraded.mqtt.password }, '10.0.0.1', 'h'))).toBe('ENROLL_NOT_SAME_PC');
+    expect((await security.audit.list({ action: 'agent.enroll' })).filter((entry) => entry.outcome === 'success').map((entry) => entry.detail.proof)).toEqual(['none', 'credential']);
   });
 
   it('refuses a used-up, an expired, a revoked and an unknown token, each with its reason and an audit entry', async () => {
@@ -137,22 +190,38 @@ describe.each<Backend>(['sqlite', 'postgres'])('enrollment on %s', (backend) => 
     expect(await security.registry.list()).toHaveLength(1);
   });
 
-  it('gives two PCs with one host name distinct agent ids, and a revoked PC admitted again its own id back', async () => {
+  it('gives two PCs with one host name distinct agent ids; a revoked PC comes back as a new agent, or as itself once an admin readmitted it', async () => {
     const broker = recordingBroker();
     const security = await setUp(broker);
     const tokens = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 2 }, BY);
+    const pc = testPcKey();
     const first = request(tokens.token);
-    expect((await security.enrollment.enroll(first, '10.0.0.1', 'h')).agentId).toBe('pc-01');
-    expect((await security.enrollment.enroll(request(tokens.token), '10.0.0.2', 'h')).agentId).toBe('pc-01-2');
+    expect((await security.enrollment.enroll(pc.proven(security.enrollment, first), '10.0.0.1', 'h')).agentId).toBe('pc-01');
+    expect((await security.enrollment.enroll(testPcKey().proven(security.enrollment, request(tokens.token)), '10.0.0.2', 'h')).agentId).toBe('pc-01-2');
 
     await security.registry.revoke(agentKey('sch-1', 'pc-01'), BY, 'reimaged');
     expect(broker.revoked).toEqual(['sch-1:pc-01']);
     // A revoked PC needs a token with a use left: its old, used-up one does not bring it back...
-    expect(await refusal(security.enrollment.enroll(first, '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_USED_UP');
-    // ...a new one from the school admin does, as itself.
-    const fresh = await security.enrollTokens.create({ schoolId: 'sch-1' }, BY);
-    const back = await security.enrollment.enroll({ ...first, token: fresh.token }, '10.0.0.1', 'h');
-    expect(back).toMatchObject({ agentId: 'pc-01', reenrolled: true });
-    expect((await security.registry.get(agentKey('sch-1', 'pc-01')))?.revokedAt).toBeNull();
+    expect(await refusal(security.enrollment.enroll(pc.proven(security.enrollment, first), '10.0.0.1', 'h'))).toBe('ENROLL_TOKEN_USED_UP');
+    // ...and with a new one it joins as a new agent: the revocation is not cleared by anyone with a token.
+    const fresh = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 2 }, BY);
+    const replaced = await security.enrollment.enroll(pc.proven(security.enrollment, { ...first, token: fresh.token }), '10.0.0.1', 'h');
+    expect(replaced).toMatchObject({ agentId: 'pc-01-3', reenrolled: false, replacesRevokedAgent: 'pc-01' });
+    expect((await security.registry.get(agentKey('sch-1', 'pc-01')))?.revokedAt).not.toBeNull();
+
+    // The admin's explicit act brings a revoked agent back as itself, to the PC that proves it is that PC.
+    const pcB = testPcKey();
+    const atB = request(fresh.token, { requestedAgentId: 'pc-b' });
+    await security.enrollment.enroll(pcB.proven(security.enrollment, atB), '10.0.0.3', 'h');
+    await security.registry.revoke(agentKey('sch-1', 'pc-b'), BY, 'a mistake');
+    const readmitted = await security.registry.readmit(agentKey('sch-1', 'pc-b'), BY);
+    expect(readmitted.readmittedAt).not.toBeNull();
+    const another = await security.enrollTokens.create({ schoolId: 'sch-1', uses: 2 }, BY);
+    expect(await refusal(security.enrollment.enroll(testPcKey().proven(security.enrollment, { ...atB, token: another.token }), '203.0.113.9', 'h'))).toBe('ENROLL_NOT_SAME_PC');
+    const back = await security.enrollment.enroll(pcB.proven(security.enrollment, { ...atB, token: another.token }), '10.0.0.3', 'h');
+    expect(back).toMatchObject({ agentId: 'pc-b', reenrolled: true });
+    expect(await security.registry.get(agentKey('sch-1', 'pc-b'))).toMatchObject({ revokedAt: null, readmittedAt: null });
+    await expect(security.registry.readmit(agentKey('sch-1', 'pc-b'), BY)).rejects.toThrow('is not revoked');
+    expect((await security.audit.list({ action: 'agent.readmit' })).map((entry) => `${entry.actor} ${entry.target ?? ''}`)).toEqual(['user:admin-zhang agent:sch-1:pc-b']);
   });
 });

@@ -216,6 +216,17 @@ describe.each<Backend>(['sqlite', 'postgres'])('remote sessions at the API on %s
     expect(error(await run(revoked, 'reprobe'))?.message).toBe(`session ${revoked} is revoked: commands run only in an active session`);
   });
 
+  it('stores and signs a reason without bidirectional controls or line separators, and refuses one with nothing printable', async () => {
+    const id = await askedId({ reason: 'camera\u2028OK: approved by the school\u202e gnp.exe\u2066' });
+    const shown = (await get(`/api/sessions/${id}`, 'east')).json<{ session: { reason: string } }>();
+    expect(shown.session.reason).toBe('camera OK: approved by the school gnp.exe');
+    expect(sent.at(-1)?.payload).toMatchObject({ kind: 'session-request', reason: 'camera OK: approved by the school gnp.exe' });
+    const empty = await ask({ reason: '\u202e\u2028 \u200f' });
+    expect(empty.statusCode).toBe(400);
+    expect(error(empty)?.message).toContain('reason');
+    expect(error(empty)?.message).toContain('must hold some printable text');
+  });
+
   it('stops a disabled engineer: the token no longer works, the sweep revokes the session and tells the PC', async () => {
     const engineer = bearer(await auth.tokenFor({ name: 'eng-leaving', role: 'engineer', teamId: 'east' }));
     const response = await app.inject({ method: 'POST', url: '/api/sessions', headers: engineer, payload: { schoolId: 'sch-1', agentId: 'pc-02', reason: 'check mic', scopes: ['reprobe'] } });
