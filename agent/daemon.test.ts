@@ -140,7 +140,11 @@ describe('AgentDaemon', () => {
     usb.devices = [usbDevice()];
     const found = daemon.probeNow();
     await vi.advanceTimersByTimeAsync(0);
-    expect((await found).map((device) => device.id)).toEqual([usbDevice().id]);
+    const snapshot = await found;
+    expect(snapshot.devices.map((device) => device.id)).toEqual([usbDevice().id]);
+    // With each source's state, so an engineer can tell "USB unavailable" from "nothing plugged in".
+    expect(snapshot.sources.map((source) => source.source)).toEqual(['usb']);
+    expect(daemon.lastInventory).toEqual(snapshot);
     expect(usb.runs).toBe(2);
     expect(inventories).toHaveLength(2);
     await daemon.stop();

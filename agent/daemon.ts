@@ -1,4 +1,5 @@
-import type { Device } from '../protocol/index.js';
+import type { Device, SourceStatus } from '../protocol/index.js';
+import type { InventorySnapshot } from '../protocol/session-results.js';
 import type { AgentConfig } from './config.js';
 import { runProbeCycle, type CycleResult } from './cycle.js';
 import { faultMessage, healthMessage, inventoryMessage } from './events.js';
@@ -46,6 +47,8 @@ export class AgentDaemon {
   private stopped = false;
   private cycles = 0;
   private previous: Map<string, Device> | undefined;
+  /** How each probe source fared in the last cycle, and when it ended. */
+  private lastSources: { at: Date; sources: SourceStatus[] } | undefined;
   private hotplug: HotplugWatcher | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private healthRunning: Promise<void> | undefined;
@@ -81,16 +84,25 @@ export class AgentDaemon {
     return this.previous ? [...this.previous.values()] : undefined;
   }
 
-  /** A cycle now (after the one under way, never beside it), for a remote re-probe: its devices. */
-  async probeNow(): Promise<Device[]> {
+  /**
+   * The last cycle as an engineer reads it: the devices, and how each source fared (an unavailable
+   * USB bus is not "nothing plugged in"); undefined before the first cycle ends.
+   */
+  get lastInventory(): InventorySnapshot | undefined {
+    return this.previous && this.lastSources ? { at: this.lastSources.at.toISOString(), devices: [...this.previous.values()], sources: this.lastSources.sources } : undefined;
+  }
+
+  /** A cycle now (after the one under way, never beside it), for a remote re-probe: its devices and sources. */
+  async probeNow(): Promise<InventorySnapshot> {
     while (this.running) await this.running;
-    if (this.stopped) return this.devices ?? [];
-    clearTimeout(this.timer);
-    this.running = this.cycle().finally(() => {
-      this.running = undefined;
-    });
-    await this.running;
-    return this.devices ?? [];
+    if (!this.stopped) {
+      clearTimeout(this.timer);
+      this.running = this.cycle().finally(() => {
+        this.running = undefined;
+      });
+      await this.running;
+    }
+    return this.lastInventory ?? { at: new Date().toISOString(), devices: [], sources: [] };
   }
 
   /** Health samples on their own clock: a slow probe cycle neither delays nor doubles them. */
@@ -164,6 +176,7 @@ export class AgentDaemon {
     const current = new Map(result.devices.map((device) => [device.id, device]));
     const change = diffInventory(this.previous, current);
     this.previous = current;
+    this.lastSources = { at: result.at, sources: result.sources };
     if (result.system && !this.options.healthProbe) sink.health(healthMessage(config, result.system, result.at));
     sink.inventory(inventoryMessage(config, result), change);
   }

@@ -24,7 +24,7 @@ import { RecentLog, recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
 import { applyIdentity } from './identity/apply-identity.js';
 import { readIdentity } from './identity/identity-file.js';
-import { resolveStateDir } from './state-dir.js';
+import { locateStateDir, resolveStateDir, type LocatedState } from './state-dir.js';
 import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
 import type { MeasureService } from './measure/measure-service.js';
 import { startPublishing } from './transport/publishing.js';
@@ -44,6 +44,23 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function enrolledConfig(path: string | undefined): AgentConfig {
   const config = loadAgentConfig(path);
   return applyIdentity(config, readIdentity(resolveStateDir(config)));
+}
+
+/**
+ * For the commands a person runs at the PC: the configuration with the state directory of the
+ * agent they are about (the installed one, or the one `npm start` enrolled), so they find what the
+ * stack just printed; `located` says where it was looked for.
+ */
+function pcSideConfig(path: string | undefined): { config: AgentConfig; located: LocatedState } {
+  const base = loadAgentConfig(path);
+  const located = locateStateDir(base);
+  return { config: { ...base, stateDir: located.dir }, located };
+}
+
+/** pcSideConfig with the enrolled identity applied. */
+function pcSideEnrolledConfig(path: string | undefined): { config: AgentConfig; located: LocatedState } {
+  const { config, located } = pcSideConfig(path);
+  return { config: applyIdentity(config, readIdentity(located.dir)), located };
 }
 
 function learnedDevicesFor(config: AgentConfig): LearnedDevices {
@@ -71,7 +88,7 @@ export function buildProgram(): Command {
     .option('--visca-ip <host[:port][@framing]>', 'probe one network PTZ camera over VISCA instead of this PC; without @sony-ip|raw-udp|raw-tcp the framing is found and reported (repeatable)', collect, [])
     .option('--replay <file>', 'classify a saved inventory (`probe --json` output or `lsusb -v` text) instead of this PC')
     .action(async (options: { json?: boolean; serial: string[]; pjlink: string[]; viscaIp: string[]; replay?: string }) => {
-      const base = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const base = pcSideEnrolledConfig(program.opts<{ config?: string }>().config).config;
       const adhoc = options.serial.length > 0 || options.pjlink.length > 0 || options.viscaIp.length > 0;
       const config = adhoc
         ? parseAgentConfig({
@@ -136,8 +153,8 @@ export function buildProgram(): Command {
         stateDir,
         log,
         hooks: {
-          reprobe: () => running.daemon?.probeNow() ?? Promise.resolve([]),
-          inventory: () => running.daemon?.devices,
+          reprobe: () => running.daemon?.probeNow() ?? Promise.resolve({ at: new Date().toISOString(), devices: [], sources: [] }),
+          inventory: () => running.daemon?.lastInventory,
           health: async () => (await runProbe(createSystemProbe(), { config, log }, config.probeTimeoutSeconds * 1000)).findings.system,
           recentLog: (lines) => readRecentLog(recentLogFile(stateDir), lines),
           runTest: (test) => tests.run(test),
@@ -206,7 +223,7 @@ export function buildProgram(): Command {
     .option('--by <name>', 'who reports it (default: your user name)')
     .option('--json', 'print the report id and whether it was sent, as JSON')
     .action(async (words: string[], options: { device?: string; by?: string; json?: boolean }) => {
-      const config = enrolledConfig(program.opts<{ config?: string }>().config);
+      const { config, located } = pcSideEnrolledConfig(program.opts<{ config?: string }>().config);
       // The outcome is said in words below; broker errors on the console would only alarm a teacher.
       const recent = recentLogFor(config, () => log);
       const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
@@ -219,6 +236,7 @@ export function buildProgram(): Command {
         device: options.device,
         defaultReporter: osUserName(),
         learned: learnedDevicesFor(config),
+        lookedIn: located.searched,
         log,
         recent,
         onProbing: () => {
@@ -234,7 +252,7 @@ export function buildProgram(): Command {
     .addArgument(new Argument('<test>', 'network: audio and video to the cloud\'s reflector and back; avsync: flash-and-beep markers through the video and audio pipeline').choices(['network', 'avsync']))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .action(async (test: 'network' | 'avsync', options: { json?: boolean }) => {
-      const config = enrolledConfig(program.opts<{ config?: string }>().config);
+      const { config } = pcSideEnrolledConfig(program.opts<{ config?: string }>().config);
       const recent = recentLogFor(config, () => log);
       const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
       const { runTestCommand } = await import('./measure/test-command.js');
@@ -342,7 +360,7 @@ export function buildProgram(): Command {
     .option('--forget-all', 'forget every learned device')
     .option('--json', 'print as JSON')
     .action((options: { forget?: string; forgetAll?: boolean; json?: boolean }) => {
-      const config = loadAgentConfig(program.opts<{ config?: string }>().config);
+      const { config } = pcSideConfig(program.opts<{ config?: string }>().config);
       const learned = learnedDevicesFor(config);
       if (options.forget !== undefined || options.forgetAll) {
         const removed = options.forgetAll ? learned.forgetAll() : learned.forget(options.forget ?? '');
@@ -362,7 +380,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${t('expected.summary', { list: list.length ? list.join(', ') : t('expected.nothing') })}\n${t('expected.learned')}\n${lines.join('\n') || t('expected.none')}\n`);
     });
 
-  program.addCommand(consentCommand(() => resolveStateDir(loadAgentConfig(program.opts<{ config?: string }>().config))));
+  program.addCommand(consentCommand(() => pcSideConfig(program.opts<{ config?: string }>().config).located));
 
   return program;
 }

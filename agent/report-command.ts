@@ -1,4 +1,4 @@
-import { reportMessageSchema } from '../protocol/index.js';
+import { AvcareError, reportMessageSchema } from '../protocol/index.js';
 import type { AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { daemonIsRunning, daemonStateFile, readDaemonState, type DaemonState } from './daemon-state.js';
@@ -9,6 +9,7 @@ import type { LearnedDevices } from './faults/learned-devices.js';
 import type { Logger } from '../protocol/log.js';
 import type { RecentLog } from './recent-log.js';
 import { buildReportBundle, fitReport, reportInput } from './report-bundle.js';
+import { REPORT_STRINGS } from './report-strings.js';
 import { configuredSecrets } from './scrub-secrets.js';
 import type { ReportDelivery, ReportOutcome } from './report-outcome.js';
 import { resolveStateDir } from './state-dir.js';
@@ -35,6 +36,8 @@ export interface FileReportOptions {
   learned: LearnedDevices | null;
   log: Logger;
   recent: RecentLog;
+  /** Where the agent's enrollment was looked for, to say so when there is none. */
+  lookedIn?: readonly string[];
   /** Called once the input is checked, before the probe cycle (which takes a few seconds). */
   onProbing?: () => void;
   waitMs?: number;
@@ -50,6 +53,10 @@ export async function fileReport(options: FileReportOptions): Promise<ReportOutc
   const { config, log, recent } = options;
   const now = options.now ?? (() => new Date());
   const input = reportInput(options.words, { by: options.by, device: options.device, defaultReporter: options.defaultReporter });
+  if (config.broker.url === undefined) {
+    // Saved into an outbox nothing will ever send, a report would only look filed: the teacher must know it was not.
+    throw new AvcareError('AGENT_NOT_ENROLLED', REPORT_STRINGS.notConnected(options.lookedIn ?? []), {}, { hint: REPORT_STRINGS.notConnectedHint() });
+  }
   options.onProbing?.();
   const stateDir = resolveStateDir(config);
   const cycle = await runProbeCycle(createProbes(), { config, log });
@@ -92,7 +99,7 @@ async function deliver(options: { config: AgentConfig; outbox: Outbox; seq: numb
     return { status: (await waitFor(gone, waitMs)) ? 'sent' : 'queued', delivery: 'daemon' };
   }
   const url = config.broker.url;
-  if (url === undefined) return { status: 'queued', delivery: 'no-broker' };
+  if (url === undefined) throw new Error('fileReport checks for a broker before it queues anything');
   const transport = new MqttTransport({
     identity: config,
     broker: { ...config.broker, url },

@@ -1,9 +1,9 @@
 /**
  * daemon: the running agent sent it (or will); direct: this command sent it; next-run: the broker
- * is unreachable and no agent runs, so it goes when one does; no-broker: nothing is configured to
- * send it to.
+ * is unreachable and no agent runs, so it goes when one does. (With nothing to send it to, the
+ * command refuses the report instead of keeping it.)
  */
-export type ReportDelivery = 'daemon' | 'direct' | 'next-run' | 'no-broker';
+export type ReportDelivery = 'daemon' | 'direct' | 'next-run';
 
 export interface ReportOutcome {
   reportId: string;

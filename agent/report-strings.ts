@@ -16,7 +16,8 @@ export const REPORT_STRINGS = {
   sent: (reportId: string) => out().t('report.sent', { id: reportId }),
   queuedForDaemon: (reportId: string) => out().t('report.queuedForDaemon', { id: reportId }),
   queuedForNextRun: (reportId: string) => out().t('report.queuedForNextRun', { id: reportId }),
-  queuedNoBroker: (reportId: string) => out().t('report.queuedNoBroker', { id: reportId }),
+  notConnected: (lookedIn: readonly string[]) => out().t('report.notConnected', { where: lookedIn.length > 0 ? out().t('report.notConnectedWhere', { dirs: lookedIn.join(', ') }) : '' }),
+  notConnectedHint: () => out().t('report.notConnectedHint'),
   brokerDetail: (error: string) => out().t('report.brokerDetail', { error }),
   keepId: () => out().t('report.keepId'),
 } as const;
@@ -26,7 +27,6 @@ export function describeReportOutcome(outcome: ReportOutcome): string {
   const lines: string[] = [];
   if (outcome.deviceId !== undefined && outcome.deviceFound === false) lines.push(REPORT_STRINGS.deviceNotFound(printable(outcome.deviceId)));
   if (outcome.status === 'sent') lines.push(REPORT_STRINGS.sent(outcome.reportId));
-  else if (outcome.delivery === 'no-broker') lines.push(REPORT_STRINGS.queuedNoBroker(outcome.reportId));
   else if (outcome.delivery === 'daemon') lines.push(REPORT_STRINGS.queuedForDaemon(outcome.reportId));
   else lines.push(REPORT_STRINGS.queuedForNextRun(outcome.reportId));
   if (outcome.brokerError !== undefined) lines.push(REPORT_STRINGS.brokerDetail(printable(outcome.brokerError)));

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { localStackRunning, readLocalStack, type LocalStack } from '../protocol/local-stack.js';
 import type { AgentConfig } from './config.js';
 
 /**
@@ -12,4 +14,33 @@ export function resolveStateDir(config: Pick<AgentConfig, 'stateDir'>, env: Node
   if (fromSystemd) return fromSystemd;
   if (uid === 0) return '/var/lib/avcare';
   return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'avcare');
+}
+
+/** Where the agent's state was found, and everywhere that was looked at, to say so when nothing is there. */
+export interface LocatedState {
+  dir: string;
+  /** config: --config's stateDir; environment: STATE_DIRECTORY; installed: this user's default; local-stack: what `npm start` enrolled. */
+  via: 'config' | 'environment' | 'installed' | 'local-stack';
+  searched: string[];
+  /** The `npm start` stack the commands found (and whether it still runs), when they use it. */
+  localStack?: LocalStack & { running: boolean };
+}
+
+/**
+ * The state directory of the agent a PC-side command (`consent`, `doctor`, `test`, `report`,
+ * `probe`) is about: the configured or service one; else this user's default when an agent is
+ * enrolled there; else the one `npm start` enrolled on this PC. Never used by `run` or `enroll`,
+ * which must not take over another stack's identity.
+ */
+export function locateStateDir(config: Pick<AgentConfig, 'stateDir'>, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): LocatedState {
+  if (config.stateDir) return { dir: config.stateDir, via: 'config', searched: [config.stateDir] };
+  const fromSystemd = env.STATE_DIRECTORY?.split(':')[0];
+  if (fromSystemd) return { dir: fromSystemd, via: 'environment', searched: [fromSystemd] };
+  const installed = resolveStateDir({}, env, uid);
+  if (existsSync(join(installed, 'identity.json'))) return { dir: installed, via: 'installed', searched: [installed] };
+  const stack = readLocalStack(env);
+  if (stack && existsSync(join(stack.stateDir, 'identity.json'))) {
+    return { dir: stack.stateDir, via: 'local-stack', searched: [installed, stack.stateDir], localStack: { ...stack, running: localStackRunning(stack) } };
+  }
+  return { dir: installed, via: 'installed', searched: stack ? [installed, stack.stateDir] : [installed] };
 }

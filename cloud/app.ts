@@ -31,6 +31,8 @@ export interface AppOptions {
   auditAnchorFile?: string;
   /** The audit retention the cloud runs with (`--audit-retention-days`), for GET /api/audit/verify. */
   auditRetentionDays?: number;
+  /** /healthz answers ok only once this says the cloud can do its work (see healthRoutes). */
+  ready?: () => boolean;
   /** Serves HTTPS with this certificate and key. */
   https?: { cert: Buffer; key: Buffer };
   /**
@@ -47,7 +49,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy, ready }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -73,7 +75,7 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
     ...(security.metricsToken === undefined ? {} : { metricsToken: security.metricsToken }),
   });
   agentsRoutes(app, { store });
-  healthRoutes(app, { store, metrics, routes: () => routes });
+  healthRoutes(app, { store, metrics, routes: () => routes, ...(ready ? { ready } : {}) });
   authRoutes(app, security);
   usersRoutes(app, security);
   enrollRoutes(app, security);

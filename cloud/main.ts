@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AvcareError } from '../protocol/index.js';
 import { silentLogger } from '../protocol/log.js';
+import { runnableCommand } from '../protocol/runnable-command.js';
 import { ensureFirstOperator, readPasswordFile, type FirstRun } from './accounts/first-run.js';
 import type { LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
@@ -21,7 +22,8 @@ import { newSecret } from './identity/secret-token.js';
 import { CloudSigningKey } from './identity/signing-key.js';
 import { startMetricsListener } from './metrics-listener.js';
 import { attachBroker, brokerLogins, createSecurity, type Security } from './security.js';
-import { EMPTY_SERVICE_CONFIG, loadServiceConfig, serviceDirectory, summariseServiceConfig } from './tickets/service-config.js';
+import { serviceDirectory, summariseServiceConfig } from './tickets/service-config.js';
+import { chooseServiceConfig, type ServiceChoice } from './tickets/service-record.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { TicketEngine } from './tickets/ticket-engine.js';
 import { startMqttFeed } from './collector/mqtt-feed.js';
@@ -65,6 +67,8 @@ export interface RunningCloud {
   readonly tickets: TicketEngine;
   readonly security: Security;
   readonly sessions: RemoteSessions;
+  /** The service configuration in use, and whether it was given, recorded by an earlier start, or none. */
+  readonly service: Omit<ServiceChoice, 'config'> & { summary: Record<string, number>; schoolIds: string[] };
   /** What the first start on an empty database created: the operator and (once) its one-time password. */
   readonly firstRun: FirstRun;
   /** /metrics without a token, when --metrics-listen was given. */
@@ -106,7 +110,12 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     if (keyCreated) log.info({ keyPath, keyId: signingKey.keyId }, 'created the cloud signing key; back it up with the database');
 
     const metrics = new CloudMetrics();
-    const service = options.serviceConfig === undefined ? EMPTY_SERVICE_CONFIG : loadServiceConfig(options.serviceConfig);
+    const serviceChoice = chooseServiceConfig(options.serviceConfig, dataDir);
+    const service = serviceChoice.config;
+    if (serviceChoice.origin === 'recorded') {
+      // Said in the lines printed at start too (describeCloud); the log keeps it for a service's journal.
+      log.info({ source: serviceChoice.source, recordedAt: serviceChoice.recordedAt, record: serviceChoice.recordFile }, 'no --service given: using the service configuration an earlier start recorded');
+    }
     const directory = serviceDirectory(service);
     let agentMqttUrl: (host: string) => string = () => options.agentMqttUrl ?? '';
     const security = createSecurity({
@@ -226,7 +235,9 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     }
 
     const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
-    const app = buildApp({ store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
+    // Listening comes before the first operator is made (a taken port must not spend its one-time password), so /healthz waits for the end of the start.
+    let started = false;
+    const app = buildApp({ ready: () => started, store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;
@@ -262,6 +273,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       ],
     });
     const httpUrl = `${scheme}://${reachableHost(options.host)}:${httpPort}/`;
+    started = true;
     if (options.insecurePlaintext) log.warn('credentials are accepted over plain connections from other machines (--insecure-plaintext): use this on a trusted network only');
     log.info({ httpUrl, mqtt, database: redactSpec(spec), service: summariseServiceConfig(service), brokerAccess: security.registry.brokerAccess.description, signingKeyId: signingKey.keyId }, 'cloud started');
 
@@ -287,7 +299,8 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
         ['store', () => store.close()],
       ]).then(() => log.info('cloud stopped')));
 
-    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), store, metrics, tickets, security, sessions: remote.sessions, firstRun, metricsUrl, stop };
+    const { config: _config, ...serviceOrigin } = serviceChoice;
+    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), service: { ...serviceOrigin, summary: summariseServiceConfig(service), schoolIds: service.schools.map((school) => school.id) }, store, metrics, tickets, security, sessions: remote.sessions, firstRun, metricsUrl, stop };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch((cleanupError: unknown) => log.warn({ err: cleanupError }, 'cleanup after a failed start failed'));
@@ -437,14 +450,25 @@ export function describeCloud(cloud: RunningCloud): string {
   const listening = cloud.options.host === '0.0.0.0' ? '\n  (listening on every address of this machine)' : '';
   return [
     `  index     ${cloud.httpUrl}   (the API's routes as JSON, signed in; the web console comes later)`,
-    `  API       ${cloud.httpUrl}api/agents   (sign in: avcare-cloud login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
+    `  API       ${cloud.httpUrl}api/agents   (sign in: ${runnableCommand('avcare-cloud')} login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
     `  health    ${cloud.httpUrl}healthz`,
     `  metrics   ${cloud.metricsUrl ?? `${cloud.httpUrl}metrics   (operator token or --metrics-token-file)`}`,
     `  MQTT      ${brokerLine}`,
     ...(cloud.mqtt.mode === 'embedded' && cloud.mqtt.tlsUrl !== undefined ? [`  MQTTS     ${cloud.mqtt.tlsUrl}`] : []),
     `  access    ${cloud.security.registry.brokerAccess.description}`,
+    `  service   ${describeService(cloud.service)}`,
     `  database  ${cloud.database}${listening}`,
   ].join('\n');
+}
+
+/** Where the service configuration (teams, schools, contracts) came from: a person must see when it is none or an old one. */
+function describeService(service: RunningCloud['service']): string {
+  const counts = `${service.summary.teams ?? 0} teams, ${service.summary.schools ?? 0} schools, ${service.summary.regions ?? 0} regions`;
+  if (service.origin === 'given') return `${service.source ?? '?'} (${counts}); recorded in ${service.recordFile} for the next start`;
+  if (service.origin === 'recorded') {
+    return `no --service given: using ${service.source ?? '?'} as an earlier start recorded it on ${service.recordedAt ?? '?'} (${counts}); give --service FILE to change it`;
+  }
+  return 'none: no service teams, so tickets open unrouted and engineers see no school (give --service FILE)';
 }
 
 /** The lines that tell the person at the terminal how to sign in the first time (the password only this once). */
@@ -452,14 +476,14 @@ export function describeFirstRun(cloud: RunningCloud): string {
   if (!cloud.firstRun.created) return '';
   const url = cloud.httpUrl.replace(/\/$/, '');
   if (cloud.firstRun.oneTimePassword === undefined) {
-    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: avcare-cloud login --url ${url} --user ${cloud.firstRun.name}\n`;
+    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}\n`;
   }
   return [
     `Created the operator account "${cloud.firstRun.name}". Its one-time password (shown only now; you choose your own at the first sign-in):`,
     '',
     `    ${cloud.firstRun.oneTimePassword}`,
     '',
-    `Sign in: avcare-cloud login --url ${url} --user ${cloud.firstRun.name}`,
+    `Sign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}`,
     '',
   ].join('\n');
 }

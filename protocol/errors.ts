@@ -1,3 +1,5 @@
+import { asTyped } from './runnable-command.js';
+
 /**
  * Stable error codes. The CLI prints the message and the hint; the API maps the code to an HTTP
  * status. A code is never renamed: scripts and tickets refer to it.
@@ -102,7 +104,8 @@ export function isAvcareError(error: unknown): error is AvcareError {
  */
 export function reportCommandError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): void {
   if (isAvcareError(error)) {
-    stderr.write(`error [${error.code}]: ${error.message}\nhint: ${error.hint}\n`);
+    // A command named in a hint is written the way it runs here (`npx avcare-cloud ...` in a clone).
+    stderr.write(`error [${error.code}]: ${asTyped(error.message)}\nhint: ${asTyped(error.hint)}\n`);
   } else {
     stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

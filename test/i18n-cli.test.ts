@@ -1,3 +1,5 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeResultSchema } from '../protocol/index.js';
@@ -58,9 +60,12 @@ describe('avcare-agent in Chinese', () => {
   it('run --pretty and report speak Chinese too', async () => {
     const run = await runCli(['--lang', 'zh-CN', 'run', '--pretty', '--max-cycles', '1']);
     expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d 代理 \S+（unassigned\/\S+）：\d+ 个设备$/m);
-    const report = await runCli(['--lang', 'zh-CN', 'report', '投影机', '不亮']);
-    expect(report.stdout).toContain('正在为工程师收集本教室的设备情况和代理的近期日志……');
-    expect(report.stdout).toContain('您的报修已保存在这台电脑上，但本机没有配置服务连接（broker.url）');
-    expect(report.stdout).toMatch(/报修编号：\S+/);
+    // Not enrolled: the report could go nowhere, so it is refused, in Chinese, and nothing is kept.
+    const state = mkdtempSync(join(tmpdir(), 'avcare-zh-report-'));
+    const report = await runCli(['--lang', 'zh-CN', 'report', '投影机', '不亮'], { stateHome: state });
+    expect(report.code).toBe(1);
+    expect(report.stderr).toContain(`这台电脑没有连接到 avcare 云端（在 ${state} 中没有注册信息，配置中也没有消息服务器），报修无处可发；没有保存任何内容`);
+    expect(report.stderr).toContain('请先为这台电脑注册');
+    expect(existsSync(join(state, 'outbox.sqlite'))).toBe(false);
   }, 30_000);
 });

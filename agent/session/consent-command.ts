@@ -5,6 +5,7 @@
  * cloud); with no agent running, `list` and `log` read the PC's record and a revocation is written
  * to it directly (final: the agent refuses the session's commands when it starts).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
@@ -12,6 +13,7 @@ import { AvcareError } from '../../protocol/errors.js';
 import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
 import type { ConsentOperation } from '../control/control-messages.js';
+import type { LocatedState } from '../state-dir.js';
 
 function personName(): string {
   try {
@@ -21,7 +23,7 @@ function personName(): string {
   }
 }
 
-export function consentCommand(stateDirOf: () => string): Command {
+export function consentCommand(locate: () => LocatedState): Command {
   return new Command('consent')
     .description('remote sessions on this PC: list who asks and why, approve, deny, revoke, read what was run, or watch for new requests')
     .addArgument(new Argument('<operation>', 'list | approve | deny | revoke | log | watch').choices(['list', 'approve', 'deny', 'revoke', 'log', 'watch']))
@@ -31,12 +33,13 @@ export function consentCommand(stateDirOf: () => string): Command {
     .option('--json', 'print the sessions (or the log) as JSON')
     .option('--notify', 'watch: also show a desktop notification for each new request (notify-send)')
     .action(async (operation: ConsentOperation | 'watch', sessionId: string | undefined, options: { reason?: string; json?: boolean; withPrivacy?: boolean; notify?: boolean }) => {
-      const stateDir = stateDirOf();
+      const located = locate();
+      const stateDir = located.dir;
       if (operation === 'watch') {
         const { watchConsent } = await import('./consent-watch.js');
         const { askDaemonAboutConsent } = await import('../control/control-client.js');
         const by = personName();
-        const list = async () => ((await askDaemonAboutConsent(stateDir, { operation: 'list', by })) ?? (await withoutDaemon(stateDir, 'list', undefined, by, undefined))).sessions;
+        const list = async () => ((await askDaemonAboutConsent(stateDir, { operation: 'list', by })) ?? (await withoutDaemon(located, 'list', undefined, by, undefined))).sessions;
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());
@@ -48,7 +51,14 @@ export function consentCommand(stateDirOf: () => string): Command {
       // Loaded here, not with the daemon that builds this command: the session schemas cost memory.
       const { askDaemonAboutConsent } = await import('../control/control-client.js');
       const answer = await askDaemonAboutConsent(stateDir, { operation, by, ...(sessionId === undefined ? {} : { sessionId }), ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.withPrivacy ? { withPrivacy: true } : {}) });
-      const { sessions, log } = answer ?? (await withoutDaemon(stateDir, operation, sessionId, by, options.reason));
+      const enrolled = existsSync(join(stateDir, 'identity.json'));
+      // Where the command looked goes to stderr, so --json output stays what it was.
+      if (!answer && enrolled) process.stderr.write(`${out().t('consent.notRunning', { dir: stateDir, via: located.via === 'local-stack' ? out().t('consent.viaLocalStack') : '' })}\n`);
+      const { sessions, log } = answer ?? (await withoutDaemon(located, operation, sessionId, by, options.reason));
+      if (!answer && !enrolled && sessions.length === 0 && !options.json && operation !== 'log') {
+        process.stdout.write(`${out().t('consent.notEnrolled', { dirs: located.searched.join(', ') })}\n`);
+        return;
+      }
       if (options.json) {
         process.stdout.write(`${JSON.stringify(operation === 'log' ? log ?? [] : sessions, null, 2)}\n`);
         return;
@@ -57,13 +67,17 @@ export function consentCommand(stateDirOf: () => string): Command {
     });
 }
 
-async function withoutDaemon(stateDir: string, operation: ConsentOperation, sessionId: string | undefined, by: string, reason: string | undefined): Promise<{ sessions: Record<string, unknown>[]; log?: Record<string, unknown>[] }> {
+async function withoutDaemon(located: LocatedState, operation: ConsentOperation, sessionId: string | undefined, by: string, reason: string | undefined): Promise<{ sessions: Record<string, unknown>[]; log?: Record<string, unknown>[] }> {
+  const stateDir = located.dir;
   const { ConsentStore } = await import('./consent-store.js');
   const { sessionView } = await import('./consent-operation.js');
   const { SessionLog } = await import('./session-log.js');
   const store = ConsentStore.open(join(stateDir, 'sessions.json'));
   const now = new Date();
-  if (operation === 'approve' || operation === 'deny') throw new AvcareError('SESSION_NOT_PENDING', `the agent is not running: an answer must reach the cloud, so ${operation} needs the agent (systemctl start avcare-agent)`);
+  if (operation === 'approve' || operation === 'deny') {
+    const start = located.via === 'local-stack' ? 'npm start in the avcare folder' : 'sudo systemctl start avcare-agent';
+    throw new AvcareError('SESSION_NOT_PENDING', `the agent is not running (its state: ${stateDir}): an answer must reach the cloud, so ${operation} needs the agent`, { stateDir }, { hint: `Start the agent (${start}), then answer again; to refuse at once without it, the school admin can deny in the cloud.` });
+  }
   if (operation === 'revoke') store.revoke(sessionId ?? '', `pc:${by}`, reason ?? null, now);
   const sessions = store.list(now).map(sessionView);
   return operation === 'log' ? { sessions, log: new SessionLog(join(stateDir, 'session-log.jsonl')).read().map((entry) => ({ ...entry })) } : { sessions };

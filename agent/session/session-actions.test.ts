@@ -22,9 +22,12 @@ describe('session actions', () => {
     await expect(sessionActions(hooks({ captureSources: empty }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no microphone: no sound card that records on this PC' });
   });
 
-  it('re-probes through the daemon and gives the devices found', async () => {
+  it('re-probes through the daemon and gives the devices found with each source\'s state', async () => {
     const device = { id: 'usb:046d:082d:1-1.4' } as never;
-    expect(await sessionActions(hooks({ reprobe: () => Promise.resolve([device]) }))('reprobe', {}, new AbortController().signal)).toEqual({ devices: [device] });
+    const snapshot = { at: '2026-12-07T08:00:00.000Z', devices: [device], sources: [{ source: 'usb' as const, state: 'unavailable' as const, reason: 'no USB bus', durationMs: 1 }] };
+    expect(await sessionActions(hooks({ reprobe: () => Promise.resolve(snapshot) }))('reprobe', {}, new AbortController().signal)).toEqual(snapshot);
+    // Before the first cycle the inventory says why it has none, rather than an empty list.
+    expect(await sessionActions(hooks())('inventory', {}, new AbortController().signal)).toMatchObject({ devices: null, reason: expect.stringContaining('first probe cycle') as unknown });
   });
 });
 

@@ -8,6 +8,7 @@ import { AvcareError } from '../../protocol/errors.js';
 import type { Device, SystemSnapshot } from '../../protocol/index.js';
 import type { MeasureTest } from '../../protocol/measure-signal.js';
 import type { SessionAction } from '../../protocol/remote-session.js';
+import type { InventorySnapshot } from '../../protocol/session-results.js';
 import { parseAgentConfig } from '../config.js';
 import type { TestOutcome } from '../measure/test-runner.js';
 import { scrubSecrets } from '../scrub-secrets.js';
@@ -21,8 +22,10 @@ import { configuredCamera, powerCycleCamera, type PowerCycleTimings } from './ca
 import { clipInput, recordClip, snapshotInput, takeSnapshot, type CaptureSources } from './privacy-capture.js';
 
 export interface ActionHooks {
-  reprobe(): Promise<Device[]>;
-  inventory(): Device[] | undefined;
+  /** A probe cycle now: its devices and each source's state. */
+  reprobe(): Promise<InventorySnapshot>;
+  /** The last cycle's, without probing; undefined before the first one ends. */
+  inventory(): InventorySnapshot | undefined;
   health(): Promise<SystemSnapshot | undefined>;
   recentLog(lines: number): string[];
   runTest(test: MeasureTest): Promise<TestOutcome>;
@@ -50,9 +53,9 @@ export function sessionActions(hooks: ActionHooks): ActionRunner {
   return async (action: SessionAction, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
     switch (action) {
       case 'reprobe':
-        return { devices: await hooks.reprobe() };
+        return hooks.reprobe();
       case 'inventory':
-        return { devices: hooks.inventory() ?? null };
+        return hooks.inventory() ?? { devices: null, sources: null, reason: 'the agent has not finished its first probe cycle yet; try reprobe' };
       case 'health-snapshot':
         return { system: (await hooks.health()) ?? null };
       case 'fetch-logs':
@@ -117,10 +120,12 @@ export function setConfigKey(file: string | undefined, key: string, value: strin
  * the same device before the reset).
  */
 async function resetUsbPort(hooks: ActionHooks, port: string, signal: AbortSignal): Promise<{ port: string; device: string; reset: boolean; result: string; devicesAfter: number }> {
-  const devices = await hooks.reprobe();
+  const { devices, sources } = await hooks.reprobe();
   const portOf = (candidate: Device): string | undefined => (candidate.connection?.type === 'usb' ? candidate.connection.portPath : undefined);
   const device = devices.find((candidate) => portOf(candidate) === port);
   if (!device?.usb) {
+    const usb = sources.find((source) => source.source === 'usb');
+    if (usb && usb.state !== 'ok') throw new AvcareError('ACTION_UNAVAILABLE', `USB is ${usb.state} on this PC${usb.reason ? `: ${usb.reason}` : ''}`);
     const ports = devices.flatMap((candidate) => portOf(candidate) ?? []);
     throw new AvcareError('INVALID_ARGUMENT', `no USB device on port ${port} (${ports.length > 0 ? `devices are on ${ports.join(', ')}` : 'this PC shows no USB devices'})`);
   }
@@ -128,15 +133,15 @@ async function resetUsbPort(hooks: ActionHooks, port: string, signal: AbortSigna
   const outcome = await (hooks.usbResetter ?? new LibusbResetter()).reset({ busNumber, deviceAddress, vendorId, productId, port }, signal);
   if (!outcome.reset) throw new AvcareError('ACTION_UNAVAILABLE', outcome.result);
   // The device re-enumerates: the next probe shows whether it came back.
-  return { port, device: device.id, reset: true, result: outcome.result, devicesAfter: (await hooks.reprobe()).length };
+  return { port, device: device.id, reset: true, result: outcome.result, devicesAfter: (await hooks.reprobe()).devices.length };
 }
 
 /** What `avcare-agent report` would attach, now: inventory, system, health history, open faults, the recent log, secrets removed, fitted to one answer. */
 async function diagnosticBundle(hooks: ActionHooks): Promise<unknown> {
-  const devices = await hooks.reprobe();
+  const { at, devices, sources } = await hooks.reprobe();
   const system = await hooks.health();
   const bundle = buildReportBundle({
-    cycle: { at: new Date(), devices, sources: [], ...(system ? { system } : {}) },
+    cycle: { at: new Date(at), devices, sources, ...(system ? { system } : {}) },
     detected: [],
     daemon: hooks.daemonState(),
     daemonRunning: true,

@@ -11,6 +11,12 @@ export interface HealthRoutesOptions {
   routes: () => ReadonlyArray<{ method: string; url: string }>;
   /** A database that takes longer than this to answer counts as down: a probe must not hang. */
   healthTimeoutMs?: number;
+  /**
+   * Whether the cloud has finished starting (the first operator made, the audit anchored, the
+   * timers running): until then /healthz answers 503 "starting", so whoever waits for it can sign
+   * in at once. Without it (tests of the API alone) the app is ready when it answers.
+   */
+  ready?: () => boolean;
 }
 
 /**
@@ -20,7 +26,7 @@ export interface HealthRoutesOptions {
 const PROBE_KEY = agentKey('-', '-');
 
 /** What a load balancer, Prometheus and a person at the root URL need. */
-export function healthRoutes(app: FastifyInstance, { store, metrics, routes, healthTimeoutMs = 2_000 }: HealthRoutesOptions): void {
+export function healthRoutes(app: FastifyInstance, { store, metrics, routes, healthTimeoutMs = 2_000, ready = () => true }: HealthRoutesOptions): void {
   // Signed in like everything but /healthz: even the list of routes is not for strangers.
   app.get('/', () => ({
     name: 'avcare cloud',
@@ -34,6 +40,7 @@ export function healthRoutes(app: FastifyInstance, { store, metrics, routes, hea
   }));
 
   app.get('/healthz', { config: { access: 'public' } }, async (request, reply) => {
+    if (!ready()) return reply.status(503).send({ status: 'starting', db: 'unknown', ...errorBody('STORE_UNAVAILABLE', 'the cloud is still starting') });
     try {
       await withTimeout(store.getAgent(PROBE_KEY), healthTimeoutMs);
       return { status: 'ok', db: 'ok' };

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AvcareError, ROLES, untrustedText, type LoginResponse } from '../../protocol/index.js';
 import { Accounts, type Account } from '../accounts/accounts.js';
+import { readPasswordFile } from '../accounts/first-run.js';
 import { generatePassword } from '../accounts/password-hash.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ACCEPTED_STORE_SPECS, openStore } from '../store/open-store.js';
@@ -23,20 +24,28 @@ const safe = (text: string | null | undefined): string => (text === null || text
 /** `login`, `logout`, `passwd`: a person's own session at the cloud. */
 export function sessionCommands(): Command[] {
   const login = common(new Command('login'))
-    .description('sign in and keep a token (30 days) for the other commands, readable by you only')
+    .description('sign in and keep a token (30 days) for the other commands, readable by you only; the password is asked at the terminal, or read from standard input (one line; a one-time password and the new one on two), or from --password-file')
     .requiredOption('--user <name>', 'your account name')
-    .action(async (flags: CommonFlags & { user: string }) => {
+    .option('--password-file <file>', 'read the password from the first line of this file')
+    .option('--new-password-file <file>', 'signing in with a one-time password: the password you choose, from the first line of this file')
+    .action(async (flags: CommonFlags & { user: string; passwordFile?: string; newPasswordFile?: string }) => {
       const url = cloudUrl(flags);
-      const password = await readSecret(`password for ${flags.user} at ${url}: `);
+      const password = flags.passwordFile === undefined ? await readSecret(`password for ${flags.user} at ${url}: `) : readPasswordFile(flags.passwordFile);
       const answer = await callApi<LoginResponse>(flags, 'POST', '/api/auth/login', { name: flags.user, password, ttlHours: CLI_TOKEN_HOURS, label: 'avcare-cloud CLI' }, { anonymous: true });
-      writeSession({ url, token: answer.token, tokenId: answer.tokenId, name: answer.account.name, expiresAt: answer.expiresAt, ...(flags.ca === undefined ? {} : { caFile: flags.ca }) });
       if (answer.account.mustChangePassword) {
-        process.stderr.write('This password was set for you and must be replaced now.\n');
-        const next = await readSecret('new password (at least 8 characters): ');
-        const again = process.stdin.isTTY ? await readSecret('new password again: ') : next;
-        if (next !== again) throw new AvcareError('INVALID_ARGUMENT', 'the two new passwords differ; run login again');
-        await callApi(flags, 'POST', '/api/auth/password', { currentPassword: password, newPassword: next });
+        // Until the new password is set the token can do nothing else: keep it only once that worked, and end it otherwise.
+        try {
+          process.stderr.write('This password was set for you and must be replaced now.\n');
+          const next = flags.newPasswordFile === undefined ? await readSecret('new password (at least 8 characters): ') : readPasswordFile(flags.newPasswordFile);
+          const again = process.stdin.isTTY && flags.newPasswordFile === undefined ? await readSecret('new password again: ') : next;
+          if (next !== again) throw new AvcareError('INVALID_ARGUMENT', 'the two new passwords differ; run login again');
+          await callApi(flags, 'POST', '/api/auth/password', { currentPassword: password, newPassword: next }, { token: answer.token });
+        } catch (error) {
+          await callApi(flags, 'POST', '/api/auth/logout', undefined, { token: answer.token }).catch(() => undefined);
+          throw error;
+        }
       }
+      writeSession({ url, token: answer.token, tokenId: answer.tokenId, name: answer.account.name, expiresAt: answer.expiresAt, ...(flags.ca === undefined ? {} : { caFile: flags.ca }) });
       const { token: _token, ...shown } = answer;
       print(flags, { ...shown, sessionFile: sessionFile() }, () => `signed in to ${url} as ${answer.account.name} (${answer.account.role.replace('_', ' ')}) until ${answer.expiresAt}\n`);
     });

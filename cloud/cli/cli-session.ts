@@ -68,11 +68,11 @@ function originOf(url: string): string {
 }
 
 /** Where a request goes and with which token and CAs: the token `login` stored goes only to the cloud it came from. */
-function apiTarget(flags: ApiFlags, path: string, anonymous: boolean): { url: URL; token: string | undefined; ca: string[] | undefined } {
+function apiTarget(flags: ApiFlags, path: string, anonymous: boolean, explicitToken?: string): { url: URL; token: string | undefined; ca: string[] | undefined } {
   const session = readSession();
   const base = cloudUrl(flags, session);
   const origin = originOf(base);
-  const token = anonymous ? undefined : ((process.env.AVCARE_TOKEN || undefined) ?? (session && originOf(session.url) === origin ? session.token : undefined));
+  const token = anonymous ? undefined : (explicitToken ?? (process.env.AVCARE_TOKEN || undefined) ?? (session && originOf(session.url) === origin ? session.token : undefined));
   if (!anonymous && token === undefined) {
     throw new AvcareError('UNAUTHENTICATED', `not signed in to ${origin}: run avcare-cloud login --url ${base} --user NAME`);
   }
@@ -84,8 +84,8 @@ function apiTarget(flags: ApiFlags, path: string, anonymous: boolean): { url: UR
  * A request to the API as the signed-in person: $AVCARE_TOKEN, or the token `login` stored,
  * which is sent only to the cloud it came from (never to another --url).
  */
-export async function callApi<T>(flags: ApiFlags, method: 'GET' | 'POST', path: string, body?: unknown, options: { anonymous?: boolean; timeoutMs?: number } = {}): Promise<T> {
-  const target = apiTarget(flags, path, options.anonymous === true);
+export async function callApi<T>(flags: ApiFlags, method: 'GET' | 'POST', path: string, body?: unknown, options: { anonymous?: boolean; timeoutMs?: number; token?: string } = {}): Promise<T> {
+  const target = apiTarget(flags, path, options.anonymous === true, options.token);
   const { body: answer } = await requestJson<T>({
     method,
     url: target.url,

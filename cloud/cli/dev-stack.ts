@@ -4,21 +4,18 @@ import { Command } from 'commander';
 import { createLogger } from '../../protocol/log.js';
 import { AVCARE_VERSION } from '../../protocol/version.js';
 import { isAvcareError, reportCommandError } from '../../protocol/index.js';
+import { forgetLocalStack, writeLocalStack } from '../../protocol/local-stack.js';
+import { runnableCommand } from '../../protocol/runnable-command.js';
 import { osUserName } from './cli-session.js';
+import { startOptionsFrom, withStartOptions, type StartFlags } from './start-options.js';
 import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from '../main.js';
 
-/** The school the PC running `npm start` joins: a stack of its own, with its own data folder. */
+/** The school the PC running `npm start` joins when the service configuration names none (and --school is not given). */
 const LOCAL_SCHOOL = 'local';
 
 /** The agent as installed users run it, next to this file in dist/. */
 const AGENT_CLI = resolve(import.meta.dirname, '../../agent/cli.js');
 
-interface DevStackFlags {
-  port?: string;
-  mqttPort?: string;
-  host: string;
-  data: string;
-}
 
 interface StartedCloud {
   cloud: RunningCloud;
@@ -32,40 +29,43 @@ interface StartedCloud {
  * defaults fall back to free ports, because a developer's machine often runs its own Mosquitto on
  * 1883 or some server on 8080.
  */
-async function runDevStack(flags: DevStackFlags): Promise<void> {
+async function runDevStack(flags: StartFlags & { school?: string }): Promise<void> {
   // The terminal belongs to the agent's readable output; the cloud speaks only of problems.
   const log = createLogger({ level: process.env.AVCARE_LOG_LEVEL ?? 'warn' });
+  const data = flags.data ?? './avcare-data';
   const { cloud, substitutions } = await startWithFallback(
-    {
-      log,
-      host: flags.host,
-      dataDir: flags.data,
-      httpPort: flags.port ?? 8080,
-      mqttPort: flags.mqttPort ?? 1883,
-    },
-    { httpPortChosen: flags.port !== undefined, mqttPortChosen: flags.mqttPort !== undefined },
+    { log, ...startOptionsFrom({ ...flags, host: flags.host ?? '127.0.0.1', data }), httpPort: flags.port ?? 8080, mqttPort: flags.mqttPort ?? 1883 },
+    { httpPortChosen: flags.port !== undefined, mqttPortChosen: flags.mqttPort !== undefined || flags.broker !== undefined },
   );
 
+  const cloudCli = runnableCommand('avcare-cloud');
   process.stdout.write(`avcare ${AVCARE_VERSION}: cloud and an agent for this PC\n${describeCloud(cloud)}\n`);
   for (const line of substitutions) process.stdout.write(`  note: ${line}\n`);
   const cloudUrl = cloud.httpUrl.replace(/\/$/, '');
   process.stdout.write(
-    `\n${describeFirstRun(cloud) || `Sign in as operator with the password you chose: node dist/cloud/cli.js login --url ${cloudUrl} --user operator\n(forgotten? node dist/cloud/cli.js users recover operator --data ${flags.data})\n`}`,
+    `\n${describeFirstRun(cloud) || `Sign in as operator with the password you chose: ${cloudCli} login --url ${cloudUrl} --user operator\n(forgotten? ${cloudCli} users recover operator --data ${data})\n`}`,
   );
 
   // This PC's agent joins the local school the way any PC does: an enrollment token, then `avcare-agent enroll`.
   // Its state (identity, outbox) stays in the data folder unless the environment names a state directory.
-  const agentEnv = { ...process.env, STATE_DIRECTORY: process.env.STATE_DIRECTORY ?? resolve(flags.data, 'agent-state') };
-  const { token } = await cloud.security.enrollTokens.create({ schoolId: LOCAL_SCHOOL, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUserName()}`, source: null });
+  const agentEnv = { ...process.env, STATE_DIRECTORY: process.env.STATE_DIRECTORY ?? resolve(data, 'agent-state') };
+  // A school the service configuration knows, so its team's engineers serve this PC as they would a classroom's.
+  const school = flags.school ?? cloud.service.schoolIds[0] ?? LOCAL_SCHOOL;
+  const { token } = await cloud.security.enrollTokens.create({ schoolId: school, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUserName()}`, source: null });
   const enrolled = await runToEnd(process.execPath, [AGENT_CLI, 'enroll', '--cloud', cloudUrl, '--token', token], agentEnv);
   if (enrolled.code !== 0) {
     await cloud.stop();
     throw new Error(`enrolling this PC's agent failed:\n${enrolled.output}`);
   }
-  process.stdout.write(`This PC's agent is enrolled in school "${LOCAL_SCHOOL}" (identity in ${join(agentEnv.STATE_DIRECTORY, 'identity.json')}).\n`);
+  // The PC-side commands (consent, doctor, test, report, probe) find this agent through the note.
+  const note = writeLocalStack({ version: 1, stateDir: agentEnv.STATE_DIRECTORY, cloudUrl, pid: process.pid, startedAt: new Date().toISOString() });
+  const agentCli = runnableCommand('avcare-agent');
+  process.stdout.write(
+    `This PC's agent is enrolled in school "${school}"${flags.school === undefined && cloud.service.schoolIds.length > 0 ? ' (the first school of the service configuration; --school chooses another)' : ''} (identity in ${join(agentEnv.STATE_DIRECTORY, 'identity.json')}; ${note} tells ${agentCli} doctor, consent, test and report where it is).\n`,
+  );
 
-  // --broker: the enrolled URL names the port this cloud took, which a later start may not get again.
-  const agentArgs = [AGENT_CLI, 'run', '--pretty', '--broker', cloud.mqtt.url];
+  // --broker: the enrolled URL names the port this cloud took, which a later start may not get again (an external broker's is what enrollment gave).
+  const agentArgs = [AGENT_CLI, 'run', '--pretty', ...(cloud.mqtt.mode === 'embedded' ? ['--broker', cloud.mqtt.url] : [])];
   process.stdout.write(`Starting the agent: node ${agentArgs.map((arg) => (arg === AGENT_CLI ? 'dist/agent/cli.js' : arg)).join(' ')}\nCtrl-C stops both.\n\n`);
   const agent = spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: agentEnv });
   const agentExited = new Promise<number>((resolveExit) => {
@@ -82,6 +82,7 @@ async function runDevStack(flags: DevStackFlags): Promise<void> {
     // The agent first: its clean stop publishes "offline, stopped" through the broker while the cloud still stores it.
     await stopChild(agent, agentExited, 10_000);
     await cloud.stop();
+    forgetLocalStack(process.pid);
   };
   stopOnSignals({ stop: stopAll }, log, { forceAfterMs: 25_000, onStopped: () => process.stdout.write('\navcare stopped (cloud and agent)\n') });
 
@@ -89,6 +90,7 @@ async function runDevStack(flags: DevStackFlags): Promise<void> {
   if (stopping) return;
   process.stderr.write(`\nthe agent exited on its own (code ${code}); stopping the cloud\n`);
   await cloud.stop();
+  forgetLocalStack(process.pid);
   process.exitCode = code === 0 ? 1 : code;
 }
 
@@ -144,12 +146,13 @@ async function stopChild(child: ChildProcess, exited: Promise<number>, graceMs: 
   clearTimeout(timer);
 }
 
-const program = new Command('avcare-dev-stack')
-  .description('npm start: the avcare cloud and an agent for this PC, on one machine')
-  .option('--port <port>', 'HTTP API port (default 8080, or a free one when 8080 is taken)')
-  .option('--mqtt-port <port>', 'embedded MQTT broker port (default 1883, or a free one when 1883 is taken)')
-  .option('--host <address>', 'address to listen on; 0.0.0.0 lets other PCs connect (they need https: see avcare-cloud start --tls-cert)', '127.0.0.1')
-  .option('--data <dir>', 'data folder for the SQLite database', './avcare-data')
+const program = withStartOptions(
+  new Command('avcare-dev-stack').description(
+    "npm start: the avcare cloud and an agent for this PC, on one machine. Takes avcare-cloud start's options (npm start -- --service FILE); it listens on 127.0.0.1 unless --host says otherwise, and a default port that is taken is replaced by a free one",
+  ),
+  { host: '127.0.0.1' },
+)
+  .option('--school <id>', "the school this PC's agent joins (default: the first school of the service configuration, else \"local\")")
   .action(runDevStack);
 
 try {

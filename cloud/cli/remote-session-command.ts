@@ -3,10 +3,13 @@
  * closes; the school admin approves, denies and revokes; both list, show and watch. Who acts is
  * the signed-in person (`avcare-cloud login`): the cloud records it, nobody types it.
  */
+import { writeFileSync } from 'node:fs';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, untrustedText } from '../../protocol/index.js';
 import { isPrivacyAction, SESSION_ACTIONS } from '../../protocol/remote-session.js';
+import { asTyped } from '../../protocol/runnable-command.js';
 import { callApi, printResult, streamApi, withApiOptions, type ApiFlags } from './cli-session.js';
+import { renderResult } from './session-results.js';
 import type { RemoteCommand, RemoteSession } from '../sessions/session-store.js';
 
 interface Flags extends ApiFlags {
@@ -30,7 +33,7 @@ export function remoteSessionCommand(): Command {
     .action(async (flags: Flags & { school: string; agent: string; reason: string; scopes: string; minutes?: number }) => {
       const body = { schoolId: flags.school, agentId: flags.agent, reason: flags.reason, scopes: list(flags.scopes), ...(flags.minutes === undefined ? {} : { durationMinutes: flags.minutes }) };
       const { session } = await callApi<{ session: RemoteSession }>(flags, 'POST', '/api/sessions', body);
-      printResult(flags, { session }, () => `${renderSession(session)}\nwaiting for the school to answer by ${session.answerBy}: \`avcare-cloud session show ${session.id}\`\n`);
+      printResult(flags, { session }, () => `${renderSession(session)}\n${asTyped(`waiting for the school to answer by ${session.answerBy}: \`avcare-cloud session show ${session.id}\``)}\n`);
     });
 
   common(command.command('list'))
@@ -60,8 +63,9 @@ export function remoteSessionCommand(): Command {
     const sub = common(command.command(name)).description(description).argument('<id>', 'session id');
     if (name === 'approve') sub.option('--grant <actions>', 'grant only these actions, comma-separated (default: every asked action but the privacy ones)');
     sub.action(async (id: string, flags: Flags & { grant?: string }) => {
+      const before = name === 'approve' ? (await callApi<Shown>(flags, 'GET', path(id))).session : undefined;
       const { session } = await callApi<{ session: RemoteSession }>(flags, 'POST', path(id, `/${name}`), flags.grant === undefined ? {} : { grant: list(flags.grant) });
-      printResult(flags, { session }, () => `${renderSession(session)}\n`);
+      printResult(flags, { session }, () => `${renderSession(session)}\n${before ? `${describeGrant(before.scopes, session.scopes)}\n` : ''}`);
     });
   }
 
@@ -88,10 +92,12 @@ export function remoteSessionCommand(): Command {
     .addArgument(new Argument('<action>', `one of: ${SESSION_ACTIONS.join(', ')}`).choices(SESSION_ACTIONS))
     .option('--arg <name=value...>', 'an argument of the action, e.g. --arg camera=/dev/ttyUSB0 --arg lines=100')
     .option('--wait <seconds>', 'how long to wait for the result (0: do not wait)', (value) => positiveInteger(value, '--wait', true), 120)
-    .action(async (id: string, action: string, flags: Flags & { arg?: string[]; wait: number }) => {
+    .option('--save <file>', 'camera-snapshot, audio-clip: write the JPEG or Opus file here')
+    .action(async (id: string, action: string, flags: Flags & { arg?: string[]; wait: number; save?: string }) => {
       const body = { action, args: parseArgs(flags.arg ?? []), waitSeconds: Math.min(flags.wait, 300) };
       const { command: ran } = await callApi<{ command: RemoteCommand }>(flags, 'POST', path(id, '/commands'), body, { timeoutMs: (body.waitSeconds + 15) * 1000 });
-      printResult(flags, { command: ran }, () => `${renderCommand(ran)}\n`);
+      const saved = flags.save === undefined ? undefined : saveCapture(ran, flags.save);
+      printResult(flags, { command: ran }, () => `${renderCommand(ran)}\n${saved ? `${saved}\n` : ''}`);
       if (ran.status === 'failed' || ran.status === 'refused' || ran.status === 'unanswered') process.exitCode = 1;
       if (ran.status === 'sent' && flags.wait > 0) process.exitCode = 3;
     });
@@ -149,15 +155,41 @@ export function renderSession(session: RemoteSession): string {
   return lines.join('\n');
 }
 
+/** One command: when it was sent and (once answered) when it finished, how long it took, and its result for people. */
 export function renderCommand(command: RemoteCommand): string {
-  const head = `  ${command.issuedAt}  ${command.action} ${JSON.stringify(command.args)}  ${command.status.toUpperCase()}`;
+  const args = Object.keys(command.args).length === 0 ? '' : ` ${safe(JSON.stringify(command.args), 300)}`;
+  const finished = command.finishedAt === null ? (command.status === 'sent' ? '  (waiting for the PC)' : '') : `  finished ${command.finishedAt} (${seconds(command.issuedAt, command.finishedAt)})`;
+  const head = `  ${command.action}${args}  ${command.status.toUpperCase()}  sent ${command.issuedAt}${finished}`;
   if (command.error) return `${head}\n    ${safe(command.error.code, 64)}: ${safe(command.error.message, 1000)}`;
   if (command.result === null || command.result === undefined) return head;
-  const text = JSON.stringify(command.result, null, 2);
-  return `${head}\n${(untrustedText(text, 16_000) ?? '')
-    .split('\n')
+  return `${head}\n${renderResult(command.action, command.result)
     .map((line) => `    ${line}`)
     .join('\n')}`;
+}
+
+function seconds(from: string, to: string): string {
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) ? `after ${(Math.max(0, ms) / 1000).toFixed(1)} s` : '?';
+}
+
+/** What an approval granted, and the privacy actions asked for that it left out (they are granted only by name). */
+export function describeGrant(asked: readonly string[], granted: readonly string[]): string {
+  const left = asked.filter((scope) => !granted.includes(scope));
+  const privacyLeft = left.filter((scope) => isPrivacyAction(scope as Parameters<typeof isPrivacyAction>[0]));
+  const otherLeft = left.filter((scope) => !privacyLeft.includes(scope));
+  const lines = [`granted: ${granted.length > 0 ? granted.join(', ') : 'nothing'}`];
+  if (privacyLeft.length > 0) lines.push(`not granted (privacy: they see or hear the classroom): ${privacyLeft.join(', ')}; name them with --grant to allow them`);
+  if (otherLeft.length > 0) lines.push(`not granted: ${otherLeft.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** A snapshot or clip to a file (the engineer asked for it by --save); what was written, or why not. */
+function saveCapture(command: RemoteCommand, file: string): string {
+  const result = command.result as { base64?: unknown; format?: unknown } | null;
+  if (command.status !== 'ok' || typeof result?.base64 !== 'string') return `nothing saved to ${file}: the command gave no capture`;
+  const bytes = Buffer.from(result.base64, 'base64');
+  writeFileSync(file, bytes, { mode: 0o600 });
+  return `saved ${bytes.length} bytes (${typeof result.format === 'string' ? safe(result.format, 20) : 'capture'}) to ${file}`;
 }
 
 /** Prints each step of the session as it happens; returns when the session ends or the stream closes. */

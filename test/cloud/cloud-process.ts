@@ -33,7 +33,8 @@ export function runNodeEntry(entry: string, args: string[], options: { cwd?: str
   const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'avcare-cloud-run-'));
   const child = spawn(process.execPath, [entry, ...args], {
     cwd,
-    env: { ...process.env, AVCARE_CONFIG: '', STATE_DIRECTORY: join(cwd, 'agent-state'), ...options.env },
+    // Hermetic: the person's own state and config folders (npm start's note, a CLI sign-in) are never touched.
+    env: { ...process.env, AVCARE_CONFIG: '', STATE_DIRECTORY: join(cwd, 'agent-state'), XDG_STATE_HOME: join(cwd, 'xdg-state'), XDG_CONFIG_HOME: join(cwd, 'xdg-config'), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

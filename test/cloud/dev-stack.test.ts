@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../cloud/store/open-store.js';
-import { DEV_STACK, eventually, getJson, oneTimePassword, runNodeEntry, signIn, type RunningProcess } from './cloud-process.js';
+import { CLOUD_CLI, DEV_STACK, eventually, getJson, oneTimePassword, runNodeEntry, signIn, type RunningProcess } from './cloud-process.js';
 
 const running: RunningProcess[] = [];
 const blockers: Server[] = [];
@@ -50,7 +50,8 @@ describe('npm start (dist/cloud/cli/dev-stack.js)', () => {
     expect(stack.stdout()).toMatch(/note: port 1883 is already in use \(another MQTT broker\?\): the embedded broker took \d+ instead/);
     // It made an operator and says how to sign in, then enrolled this PC's agent like any PC.
     const baseUrl = apiUrl.replace(/\/api\/agents$/, '');
-    expect(stack.stdout()).toContain(`Sign in: avcare-cloud login --url ${baseUrl} --user operator`);
+    // Printed the way it runs from where the stack was started (here a folder outside the clone: node and the path).
+    expect(stack.stdout()).toContain(`Sign in: node ${CLOUD_CLI} login --url ${baseUrl} --user operator`);
     // The banner says what the root URL is: the API's index, not a console that does not exist yet.
     expect(stack.stdout()).toContain(`index     ${baseUrl}/   (the API's routes as JSON, signed in; the web console comes later)`);
     expect(stack.stdout()).toContain('This PC\'s agent is enrolled in school "local"');

@@ -72,21 +72,31 @@ describe('usb-reset and diagnostic-bundle', () => {
   it('resets only the device the inventory shows on that port, checking it is the same device', async () => {
     const asked: unknown[] = [];
     const resetter: UsbResetter = { reset: (target) => (asked.push(target), Promise.resolve({ reset: true, result: 'reset bus 1 address 7' })) };
-    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]), usbResetter: resetter }));
+    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve({ at: new Date().toISOString(), devices: [webcam], sources: [{ source: 'usb', state: 'ok', durationMs: 3 }] }), usbResetter: resetter }));
     expect(await actions('usb-reset', { port: '1-1.4' }, signal())).toMatchObject({ port: '1-1.4', device: webcam.id, reset: true, devicesAfter: 1 });
     expect(asked).toEqual([{ busNumber: 1, deviceAddress: 7, vendorId: 0x046d, productId: 0x082d, port: '1-1.4' }]);
     await expect(actions('usb-reset', { port: '2-3' }, signal())).rejects.toThrow('no USB device on port 2-3 (devices are on 1-1.4)');
   });
 
   it('reports a PC without a USB bus as such (the real resetter, on this machine)', async () => {
-    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]) }));
+    const actions = sessionActions(hooks({ reprobe: () => Promise.resolve({ at: new Date().toISOString(), devices: [webcam], sources: [{ source: 'usb', state: 'ok', durationMs: 3 }] }) }));
     await expect(actions('usb-reset', { port: '1-1.4' }, signal())).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: expect.stringContaining('no USB bus') as unknown });
+  });
+
+  it('says a USB bus the PC does not have is unavailable, rather than that nothing is plugged in there', async () => {
+    const noBus = { at: new Date().toISOString(), devices: [], sources: [{ source: 'usb' as const, state: 'unavailable' as const, reason: 'no USB bus: /sys/bus/usb is absent', durationMs: 1 }] };
+    await expect(sessionActions(hooks({ reprobe: () => Promise.resolve(noBus) }))('usb-reset', { port: '1-1.4' }, signal())).rejects.toMatchObject({
+      code: 'ACTION_UNAVAILABLE',
+      message: 'USB is unavailable on this PC: no USB bus: /sys/bus/usb is absent',
+    });
+    const bundle = (await sessionActions(hooks({ reprobe: () => Promise.resolve(noBus) }))('diagnostic-bundle', {}, signal())) as { sources: unknown[] };
+    expect(bundle.sources).toEqual(noBus.sources);
   });
 
   it('collects the bundle with the secrets removed and fits it into one answer', async () => {
     const secret = 'avc_ms_TopSecretValue123';
     const log = Array.from({ length: 500 }, (_, index) => `line ${index}: connected with ${secret} ${'x'.repeat(300)}`);
-    const bundle = (await sessionActions(hooks({ reprobe: () => Promise.resolve([webcam]), recentLog: () => log, secrets: [secret] }))('diagnostic-bundle', {}, signal())) as { inventory: Device[]; logExcerpt: string[] };
+    const bundle = (await sessionActions(hooks({ reprobe: () => Promise.resolve({ at: new Date().toISOString(), devices: [webcam], sources: [{ source: 'usb', state: 'ok', durationMs: 3 }] }), recentLog: () => log, secrets: [secret] }))('diagnostic-bundle', {}, signal())) as { inventory: Device[]; logExcerpt: string[] };
     const text = JSON.stringify(bundle);
     expect(text).not.toContain(secret);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_RESULT_BYTES - 2048);
