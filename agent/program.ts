@@ -189,7 +189,11 @@ export function buildProgram(): Command {
         watchHotplug: (onChange) => {
           const watcher = watchUsbHotplug(() => onChange());
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
-          if (pretty) process.stdout.write(`USB hotplug: ${watcher.mode}${watcher.reason ? ` (${watcher.reason})` : ''}\n`);
+          if (pretty) {
+            const { t, stored } = out();
+            const reason = watcher.reasonKey ? stored(watcher.reasonKey, watcher.reasonParams ?? {}) : watcher.reason;
+            process.stdout.write(`${t('run.hotplug', { mode: t(`hotplugMode.${watcher.mode}`), reason: reason ? ` (${printable(reason)})` : '' })}\n`);
+          }
           return watcher;
         },
         ...(publishing ? { healthProbe: createSystemProbe() } : {}),
@@ -197,8 +201,8 @@ export function buildProgram(): Command {
       });
       log.info({ agentId: config.agentId, schoolId: config.schoolId, roomId: config.roomId, version: AVCARE_VERSION, intervalSeconds: config.probeIntervalSeconds }, 'agent started');
       if (pretty) {
-        process.stdout.write(`avcare agent ${AVCARE_VERSION}: probing every ${config.probeIntervalSeconds} s and on USB hotplug; Ctrl-C stops.\n`);
-        if (publishing) process.stdout.write(`Publishing to ${publishing.describe()}\n`);
+        process.stdout.write(`${out().t('run.header', { version: AVCARE_VERSION, seconds: config.probeIntervalSeconds })}\n`);
+        if (publishing) process.stdout.write(`${out().t('run.publishing', { where: publishing.describe() })}\n`);
       }
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { systemSnapshot, usbDevice } from '../test/helpers/device-factory.js';
 import { FAULT_CODES, SELF_HELP } from '../protocol/index.js';
-import { printable, renderDevices, renderFaults, renderSystem } from './render.js';
+import { useLocale } from './i18n/i18n.js';
+import { faultText, printable, renderDevices, renderFaults, renderSources, renderSystem } from './render.js';
 
 describe('rendering for the terminal', () => {
   it('escapes control characters from device strings instead of printing them', () => {
@@ -41,5 +42,27 @@ describe('renderSystem', () => {
 
   it('has self-help steps for every fault code', () => {
     for (const code of Object.keys(FAULT_CODES)) expect(SELF_HELP[code as keyof typeof SELF_HELP].length).toBeGreaterThan(0);
+  });
+
+  it('gives the reasons the agent writes itself in the reader\'s language: a source unavailable, a device not answering', () => {
+    const sources = [
+      { source: 'usb' as const, state: 'unavailable' as const, reason: 'no USB bus: /sys/bus/usb is absent, so ...', reasonKey: 'sourceReason.noUsbBus', reasonParams: { path: '/sys/bus/usb' }, durationMs: 1 },
+      { source: 'pjlink' as const, state: 'error' as const, errorCode: 'PROBE_TIMEOUT', reason: 'pjlink probe did not finish within 8000 ms', reasonKey: 'sourceReason.timeout', reasonParams: { seconds: 8 }, durationMs: 8000 },
+    ];
+    const fault = { messageKey: 'faults.VISCA_NOT_ANSWERING' as const, params: { device: 'Front PTZ', place: '192.0.2.60:52381 (sony-ip)', reason: 'no reply from VISCA camera 1 within 1000 ms', reasonCode: 'VISCA_TIMEOUT' } };
+    try {
+      useLocale('zh-CN');
+      const zh = renderSources(sources);
+      expect(zh).toContain('usb      不可用: 没有 USB 总线：/sys/bus/usb 不存在');
+      expect(zh).toContain('pjlink   出错: 未在 8 秒内完成 [PROBE_TIMEOUT]');
+      const text = faultText(fault);
+      expect(text).toContain('摄像机没有及时应答');
+      expect(text).not.toContain('no reply from VISCA camera');
+    } finally {
+      useLocale('en');
+    }
+    // In English the detail (addresses, timings) is kept as the agent wrote it.
+    expect(faultText(fault)).toContain('no reply from VISCA camera 1 within 1000 ms');
+    expect(renderSources(sources)).toContain('usb      unavailable: no USB bus: /sys/bus/usb is absent');
   });
 });

@@ -1,5 +1,5 @@
 import { FAULT_CODES, type Device, type SourceStatus, type SystemSnapshot } from '../protocol/index.js';
-import { out } from './i18n/i18n.js';
+import { out, type MessageKey, type ParamValue } from './i18n/i18n.js';
 import { displayWidth, padDisplay } from './text-width.js';
 import type { FaultCondition } from './faults/fault-condition.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
@@ -82,15 +82,38 @@ function viscaNotes(device: Device): string {
 
 export function renderSources(sources: readonly SourceStatus[]): string {
   const { t } = out();
-  // Probe reasons come from the OS and libraries, in English: they are shown as they are.
+  // What the agent says itself comes in the reader's language (reasonKey); a library's own words stay as they are, inside it.
   return sources
-    .map((s) => `${s.source.padEnd(8)} ${t(`sourceState.${s.state}`)}${s.reason ? `: ${printable(s.reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`)
+    .map((s) => {
+      const reason = s.reasonKey ? sourceReason(s.reasonKey, s.reasonParams ?? {}) : s.reason;
+      return `${s.source.padEnd(8)} ${t(`sourceState.${s.state}`)}${reason ? `: ${printable(reason)}` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`;
+    })
     .join('\n');
+}
+
+/** A reason kept as a key: translated when the catalog has it (an older agent's key may not be). */
+function sourceReason(key: string, params: Readonly<Record<string, ParamValue>>): string | undefined {
+  const text = out().stored(key as MessageKey, params);
+  return text === key ? undefined : text;
+}
+
+/**
+ * A device error's reason in the reader's language: the agent's own sentence for its code (the
+ * English detail, with addresses and timings, stays in JSON and the cloud), or the detail itself.
+ */
+export function deviceErrorText(error: { code: string; message: string }): string {
+  const key = `deviceError.${error.code}` as MessageKey;
+  const text = out().stored(key, {});
+  return printable(text === key || out().locale === 'en' ? error.message : text);
 }
 
 /** A fault's message in the reader's language, from its key and parameters (device names made printable). */
 export function faultText(condition: Pick<FaultCondition, 'messageKey' | 'params'>): string {
-  return printable(out().stored(condition.messageKey, condition.params));
+  const { params } = condition;
+  // The reason inside a fault is the device's error: in another language, the agent's own sentence for its code.
+  const reasonCode = typeof params['reasonCode'] === 'string' ? params['reasonCode'] : undefined;
+  const localised = reasonCode !== undefined && typeof params['reason'] === 'string' ? { ...params, reason: deviceErrorText({ code: reasonCode, message: params['reason'] }) } : params;
+  return printable(out().stored(condition.messageKey, localised));
 }
 
 export function renderFaults(faults: readonly (FaultCondition | ActiveFault)[]): string {

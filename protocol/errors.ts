@@ -35,7 +35,7 @@ export const ERROR_CODES = {
   REPORT_INVALID: { hint: 'Describe the problem in quotes, in 1 to 2000 characters: avcare-agent report "the projector flickers". --device takes an id shown by `avcare-agent probe --json`; --by a name of at most 128 characters.' },
   TICKET_STATE_CONFLICT: { hint: 'A ticket moves open -> acknowledged -> in progress -> resolved -> closed; show it to see where it is now.' },
   UNAUTHENTICATED: { hint: 'Sign in first: `avcare-cloud login --url URL --user NAME` (the API wants "Authorization: Bearer TOKEN").' },
-  FORBIDDEN: { hint: 'Your role does not allow this; an operator or your school admin can do it, or give you a role that can.' },
+  FORBIDDEN: { hint: 'Your role does not allow this; the refusal says which role does.' },
   PASSWORD_CHANGE_REQUIRED: { hint: 'This password was set by someone else: choose your own with `avcare-cloud passwd` (or POST /api/auth/password) first.' },
   LOGIN_FAILED: { hint: 'Check the name and the password; an administrator can reset a forgotten password with `avcare-cloud users passwd NAME`.' },
   LOGIN_THROTTLED: { hint: 'Too many wrong passwords: wait the time named, or ask an administrator to reset the password.' },
@@ -80,7 +80,7 @@ export class AvcareError extends Error {
   readonly code: ErrorCode;
   readonly context: Readonly<Record<string, unknown>>;
   /** A hint fitted to this case (the reader's role, what was looked for), instead of the code's general one. */
-  private readonly specificHint: string | undefined;
+  readonly specificHint: string | undefined;
 
   constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown; hint?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

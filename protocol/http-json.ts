@@ -163,9 +163,11 @@ function readBody(response: IncomingMessage): Promise<string> {
 }
 
 function apiError(parsed: unknown, status: number): AvcareError {
-  const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const error = (parsed as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | null)?.error;
   const code = typeof error?.code === 'string' && error.code in ERROR_CODES ? (error.code as ErrorCode) : 'CLOUD_REQUEST_FAILED';
   // The message comes from the network: printable and bounded before it reaches a terminal.
   const message = untrustedText(typeof error?.message === 'string' ? error.message : `HTTP ${status}`, 500) ?? `HTTP ${status}`;
-  return new AvcareError(code, message, { status });
+  // A hint the cloud fitted to this caller (their role) replaces the code's general one.
+  const hint = typeof error?.hint === 'string' ? untrustedText(error.hint, 500) : undefined;
+  return new AvcareError(code, message, { status }, hint === undefined ? undefined : { hint });
 }

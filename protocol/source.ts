@@ -10,7 +10,11 @@ export type ProbeSource = z.infer<typeof probeSourceSchema>;
 export const sourceStatusSchema = z.object({
   source: probeSourceSchema,
   state: z.enum(['ok', 'unavailable', 'error']),
+  /** In English, for logs, JSON and the cloud. */
   reason: z.string().optional(),
+  /** The reason as a message catalog key and its parameters, so a person reads it in their language. */
+  reasonKey: z.string().max(64).optional(),
+  reasonParams: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   errorCode: z.string().optional(),
   durationMs: z.number().nonnegative(),
 });

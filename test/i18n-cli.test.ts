@@ -59,6 +59,10 @@ describe('avcare-agent in Chinese', () => {
 
   it('run --pretty and report speak Chinese too', async () => {
     const run = await runCli(['--lang', 'zh-CN', 'run', '--pretty', '--max-cycles', '1']);
+    // The lines the agent writes itself are Chinese too: its header, the hotplug mode and why, each source's reason.
+    expect(run.stdout).toMatch(/^avcare 代理 \S+：每 60 秒及 USB 热插拔时探测；按 Ctrl-C 停止。$/m);
+    expect(run.stdout).toMatch(/^USB 热插拔：/m);
+    expect(run.stdout).not.toMatch(/probing every|USB hotplug|is absent|no USB bus/);
     expect(run.stdout).toMatch(/^\d\d:\d\d:\d\d 代理 \S+（unassigned\/\S+）：\d+ 个设备$/m);
     // Not enrolled: the report could go nowhere, so it is refused, in Chinese, and nothing is kept.
     const state = mkdtempSync(join(tmpdir(), 'avcare-zh-report-'));

@@ -98,7 +98,7 @@ export const viscaCameraFaults: FaultRule = (snapshot) => {
       faults.push(condition('VISCA_POWER_ERROR', device, source, { device: deviceEvidence(device), visca: device.visca }, 'faults.VISCA_POWER_ERROR', { device: device.name }));
     } else if (device.status === 'unreachable') {
       const evidence = { device: deviceEvidence(device), error: device.error, ...(device.visca?.framingAttempts ? { framingAttempts: device.visca.framingAttempts } : {}) };
-      faults.push(condition('VISCA_NOT_ANSWERING', device, source, evidence, 'faults.VISCA_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply' }));
+      faults.push(condition('VISCA_NOT_ANSWERING', device, source, evidence, 'faults.VISCA_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply', ...reasonCode(device) }));
     }
   }
   return faults;
@@ -119,11 +119,11 @@ export const projectorFaults: FaultRule = (snapshot, context) => {
       }
       if (device.error?.code === 'PJLINK_REFUSED') {
         const place = `${device.connection.host}:${device.connection.port}`;
-        faults.push(condition('PJLINK_REFUSED', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_REFUSED', { device: device.name, place, reason: device.error.message }));
+        faults.push(condition('PJLINK_REFUSED', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_REFUSED', { device: device.name, place, reason: device.error.message, ...reasonCode(device) }));
         continue;
       }
       if (device.error?.code === 'PJLINK_PROTOCOL_ERROR') {
-        faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_BAD_REPLY.error', { device: device.name, reason: device.error.message }));
+        faults.push(condition('PJLINK_BAD_REPLY', device, 'pjlink', { device: deviceEvidence(device), error: device.error }, 'faults.PJLINK_BAD_REPLY.error', { device: device.name, reason: device.error.message, ...reasonCode(device) }));
         continue;
       }
       // Projectors in eco-standby stop answering PJLink (shared/domain.md): silence after a
@@ -132,7 +132,7 @@ export const projectorFaults: FaultRule = (snapshot, context) => {
       if (last && QUIET_POWER_STATES.has(last.power)) continue;
       const evidence = { device: deviceEvidence(device), error: device.error, lastAnswer: last ?? null };
       const place = `${device.connection.host}:${device.connection.port}`;
-      faults.push(condition('PJLINK_NOT_ANSWERING', device, 'pjlink', evidence, 'faults.PJLINK_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply' }));
+      faults.push(condition('PJLINK_NOT_ANSWERING', device, 'pjlink', evidence, 'faults.PJLINK_NOT_ANSWERING', { device: device.name, place, reason: device.error?.message ?? 'no reply', ...reasonCode(device) }));
       continue;
     }
     const info = device.pjlink;
@@ -185,4 +185,9 @@ export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceU
 
 export function evaluateFaults(snapshot: CycleSnapshot, context: RuleContext, rules: readonly FaultRule[] = FAULT_RULES): FaultCondition[] {
   return rules.flatMap((rule) => rule(snapshot, context));
+}
+
+/** The device error's code beside its English reason, so a reader in another language gets the agent's own sentence for it. */
+function reasonCode(device: Device): { reasonCode?: string } {
+  return device.error ? { reasonCode: device.error.code } : {};
 }

@@ -56,7 +56,7 @@ describe('createMediaProbe on this PC', () => {
 describe('createMediaProbe', () => {
   it('reports unavailable with the platform on a PC that is not Linux', async () => {
     const findings = await createMediaProbe({ platform: 'win32' }).run(context, signal);
-    expect(findings).toEqual({ state: 'unavailable', reason: 'media nodes are read from Linux sysfs and procfs; this PC runs win32', devices: [] });
+    expect(findings).toEqual({ state: 'unavailable', reason: 'media nodes are read from Linux sysfs and procfs; this PC runs win32', reasonKey: 'sourceReason.mediaNotLinux', reasonParams: { platform: 'win32' }, devices: [] });
   });
 
   it('reports unavailable with both paths when a tree has neither video4linux nor ALSA', async () => {

@@ -29,7 +29,7 @@ export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
     id: 'media',
     async run(_context, signal): Promise<ProbeFindings> {
       if (platform !== 'linux') {
-        return { state: 'unavailable', reason: `media nodes are read from Linux sysfs and procfs; this PC runs ${platform}`, devices: [] };
+        return { state: 'unavailable', reason: `media nodes are read from Linux sysfs and procfs; this PC runs ${platform}`, reasonKey: 'sourceReason.mediaNotLinux', reasonParams: { platform }, devices: [] };
       }
       const video4linuxDir = join(sysRoot, 'class', 'video4linux');
       const asoundDir = join(procRoot, 'asound');
@@ -38,6 +38,8 @@ export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
         return {
           state: 'unavailable',
           reason: `no video4linux and no ALSA: this PC exposes no media devices (${video4linuxDir} and ${asoundDir} are absent)`,
+          reasonKey: 'sourceReason.noMedia',
+          reasonParams: { video: video4linuxDir, audio: asoundDir },
           devices: [],
         };
       }

@@ -14,6 +14,9 @@ export interface ProbeFindings {
   state: 'ok' | 'unavailable';
   /** Why the source is unavailable (no USB bus, no ALSA), for a person to read. */
   reason?: string;
+  /** The same reason as a catalog key and parameters, so it is read in the reader's language. */
+  reasonKey?: string;
+  reasonParams?: Record<string, string | number>;
   devices: Device[];
   system?: SystemSnapshot;
   media?: MediaInfo;
@@ -29,6 +32,9 @@ export interface Probe {
 export const probeFindingsSchema = z.object({
   state: z.enum(['ok', 'unavailable']),
   reason: z.string().optional(),
+  /** The reason as a catalog key (agent/i18n sourceReason.*) with its parameters, for people reading in Chinese. */
+  reasonKey: z.string().max(64).optional(),
+  reasonParams: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   devices: z.array(deviceSchema),
   system: systemSnapshotSchema.optional(),
   media: mediaInfoSchema.optional(),
@@ -64,13 +70,17 @@ export async function runProbe(probe: Probe, context: ProbeContext, timeoutMs: n
     const findings = checkFindings(probe.id, await Promise.race([probe.run(context, controller.signal), timeout]));
     const status: SourceStatus = { source: probe.id, state: findings.state, durationMs: elapsed(started) };
     if (findings.reason !== undefined) status.reason = findings.reason;
+    if (findings.reasonKey !== undefined) status.reasonKey = findings.reasonKey;
+    if (findings.reasonParams !== undefined) status.reasonParams = findings.reasonParams;
     return { status, findings };
   } catch (error) {
     const code: ErrorCode = isAvcareError(error) ? error.code : 'PROBE_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
     context.log.warn({ probe: probe.id, code, err: error }, 'probe failed');
+    const timedOut = isAvcareError(error) && error.code === 'PROBE_TIMEOUT' && typeof error.context.timeoutMs === 'number';
+    const reasonKey = timedOut ? { reasonKey: 'sourceReason.timeout', reasonParams: { seconds: Math.round(Number(error.context.timeoutMs) / 100) / 10 } } : { reasonKey: 'sourceReason.failed', reasonParams: { detail: reason } };
     return {
-      status: { source: probe.id, state: 'error', errorCode: code, reason, durationMs: elapsed(started) },
+      status: { source: probe.id, state: 'error', errorCode: code, reason, ...reasonKey, durationMs: elapsed(started) },
       findings: { state: 'ok', devices: [] },
     };
   } finally {

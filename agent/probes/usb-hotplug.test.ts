@@ -7,6 +7,7 @@ describe('chooseUsbHotplugMode', () => {
     expect(chooseUsbHotplugMode({ platform: 'linux', usbBusPresent: false, udevRunning: true })).toEqual({
       mode: 'unavailable',
       reason: expect.stringContaining('/sys/bus/usb') as string,
+      reasonKey: 'hotplug.noUsbBus',
     });
   });
 

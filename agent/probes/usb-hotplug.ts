@@ -14,6 +14,9 @@ export type UsbHotplugMode = 'events' | 'polling' | 'unavailable';
 export interface UsbHotplugWatch {
   mode: UsbHotplugMode;
   reason?: string;
+  /** The reason as a catalog key, for a person reading in their language. */
+  reasonKey?: HotplugReasonKey;
+  reasonParams?: Record<string, string | number>;
   stop(): void;
 }
 
@@ -34,16 +37,19 @@ export interface UsbHotplugOptions {
 }
 
 export const DEFAULT_UDEV_CONTROL_PATH = '/run/udev/control';
+
+/** The catalog keys (agent/i18n hotplug.*) of the reasons a watch is not event-driven, for people reading in their language. */
+export type HotplugReasonKey = 'hotplug.noUsbBus' | 'hotplug.noUdev';
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 
-export function chooseUsbHotplugMode(facts: UsbHotplugFacts, pollIntervalMs = DEFAULT_POLL_INTERVAL_MS): { mode: UsbHotplugMode; reason?: string } {
+export function chooseUsbHotplugMode(facts: UsbHotplugFacts, pollIntervalMs = DEFAULT_POLL_INTERVAL_MS): { mode: UsbHotplugMode; reason?: string; reasonKey?: HotplugReasonKey; reasonParams?: Record<string, string | number> } {
   if (facts.platform === 'linux' && !facts.usbBusPresent) {
-    return { mode: 'unavailable', reason: 'no USB bus (/sys/bus/usb is absent): there is nothing to watch' };
+    return { mode: 'unavailable', reason: 'no USB bus (/sys/bus/usb is absent): there is nothing to watch', reasonKey: 'hotplug.noUsbBus' };
   }
   // libusb's Linux hotplug listens to udev's netlink messages; without udevd (containers,
   // minimal images) no attach/detach ever arrives, so we compare device lists instead.
   if (facts.platform === 'linux' && !facts.udevRunning) {
-    return { mode: 'polling', reason: `udev is not running (no /run/udev/control): comparing the device list every ${pollIntervalMs} ms` };
+    return { mode: 'polling', reason: `udev is not running (no /run/udev/control): comparing the device list every ${pollIntervalMs} ms`, reasonKey: 'hotplug.noUdev', reasonParams: { ms: pollIntervalMs } };
   }
   return { mode: 'events' };
 }
@@ -72,7 +78,8 @@ export function watchUsbHotplug(onChange: (event: UsbHotplugEvent) => void, opti
   } catch (error) {
     return { mode: 'unavailable', reason: `libusb could not be loaded: ${error instanceof Error ? error.message : String(error)}`, stop: () => undefined };
   }
-  return decision.mode === 'events' ? watchEvents(usbModule, onChange) : watchByPolling(usbModule, onChange, pollIntervalMs, decision.reason);
+  if (decision.mode === 'events') return watchEvents(usbModule, onChange);
+  return { ...watchByPolling(usbModule, onChange, pollIntervalMs, decision.reason), ...(decision.reasonKey ? { reasonKey: decision.reasonKey } : {}), ...(decision.reasonParams ? { reasonParams: decision.reasonParams } : {}) };
 }
 
 function hotplugInfo(device: LibusbDevice): Partial<UsbInfo> {

@@ -81,6 +81,8 @@ export function createUsbProbe(options: UsbProbeOptions = {}): Probe {
         return {
           state: 'unavailable',
           reason: `no USB bus: ${sysBusUsb} is absent, so this PC (or the container the agent runs in) exposes no USB devices`,
+          reasonKey: 'sourceReason.noUsbBus',
+          reasonParams: { path: sysBusUsb },
           devices: [],
         };
       }

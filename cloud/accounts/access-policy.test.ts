@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inScope, may, mayManageAccount, PERMISSIONS, schoolScope } from './access-policy.js';
+import { inScope, may, mayManageAccount, PERMISSIONS, refusalHint, schoolScope } from './access-policy.js';
 
 const teams = (team: string) => (team === 'east' ? new Set(['sch-1', 'sch-2']) : undefined);
 
@@ -31,5 +31,18 @@ describe('access policy', () => {
     expect(mayManageAccount(admin, { role: 'operator', schoolId: null })).toBe(false);
     expect(mayManageAccount({ role: 'it_teacher', schoolId: 'sch-1' }, { role: 'it_teacher', schoolId: 'sch-1' })).toBe(false);
     expect(mayManageAccount({ role: 'operator', schoolId: null }, { role: 'operator', schoolId: null })).toBe(true);
+  });
+
+  it('fits a refusal\'s hint to the role that gets it', () => {
+    // A school admin may not move a ticket: the service team does, so "your school admin can" would be absurd.
+    expect(refusalHint('school_admin', 'tickets.work')).toContain("the service team's work");
+    expect(refusalHint('school_admin', 'tickets.work')).not.toMatch(/school admin can/i);
+    expect(refusalHint('it_teacher', 'tickets.close')).toBe('Your school admin can do this: ask them.');
+    expect(refusalHint('it_teacher', 'enroll.manage')).toBe('Your school admin can do this: ask them.');
+    expect(refusalHint('engineer', 'users.manage')).toContain("the school's own business");
+    expect(refusalHint('engineer', 'sessions.consent')).toContain('Only the school answers for itself');
+    expect(refusalHint('operator', 'sessions.request')).toContain('An operator does neither');
+    expect(refusalHint('school_admin', 'reflectors.manage')).toBe("Only an operator (the service provider's administrator) can do this.");
+    expect(refusalHint('it_teacher', 'sessions.request')).toContain('engineers of the service team that serves your school');
   });
 });

@@ -42,18 +42,21 @@ export const API_ERROR_STATUS = {
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 
 export interface ApiErrorBody {
-  error: { code: string; message: string };
+  /** `hint`: what this caller can do about it, when the cloud knows better than the code's general hint. */
+  error: { code: string; message: string; hint?: string };
 }
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  readonly hint: string | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; hint?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options?.hint;
   }
 
   get status(): number {
@@ -61,8 +64,8 @@ export class ApiError extends Error {
   }
 }
 
-export function errorBody(code: string, message: string): ApiErrorBody {
-  return { error: { code, message } };
+export function errorBody(code: string, message: string, hint?: string): ApiErrorBody {
+  return { error: { code, message, ...(hint === undefined ? {} : { hint }) } };
 }
 
 /**
@@ -74,13 +77,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     if (error instanceof ApiError) {
       if (error.status >= 500) request.log.error({ err: error.cause ?? error }, error.message);
-      return reply.status(error.status).send(errorBody(error.code, error.message));
+      return reply.status(error.status).send(errorBody(error.code, error.message, error.hint));
     }
     if (isAvcareError(error) && error.code in API_ERROR_STATUS) {
       const status = API_ERROR_STATUS[error.code as ApiErrorCode];
       if (status === 429 && typeof error.context.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.context.retryAfterSeconds));
       if (status >= 500) request.log.error({ err: error }, error.message);
-      return reply.status(status).send(errorBody(error.code, error.message));
+      return reply.status(status).send(errorBody(error.code, error.message, error.specificHint));
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { may, schoolScope, type Permission, type Principal, type SchoolScope } from '../accounts/access-policy.js';
+import { may, refusalHint, schoolScope, type Permission, type Principal, type SchoolScope } from '../accounts/access-policy.js';
 import type { ApiTokens } from '../accounts/api-tokens.js';
 import { credentialsAllowed } from '../transport-security.js';
 import { ApiError } from './api-error.js';
@@ -94,7 +94,7 @@ export function principalOf(request: FastifyRequest): Principal {
 /** The person, if their role may do this; 403 otherwise (the role is no secret to its holder). */
 export function requirePermission(request: FastifyRequest, permission: Permission): Principal {
   const principal = principalOf(request);
-  if (!may(principal, permission)) throw new ApiError('FORBIDDEN', `a ${principal.role.replace('_', ' ')} may not do this (${permission})`);
+  if (!may(principal, permission)) throw new ApiError('FORBIDDEN', `a ${principal.role.replace('_', ' ')} may not do this (${permission})`, { hint: refusalHint(principal.role, permission) });
   return principal;
 }
 

@@ -151,6 +151,9 @@ describe('avcare-cloud for people: login, users, enroll-tokens, agents, tickets,
     const refused = await cloudCli('admin', ['tickets', 'ack', id]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('FORBIDDEN');
+    // The hint fits who is refused: the school admin is pointed to the service team, not to "your school admin".
+    expect(refused.stderr).toContain("hint: Moving a ticket along is the service team's work");
+    expect(refused.stderr).not.toMatch(/school admin can/i);
     expect((await cloudCli('admin', ['tickets', 'list'])).stdout).toMatch(/^ID\s+SEVERITY\s+STATUS\s+SCHOOL\/ROOM\s+TEAM\s+OPENED \(UTC\)\s+TITLE$/m);
   });
 
