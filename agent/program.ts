@@ -34,6 +34,7 @@ import { remoteSessionsOnRequest } from './session/remote-sessions.js';
 import type { SessionService } from './session/session-service.js';
 import { consentCommand } from './session/consent-command.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
+import { asTyped } from '../protocol/runnable-command.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -335,7 +336,7 @@ export function buildProgram(): Command {
       // JSON stays in English (language-neutral); the table is in the reader's language.
       const tr = options.json ? english : out();
       const checks = await runDoctorChecks({ configPath: program.opts<{ config?: string }>().config }, tr);
-      process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorReport(checks, tr));
+      process.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : asTyped(formatDoctorReport(checks, tr)));
       process.exitCode = doctorExitCode(checks);
     });
 

@@ -180,4 +180,22 @@ describe('avcare-agent report', () => {
     expect(long.stderr).toMatch(/2001 characters long; at most 2000/);
     expect(long.stdout).toBe('');
   });
+
+  it('refuses a report from a PC with no connection to any cloud, saying where it looked and what to do, and keeps nothing', async () => {
+    const state = stateDir();
+    const result = await runCli(['report', 'the projector flickers'], { stateHome: state });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error [AGENT_NOT_ENROLLED]: this PC is not connected to an avcare cloud (no enrollment in ${state} and no broker in its configuration), so the report could go nowhere; nothing was saved`);
+    expect(result.stderr).toContain('hint: Enroll this PC');
+    expect(result.stdout).not.toMatch(/saved|sent/i);
+    expect(existsSync(join(state, 'outbox.sqlite'))).toBe(false);
+  });
+
+  it('consent and doctor say where they looked for the agent when there is none', async () => {
+    const state = stateDir();
+    const consent = await runCli(['consent', 'list'], { stateHome: state });
+    expect(consent.stdout).toContain(`No agent is enrolled on this PC (looked in ${state}), so there are no remote sessions.`);
+    const doctor = await runCli(['doctor'], { stateHome: state });
+    expect(doctor.stdout).toMatch(new RegExp(`Enrollment\\s+this PC is not enrolled \\(looked in ${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`));
+  });
 });

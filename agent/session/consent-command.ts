@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
 import { AvcareError } from '../../protocol/errors.js';
+import { asTyped } from '../../protocol/runnable-command.js';
 import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
 import type { ConsentOperation } from '../control/control-messages.js';
@@ -63,7 +64,8 @@ export function consentCommand(locate: () => LocatedState): Command {
         process.stdout.write(`${JSON.stringify(operation === 'log' ? log ?? [] : sessions, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`${operation === 'log' ? renderLog(log ?? []) : renderSessions(sessions)}\n`);
+      // The command to answer with is written the way it runs here (`npx avcare-agent ...` in a clone).
+      process.stdout.write(`${asTyped(operation === 'log' ? renderLog(log ?? []) : renderSessions(sessions))}\n`);
     });
 }
 

@@ -52,16 +52,22 @@ async function runDevStack(flags: StartFlags & { school?: string }): Promise<voi
   // A school the service configuration knows, so its team's engineers serve this PC as they would a classroom's.
   const school = flags.school ?? cloud.service.schoolIds[0] ?? LOCAL_SCHOOL;
   const { token } = await cloud.security.enrollTokens.create({ schoolId: school, uses: 1, ttlHours: 1, label: 'npm start: this PC' }, { actor: `local:${osUserName()}`, source: null });
-  const enrolled = await runToEnd(process.execPath, [AGENT_CLI, 'enroll', '--cloud', cloudUrl, '--token', token], agentEnv);
+  const enrolled = await runToEnd(process.execPath, [AGENT_CLI, 'enroll', '--cloud', cloudUrl, '--token', token, '--json'], agentEnv);
   if (enrolled.code !== 0) {
     await cloud.stop();
     throw new Error(`enrolling this PC's agent failed:\n${enrolled.output}`);
   }
+  const agentId = /"agentId": "([^"]+)"/.exec(enrolled.output)?.[1] ?? '?';
   // The PC-side commands (consent, doctor, test, report, probe) find this agent through the note.
   const note = writeLocalStack({ version: 1, stateDir: agentEnv.STATE_DIRECTORY, cloudUrl, pid: process.pid, startedAt: new Date().toISOString() });
   const agentCli = runnableCommand('avcare-agent');
+  const which = flags.school === undefined && cloud.service.schoolIds.length > 0 ? ' (the first school of the service configuration; --school chooses another)' : '';
   process.stdout.write(
-    `This PC's agent is enrolled in school "${school}"${flags.school === undefined && cloud.service.schoolIds.length > 0 ? ' (the first school of the service configuration; --school chooses another)' : ''} (identity in ${join(agentEnv.STATE_DIRECTORY, 'identity.json')}; ${note} tells ${agentCli} doctor, consent, test and report where it is).\n`,
+    [
+      `This PC's agent ${school}:${agentId} is enrolled in school "${school}"${which}.`,
+      `  its state: ${agentEnv.STATE_DIRECTORY}; ${agentCli} doctor, consent, test and report find it through ${note}`,
+      '',
+    ].join('\n'),
   );
 
   // --broker: the enrolled URL names the port this cloud took, which a later start may not get again (an external broker's is what enrollment gave).

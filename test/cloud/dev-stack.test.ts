@@ -54,7 +54,7 @@ describe('npm start (dist/cloud/cli/dev-stack.js)', () => {
     expect(stack.stdout()).toContain(`Sign in: node ${CLOUD_CLI} login --url ${baseUrl} --user operator`);
     // The banner says what the root URL is: the API's index, not a console that does not exist yet.
     expect(stack.stdout()).toContain(`index     ${baseUrl}/   (the API's routes as JSON, signed in; the web console comes later)`);
-    expect(stack.stdout()).toContain('This PC\'s agent is enrolled in school "local"');
+    expect(stack.stdout()).toMatch(/This PC's agent local:\S+ is enrolled in school "local"./);
     expect((await getJson(apiUrl)).status).toBe(401);
     const token = await signIn(baseUrl, 'operator', oneTimePassword(stack.stdout()));
 

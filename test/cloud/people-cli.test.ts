@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -100,6 +100,26 @@ describe('avcare-cloud for people: login, users, enroll-tokens, agents, tickets,
     const listed = await cloudCli('operator', ['users', 'list']);
     expect(listed.stdout).toMatch(/^engineer-wang\s+engineer\s+team-east\s+active/m);
     expect(listed.stdout).toMatch(/^admin-li\s+school_admin\s+sch-cli\s+active/m);
+  });
+
+  it('keeps no session file when a login fails half-way, and takes passwords from files for scripts', async () => {
+    const added = await cloudCli('operator', ['users', 'add', 'teacher-xu', '--role', 'it_teacher', '--school', 'sch-cli']);
+    const once = /\n\n {4}(\S+)\n/.exec(added.stdout)?.[1] ?? '';
+    // The one-time password is right, the new one too short: the sign-in is undone, nothing is kept.
+    const failed = await cloudCli('teacher', ['login', '--url', url, '--user', 'teacher-xu'], `${once}\nshort\n`);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('must be at least 8 characters');
+    expect(existsSync(join(configHome('teacher'), 'avcare', 'cloud-session.json'))).toBe(false);
+    const files = mkdtempSync(join(tmpdir(), 'avcare-passwords-'));
+    writeFileSync(join(files, 'once'), `${once}\n`);
+    writeFileSync(join(files, 'new'), 'teacher xu passphrase\n');
+    const scripted = await cloudCli('teacher', ['login', '--url', url, '--user', 'teacher-xu', '--password-file', join(files, 'once'), '--new-password-file', join(files, 'new')]);
+    expect(scripted.code, scripted.stderr).toBe(0);
+    expect(scripted.stdout).toContain(`signed in to ${url} as teacher-xu (it teacher)`);
+    expect(existsSync(join(configHome('teacher'), 'avcare', 'cloud-session.json'))).toBe(true);
+    // A wrong password leaves no file either.
+    expect((await cloudCli('stranger', ['login', '--url', url, '--user', 'teacher-xu'], 'not the password\n')).code).toBe(1);
+    expect(existsSync(join(configHome('stranger'), 'avcare', 'cloud-session.json'))).toBe(false);
   });
 
   it('has the school admin make an enrollment token, with which a PC enrolls and reports a fault that becomes a ticket', async () => {
