@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { createLogger } from '../../protocol/log.js';
 import { AVCARE_VERSION } from '../../protocol/version.js';

@@ -32,6 +32,7 @@ describe('a remote command\'s result for people', () => {
     expect(text).toMatch(/^KIND\s+NAME\s+STATUS\s+CONNECTION\s+ERROR$/m);
     expect(text).toMatch(/^projector\s+Room 101 \[2J\s+unreachable\s+pjlink 192\.0\.2\.50:4352\s+PJLINK_TIMEOUT: no answer$/m);
     expect(text).toContain('usb      unavailable: no USB bus: /sys/bus/usb is absent');
+    // eslint-disable-next-line no-control-regex -- asserting that no control character survived
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
     expect(renderResult('inventory', { devices: null, sources: null, reason: 'the agent has not finished its first probe cycle yet; try reprobe' })).toEqual([
       'no inventory yet: the agent has not finished its first probe cycle yet; try reprobe',
