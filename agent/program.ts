@@ -257,7 +257,7 @@ export function buildProgram(): Command {
     .addArgument(new Argument('<test>', 'network: audio and video to the cloud\'s reflector and back; avsync: flash-and-beep markers through the video and audio pipeline').choices(['network', 'avsync']))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .action(async (test: 'network' | 'avsync', options: { json?: boolean }) => {
-      const { config } = pcSideEnrolledConfig(program.opts<{ config?: string }>().config);
+      const { config, located } = pcSideEnrolledConfig(program.opts<{ config?: string }>().config);
       const recent = recentLogFor(config, () => log);
       const log = createLogger({ level: ['info', 'warn'].includes(config.logLevel) ? 'error' : config.logLevel, recent });
       const { runTestCommand } = await import('./measure/test-command.js');
@@ -269,6 +269,7 @@ export function buildProgram(): Command {
         config,
         test,
         log,
+        lookedIn: located.searched,
         onProgress: (progress) => {
           const line = renderProgress(progress, test, tr, expectedSeconds);
           if (line !== undefined) progressTo.write(`${line}\n`);

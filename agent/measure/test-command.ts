@@ -23,12 +23,17 @@ export interface TestCommandOptions {
   onProgress: (progress: TestProgress) => void;
   /** How long to wait for the broker when running here. */
   connectTimeoutMs?: number;
+  /** Where the agent's enrollment was looked for, to say so when there is none. */
+  lookedIn?: readonly string[];
 }
 
 export async function runTestCommand(options: TestCommandOptions): Promise<{ outcome: TestOutcome; ranIn: 'daemon' | 'here' }> {
   const { config, test, log, onProgress } = options;
   const url = config.broker.url;
-  if (url === undefined) throw new AvcareError('AGENT_NOT_ENROLLED', 'this PC has no cloud to test against: it is not enrolled and no broker.url is configured');
+  if (url === undefined) {
+    const where = options.lookedIn && options.lookedIn.length > 0 ? ` (looked in ${options.lookedIn.join(', ')})` : '';
+    throw new AvcareError('AGENT_NOT_ENROLLED', `this PC has no cloud to test against: it is not enrolled${where} and no broker.url is configured`);
+  }
   const stateDir = resolveStateDir(config);
   const deadlineMs = config.measure.durationSeconds * 1000 + 90_000;
   const viaDaemon = await askDaemonToTest(stateDir, test, onProgress, deadlineMs);

@@ -100,8 +100,11 @@ export class AgentAnswers {
     const outcome = message.status === 'ok' ? 'success' : message.status === 'failed' ? 'failure' : 'denied';
     // finished_at is when the cloud heard the answer, on the cloud's clock (the agent's clock may be off; its own times stay in the audit entry).
     const recorded = await this.finish(session, command.id, { status: message.status, result: message.result, error, at: context.now().getTime() });
-    // A second answer (a replay the agent refused) does not change the result, but is on the record.
-    await context.audit.append({ ...by, action: 'session.result', target: sessionTarget(session.id), outcome, schoolId: session.schoolId, detail: { action: command.action, ...said, ...(recorded ? {} : { recorded: false }) } });
+    // A second answer (a replay the agent refused) does not change the result, but is on the record;
+    // an agent can send those at will, so they go through the flood guard like any refusal.
+    const entry = { ...by, action: 'session.result', target: sessionTarget(session.id), outcome, schoolId: session.schoolId, detail: { action: command.action, ...said, ...(recorded ? {} : { recorded: false }) } } as const;
+    if (recorded) await context.audit.append(entry);
+    else await context.refusals.append(`${by.actor}|session.result-replayed`, entry);
   }
 
   private async finish(session: RemoteSession, commandId: string, outcome: Parameters<typeof finishCommand>[2]): Promise<boolean> {
