@@ -28,16 +28,13 @@ export function untrustedMultiline(text: string, maxChars: number): string | und
   return capped.length > 0 ? capped : undefined;
 }
 
-/**
- * A line a person typed for other people to read (a session's reason, a label): at most
- * `maxChars`, then cleaned as untrustedText; nothing printable left is refused, not stored empty.
- */
-export function personLineSchema(maxChars: number) {
+/** A person's words, at most `maxChars`, cleaned by `clean`; nothing printable left is refused, not stored empty. */
+function personWordsSchema(maxChars: number, clean: (text: string, maxChars: number) => string | undefined) {
   return z
     .string()
     .max(maxChars, `must be at most ${maxChars} characters`)
     .transform((text, context) => {
-      const cleaned = untrustedText(text, maxChars);
+      const cleaned = clean(text, maxChars);
       if (cleaned === undefined) {
         context.addIssue({ code: 'custom', message: 'must hold some printable text' });
         return z.NEVER;
@@ -46,17 +43,12 @@ export function personLineSchema(maxChars: number) {
     });
 }
 
-/** Several lines a person typed (a resolution note, a report): cleaned as untrustedMultiline. */
+/** A line a person typed for other people to read (a session's reason, a label), cleaned as untrustedText. */
+export function personLineSchema(maxChars: number) {
+  return personWordsSchema(maxChars, untrustedText);
+}
+
+/** Several lines a person typed (a resolution note, a report), cleaned as untrustedMultiline. */
 export function personTextSchema(maxChars: number) {
-  return z
-    .string()
-    .max(maxChars, `must be at most ${maxChars} characters`)
-    .transform((text, context) => {
-      const cleaned = untrustedMultiline(text, maxChars);
-      if (cleaned === undefined) {
-        context.addIssue({ code: 'custom', message: 'must hold some printable text' });
-        return z.NEVER;
-      }
-      return cleaned;
-    });
+  return personWordsSchema(maxChars, untrustedMultiline);
 }

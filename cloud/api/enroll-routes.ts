@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { enrollRequestSchema, personLineSchema, topicIdSchema, type EnrollResponse } from '../../protocol/index.js';
 import { inScope } from '../accounts/access-policy.js';
+import type { EnrolledAgent } from '../identity/agent-registry.js';
 import { newEnrollTokenSchema } from '../identity/enroll-tokens.js';
 import type { Security } from '../security.js';
 import { agentKey } from '../store/store.js';
@@ -66,23 +67,25 @@ export function enrollRoutes(app: FastifyInstance, security: Security): void {
     return { agents: await security.registry.list({ ...(schools === undefined ? {} : { schoolIds: schools }), includeRevoked: query.revoked === 'true' }) };
   });
 
-  app.post('/api/agents/:id/revoke', async (request) => {
+  /** The enrolled agent the path names, if the caller may act on it; 404 for one outside their scope, as for an unknown one. */
+  async function enrolledInScope(request: FastifyRequest): Promise<EnrolledAgent> {
     requirePermission(request, 'agents.revoke');
     const { id } = parseRequestPart(agentParamsSchema, request.params, 'path parameter');
     const [schoolId = '', agentId = ''] = id.split(':');
     const enrolled = await security.registry.get(agentKey(schoolId, agentId));
     if (!enrolled || !inScope(scopeOf(request), enrolled.schoolId)) throw new ApiError('AGENT_NOT_FOUND', `no enrolled agent "${id}" in your scope`);
+    return enrolled;
+  }
+
+  app.post('/api/agents/:id/revoke', async (request) => {
+    const enrolled = await enrolledInScope(request);
     const body = parseRequestPart(revokeAgentBodySchema, request.body ?? {}, 'body field');
     return { agent: await security.registry.revoke(enrolled.id, actorOf(request), body.reason ?? null) };
   });
 
   // An admin's explicit act: a revoked agent may come back as itself at its PC's next (proven) enrollment.
   app.post('/api/agents/:id/readmit', async (request) => {
-    requirePermission(request, 'agents.revoke');
-    const { id } = parseRequestPart(agentParamsSchema, request.params, 'path parameter');
-    const [schoolId = '', agentId = ''] = id.split(':');
-    const enrolled = await security.registry.get(agentKey(schoolId, agentId));
-    if (!enrolled || !inScope(scopeOf(request), enrolled.schoolId)) throw new ApiError('AGENT_NOT_FOUND', `no enrolled agent "${id}" in your scope`);
+    const enrolled = await enrolledInScope(request);
     return { agent: await security.registry.readmit(enrolled.id, actorOf(request)) };
   });
 }
