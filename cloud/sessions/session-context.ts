@@ -51,7 +51,8 @@ export async function tellAgent(context: SessionContext, session: Pick<RemoteSes
  * ones of one actor and action are counted into one entry a minute past the first few.
  */
 export async function auditRefusal(context: SessionContext, by: SessionActor, action: string, session: Pick<RemoteSession, 'id' | 'schoolId'> | { id: null; schoolId: string | null }, reason: string, detail: Record<string, unknown> = {}): Promise<void> {
-  await context.refusals.append(`${by.actor}|${action}`, {
+  // Per actor, action and session: a flood against one session is bounded, and one actor's refusals in one session never hide another session's.
+  await context.refusals.append(`${by.actor}|${action}|${session.id ?? '-'}`, {
     actor: by.actor,
     source: by.source ?? null,
     action,
