@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
 import { english, localeFromEnvironment, out, parseLocale, useLocale } from './i18n/i18n.js';
@@ -11,7 +10,6 @@ import { daemonStateFile, DaemonStateSink, readDaemonState } from './daemon-stat
 import { ALL_SOURCES, createProbes } from './default-probes.js';
 import { probeResult } from './events.js';
 import { FaultMonitor } from './fault-monitor.js';
-import { LearnedDevices } from './faults/learned-devices.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { consoleSink, logSink, teeSink, withLogExcerpt } from './output.js';
 import type { AgentSink } from './agent-sink.js';
@@ -20,11 +18,10 @@ import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
 import { printable, renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
-import { RecentLog, recentLogFile } from './recent-log.js';
+import { recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
-import { applyIdentity } from './identity/apply-identity.js';
 import { readIdentity } from './identity/identity-file.js';
-import { locateStateDir, resolveStateDir, type LocatedState } from './state-dir.js';
+import { resolveStateDir } from './state-dir.js';
 import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
 import type { MeasureService } from './measure/measure-service.js';
 import { startPublishing } from './transport/publishing.js';
@@ -34,39 +31,13 @@ import { remoteSessionsOnRequest } from './session/remote-sessions.js';
 import type { SessionService } from './session/session-service.js';
 import { consentCommand } from './session/consent-command.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
+import { enrolledConfig, learnedDevicesFor, pcSideConfig, pcSideEnrolledConfig, recentLogFor } from './command-config.js';
 import { asTyped } from '../protocol/runnable-command.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 // doctor, report and replay are loaded by their commands only: the daemon (`run`) never needs them,
 // and every module it loads stays in its resident memory (bench:agent's 70 MB target).
-
-/** The configuration file with the enrolled identity applied (who this agent is, how it reaches the cloud). */
-function enrolledConfig(path: string | undefined): AgentConfig {
-  const config = loadAgentConfig(path);
-  return applyIdentity(config, readIdentity(resolveStateDir(config)));
-}
-
-/**
- * For the commands a person runs at the PC: the configuration with the state directory of the
- * agent they are about (the installed one, or the one `npm start` enrolled), so they find what the
- * stack just printed; `located` says where it was looked for.
- */
-function pcSideConfig(path: string | undefined): { config: AgentConfig; located: LocatedState } {
-  const base = loadAgentConfig(path);
-  const located = locateStateDir(base);
-  return { config: { ...base, stateDir: located.dir }, located };
-}
-
-/** pcSideConfig with the enrolled identity applied. */
-function pcSideEnrolledConfig(path: string | undefined): { config: AgentConfig; located: LocatedState } {
-  const { config, located } = pcSideConfig(path);
-  return { config: applyIdentity(config, readIdentity(located.dir)), located };
-}
-
-function learnedDevicesFor(config: AgentConfig): LearnedDevices {
-  return new LearnedDevices(join(resolveStateDir(config), 'learned-devices.json'));
-}
 
 export function buildProgram(): Command {
   const program = new Command('avcare-agent')
@@ -391,17 +362,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-/**
- * The recent log of this process for teachers' reports, appended to the state directory's file
- * that every agent process shares; `log` is the logger it feeds, told once if the file cannot be written.
- */
-function recentLogFor(config: AgentConfig, log: () => Logger): RecentLog {
-  return new RecentLog({
-    file: recentLogFile(resolveStateDir(config)),
-    knownSecrets: configuredSecrets(config),
-    onPersistError: (error) => log().warn({ err: error }, 'cannot keep the recent log in the state directory; reports will carry fewer log lines'),
-  });
-}
 
 /** Who typed the report: the person behind sudo rather than root. */
 function osUserName(): string | undefined {

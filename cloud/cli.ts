@@ -9,7 +9,8 @@ import { auditCommand } from './cli/audit-command.js';
 import { agentsCommand, enrollTokensCommand } from './cli/enroll-commands.js';
 import { reflectorsCommand } from './cli/reflectors-command.js';
 import { startOptionsFrom, withStartOptions, type StartFlags } from './cli/start-options.js';
-import { describeCloud, describeFirstRun, startCloud, stopOnSignals } from './main.js';
+import { startCloud, stopOnSignals } from './main.js';
+import { describeCloud, describeFirstRun } from './cli/describe-cloud.js';
 import { ticketsCommand } from './cli/tickets-command.js';
 import { remoteSessionCommand } from './cli/remote-session-command.js';
 

@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AvcareError } from '../protocol/index.js';
 import { silentLogger } from '../protocol/log.js';
-import { runnableCommand } from '../protocol/runnable-command.js';
 import { ensureFirstOperator, readPasswordFile, type FirstRun } from './accounts/first-run.js';
 import type { LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
@@ -441,49 +440,4 @@ export function stopOnSignals(cloud: Pick<RunningCloud, 'stop'>, log: Logger, op
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-}
-
-/** The lines printed when the cloud is up: where a person, Prometheus and the agents connect. */
-export function describeCloud(cloud: RunningCloud): string {
-  const brokerLine =
-    cloud.mqtt.mode === 'embedded' ? `${cloud.mqtt.url}   (embedded broker: enrolled agents connect here)` : `${cloud.mqtt.url}   (external broker, subscribed)`;
-  const listening = cloud.options.host === '0.0.0.0' ? '\n  (listening on every address of this machine)' : '';
-  return [
-    `  index     ${cloud.httpUrl}   (the API's routes as JSON, signed in; the web console comes later)`,
-    `  API       ${cloud.httpUrl}api/agents   (sign in: ${runnableCommand('avcare-cloud')} login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
-    `  health    ${cloud.httpUrl}healthz`,
-    `  metrics   ${cloud.metricsUrl ?? `${cloud.httpUrl}metrics   (operator token or --metrics-token-file)`}`,
-    `  MQTT      ${brokerLine}`,
-    ...(cloud.mqtt.mode === 'embedded' && cloud.mqtt.tlsUrl !== undefined ? [`  MQTTS     ${cloud.mqtt.tlsUrl}`] : []),
-    `  access    ${cloud.security.registry.brokerAccess.description}`,
-    `  service   ${describeService(cloud.service)}`,
-    `  database  ${cloud.database}${listening}`,
-  ].join('\n');
-}
-
-/** Where the service configuration (teams, schools, contracts) came from: a person must see when it is none or an old one. */
-function describeService(service: RunningCloud['service']): string {
-  const counts = `${service.summary.teams ?? 0} teams, ${service.summary.schools ?? 0} schools, ${service.summary.regions ?? 0} regions`;
-  if (service.origin === 'given') return `${service.source ?? '?'} (${counts}); recorded in ${service.recordFile} for the next start`;
-  if (service.origin === 'recorded') {
-    return `no --service given: using ${service.source ?? '?'} as an earlier start recorded it on ${service.recordedAt ?? '?'} (${counts}); give --service FILE to change it`;
-  }
-  return 'none: no service teams, so tickets open unrouted and engineers see no school (give --service FILE)';
-}
-
-/** The lines that tell the person at the terminal how to sign in the first time (the password only this once). */
-export function describeFirstRun(cloud: RunningCloud): string {
-  if (!cloud.firstRun.created) return '';
-  const url = cloud.httpUrl.replace(/\/$/, '');
-  if (cloud.firstRun.oneTimePassword === undefined) {
-    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}\n`;
-  }
-  return [
-    `Created the operator account "${cloud.firstRun.name}". Its one-time password (shown only now; you choose your own at the first sign-in):`,
-    '',
-    `    ${cloud.firstRun.oneTimePassword}`,
-    '',
-    `Sign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}`,
-    '',
-  ].join('\n');
 }

@@ -8,7 +8,8 @@ import { forgetLocalStack, writeLocalStack } from '../../protocol/local-stack.js
 import { runnableCommand } from '../../protocol/runnable-command.js';
 import { osUserName } from './cli-session.js';
 import { startOptionsFrom, withStartOptions, type StartFlags } from './start-options.js';
-import { describeCloud, describeFirstRun, startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from '../main.js';
+import { startCloud, stopOnSignals, type RunningCloud, type StartCloudOptions } from '../main.js';
+import { describeCloud, describeFirstRun } from './describe-cloud.js';
 
 /** The school the PC running `npm start` joins when the service configuration names none (and --school is not given). */
 const LOCAL_SCHOOL = 'local';
