@@ -44,11 +44,18 @@ describe('the first hour, as the README walks it through', () => {
   let stackOut = '';
 
   afterAll(async () => {
-    if (stack && stack.exitCode === null) {
+    // The stack runs as bash -> npm -> node: its whole process group is stopped (Ctrl-C stops a terminal's group alike).
+    const pid = stack?.pid;
+    if (stack && pid !== undefined && stack.exitCode === null) {
       const exited = new Promise((done) => stack?.once('exit', done));
-      stack.kill('SIGTERM');
+      process.kill(-pid, 'SIGTERM');
       await Promise.race([exited, new Promise((done) => setTimeout(done, 20_000))]);
-      stack.kill('SIGKILL');
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch (error) {
+        // ESRCH: the group is gone already, as it should be.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
     }
   });
 
@@ -77,7 +84,7 @@ describe('the first hour, as the README walks it through', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const started = (start ?? '').replace('npm install && ', '');
-    stack = spawn('bash', ['-c', `${started} --data ${join(work, 'avcare-data')} --port ${port} --mqtt-port 0`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    stack = spawn('bash', ['-c', `${started} --data ${join(work, 'avcare-data')} --port ${port} --mqtt-port 0`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     stack.stdout?.on('data', (chunk: Buffer) => (stackOut += chunk.toString()));
     stack.stderr?.on('data', (chunk: Buffer) => (stackOut += chunk.toString()));
     await eventually(() => Promise.resolve(stackOut.includes('Ctrl-C stops both') ? true : undefined), 90_000, `npm start to be up:\n${stackOut}`);
