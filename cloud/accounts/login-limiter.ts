@@ -44,7 +44,7 @@ const MAX_KEYS = 50_000;
 
 export type LimitedBy = 'account' | 'address' | 'account-address';
 
-/** An attempt allowed to check its password: hand it back with `succeeded` or `failed`. */
+/** An attempt allowed to check its password: it counts as a failure unless `succeeded` gives it back. */
 export interface LoginReservation {
   readonly account: string;
   readonly address: string;
@@ -94,11 +94,6 @@ export class LoginLimiter {
     for (const key of [pair, addressKeyed, account]) this.push(key, now);
     this.evict();
     return { allowed: true, reservation: { account: accountName, address, at: now } };
-  }
-
-  /** The password was wrong: the reservation stays counted as a failure. */
-  failed(_reservation: LoginReservation): void {
-    // Nothing to undo: reserve() already counted it.
   }
 
   /** The password was right: the attempt is given back, the pair's failures forgotten, the address known for the account. */

@@ -34,7 +34,6 @@ export class SignIn {
     const reservation = this.reserve(name, source);
     const account = await accounts.verify(name, request.password);
     if (!account) {
-      limiter.failed(reservation);
       // Per address and name: the limiter already bounds each pair and each address; the guard caps the spread-out rest.
       await this.options.auditGuard.append(`auth.login:${source}|${name.toLowerCase()}`, { actor: 'anonymous', action: 'auth.login', target, outcome: 'failure', source, detail: { reason: 'wrong name or password, or account disabled' } });
       throw new AvcareError('LOGIN_FAILED', 'the name or the password is wrong (or the account is disabled)');
@@ -59,7 +58,6 @@ export class SignIn {
     const reservation = this.reserve(principal.name, source);
     const account = await accounts.verify(principal.name, password);
     if (!account || account.id !== principal.accountId) {
-      limiter.failed(reservation);
       await auditGuard.append(`account.password:${principal.accountId}`, { actor: `user:${principal.name}`, action: 'account.password', target: `user:${principal.name}`, outcome: 'failure', source, schoolId: principal.schoolId, detail: { reason: 'the current password is wrong' } });
       throw new AvcareError('LOGIN_FAILED', 'the current password is wrong');
     }

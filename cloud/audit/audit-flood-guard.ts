@@ -97,7 +97,7 @@ export class AuditFloodGuard {
       this.summarise(window);
       this.windows.delete(key);
     }
-    this.rollGlobal(all ? Number.POSITIVE_INFINITY : now);
+    this.rollGlobal(now, all);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -122,15 +122,15 @@ export class AuditFloodGuard {
     }
   }
 
-  /** A new global window: what did not fit in the last one is written as one entry. */
-  private rollGlobal(now: number): void {
-    if (now - this.globalStartedAt < this.limits.windowMs) return;
+  /** A new global window (once the last one ended, or `force`d at a flush): what did not fit in the last one is written as one entry. */
+  private rollGlobal(now: number, force = false): void {
+    if (!force && now - this.globalStartedAt < this.limits.windowMs) return;
     if (this.overflow.size > 0) {
       const byAction = Object.fromEntries(this.overflow);
       this.overflow.clear();
-      this.writeInBackground({ actor: 'system', action: 'audit.suppressed', outcome: 'success', detail: { reason: `more than ${this.limits.maxPerWindow} entries a minute from outside parties`, byAction, until: new Date(Math.min(now, this.now())).toISOString() } });
+      this.writeInBackground({ actor: 'system', action: 'audit.suppressed', outcome: 'success', detail: { reason: `more than ${this.limits.maxPerWindow} entries a minute from outside parties`, byAction, until: new Date(now).toISOString() } });
     }
-    this.globalStartedAt = Number.isFinite(now) ? now : this.now();
+    this.globalStartedAt = now;
     this.globalWritten = 0;
   }
 

@@ -86,7 +86,6 @@ export class Enrollment {
         }
       }
     } catch (error) {
-      this.failures.failed(allowed.reservation);
       // The refusal is recorded after the rollback, in its own transaction: a failed attempt leaves a trace too.
       const reason = isAvcareError(error) ? error.code : 'INTERNAL_ERROR';
       const schoolId = isAvcareError(error) && typeof error.context.schoolId === 'string' ? error.context.schoolId : null;
