@@ -184,7 +184,7 @@ export function describeGrant(asked: readonly string[], granted: readonly string
 }
 
 /** A snapshot or clip to a file (the engineer asked for it by --save); what was written, or why not. */
-function saveCapture(command: RemoteCommand, file: string): string {
+export function saveCapture(command: RemoteCommand, file: string): string {
   const result = command.result as { base64?: unknown; format?: unknown } | null;
   if (command.status !== 'ok' || typeof result?.base64 !== 'string') return `nothing saved to ${file}: the command gave no capture`;
   const bytes = Buffer.from(result.base64, 'base64');

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteCommand } from '../sessions/session-store.js';
-import { describeGrant, renderCommand } from './remote-session-command.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeGrant, renderCommand, saveCapture } from './remote-session-command.js';
 import { renderResult } from './session-results.js';
 
 const command = (overrides: Partial<RemoteCommand>): RemoteCommand => ({
@@ -73,5 +76,13 @@ describe('a remote command\'s result for people', () => {
       'granted: reprobe\nnot granted (privacy: they see or hear the classroom): camera-snapshot, audio-clip; name them with --grant to allow them',
     );
     expect(describeGrant(['reprobe', 'usb-reset'], ['reprobe'])).toBe('granted: reprobe\nnot granted: usb-reset');
+  });
+
+  it('saves a snapshot to the file asked for, and says so when the command gave none', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'avcare-save-')), 'snapshot.jpg');
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    expect(saveCapture(command({ action: 'camera-snapshot', result: { format: 'jpeg', bytes: jpeg.length, base64: jpeg.toString('base64') } }), file)).toBe(`saved 7 bytes (jpeg) to ${file}`);
+    expect(readFileSync(file)).toEqual(jpeg);
+    expect(saveCapture(command({ action: 'camera-snapshot', status: 'failed', result: null, error: { code: 'ACTION_UNAVAILABLE', message: 'no camera' } }), file)).toBe(`nothing saved to ${file}: the command gave no capture`);
   });
 });
