@@ -1,7 +1,7 @@
 import { pjlinkFaultCode, type Device, type FaultCode, type PjlinkInfo } from '../../protocol/index.js';
-import type { MessageAt, ParamArgs } from '../i18n/catalog-types.js';
+import type { MessageAt, ParamArgs } from '../../protocol/i18n/catalog-types.js';
 import { english, type FaultMessageKey, type ParamValue } from '../i18n/i18n.js';
-import type { en } from '../i18n/messages-en.js';
+import type { en } from '../../protocol/i18n/messages-en.js';
 import type { AgentConfig } from '../config.js';
 import { expectationId, findMissing, type Expectation } from './expected-devices.js';
 import type { CycleSnapshot, FaultCondition } from './fault-condition.js';

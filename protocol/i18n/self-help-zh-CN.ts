@@ -1,4 +1,4 @@
-import type { FaultCode } from '../../protocol/index.js';
+import type { FaultCode } from '../fault-codes.js';
 
 /**
  * The self-help steps of protocol/self-help.ts in Simplified Chinese, step for step (same count
