@@ -1,7 +1,7 @@
 import type { Device, FaultMessage, HealthMessage, InventoryMessage } from '../protocol/index.js';
 import type { AgentSink, InventoryChange } from './agent-sink.js';
 import type { Logger } from '../protocol/log.js';
-import { out, type MessageKey } from './i18n/i18n.js';
+import { out } from './i18n/i18n.js';
 import { describeConnection, printable, renderDevices, renderSources, renderSystem } from './render.js';
 
 function time(iso: string): string {
@@ -45,7 +45,7 @@ export function consoleSink(stream: NodeJS.WritableStream): AgentSink {
     fault(message: FaultMessage) {
       const { t, stored } = translated();
       // The message in the reader's language when the agent kept its key; English otherwise.
-      const text = printable(message.messageKey === undefined ? message.message : stored(message.messageKey as MessageKey, message.params ?? {}));
+      const text = printable(message.messageKey === undefined ? message.message : stored(message.messageKey, message.params ?? {}));
       const values = { time: time(message.at), severity: t(`severity.${message.severity}`), code: message.code, message: text };
       stream.write(`${message.state === 'raised' ? t('run.raised', values) : t('run.cleared', values)}\n`);
       for (const line of triedLines(message)) stream.write(`${line}\n`);

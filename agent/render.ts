@@ -93,7 +93,7 @@ export function renderSources(sources: readonly SourceStatus[]): string {
 
 /** A reason kept as a key: translated when the catalog has it (an older agent's key may not be). */
 function sourceReason(key: string, params: Readonly<Record<string, ParamValue>>): string | undefined {
-  const text = out().stored(key as MessageKey, params);
+  const text = out().stored(key, params);
   return text === key ? undefined : text;
 }
 

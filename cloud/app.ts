@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../protocol/log.js';
@@ -5,8 +6,13 @@ import { agentsRoutes } from './api/agents-routes.js';
 import { installErrorHandlers } from './api/api-error.js';
 import { auditRoutes } from './api/audit-routes.js';
 import { authRoutes } from './api/auth-routes.js';
+import { DEFAULT_CONSOLE_IDLE_MINUTES } from './api/browser-session.js';
+import { builtConsoleDir, CONSOLE_CSP, consoleRoutes } from './api/console-routes.js';
 import { enrollRoutes } from './api/enroll-routes.js';
 import { reflectorsRoutes } from './api/reflectors-routes.js';
+import { roomsRoutes } from './api/rooms-routes.js';
+import { liveRoutes } from './api/live-routes.js';
+import { ChangeFeed } from './live/change-feed.js';
 import { sessionsRoutes, type SessionsRoutesOptions } from './api/sessions-routes.js';
 import { healthRoutes } from './api/health-routes.js';
 import { installRequestAuth } from './api/request-auth.js';
@@ -40,6 +46,12 @@ export interface AppOptions {
    * one of them is believed; anyone else's header is ignored, so nobody picks their own address.
    */
   trustProxy?: readonly string[];
+  /** What the console hears live (GET /api/events); one per process, made here when not given. */
+  changeFeed?: ChangeFeed;
+  /** The built console to serve at `/` (default: dist/console of this package); false: none. */
+  consoleDir?: string | false;
+  /** The console's idle timeout: a browser session ends after this many minutes without a request. */
+  consoleIdleMinutes?: number;
 }
 
 /** Request headers that carry credentials; a pino child's redact replaces its parent's, so these add to REDACT_PATHS. */
@@ -49,7 +61,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy, ready }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy, ready, consoleIdleMinutes, consoleDir, changeFeed }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -60,9 +72,15 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
     ...(trustProxy && trustProxy.length > 0 ? { trustProxy: [...trustProxy] } : {}),
   }) as unknown as FastifyInstance;
   installErrorHandlers(app);
+  // Before the auth hook: the console's session arrives as a cookie (fastify runs this plugin's parser first).
+  void app.register(fastifyCookie);
   app.addHook('onSend', async (_request, reply) => {
-    // Device strings come from untrusted hardware: a browser must never sniff a JSON answer into HTML.
+    // Device strings come from untrusted hardware: a browser must never sniff a JSON answer into HTML,
+    // and no answer of ours (page or JSON) runs inline script or sits in another site's frame.
     reply.header('x-content-type-options', 'nosniff');
+    reply.header('content-security-policy', CONSOLE_CSP);
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
   });
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (route) => {
@@ -75,12 +93,15 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
     ...(security.metricsToken === undefined ? {} : { metricsToken: security.metricsToken }),
   });
   agentsRoutes(app, { store });
+  roomsRoutes(app, { store, directory: security.directory });
+  liveRoutes(app, { feed: changeFeed ?? new ChangeFeed({ db: store.database, log }), tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   healthRoutes(app, { store, metrics, routes: () => routes, ...(ready ? { ready } : {}) });
-  authRoutes(app, security);
+  authRoutes(app, security, { consoleIdleMinutes: consoleIdleMinutes ?? DEFAULT_CONSOLE_IDLE_MINUTES });
   usersRoutes(app, security);
   enrollRoutes(app, security);
   reflectorsRoutes(app, security);
   auditRoutes(app, security, { ...(auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile }), ...(auditRetentionDays === undefined ? {} : { minRetentionDays: auditRetentionDays }) });
+  consoleRoutes(app, { dir: consoleDir === undefined ? builtConsoleDir() : consoleDir === false ? undefined : consoleDir });
   if (tickets) ticketsRoutes(app, { tickets });
   if (sessions) sessionsRoutes(app, { ...sessions, tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   return app;

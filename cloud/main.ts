@@ -7,6 +7,7 @@ import { silentLogger } from '../protocol/log.js';
 import { ensureFirstOperator, readPasswordFile, type FirstRun } from './accounts/first-run.js';
 import type { LoginLimits } from './accounts/login-limiter.js';
 import type { ScryptCost } from './accounts/password-hash.js';
+import { builtConsoleDir } from './api/console-routes.js';
 import { buildApp } from './app.js';
 import { AuditAnchors } from './audit/audit-anchors.js';
 import { AuditPruner } from './audit/audit-prune.js';
@@ -58,6 +59,8 @@ export interface RunningCloud {
   /** http://HOST:PORT/ as a person on this machine would open it. */
   readonly httpUrl: string;
   readonly httpPort: number;
+  /** Whether this installation has the web console built (dist/console) and serves it at httpUrl. */
+  readonly consoleServed: boolean;
   readonly mqtt: MqttEndpoint;
   /** The database, with any password masked. */
   readonly database: string;
@@ -236,7 +239,8 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     const anchorFile = resolve(options.auditAnchorFile ?? join(dataDir, 'audit-anchors.jsonl'));
     // Listening comes before the first operator is made (a taken port must not spend its one-time password), so /healthz waits for the end of the start.
     let started = false;
-    const app = buildApp({ ready: () => started, store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
+    const consoleDir = builtConsoleDir();
+    const app = buildApp({ ready: () => started, consoleDir: consoleDir ?? false, store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;
@@ -299,7 +303,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       ]).then(() => log.info('cloud stopped')));
 
     const { config: _config, ...serviceOrigin } = serviceChoice;
-    return { options, httpUrl, httpPort, mqtt, database: redactSpec(spec), service: { ...serviceOrigin, summary: summariseServiceConfig(service), schoolIds: service.schools.map((school) => school.id) }, store, metrics, tickets, security, sessions: remote.sessions, firstRun, metricsUrl, stop };
+    return { options, httpUrl, httpPort, consoleServed: consoleDir !== undefined, mqtt, database: redactSpec(spec), service: { ...serviceOrigin, summary: summariseServiceConfig(service), schoolIds: service.schools.map((school) => school.id) }, store, metrics, tickets, security, sessions: remote.sessions, firstRun, metricsUrl, stop };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch((cleanupError: unknown) => log.warn({ err: cleanupError }, 'cleanup after a failed start failed'));

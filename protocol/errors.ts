@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   REPORT_INVALID: { hint: 'Describe the problem in quotes, in 1 to 2000 characters: avcare-agent report "the projector flickers". --device takes an id shown by `avcare-agent probe --json`; --by a name of at most 128 characters.' },
   TICKET_STATE_CONFLICT: { hint: 'A ticket moves open -> acknowledged -> in progress -> resolved -> closed; show it to see where it is now.' },
   UNAUTHENTICATED: { hint: 'Sign in first: `avcare-cloud login --url URL --user NAME` (the API wants "Authorization: Bearer TOKEN").' },
+  CONSOLE_NOT_BUILT: { hint: 'Build the console with `npm run build` (npm start builds it), then restart avcare-cloud.' },
+  CSRF_TOKEN_MISSING: { hint: 'The console sends its CSRF token with every change; reload the page (or sign in again). A script should use a bearer token instead of the cookie.' },
   FORBIDDEN: { hint: 'Your role does not allow this; the refusal says which role does.' },
   PASSWORD_CHANGE_REQUIRED: { hint: 'This password was set by someone else: choose your own with `avcare-cloud passwd` (or POST /api/auth/password) first.' },
   LOGIN_FAILED: { hint: 'Check the name and the password; an administrator can reset a forgotten password with `avcare-cloud users passwd NAME`.' },

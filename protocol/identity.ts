@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { topicIdSchema } from './ids.js';
 
-/**
- * Who may act, and on what. Roles are fixed: operator (everything), school admin and IT teacher
- * (their school), engineer (the schools of their service team's regions).
- */
-export const ROLES = ['operator', 'school_admin', 'it_teacher', 'engineer'] as const;
+import { ROLES, type Role } from './roles.js';
+
+export { ROLES, type Role };
 export const roleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof roleSchema>;
 
 /** Login names: what a person types, so short, printable, no spaces; compared without case. */
 export const accountNameSchema = z

@@ -15,6 +15,7 @@
  * an audio clip are privacy scopes: off unless the school granted them by name.
  */
 import { z } from 'zod';
+import { isPrivacyAction, PRIVACY_ACTIONS, SESSION_ACTION_NAMES, type SessionAction } from './session-actions.js';
 import { topicIdSchema } from './ids.js';
 import { agentInboxTopic, parseAgentTopicOfKind, SESSION_KIND, TOPIC_ROOT } from './topics.js';
 
@@ -71,18 +72,12 @@ export const ACTION_ARGUMENTS = {
   'set-config': z.strictObject({ key: z.enum(SETTABLE_CONFIG_KEYS), value: z.union([z.string().max(256), z.number(), z.boolean()]) }),
   'camera-snapshot': z.strictObject({ camera: z.string().max(128).optional() }),
   'audio-clip': z.strictObject({ seconds: z.number().int().min(1).max(10).default(5) }),
-} as const;
+  // Exactly the names of session-actions.ts: one missing here, or one extra, does not compile.
+} as const satisfies Record<SessionAction, z.ZodType>;
 
-export type SessionAction = keyof typeof ACTION_ARGUMENTS;
-export const SESSION_ACTIONS = Object.keys(ACTION_ARGUMENTS) as SessionAction[];
-export const sessionActionSchema = z.enum(SESSION_ACTIONS as [SessionAction, ...SessionAction[]]);
-
-/** Actions that see or hear the classroom: granted only by name, and shown to the school as such. */
-export const PRIVACY_ACTIONS: readonly SessionAction[] = ['camera-snapshot', 'audio-clip'];
-
-export function isPrivacyAction(action: SessionAction): boolean {
-  return PRIVACY_ACTIONS.includes(action);
-}
+export { isPrivacyAction, PRIVACY_ACTIONS, type SessionAction };
+export const SESSION_ACTIONS: readonly SessionAction[] = SESSION_ACTION_NAMES;
+export const sessionActionSchema = z.enum(SESSION_ACTION_NAMES);
 
 /** Who may say yes: the school's admins only, or also the teacher at the PC. */
 export const approverPolicySchema = z.enum(['school-admin', 'school-admin-or-pc']);

@@ -7,6 +7,7 @@
  * Sign: offset = video arrival - audio arrival, so a positive offset means the sound came before
  * the picture, as ITU-R BT.1359 counts it (detectable past +45 / -125 ms, acceptable to +90 / -185).
  */
+import { BT1359 } from '../../protocol/measure-targets.js';
 
 export const MARKER = {
   toneHz: 1000,
@@ -143,7 +144,7 @@ export interface SyncSummary {
 export const MIN_MARKERS = 10;
 
 /** ITU-R BT.1359: the sound may lead by up to 45 ms and lag by up to 125 ms before anyone notices. */
-export const BT1359 = { detectable: { lead: 45, lag: -125 }, acceptable: { lead: 90, lag: -185 } } as const;
+export { BT1359 };
 
 export function syncSummary(pairs: readonly MarkerPair[], baselineMs = 0): SyncSummary {
   const offsets = pairs.map((pair) => pair.offsetMs).sort((a, b) => a - b);

@@ -7,6 +7,7 @@
  *   R = 93.2 - (EL - 120) / 10    otherwise
  *   R -= 2.5 * loss (percent);    MOS = 1 + 0.035 R + 7e-6 R (R - 60) (100 - R)
  */
+import { PATH_LIMITS, PATH_TARGETS } from '../../protocol/measure-targets.js';
 
 export interface PathQuality {
   rttMs: number;
@@ -43,10 +44,7 @@ function band(r: number): RBand {
   return 'bad';
 }
 
-/** Microsoft Teams' targets from client to edge: what a remote class needs. */
-export const PATH_TARGETS = { rttMs: 100, lossPercent: 1, jitterMs: 30 } as const;
-/** Past these, calls visibly suffer (Twilio's warnings): the fault thresholds. */
-export const PATH_LIMITS = { rttMs: 400, lossPercent: 3, jitterMs: 30, mos: 3.5 } as const;
+export { PATH_LIMITS, PATH_TARGETS };
 
 export type PathVerdict = 'meets-targets' | 'below-targets' | 'poor';
 

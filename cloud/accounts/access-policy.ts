@@ -1,4 +1,7 @@
 import type { Role } from '../../protocol/index.js';
+import { NOT_OPERATOR, PERMISSIONS, ROLE_PERMISSIONS, roleMay, type Permission } from '../../protocol/permissions.js';
+
+export { PERMISSIONS, type Permission };
 
 /** Who a request acts as, once its bearer token has been checked. */
 export interface Principal {
@@ -14,46 +17,8 @@ export interface Principal {
   mustChangePassword: boolean;
 }
 
-/**
- * What each role may do. Scope (which schools) is checked separately by `schoolScope`; a
- * permission only says what kind of act it is.
- */
-export const PERMISSIONS = [
-  'fleet.read',
-  'tickets.read',
-  /** Acknowledge, start, on-site, arrived, resolve: the service team's moves. */
-  'tickets.work',
-  /** Close a resolved ticket: the school confirms, or the team closes it. */
-  'tickets.close',
-  'tickets.rate',
-  'enroll.manage',
-  'agents.revoke',
-  'users.manage',
-  'audit.read',
-  'metrics.read',
-  /** Broker accounts of reflectors in their own processes: the provider's infrastructure, operators only. */
-  'reflectors.manage',
-  /** See remote sessions and watch them live. */
-  'sessions.read',
-  /** Ask for a remote session, run commands in it, close it: engineers only. */
-  'sessions.request',
-  /** Answer for the school (approve, deny, revoke): its admins only, never the provider. */
-  'sessions.consent',
-] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-
-/** What only an engineer or only the school may do: an operator (the provider's admin) does neither. */
-const NOT_OPERATOR: readonly Permission[] = ['sessions.request', 'sessions.consent'];
-
-const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-  operator: new Set(PERMISSIONS.filter((permission) => !NOT_OPERATOR.includes(permission))),
-  school_admin: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']),
-  it_teacher: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.rate', 'sessions.read']),
-  engineer: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']),
-};
-
 export function may(principal: Pick<Principal, 'role'>, permission: Permission): boolean {
-  return ROLE_PERMISSIONS[principal.role].has(permission);
+  return roleMay(principal.role, permission);
 }
 
 const SCHOOL_ROLES: readonly Role[] = ['school_admin', 'it_teacher'];

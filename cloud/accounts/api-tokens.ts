@@ -47,12 +47,13 @@ export class ApiTokens {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(accountId: string, options: { ttlHours?: number; label?: string | null; source?: string | null } = {}): Promise<IssuedToken> {
+  /** idleMinutes: the token ends after this long without a request (browser sessions); none by default. */
+  async issue(accountId: string, options: { ttlHours?: number; label?: string | null; source?: string | null; idleMinutes?: number } = {}): Promise<IssuedToken> {
     const token = newSecret('apiToken');
     const id = publicId('T');
     const createdAt = this.now().getTime();
     const expiresAt = createdAt + (options.ttlHours ?? DEFAULT_TOKEN_TTL_HOURS) * 3_600_000;
-    await this.db.execute('INSERT INTO api_tokens (token_hash, id, account_id, label, created_at, expires_at, last_used_at, revoked_at, source) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)', [
+    await this.db.execute('INSERT INTO api_tokens (token_hash, id, account_id, label, created_at, expires_at, last_used_at, revoked_at, source, idle_timeout_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $8)', [
       hashSecret(token),
       id,
       accountId,
@@ -60,6 +61,7 @@ export class ApiTokens {
       createdAt,
       expiresAt,
       options.source ?? null,
+      options.idleMinutes === undefined ? null : options.idleMinutes * 60_000,
     ]);
     return { token, id, expiresAt: new Date(expiresAt).toISOString() };
   }
@@ -71,7 +73,8 @@ export class ApiTokens {
     const [row] = await this.db.query<TokenRow>(
       `SELECT t.id, t.account_id, a.name, a.role, a.school_id, a.team_id, a.must_change_password
        FROM api_tokens t JOIN accounts a ON a.id = t.account_id
-       WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND a.disabled_at IS NULL`,
+       WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND a.disabled_at IS NULL
+         AND (t.idle_timeout_ms IS NULL OR COALESCE(t.last_used_at, t.created_at) + t.idle_timeout_ms > $2)`,
       [hashSecret(token), now],
     );
     if (!row) return undefined;

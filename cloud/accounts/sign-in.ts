@@ -26,7 +26,8 @@ export interface SignInOptions {
 export class SignIn {
   constructor(private readonly options: SignInOptions) {}
 
-  async login(request: LoginRequest, source: string): Promise<LoginResponse> {
+  /** browser: the token becomes a console session (an HttpOnly cookie) that also ends after idleMinutes without a request. */
+  async login(request: LoginRequest, source: string, browser?: { idleMinutes: number }): Promise<LoginResponse> {
     const { accounts, tokens, limiter, audit } = this.options;
     const name = request.name.trim();
     // The name is the caller's string: stored printable and bounded, since the audit is read by people.
@@ -39,8 +40,13 @@ export class SignIn {
       throw new AvcareError('LOGIN_FAILED', 'the name or the password is wrong (or the account is disabled)');
     }
     limiter.succeeded(reservation);
-    const issued = await tokens.issue(account.id, { ...(request.ttlHours === undefined ? {} : { ttlHours: request.ttlHours }), label: request.label ?? null, source });
-    await audit.append({ actor: `user:${account.name}`, action: 'auth.login', target: `user:${account.name}`, outcome: 'success', source, schoolId: account.schoolId, detail: { tokenId: issued.id, expiresAt: issued.expiresAt } });
+    const issued = await tokens.issue(account.id, {
+      ...(request.ttlHours === undefined ? {} : { ttlHours: request.ttlHours }),
+      label: request.label ?? (browser ? 'console' : null),
+      source,
+      ...(browser ? { idleMinutes: browser.idleMinutes } : {}),
+    });
+    await audit.append({ actor: `user:${account.name}`, action: 'auth.login', target: `user:${account.name}`, outcome: 'success', source, schoolId: account.schoolId, detail: { tokenId: issued.id, expiresAt: issued.expiresAt, ...(browser ? { console: true } : {}) } });
     return {
       token: issued.token,
       tokenId: issued.id,

@@ -12,6 +12,10 @@ const MAX_HEALTH_HOURS = 24 * 90;
 const listQuerySchema = z.strictObject({
   school: topicIdSchema.optional().describe('Only agents of this school id'),
   state: z.enum(['online', 'offline', 'unknown']).optional().describe('Only agents in this state'),
+  q: z.string().trim().max(100).optional().describe('Only agents whose school, PC or room id contains this text'),
+  faults: z.enum(['true', 'false']).optional().describe('true: only agents with an open fault'),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000).describe('At most this many agents (1..5000), in id order'),
+  offset: z.coerce.number().int().min(0).default(0).describe('Skip this many first (paging)'),
 });
 
 const detailQuerySchema = z.strictObject({
@@ -47,19 +51,22 @@ export interface AgentsRoutesOptions {
 
 /** The fleet as the collector stored it: the list of agents, and one agent's state in detail. */
 export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOptions): void {
-  app.get('/api/agents', async (request): Promise<{ agents: AgentSummary[] }> => {
+  // Paged on the server: a provider's fleet has tens of thousands of PCs, a page shows fifty.
+  app.get('/api/agents', async (request): Promise<{ agents: AgentSummary[]; total: number }> => {
     requirePermission(request, 'fleet.read');
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
     const scope = scopeOf(request);
     // A school outside the caller's scope lists as empty, the same as a school without agents.
-    if (query.school !== undefined && !inScope(scope, query.school)) return { agents: [] };
+    if (query.school !== undefined && !inScope(scope, query.school)) return { agents: [], total: 0 };
     const schoolIds = scopeFilter(scope);
     const filter = {
       ...(query.school === undefined ? {} : { schoolId: query.school }),
       ...(schoolIds === undefined ? {} : { schoolIds }),
       ...(query.state === undefined ? {} : { state: query.state }),
+      ...(query.q === undefined || query.q === '' ? {} : { text: query.q }),
+      ...(query.faults === 'true' ? { withFaults: true } : {}),
     };
-    return { agents: await queryStore(() => store.listAgents(filter)) };
+    return queryStore(() => store.agentsPage(filter, { limit: query.limit, offset: query.offset }));
   });
 
   app.get('/api/agents/:id', async (request): Promise<{ agent: AgentDetail }> => {

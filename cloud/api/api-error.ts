@@ -12,6 +12,7 @@ export const API_ERROR_STATUS = {
   LOGIN_FAILED: 401,
   ENROLL_TOKEN_UNKNOWN: 401,
   FORBIDDEN: 403,
+  CSRF_TOKEN_MISSING: 403,
   PASSWORD_CHANGE_REQUIRED: 403,
   INSECURE_TRANSPORT: 403,
   ENROLL_TOKEN_EXPIRED: 403,
@@ -36,6 +37,7 @@ export const API_ERROR_STATUS = {
   ENROLL_THROTTLED: 429,
   INTERNAL_ERROR: 500,
   STORE_UNAVAILABLE: 503,
+  CONSOLE_NOT_BUILT: 503,
   BROKER_ACCESS_FAILED: 503,
 } as const;
 
@@ -94,6 +96,6 @@ export function installErrorHandlers(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${untrustedText(request.url.split('?')[0] ?? '', 200) ?? ''}; see GET / for the routes`)),
+    reply.status(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${untrustedText(request.url.split('?')[0] ?? '', 200) ?? ''}; see GET /api for the routes`)),
   );
 }

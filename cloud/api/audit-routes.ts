@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { auditRecords } from '../audit/audit-anchors.js';
 import { verifyAuditLog } from '../audit/audit-verify.js';
 import type { Security } from '../security.js';
+import { AuditExportWriter } from '../audit/audit-export.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
 import { requirePermission, scopeFilter, scopeOf } from './request-auth.js';
@@ -13,6 +15,13 @@ const listQuerySchema = z.strictObject({
   action: z.string().regex(/^[a-z][a-z0-9.-]{1,63}$/).optional().describe('Only this action, e.g. auth.login'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
+
+const exportQuerySchema = z.strictObject({
+  format: z.enum(['csv', 'json']).default('csv'),
+  since: z.iso.datetime({ offset: true }).optional().describe('Only entries at or after this time (ISO 8601)'),
+  action: z.string().regex(/^[a-z][a-z0-9.-]{1,63}$/).optional().describe('Only this action, e.g. auth.login'),
+});
+const EXPORT_PAGE = 1000;
 
 export interface AuditRoutesOptions {
   /** The anchors file, to check beside the database's anchors. */
@@ -35,6 +44,39 @@ export function auditRoutes(app: FastifyInstance, security: Security, options: A
       limit: query.limit,
     });
     return { entries, next: entries.length === query.limit ? (entries[entries.length - 1]?.seq ?? null) : null };
+  });
+
+  // The entries a reader may see as a file: CSV for a spreadsheet (formula cells neutralised) or JSON, written page by page.
+  app.get('/api/audit/export', async (request, reply) => {
+    requirePermission(request, 'audit.read');
+    const query = parseRequestPart(exportQuerySchema, request.query, 'query parameter');
+    const schools = scopeFilter(scopeOf(request));
+    async function* pages(): AsyncGenerator<string> {
+      const chunks: string[] = [];
+      const writer = new AuditExportWriter({ write: (chunk: string) => chunks.push(chunk) }, query.format);
+      let afterSeq: number | undefined = undefined;
+      for (;;) {
+        const entries = await security.audit.list({
+          ...(schools === undefined ? {} : { schoolIds: schools }),
+          ...(query.since === undefined ? {} : { since: new Date(query.since) }),
+          ...(afterSeq === undefined ? {} : { afterSeq }),
+          ...(query.action === undefined ? {} : { action: query.action }),
+          limit: EXPORT_PAGE,
+        });
+        for (const entry of entries) writer.write(entry);
+        yield chunks.splice(0).join('');
+        if (entries.length < EXPORT_PAGE) break;
+        afterSeq = entries[entries.length - 1]?.seq;
+      }
+      writer.end();
+      yield chunks.splice(0).join('');
+    }
+    const stamp = new Date().toISOString().slice(0, 10);
+    return reply
+      .type(query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="avcare-audit-${stamp}.${query.format}"`)
+      .header('cache-control', 'no-store')
+      .send(Readable.from(pages()));
   });
 
   app.get('/api/audit/verify', async (request) => {

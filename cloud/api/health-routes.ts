@@ -7,7 +7,7 @@ import { requirePermission } from './request-auth.js';
 export interface HealthRoutesOptions {
   store: Store;
   metrics: CloudMetrics;
-  /** Every route the app serves, for the index at `/` (collected as they are registered). */
+  /** Every route the app serves, for the index at `/api` (collected as they are registered). */
   routes: () => ReadonlyArray<{ method: string; url: string }>;
   /** A database that takes longer than this to answer counts as down: a probe must not hang. */
   healthTimeoutMs?: number;
@@ -28,13 +28,14 @@ const PROBE_KEY = agentKey('-', '-');
 /** What a load balancer, Prometheus and a person at the root URL need. */
 export function healthRoutes(app: FastifyInstance, { store, metrics, routes, healthTimeoutMs = 2_000, ready = () => true }: HealthRoutesOptions): void {
   // Signed in like everything but /healthz: even the list of routes is not for strangers.
-  app.get('/', () => ({
+  app.get('/api', () => ({
     name: 'avcare cloud',
-    note: 'this is the API; there is no web console yet',
+    note: 'this is the API; the web console is at /',
     signIn: 'POST /api/auth/login { name, password } -> { token }; then send "Authorization: Bearer TOKEN"',
     // What the app really serves, so the index never promises a route that is not there or leaves one out.
+    // The console's page and assets are not API routes.
     routes: routes()
-      .filter((route) => route.method !== 'HEAD')
+      .filter((route) => route.method !== 'HEAD' && (route.url.startsWith('/api') || route.url === '/healthz' || route.url === '/metrics'))
       .map((route) => `${route.method} ${route.url}`)
       .sort(),
   }));

@@ -4,11 +4,14 @@ import { may, refusalHint, schoolScope, type Permission, type Principal, type Sc
 import type { ApiTokens } from '../accounts/api-tokens.js';
 import { credentialsAllowed } from '../transport-security.js';
 import { ApiError } from './api-error.js';
+import { CSRF_HEADER, csrfTokenMatches, isSafeMethod, sessionCookieOf } from './browser-session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request acts as; set for every route that is not public. */
     principal?: Principal;
+    /** The console's session token when the request was signed in by its cookie (not by a bearer token). */
+    cookieSession?: string;
   }
   interface FastifyContextConfig {
     /**
@@ -29,24 +32,32 @@ export interface RequestAuthOptions {
 }
 
 /**
- * Every request but the public ones needs "Authorization: Bearer TOKEN". The token is checked
- * in the database on each request, so a revoked token or a disabled account stops at once.
+ * Every request but the public ones needs "Authorization: Bearer TOKEN", or the console's session
+ * cookie and, for anything but a read, its CSRF token in the X-CSRF-Token header. The token is
+ * checked in the database on each request, so a revoked token or a disabled account stops at once.
  * Tokens and secrets are refused on a plain connection from another machine.
  */
 export function installRequestAuth(app: FastifyInstance, options: RequestAuthOptions): void {
   const metricsToken = options.metricsToken === undefined ? undefined : Buffer.from(options.metricsToken, 'utf8');
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('cookieSession', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
     const authorization = request.headers.authorization;
-    if ((authorization !== undefined || access === 'credentials') && !credentialsAllowed({ allowPlaintextCredentials: options.allowPlaintextCredentials }, { encrypted: request.protocol === 'https', remoteAddress: request.socket.remoteAddress })) {
+    // A bearer token wins: a script that sends one means it, whatever cookie its client keeps.
+    const cookieToken = authorization === undefined ? sessionCookieOf(request) : undefined;
+    if ((authorization !== undefined || cookieToken !== undefined || access === 'credentials') && !credentialsAllowed({ allowPlaintextCredentials: options.allowPlaintextCredentials }, { encrypted: request.protocol === 'https', remoteAddress: request.socket.remoteAddress })) {
       throw new ApiError('INSECURE_TRANSPORT', 'credentials are accepted only over https or from this machine; this cloud serves no https (--tls-cert/--tls-key), or you used http://');
     }
     if (access === 'public' || access === 'credentials') return;
-    const token = bearerToken(authorization);
+    const token = bearerToken(authorization) ?? cookieToken;
     if (token === undefined) {
       void reply.header('www-authenticate', 'Bearer realm="avcare"');
-      throw new ApiError('UNAUTHENTICATED', 'sign in first: this request needs "Authorization: Bearer TOKEN"');
+      throw new ApiError('UNAUTHENTICATED', 'sign in first: this request needs "Authorization: Bearer TOKEN" (or the console\'s session)');
+    }
+    // Before the database: a forged cross-site request learns nothing, not even whether the session lives.
+    if (token === cookieToken && !isSafeMethod(request.method) && !csrfTokenMatches(token, headerText(request.headers[CSRF_HEADER]))) {
+      throw new ApiError('CSRF_TOKEN_MISSING', `a change made with the console's session needs its CSRF token in the ${CSRF_HEADER} header (from GET /api/me): reload the console`);
     }
     if (request.routeOptions.url === '/metrics' && metricsToken !== undefined && sameText(token, metricsToken)) return;
     let principal: Principal | undefined;
@@ -64,6 +75,7 @@ export function installRequestAuth(app: FastifyInstance, options: RequestAuthOpt
       throw new ApiError('PASSWORD_CHANGE_REQUIRED', 'this account signed in with a password someone else set: choose your own (POST /api/auth/password) before anything else');
     }
     request.principal = principal;
+    if (token === cookieToken) request.cookieSession = token;
   });
   app.decorate('schoolsOfTeam', options.schoolsOfTeam);
 }
@@ -78,6 +90,10 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function sameText(given: string, expected: Buffer): boolean {

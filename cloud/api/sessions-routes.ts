@@ -102,7 +102,7 @@ export function sessionsRoutes(app: FastifyInstance, { sessions, events, tokenSt
     const poll = setInterval(() => void readRows().then((steps) => steps.forEach(send), () => undefined), STREAM_POLL_MS);
     const stop = events.watch({ ...(query.session === undefined ? {} : { sessionId: query.session }), ...(schools === undefined ? {} : { schoolIds: schools }) }, send);
     // A comment line now and then keeps proxies from closing a quiet stream; the token is checked again each time.
-    const token = bearerToken(request.headers.authorization);
+    const token = bearerToken(request.headers.authorization) ?? request.cookieSession;
     const keepAlive = setInterval(() => {
       void (token === undefined || tokenStillValid === undefined ? Promise.resolve(true) : tokenStillValid(token).catch(() => true)).then((valid) => {
         if (valid) reply.raw.write(': keep-alive\n\n');

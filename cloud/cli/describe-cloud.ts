@@ -8,7 +8,10 @@ export function describeCloud(cloud: RunningCloud): string {
     cloud.mqtt.mode === 'embedded' ? `${cloud.mqtt.url}   (embedded broker: enrolled agents connect here)` : `${cloud.mqtt.url}   (external broker, subscribed)`;
   const listening = cloud.options.host === '0.0.0.0' ? '\n  (listening on every address of this machine)' : '';
   return [
-    `  index     ${cloud.httpUrl}   (the API's routes as JSON, signed in; the web console comes later)`,
+    cloud.consoleServed
+      ? `  console   ${cloud.httpUrl}   (open it in a browser and sign in)`
+      : `  console   not built in this installation: run \`npm run build\`, then start again`,
+    `  index     ${cloud.httpUrl}api   (the API's routes as JSON, signed in)`,
     `  API       ${cloud.httpUrl}api/agents   (sign in: ${runnableCommand('avcare-cloud')} login --url ${cloud.httpUrl.replace(/\/$/, '')} --user NAME)`,
     `  health    ${cloud.httpUrl}healthz`,
     `  metrics   ${cloud.metricsUrl ?? `${cloud.httpUrl}metrics   (operator token or --metrics-token-file)`}`,
@@ -35,7 +38,7 @@ export function describeFirstRun(cloud: RunningCloud): string {
   if (!cloud.firstRun.created) return '';
   const url = cloud.httpUrl.replace(/\/$/, '');
   if (cloud.firstRun.oneTimePassword === undefined) {
-    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}\n`;
+    return `Created the operator account "${cloud.firstRun.name}" with the password from --admin-password-file.\nSign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}\n     or: open ${cloud.httpUrl} in a browser and sign in as ${cloud.firstRun.name}\n`;
   }
   return [
     `Created the operator account "${cloud.firstRun.name}". Its one-time password (shown only now; you choose your own at the first sign-in):`,
@@ -43,6 +46,7 @@ export function describeFirstRun(cloud: RunningCloud): string {
     `    ${cloud.firstRun.oneTimePassword}`,
     '',
     `Sign in: ${runnableCommand('avcare-cloud')} login --url ${url} --user ${cloud.firstRun.name}`,
+    `     or: open ${cloud.httpUrl} in a browser and sign in as ${cloud.firstRun.name}`,
     '',
   ].join('\n');
 }

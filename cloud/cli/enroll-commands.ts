@@ -1,3 +1,4 @@
+import { enrollCommands } from '../../protocol/enroll-command.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { untrustedText } from '../../protocol/index.js';
 import { table } from './account-commands.js';
@@ -41,14 +42,14 @@ export function enrollTokensCommand(): Command {
         ...(flags.label === undefined ? {} : { label: flags.label }),
       };
       const answer = await callApi<{ token: string; info: EnrollTokenInfo }>(flags, 'POST', '/api/enroll-tokens', body);
-      const url = cloudUrl(flags);
+      const commands = enrollCommands(cloudUrl(flags), answer.token, answer.info.roomId);
       print(flags, answer, () =>
         [
           `enrollment token ${answer.info.id} for school ${answer.info.schoolId}: ${answer.info.maxUses} PC(s), until ${answer.info.expiresAt}`,
           'The token is shown only now. On each classroom PC:',
           '',
-          `    sudo bash install.sh --cloud ${url} --token ${answer.token}${answer.info.roomId === null ? ' --room ROOM' : ''}`,
-          `    (or, with the agent installed: avcare-agent enroll --cloud ${url} --token ${answer.token})`,
+          `    ${commands.install}`,
+          `    (or, with the agent installed: ${commands.enroll})`,
           '',
         ].join('\n'),
       );

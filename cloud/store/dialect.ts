@@ -46,6 +46,10 @@ export interface Dialect extends SqlRunner {
   /** `column` is one of the strings bound at `$param` by `textList()`. */
   inTextList(column: string, param: number): string;
   textList(values: readonly string[]): SqlParam;
+  /** `column` compared by code point, the same on both (PostgreSQL otherwise sorts by the database's locale): for ORDER BY. */
+  byCodePoint(column: string): string;
+  /** `column` contains the text bound at `$param`, without regard to ASCII case (LIKE's wildcards in the text are literal). */
+  containsText(column: string, param: number): string;
   /** Row locks for a read-modify-write inside a transaction; SQLite's write lock already covers the whole file. */
   readonly forUpdate: string;
   /**

@@ -435,6 +435,19 @@ ALTER TABLE agent_credentials ADD COLUMN readmit_at BIGINT;
 ALTER TABLE agent_credentials ADD COLUMN readmit_by TEXT;
 `,
   },
+  {
+    id: '0013-browser-sessions',
+    sql: `
+-- A browser's sign-in is a token too, kept in an HttpOnly cookie; it ends after this long without
+-- a request (the console's idle timeout). NULL: no idle limit (the CLI's and scripts' tokens).
+ALTER TABLE api_tokens ADD COLUMN idle_timeout_ms BIGINT;
+
+-- The console's live feed asks each second what changed since a moment ago.
+CREATE INDEX agents_state_changed ON agents (state_changed_at);
+CREATE INDEX faults_changed ON faults (changed_at);
+CREATE INDEX tickets_updated ON tickets (updated_at);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -56,6 +56,14 @@ export class PostgresDialect implements Dialect {
     return this.runner.executeScript(sql);
   }
 
+  byCodePoint(column: string): string {
+    return `${column} COLLATE "C"`;
+  }
+
+  containsText(column: string, param: number): string {
+    return `${column} ILIKE '%' || $${param} || '%' ESCAPE '\\'`;
+  }
+
   inTextList(column: string, param: number): string {
     return `${column} = ANY($${param}::text[])`;
   }

@@ -18,6 +18,7 @@ import {
   type RetentionPolicy,
   type Store,
   type StoredEvent,
+  type AgentFilter,
 } from './store.js';
 
 const DEFAULT_HEALTH_WINDOW_MS = 24 * HOUR_MS;
@@ -148,6 +149,7 @@ interface AgentRowData {
   last_seen_at: number;
   device_count: number;
   open_fault_count: number;
+  worst_severity: number | null;
 }
 
 interface AgentDetailRowData extends AgentRowData {
@@ -191,7 +193,10 @@ interface EventRowData {
 }
 
 const AGENT_SUMMARY_SELECT = `SELECT agent_key, school_id, agent_id, room_id, state, status, state_changed_at, last_seen_at, device_count,
-  (SELECT COUNT(*) FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised') AS open_fault_count`;
+  (SELECT COUNT(*) FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised') AS open_fault_count,
+  (SELECT MAX(CASE faults.severity WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END) FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised') AS worst_severity`;
+
+const SEVERITY_BY_RANK: Record<number, AgentSummary['worstSeverity']> = { 1: 'general', 2: 'urgent', 3: 'critical' };
 
 /** The one query layer over either dialect: every statement below runs unchanged on both. */
 export class SqlStore implements Store {
@@ -257,7 +262,24 @@ export class SqlStore implements Store {
     return { stored: stored.count, duplicates: events.length - stored.count, changed: stored.changed };
   }
 
-  async listAgents(filter: { schoolId?: string; schoolIds?: readonly string[]; state?: AgentState } = {}): Promise<AgentSummary[]> {
+  async listAgents(filter: AgentFilter = {}): Promise<AgentSummary[]> {
+    const { where, params } = this.agentConditions(filter);
+    const rows = await this.db.query<AgentRowData>(`${AGENT_SUMMARY_SELECT} FROM agents${where}`, params);
+    // Sorted here, not by ORDER BY: PostgreSQL sorts text by the database's locale, SQLite by code unit.
+    return rows.map(toSummary).sort((a, b) => compareText(a.id, b.id));
+  }
+
+  async agentsPage(filter: AgentFilter, page: { limit: number; offset: number }): Promise<{ agents: AgentSummary[]; total: number }> {
+    const { where, params } = this.agentConditions(filter);
+    const [count] = await this.db.query<{ total: number }>(`SELECT COUNT(*) AS total FROM agents${where}`, params);
+    const rows = await this.db.query<AgentRowData>(
+      `${AGENT_SUMMARY_SELECT} FROM agents${where} ORDER BY ${this.db.byCodePoint('agent_key')} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, page.limit, page.offset],
+    );
+    return { agents: rows.map(toSummary), total: Number(count?.total ?? 0) };
+  }
+
+  private agentConditions(filter: AgentFilter): { where: string; params: SqlParam[] } {
     const conditions: string[] = [];
     const params: SqlParam[] = [];
     if (filter.schoolId !== undefined) {
@@ -272,10 +294,13 @@ export class SqlStore implements Store {
       params.push(filter.state);
       conditions.push(`state = $${params.length}`);
     }
-    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-    const rows = await this.db.query<AgentRowData>(`${AGENT_SUMMARY_SELECT} FROM agents${where}`, params);
-    // Sorted here, not by ORDER BY: PostgreSQL sorts text by the database's locale, SQLite by code unit.
-    return rows.map(toSummary).sort((a, b) => compareText(a.id, b.id));
+    if (filter.text !== undefined && filter.text !== '') {
+      // The key holds the school and the PC; the room is its own column. The person's % and _ are text, not wildcards.
+      params.push(filter.text.replace(/[\\%_]/g, '\\$&'));
+      conditions.push(`(${this.db.containsText('agent_key', params.length)} OR ${this.db.containsText('room_id', params.length)})`);
+    }
+    if (filter.withFaults === true) conditions.push("EXISTS (SELECT 1 FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised')");
+    return { where: conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '', params };
   }
 
   async getAgent(id: AgentKey, options: { healthSince?: Date } = {}): Promise<AgentDetail | null> {
@@ -570,6 +595,7 @@ function toOpenFault(fault: FaultRecord): OpenFault {
     category: fault.category,
     severity: fault.severity,
     message: fault.message,
+    ...(fault.messageKey === undefined ? {} : { messageKey: fault.messageKey, params: fault.params ?? {} }),
     evidence: fault.evidence,
     firstSeenAt: iso(fault.firstSeenAt),
     raisedAt: iso(fault.raisedAt),
@@ -590,7 +616,8 @@ function toSummary(row: AgentRowData): AgentSummary {
     lastSeenAt: iso(row.last_seen_at),
     agentVersion: status?.agentVersion ?? null,
     deviceCount: row.device_count,
-    openFaultCount: row.open_fault_count,
+    openFaultCount: Number(row.open_fault_count),
+    worstSeverity: row.worst_severity === null ? null : (SEVERITY_BY_RANK[Number(row.worst_severity)] ?? null),
   };
 }
 

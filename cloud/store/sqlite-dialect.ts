@@ -78,6 +78,15 @@ export class SqliteDialect implements Dialect {
     return this.serialised(() => void this.db.exec(sql));
   }
 
+  byCodePoint(column: string): string {
+    // SQLite's default collation compares bytes, and UTF-8 byte order is code point order.
+    return column;
+  }
+
+  containsText(column: string, param: number): string {
+    return `${column} LIKE '%' || $${param} || '%' ESCAPE '\\'`;
+  }
+
   inTextList(column: string, param: number): string {
     return `${column} IN (SELECT value FROM json_each($${param}))`;
   }

@@ -1,5 +1,5 @@
 import type { Dialect } from './dialect.js';
-import type { AgentMessage, Device, FaultMessage, HealthMessage, InventoryMessage, OutboxStats, SystemSnapshot } from '../../protocol/index.js';
+import type { AgentMessage, Device, FaultMessage, HealthMessage, InventoryMessage, OutboxStats, Severity, SystemSnapshot } from '../../protocol/index.js';
 
 /**
  * Agents are keyed by school and agent id together: agent ids default to host names, and two
@@ -42,6 +42,18 @@ export interface AgentSummary {
   agentVersion: string | null;
   deviceCount: number;
   openFaultCount: number;
+  /** The most severe of the open faults; null without any. */
+  worstSeverity: Severity | null;
+}
+
+export interface AgentFilter {
+  schoolId?: string;
+  schoolIds?: readonly string[];
+  state?: AgentState;
+  /** Part of the school, PC or room id, without regard to ASCII case. */
+  text?: string;
+  /** Only agents with an open fault. */
+  withFaults?: boolean;
 }
 
 export interface OpenFault {
@@ -49,7 +61,10 @@ export interface OpenFault {
   deviceId: string | null;
   category: FaultMessage['category'];
   severity: FaultMessage['severity'];
+  /** In English, as the PC wrote it; the console shows messageKey + params in the reader's language instead. */
   message: string;
+  messageKey?: string;
+  params?: Record<string, string | number>;
   evidence: Record<string, unknown>;
   firstSeenAt: string;
   raisedAt: string;
@@ -117,7 +132,9 @@ export interface Store {
    * faults). Idempotent: the same batch twice changes nothing the second time.
    */
   ingest(events: readonly AcceptedEvent[]): Promise<IngestResult>;
-  listAgents(filter?: { schoolId?: string; schoolIds?: readonly string[]; state?: AgentState }): Promise<AgentSummary[]>;
+  listAgents(filter?: AgentFilter): Promise<AgentSummary[]>;
+  /** One page of the fleet in id order, and how many agents the filter matches in all. */
+  agentsPage(filter: AgentFilter, page: { limit: number; offset: number }): Promise<{ agents: AgentSummary[]; total: number }>;
   getAgent(id: AgentKey, options?: { healthSince?: Date }): Promise<AgentDetail | null>;
   events(id: AgentKey, options?: { type?: AgentMessage['type']; limit?: number }): Promise<StoredEvent[]>;
   /** An agent's measurements at or after `since`, oldest first, at most `limit`; `name` filters by the test's name. */

@@ -148,6 +148,10 @@ export function serviceDirectory(config: ServiceConfig): ServiceDirectory {
       return { calendar: school?.calendar ?? config.defaults.calendar, sla, sameCity: schoolCity !== undefined && schoolCity === teamCity };
     },
     webhooks: () => config.webhooks,
+    schoolName: (schoolId) => {
+      const school = schools.get(schoolId);
+      return school === undefined ? undefined : (school.name ?? null);
+    },
     schoolsOfTeam(teamId: string): ReadonlySet<string> | undefined {
       const team = config.teams.find((candidate) => candidate.id === teamId);
       if (!team) return undefined;

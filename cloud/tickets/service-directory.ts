@@ -41,4 +41,6 @@ export interface ServiceDirectory {
   webhooks(): readonly WebhookEndpoint[];
   /** The schools in the regions a service team covers (an engineer's scope); undefined for an unknown team. */
   schoolsOfTeam(teamId: string): ReadonlySet<string> | undefined;
+  /** A school's name as the configuration gives it (null without one); undefined for a school it does not list. */
+  schoolName(schoolId: string): string | null | undefined;
 }

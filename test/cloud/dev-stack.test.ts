@@ -52,8 +52,10 @@ describe('npm start (dist/cloud/cli/dev-stack.js)', () => {
     const baseUrl = apiUrl.replace(/\/api\/agents$/, '');
     // Printed the way it runs from where the stack was started (here a folder outside the clone: node and the path).
     expect(stack.stdout()).toContain(`Sign in: node ${CLOUD_CLI} login --url ${baseUrl} --user operator`);
-    // The banner says what the root URL is: the API's index, not a console that does not exist yet.
-    expect(stack.stdout()).toContain(`index     ${baseUrl}/   (the API's routes as JSON, signed in; the web console comes later)`);
+    // The banner points at the console (npm test builds it) and at the API's index, which moved to /api.
+    expect(stack.stdout()).toContain(`console   ${baseUrl}/   (open it in a browser and sign in)`);
+    expect(stack.stdout()).toContain(`index     ${baseUrl}/api   (the API's routes as JSON, signed in)`);
+    expect(stack.stdout()).toContain(`     or: open ${baseUrl}/ in a browser and sign in as operator`);
     expect(stack.stdout()).toMatch(/This PC's agent local:\S+ is enrolled in school "local"./);
     expect((await getJson(apiUrl)).status).toBe(401);
     const token = await signIn(baseUrl, 'operator', oneTimePassword(stack.stdout()));

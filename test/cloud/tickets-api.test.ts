@@ -197,13 +197,15 @@ describe('ticket API', () => {
     expect((await app.inject({ url: `/api/tickets/${sch1Disk}`, headers: operator })).json<Shown>().knowledge.pastResolutions.map((past) => past.ticketId)).toEqual([sch2Ticket]);
   });
 
-  it('lists every route it serves in the index at /, the ticket routes included', async () => {
-    const index = (await app.inject({ url: '/', headers: operator })).json<{ note: string; routes: string[] }>();
-    expect(index.note).toContain('no web console yet');
-    for (const route of ['GET /api/tickets', 'GET /api/tickets/:id', 'POST /api/tickets/:id/ack', 'POST /api/tickets/:id/rate', 'GET /api/knowledge/:code', 'GET /api/agents', 'POST /api/enroll', 'GET /api/audit', 'POST /api/auth/login', 'GET /healthz', 'GET /metrics', 'GET /']) {
+  it('lists every API route it serves in the index at /api, the ticket routes included, and not the console\'s pages', async () => {
+    const index = (await app.inject({ url: '/api', headers: operator })).json<{ note: string; routes: string[] }>();
+    expect(index.note).toContain('the web console is at /');
+    for (const route of ['GET /api/tickets', 'GET /api/tickets/:id', 'POST /api/tickets/:id/ack', 'POST /api/tickets/:id/rate', 'GET /api/knowledge/:code', 'GET /api/agents', 'POST /api/enroll', 'GET /api/audit', 'POST /api/auth/login', 'GET /healthz', 'GET /metrics', 'GET /api']) {
       expect(index.routes).toContain(route);
     }
-    expect(index.routes).not.toContain('HEAD /');
+    expect(index.routes).not.toContain('HEAD /api');
+    expect(index.routes).not.toContain('GET /');
+    expect(index.routes).not.toContain('GET /*');
   });
 
   it('refuses every ticket route without a valid token', async () => {

@@ -55,7 +55,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('people at the API on %s', (backe
   it('refuses every route but /healthz without a token, with an unknown token and with an expired one', async () => {
     const expired = await security.tokens.issue((await security.accounts.byName('teacher-sch1'))?.id ?? '', { ttlHours: 1 });
     await opened.store.database.execute('UPDATE api_tokens SET expires_at = $1 WHERE id = $2', [Date.now() - 1, expired.id]);
-    const routes = ['/', '/api/nothing-here', '/api/agents', '/api/agents/sch-1:pc-01', '/api/enrolled-agents', '/api/enroll-tokens', '/api/users', '/api/audit', '/api/me', '/metrics'];
+    const routes = ['/api', '/api/nothing-here', '/api/agents', '/api/agents/sch-1:pc-01', '/api/enrolled-agents', '/api/enroll-tokens', '/api/users', '/api/audit', '/api/me', '/metrics'];
     for (const url of routes) {
       for (const headers of [undefined, bearer('avc_at_unknown'), bearer(expired.token), { authorization: 'Basic b3BlcmF0b3I6cGFzcw==' }]) {
         const response = await get(url, headers);
