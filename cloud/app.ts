@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../protocol/log.js';
-import { agentsRoutes } from './api/agents-routes.js';
+import { agentsRoutes, type AgentsRoutesOptions } from './api/agents-routes.js';
 import { installErrorHandlers } from './api/api-error.js';
 import { auditRoutes } from './api/audit-routes.js';
 import { authRoutes } from './api/auth-routes.js';
@@ -11,6 +11,7 @@ import { builtConsoleDir, CONSOLE_CSP, consoleRoutes } from './api/console-route
 import { enrollRoutes } from './api/enroll-routes.js';
 import { reflectorsRoutes } from './api/reflectors-routes.js';
 import { roomsRoutes } from './api/rooms-routes.js';
+import { qualityRoutes } from './api/quality-routes.js';
 import { liveRoutes } from './api/live-routes.js';
 import { ChangeFeed } from './live/change-feed.js';
 import { sessionsRoutes, type SessionsRoutesOptions } from './api/sessions-routes.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
    * one of them is believed; anyone else's header is ignored, so nobody picks their own address.
    */
   trustProxy?: readonly string[];
+  /** Asks an agent to run its tests now (the console's "run a network test now"); without it the route is not mounted. */
+  askToTest?: AgentsRoutesOptions['askToTest'];
   /** What the console hears live (GET /api/events); one per process, made here when not given. */
   changeFeed?: ChangeFeed;
   /** The built console to serve at `/` (default: dist/console of this package); false: none. */
@@ -61,7 +64,7 @@ const HTTP_REDACT_PATHS = [...REDACT_PATHS, 'req.headers.authorization', 'req.he
  * Builds the HTTP API without listening (only main listens), so tests drive it with `inject()`.
  * Every request logs through a child of the injected pino logger with its request id.
  */
-export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy, ready, consoleIdleMinutes, consoleDir, changeFeed }: AppOptions): FastifyInstance {
+export function buildApp({ store, metrics, log, tickets, sessions, security, auditAnchorFile, auditRetentionDays, https, trustProxy, ready, consoleIdleMinutes, consoleDir, changeFeed, askToTest }: AppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the instance is the plain FastifyInstance the routes take.
   const httpLog: FastifyBaseLogger = log.child({ module: 'http' }, { redact: { paths: HTTP_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
@@ -92,7 +95,11 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
     schoolsOfTeam: (teamId) => security.directory.schoolsOfTeam(teamId),
     ...(security.metricsToken === undefined ? {} : { metricsToken: security.metricsToken }),
   });
-  agentsRoutes(app, { store });
+  agentsRoutes(app, {
+    store,
+    ...(askToTest === undefined ? {} : { askToTest }),
+    audit: (entry) => security.audit.append({ actor: entry.actor, action: 'agent.test-asked', target: entry.target, outcome: 'success', source: entry.source, schoolId: entry.schoolId, detail: entry.detail }).then(() => undefined),
+  });
   roomsRoutes(app, { store, directory: security.directory });
   liveRoutes(app, { feed: changeFeed ?? new ChangeFeed({ db: store.database, log }), tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   healthRoutes(app, { store, metrics, routes: () => routes, ...(ready ? { ready } : {}) });
@@ -102,7 +109,10 @@ export function buildApp({ store, metrics, log, tickets, sessions, security, aud
   reflectorsRoutes(app, security);
   auditRoutes(app, security, { ...(auditAnchorFile === undefined ? {} : { anchorFile: auditAnchorFile }), ...(auditRetentionDays === undefined ? {} : { minRetentionDays: auditRetentionDays }) });
   consoleRoutes(app, { dir: consoleDir === undefined ? builtConsoleDir() : consoleDir === false ? undefined : consoleDir });
-  if (tickets) ticketsRoutes(app, { tickets });
+  if (tickets) {
+    ticketsRoutes(app, { tickets });
+    qualityRoutes(app, { db: store.database });
+  }
   if (sessions) sessionsRoutes(app, { ...sessions, tokenStillValid: async (token) => (await security.tokens.authenticate(token)) !== undefined });
   return app;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -34,7 +35,7 @@ import { startSessions } from './sessions/start-sessions.js';
 import { DEFAULT_SCHEDULE, startTestScheduler, TestPlanner } from './measurements/test-scheduler.js';
 import { Reflector } from './reflector/reflector.js';
 import { ProbeServer } from './reflector/probe-server.js';
-import { agentSignalInbox } from '../protocol/measure-signal.js';
+import { agentSignalInbox, type CloudSignal, type MeasureTest } from '../protocol/measure-signal.js';
 import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
 import { openStore, redactSpec } from './store/open-store.js';
@@ -240,7 +241,13 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
     // Listening comes before the first operator is made (a taken port must not spend its one-time password), so /healthz waits for the end of the start.
     let started = false;
     const consoleDir = builtConsoleDir();
-    const app = buildApp({ ready: () => started, consoleDir: consoleDir ?? false, store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
+    const askToTest = async (agent: { schoolId: string; agentId: string }, tests: readonly MeasureTest[]): Promise<string> => {
+      const askId = randomUUID();
+      const ask: CloudSignal = { type: 'measure-ask', askId, tests: [...tests], reason: 'on-demand' };
+      await publishToAgent(agentSignalInbox(agent.schoolId, agent.agentId), Buffer.from(JSON.stringify(ask)));
+      return askId;
+    };
+    const app = buildApp({ ready: () => started, consoleDir: consoleDir ?? false, askToTest, store, metrics, log: baseLog, tickets, security, sessions: remote, auditAnchorFile: anchorFile, auditRetentionDays: options.retention.auditDays, ...(tls ? { https: tls } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) });
     const httpPort = await listenHttp(app, options.httpPort, options.host);
     undo.push(() => app.close());
     let metricsUrl: string | undefined;

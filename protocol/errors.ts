@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   REFLECTOR_EXISTS: { hint: 'A reflector id has one account at a time: `avcare-cloud reflectors revoke ID` stops the old one, then `reflectors add ID` issues a new secret.' },
   REFLECTOR_NOT_FOUND: { hint: 'List the reflector accounts with `avcare-cloud reflectors list`.' },
   AGENT_NOT_FOUND: { hint: 'List the agents you can see with `avcare-cloud agents list` (or GET /api/agents).' },
+  AGENT_OFFLINE: { hint: 'The PC is off or cannot reach the cloud; its state says since when and why. Ask again once it is online.' },
   AGENT_NOT_ENROLLED: { hint: 'Enroll this PC first: `avcare-agent enroll --cloud URL --token TOKEN` (or `install.sh --cloud URL --token TOKEN`).' },
   AGENT_REVOKED: { hint: 'This agent was revoked in the cloud; enroll the PC again with a new token if it should report.' },
   BROKER_ACCESS_FAILED: { hint: 'The cloud could not set up the agent\'s broker access (Mosquitto dynamic security): check that the broker runs and the cloud\'s --broker-user may use $CONTROL/dynamic-security.' },

@@ -84,8 +84,8 @@ export const bulkEndpointSchema = z.strictObject({
 });
 export type BulkEndpoint = z.infer<typeof bulkEndpointSchema>;
 
-/** Why the cloud asks an agent to test: its schedule in school hours, or the check before a lesson. */
-export const askReasonSchema = z.enum(['schedule', 'room-ready']);
+/** Why the cloud asks an agent to test: its schedule in school hours, the check before a lesson, or a person in the console ("run a network test now"). */
+export const askReasonSchema = z.enum(['schedule', 'room-ready', 'on-demand']);
 export type AskReason = z.infer<typeof askReasonSchema>;
 
 export const cloudSignalSchema = z.discriminatedUnion('type', [

@@ -6,6 +6,8 @@ import type { Role } from './roles.js';
  */
 export const PERMISSIONS = [
   'fleet.read',
+  /** Ask a PC to run its network or A/V sync test now (the agent keeps its own limits). */
+  'tests.run',
   'tickets.read',
   /** Acknowledge, start, on-site, arrived, resolve: the service team's moves. */
   'tickets.work',
@@ -33,9 +35,9 @@ export const NOT_OPERATOR: readonly Permission[] = ['sessions.request', 'session
 
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   operator: new Set(PERMISSIONS.filter((permission) => !NOT_OPERATOR.includes(permission))),
-  school_admin: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']),
-  it_teacher: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.rate', 'sessions.read']),
-  engineer: new Set<Permission>(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']),
+  school_admin: new Set<Permission>(['fleet.read', 'tests.run', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']),
+  it_teacher: new Set<Permission>(['fleet.read', 'tests.run', 'tickets.read', 'tickets.rate', 'sessions.read']),
+  engineer: new Set<Permission>(['fleet.read', 'tests.run', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']),
 };
 
 

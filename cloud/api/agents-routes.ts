@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { topicIdSchema } from '../../protocol/index.js';
+import { measureTestSchema, type MeasureTest } from '../../protocol/measure-signal.js';
 import { inScope } from '../accounts/access-policy.js';
 import { agentKey, type AgentDetail, type AgentSummary, type Store } from '../store/store.js';
 import { ApiError } from './api-error.js';
 import { parseRequestPart } from './parse-request.js';
-import { requirePermission, scopeFilter, scopeOf } from './request-auth.js';
+import { actorOf, requirePermission, scopeFilter, scopeOf } from './request-auth.js';
 
 const MAX_HEALTH_HOURS = 24 * 90;
 
@@ -45,12 +46,20 @@ const measurementsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).default(500).describe('At most this many results (1..5000)'),
 });
 
+const testsBodySchema = z.strictObject({
+  tests: z.array(measureTestSchema).min(1).max(2).default(['network']).describe('network, avsync or both'),
+});
+
 export interface AgentsRoutesOptions {
   store: Store;
+  /** Sends a measure-ask to the agent's inbox; without it (tests of the fleet API alone) "test now" is not offered. */
+  askToTest?: (agent: AgentSummary, tests: readonly MeasureTest[]) => Promise<string>;
+  /** Records who asked, for the audit log. */
+  audit?: (entry: { actor: string; source: string; schoolId: string; target: string; detail: Record<string, unknown> }) => Promise<void>;
 }
 
 /** The fleet as the collector stored it: the list of agents, and one agent's state in detail. */
-export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOptions): void {
+export function agentsRoutes(app: FastifyInstance, { store, askToTest, audit }: AgentsRoutesOptions): void {
   // Paged on the server: a provider's fleet has tens of thousands of PCs, a page shows fifty.
   app.get('/api/agents', async (request): Promise<{ agents: AgentSummary[]; total: number }> => {
     requirePermission(request, 'fleet.read');
@@ -81,6 +90,24 @@ export function agentsRoutes(app: FastifyInstance, { store }: AgentsRoutesOption
     if (!agent) throw notFound;
     return { agent };
   });
+
+  // "Run a network test now": the agent runs it if it accepts cloud requests and is not busy; the result arrives as telemetry.
+  if (askToTest) {
+    app.post('/api/agents/:id/tests', async (request) => {
+      requirePermission(request, 'tests.run');
+      const { id } = parseRequestPart(agentIdParamsSchema, request.params, 'path parameter');
+      const { tests } = parseRequestPart(testsBodySchema, request.body ?? {}, 'body field');
+      const notFound = new ApiError('AGENT_NOT_FOUND', `no agent "${id}" has reported to this cloud`);
+      if (!inScope(scopeOf(request), id.slice(0, id.indexOf(':')))) throw notFound;
+      const agent = await queryStore(() => store.getAgent(id, { healthSince: new Date() }));
+      if (!agent) throw notFound;
+      if (agent.state !== 'online') throw new ApiError('AGENT_OFFLINE', `agent "${id}" is ${agent.state}: it can test once it is back online`);
+      const askId = await askToTest(agent, tests);
+      const { actor, source } = actorOf(request);
+      await audit?.({ actor, source, schoolId: agent.schoolId, target: `agent:${id}`, detail: { tests, askId } });
+      return { asked: true, askId, tests };
+    });
+  }
 
   app.get('/api/agents/:id/measurements', async (request): Promise<{ agent: string; measurements: MeasurementPoint[] }> => {
     requirePermission(request, 'fleet.read');

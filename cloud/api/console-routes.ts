@@ -81,4 +81,8 @@ export function consoleRoutes(app: FastifyInstance, { dir }: ConsoleRoutesOption
   };
   app.get('/', { config: { access: 'public' } }, page);
   app.get('/*', { config: { access: 'public' } }, page);
+  // An unknown API path is signed in like every API route: a stranger learns 401, never which routes exist.
+  app.get('/api/*', (_request, reply) => {
+    reply.callNotFound();
+  });
 }

@@ -35,7 +35,7 @@ export function healthRoutes(app: FastifyInstance, { store, metrics, routes, hea
     // What the app really serves, so the index never promises a route that is not there or leaves one out.
     // The console's page and assets are not API routes.
     routes: routes()
-      .filter((route) => route.method !== 'HEAD' && (route.url.startsWith('/api') || route.url === '/healthz' || route.url === '/metrics'))
+      .filter((route) => route.method !== 'HEAD' && !route.url.includes('*') && (route.url.startsWith('/api') || route.url === '/healthz' || route.url === '/metrics'))
       .map((route) => `${route.method} ${route.url}`)
       .sort(),
   }));

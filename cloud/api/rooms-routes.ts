@@ -44,7 +44,9 @@ export function roomsRoutes(app: FastifyInstance, { store, directory, now = () =
         schoolId,
         name: directory.schoolName(schoolId) ?? null,
         timeZone: directory.terms(schoolId).calendar.timeZone,
-        rooms: [...rooms].map(([roomId, roomAgents]) => roomReadiness(schoolId, roomId, roomAgents, directory.teaching(schoolId, roomId, at))),
+        rooms: [...rooms]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([roomId, roomAgents]) => roomReadiness(schoolId, roomId, roomAgents, directory.teaching(schoolId, roomId, at))),
       })),
     };
   });

@@ -8,7 +8,7 @@ const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'outcome', 'sourc
  * A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: prefix it with
  * a quote so a device name or a user name cannot become one (OWASP "CSV injection").
  */
-function csvCell(value: string | number | null): string {
+export function csvCell(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;

@@ -448,6 +448,21 @@ CREATE INDEX faults_changed ON faults (changed_at);
 CREATE INDEX tickets_updated ON tickets (updated_at);
 `,
   },
+  {
+    id: '0014-service-outcomes',
+    sql: `
+-- How each ticket's service went, written when it happens so the service-quality report is a SQL
+-- aggregate: whether each SLA promise was kept (1 met, 0 missed, NULL not yet due or not asked),
+-- who fixed it (agent: the fault cleared by itself or by self-help; remote; on-site) and the
+-- school's score. Tickets resolved before this migration have NULL here and are left out.
+ALTER TABLE tickets ADD COLUMN sla_first_response_met INTEGER;
+ALTER TABLE tickets ADD COLUMN sla_resolution_met INTEGER;
+ALTER TABLE tickets ADD COLUMN sla_on_site_met INTEGER;
+ALTER TABLE tickets ADD COLUMN resolved_via TEXT;
+ALTER TABLE tickets ADD COLUMN rating_score INTEGER;
+CREATE INDEX tickets_opened ON tickets (opened_at);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

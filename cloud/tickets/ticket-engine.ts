@@ -17,7 +17,7 @@ import {
   type TicketFacts,
   type TicketStatus,
 } from './ticket-rules.js';
-import { newTicketId, TicketStore, toTicket, type ResolutionReport, type Ticket, type TicketFilter, type TicketHistoryEntry, type TicketRow } from './ticket-store.js';
+import { newTicketId, TicketStore, toTicket, type ResolutionReport, type ServiceOutcome, type ServiceRating, type Ticket, type TicketFilter, type TicketHistoryEntry, type TicketRow } from './ticket-store.js';
 import { slaTimers, type SlaTimer, type SlaTimers } from './sla.js';
 import { SqlWebhookQueue } from '../webhooks/sql-webhook-queue.js';
 import { planWebhookDeliveries } from '../webhooks/webhook-endpoint.js';
@@ -120,7 +120,7 @@ export class TicketEngine {
 
   constructor(options: TicketEngineOptions) {
     this.db = options.db;
-    this.store = new TicketStore(options.db);
+    this.store = new TicketStore(options.db, (row) => serviceOutcome(row, this.timers(slaFacts(row), new Date(this.now()))));
     this.webhookQueue = new SqlWebhookQueue({ db: options.db });
     this.directory = options.directory;
     this.log = options.log.child({ module: 'tickets' });
@@ -827,6 +827,25 @@ function slaFacts(row: SlaColumns): Pick<Ticket, 'schoolId' | 'severity' | 'open
     resolvedAt: iso(row.resolved_at),
     onSiteRequestedAt: iso(row.on_site_requested_at),
     onSiteArrivedAt: iso(row.on_site_arrived_at),
+  };
+}
+
+/** Kept (1), missed (0) or still open (null): a timer counts once its promise is done. */
+function kept(timer: SlaTimer | null): number | null {
+  if (timer === null) return null;
+  return timer.state === 'met' ? 1 : timer.state === 'missed' ? 0 : null;
+}
+
+/** How the ticket's service went so far, for the service-quality report. */
+function serviceOutcome(row: TicketRow, timers: SlaTimers): ServiceOutcome {
+  const resolution = row.resolution === null ? null : (JSON.parse(row.resolution) as Pick<ResolutionReport, 'verifiedBy'>);
+  const rating = row.rating === null ? null : (JSON.parse(row.rating) as Pick<ServiceRating, 'score'>);
+  return {
+    sla_first_response_met: kept(timers.firstResponse),
+    sla_resolution_met: kept(timers.resolution),
+    sla_on_site_met: kept(timers.onSite),
+    resolved_via: resolution === null ? null : resolution.verifiedBy === 'agent' ? 'agent' : row.on_site_arrived_at !== null ? 'on-site' : 'remote',
+    rating_score: rating?.score ?? null,
   };
 }
 

@@ -151,9 +151,28 @@ export function newTicketId(): string {
   return `TK-${[...randomBytes(8)].map((byte) => alphabet[byte % 32]).join('')}`;
 }
 
+/** How a ticket's service went, as the service-quality report counts it (migration 0014). */
+export interface ServiceOutcome {
+  sla_first_response_met: number | null;
+  sla_resolution_met: number | null;
+  sla_on_site_met: number | null;
+  resolved_via: 'agent' | 'remote' | 'on-site' | null;
+  rating_score: number | null;
+}
+
+/** A change to one of these can change the outcome: the outcome is worked out again after it. */
+const OUTCOME_INPUTS = new Set<keyof TicketRow>(['first_response_at', 'resolved_at', 'on_site_requested_at', 'on_site_arrived_at', 'resolution', 'rating', 'severity']);
+
 /** The SQL of tickets, over the one query layer (the same statements on SQLite and PostgreSQL). */
 export class TicketStore {
-  constructor(readonly db: Dialect) {}
+  /**
+   * outcomeOf: the outcome of a ticket as it now stands (the engine knows the SLA terms); without
+   * it (tests of the store alone) outcomes are not written.
+   */
+  constructor(
+    readonly db: Dialect,
+    private readonly outcomeOf?: (row: TicketRow) => ServiceOutcome,
+  ) {}
 
   async activeTicket(tx: SqlRunner, subject: { agentKey: string; code: string; deviceKey: string }): Promise<TicketRow | undefined> {
     const [row] = await tx.query<TicketRow>(
@@ -193,7 +212,23 @@ export class TicketStore {
       params.push(expectStatus);
       sql += ` AND status = $${params.length}`;
     }
-    return (await tx.execute(sql, params)) === 1;
+    const updated = (await tx.execute(sql, params)) === 1;
+    if (updated && this.outcomeOf && entries.some(([column]) => OUTCOME_INPUTS.has(column as keyof TicketRow))) await this.writeOutcome(tx, id, this.outcomeOf);
+    return updated;
+  }
+
+  private async writeOutcome(tx: SqlRunner, id: string, outcomeOf: (row: TicketRow) => ServiceOutcome): Promise<void> {
+    const [row] = await tx.query<TicketRow>('SELECT * FROM tickets WHERE id = $1', [id]);
+    if (!row) return;
+    const outcome = outcomeOf(row);
+    await tx.execute('UPDATE tickets SET sla_first_response_met = $1, sla_resolution_met = $2, sla_on_site_met = $3, resolved_via = $4, rating_score = $5 WHERE id = $6', [
+      outcome.sla_first_response_met,
+      outcome.sla_resolution_met,
+      outcome.sla_on_site_met,
+      outcome.resolved_via,
+      outcome.rating_score,
+      id,
+    ]);
   }
 
   async appendHistory(

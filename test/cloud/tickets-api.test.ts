@@ -206,6 +206,7 @@ describe('ticket API', () => {
     expect(index.routes).not.toContain('HEAD /api');
     expect(index.routes).not.toContain('GET /');
     expect(index.routes).not.toContain('GET /*');
+    expect(index.routes).not.toContain('GET /api/*');
   });
 
   it('refuses every ticket route without a valid token', async () => {

@@ -80,7 +80,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('people at the API on %s', (backe
       expect(foreign.json<{ error: { message: string } }>().error.message.replace('pc-01', 'X')).toBe(missing.json<{ error: { message: string } }>().error.message.replace('pc-99', 'X'));
     }
     expect((await get('/api/agents/sch-1:pc-01', token.engineerEast)).statusCode).toBe(200);
-    expect((await get('/api/agents?school=sch-1', token.teacherSch2)).json()).toEqual({ agents: [] });
+    expect((await get('/api/agents?school=sch-1', token.teacherSch2)).json()).toEqual({ agents: [], total: 0 });
   });
 
   it('refuses a role what it may not do with 403, within its own scope', async () => {

@@ -16,6 +16,7 @@ export const router = createRouter({
     { path: '/tickets/:id', name: 'ticket', component: () => import('./pages/TicketPage.vue'), props: true },
     { path: '/sessions', name: 'sessions', component: () => import('./pages/SessionsPage.vue') },
     { path: '/sessions/:id', name: 'session', component: () => import('./pages/SessionPage.vue'), props: true },
+    { path: '/quality', name: 'quality', component: () => import('./pages/QualityPage.vue') },
     { path: '/audit', name: 'audit', component: () => import('./pages/AuditPage.vue') },
     { path: '/admin', name: 'admin', component: () => import('./pages/AdminPage.vue') },
     { path: '/:rest(.*)*', redirect: '/fleet' },
