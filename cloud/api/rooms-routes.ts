@@ -46,7 +46,7 @@ export function roomsRoutes(app: FastifyInstance, { store, directory, now = () =
         timeZone: directory.terms(schoolId).calendar.timeZone,
         rooms: [...rooms]
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([roomId, roomAgents]) => roomReadiness(schoolId, roomId, roomAgents, directory.teaching(schoolId, roomId, at))),
+          .map(([roomId, roomAgents]) => roomReadiness(schoolId, roomId, roomAgents, { teaching: directory.teaching(schoolId, roomId, at), lessons: directory.lessons(schoolId, roomId) })),
       })),
     };
   });

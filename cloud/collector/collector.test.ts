@@ -89,7 +89,7 @@ async function counter(metrics: CloudMetrics, name: string, labels: Record<strin
 
 function onlineAgent(agentId: string): AgentSummary {
   const at = new Date().toISOString();
-  return { id: `sch-1:${agentId}`, agentId, schoolId: 'sch-1', roomId: 'r101', state: 'online', stateReason: null, stateChangedAt: at, lastSeenAt: at, agentVersion: '0.1.0', deviceCount: 0, openFaultCount: 0, worstSeverity: null };
+  return { id: `sch-1:${agentId}`, agentId, schoolId: 'sch-1', roomId: 'r101', state: 'online', stateReason: null, stateChangedAt: at, lastSeenAt: at, agentVersion: '0.1.0', deviceCount: 0, openFaultCount: 0, worstSeverity: null, lastNetwork: null, lastAvSync: null };
 }
 
 function health(seq?: number) {

@@ -19,6 +19,8 @@ export interface RoomReadiness {
   worstSeverity: Severity | null;
   /** null: the room has no timetable in the service configuration. */
   teaching: TeachingNow | null;
+  /** The room's weekly lessons from its timetable (empty without one). */
+  lessons: ReadonlyArray<{ weekday: number; start: string; end: string }>;
 }
 
 /**
@@ -26,7 +28,12 @@ export interface RoomReadiness {
  * AV), degraded when it can teach with something missing (an urgent or general fault, one of
  * several PCs offline), ready otherwise. A pure function: the route gathers the facts.
  */
-export function roomReadiness(schoolId: string, roomId: string, agents: readonly AgentSummary[], teaching: TeachingNow | null): RoomReadiness {
+export function roomReadiness(
+  schoolId: string,
+  roomId: string,
+  agents: readonly AgentSummary[],
+  timetable: { teaching: TeachingNow | null; lessons: RoomReadiness['lessons'] } = { teaching: null, lessons: [] },
+): RoomReadiness {
   const online = agents.filter((agent) => agent.state === 'online').length;
   const severities = new Set(agents.map((agent) => agent.worstSeverity).filter((severity): severity is Severity => severity !== null));
   const reasons: ReadinessReason[] = [];
@@ -37,5 +44,5 @@ export function roomReadiness(schoolId: string, roomId: string, agents: readonly
   if (severities.has('general')) reasons.push('general-fault');
   const readiness: Readiness = reasons.includes('no-agent-online') || reasons.includes('critical-fault') ? 'down' : reasons.length > 0 ? 'degraded' : 'ready';
   const worstSeverity: Severity | null = severities.has('critical') ? 'critical' : severities.has('urgent') ? 'urgent' : severities.has('general') ? 'general' : null;
-  return { schoolId, roomId, readiness, reasons, agents: agents.length, online, openFaults: agents.reduce((sum, agent) => sum + agent.openFaultCount, 0), worstSeverity, teaching };
+  return { schoolId, roomId, readiness, reasons, agents: agents.length, online, openFaults: agents.reduce((sum, agent) => sum + agent.openFaultCount, 0), worstSeverity, ...timetable };
 }

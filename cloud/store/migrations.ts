@@ -463,6 +463,17 @@ ALTER TABLE tickets ADD COLUMN rating_score INTEGER;
 CREATE INDEX tickets_opened ON tickets (opened_at);
 `,
   },
+  {
+    id: '0015-latest-measurements',
+    sql: `
+-- The newest network and A/V sync result of each agent, JSON {at, verdict, value, unit}: the
+-- fleet list shows them without reading the events table.
+ALTER TABLE agents ADD COLUMN last_network TEXT;
+ALTER TABLE agents ADD COLUMN last_network_at BIGINT;
+ALTER TABLE agents ADD COLUMN last_avsync TEXT;
+ALTER TABLE agents ADD COLUMN last_avsync_at BIGINT;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -19,6 +19,7 @@ import {
   type Store,
   type StoredEvent,
   type AgentFilter,
+  type LatestMeasurement,
 } from './store.js';
 
 const DEFAULT_HEALTH_WINDOW_MS = 24 * HOUR_MS;
@@ -58,6 +59,10 @@ const AGENT_COLUMNS: readonly Column[] = [
   { name: 'device_count', type: 'bigint' },
   { name: 'system', type: 'text' },
   { name: 'health_at', type: 'bigint' },
+  { name: 'last_network', type: 'text' },
+  { name: 'last_network_at', type: 'bigint' },
+  { name: 'last_avsync', type: 'text' },
+  { name: 'last_avsync_at', type: 'bigint' },
 ];
 
 /**
@@ -73,6 +78,10 @@ const NEWER_STATUS = `excluded.state_changed_at IS NOT NULL AND (agents.state_ch
 const NEWER_INVENTORY = 'excluded.inventory_at IS NOT NULL AND (agents.inventory_at IS NULL OR excluded.inventory_at > agents.inventory_at)';
 const NEWER_HEALTH = 'excluded.health_at IS NOT NULL AND (agents.health_at IS NULL OR excluded.health_at > agents.health_at)';
 
+function newerThan(column: string): string {
+  return `excluded.${column} IS NOT NULL AND (agents.${column} IS NULL OR excluded.${column} > agents.${column})`;
+}
+
 function takeIfNewer(condition: string, column: string): string {
   return `${column} = CASE WHEN ${condition} THEN excluded.${column} ELSE agents.${column} END`;
 }
@@ -83,7 +92,9 @@ const AGENT_UPSERT = `ON CONFLICT (agent_key) DO UPDATE SET
   last_seq = CASE WHEN agents.last_seq IS NULL OR excluded.last_seq > agents.last_seq THEN excluded.last_seq ELSE agents.last_seq END,
   ${['state', 'status', 'state_changed_at'].map((column) => takeIfNewer(NEWER_STATUS, column)).join(',\n  ')},
   ${['inventory', 'inventory_at', 'device_count'].map((column) => takeIfNewer(NEWER_INVENTORY, column)).join(',\n  ')},
-  ${['system', 'health_at'].map((column) => takeIfNewer(NEWER_HEALTH, column)).join(',\n  ')}`;
+  ${['system', 'health_at'].map((column) => takeIfNewer(NEWER_HEALTH, column)).join(',\n  ')},
+  ${['last_network', 'last_network_at'].map((column) => takeIfNewer(newerThan('last_network_at'), column)).join(',\n  ')},
+  ${['last_avsync', 'last_avsync_at'].map((column) => takeIfNewer(newerThan('last_avsync_at'), column)).join(',\n  ')}`;
 
 const HEALTH_COLUMNS: readonly Column[] = [
   { name: 'agent_key', type: 'text' },
@@ -150,6 +161,8 @@ interface AgentRowData {
   device_count: number;
   open_fault_count: number;
   worst_severity: number | null;
+  last_network: string | null;
+  last_avsync: string | null;
 }
 
 interface AgentDetailRowData extends AgentRowData {
@@ -192,7 +205,7 @@ interface EventRowData {
   payload: string;
 }
 
-const AGENT_SUMMARY_SELECT = `SELECT agent_key, school_id, agent_id, room_id, state, status, state_changed_at, last_seen_at, device_count,
+const AGENT_SUMMARY_SELECT = `SELECT agent_key, school_id, agent_id, room_id, state, status, state_changed_at, last_seen_at, device_count, last_network, last_avsync,
   (SELECT COUNT(*) FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised') AS open_fault_count,
   (SELECT MAX(CASE faults.severity WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END) FROM faults WHERE faults.agent_key = agents.agent_key AND faults.state = 'raised') AS worst_severity`;
 
@@ -460,6 +473,8 @@ interface AgentUpdate {
   status?: { at: number; state: 'online' | 'offline'; json: string };
   inventory?: { at: number; json: string; deviceCount: number };
   health?: { at: number; json: string };
+  network?: { at: number; json: string };
+  avsync?: { at: number; json: string };
 }
 
 /**
@@ -494,8 +509,17 @@ function agentUpdates(fresh: readonly EventRow[]): AgentUpdate[] {
       case 'health':
         if (!update.health || at > update.health.at) update.health = { at, json: JSON.stringify(message.system) };
         break;
+      case 'measurement': {
+        // The newest verdict of each test, for the fleet list: the verdict is the test's own words (meets-targets, imperceptible, ...).
+        if (message.name !== 'network' && message.name !== 'avsync') break;
+        const previous = message.name === 'network' ? update.network : update.avsync;
+        if (previous && at <= previous.at) break;
+        const latest = { at, json: JSON.stringify({ at: message.at, verdict: measurementVerdict(message.details), value: message.value, unit: message.unit }) };
+        if (message.name === 'network') update.network = latest;
+        else update.avsync = latest;
+        break;
+      }
       case 'fault':
-      case 'measurement':
       case 'report':
         break;
     }
@@ -520,6 +544,10 @@ async function writeAgents(tx: SqlRunner, fresh: readonly EventRow[]): Promise<v
     update.inventory?.deviceCount ?? 0,
     update.health?.json ?? null,
     update.health?.at ?? null,
+    update.network?.json ?? null,
+    update.network?.at ?? null,
+    update.avsync?.json ?? null,
+    update.avsync?.at ?? null,
   ]);
   await tx.insertMany({ table: 'agents', columns: AGENT_COLUMNS, rows, onConflict: AGENT_UPSERT });
 }
@@ -618,7 +646,16 @@ function toSummary(row: AgentRowData): AgentSummary {
     deviceCount: row.device_count,
     openFaultCount: Number(row.open_fault_count),
     worstSeverity: row.worst_severity === null ? null : (SEVERITY_BY_RANK[Number(row.worst_severity)] ?? null),
+    lastNetwork: row.last_network === null ? null : (JSON.parse(row.last_network) as LatestMeasurement),
+    lastAvSync: row.last_avsync === null ? null : (JSON.parse(row.last_avsync) as LatestMeasurement),
   };
+}
+
+/** A test's verdict from its details: the result's own (network) or its summary's (A/V sync); the status when it did not finish. */
+function measurementVerdict(details: Record<string, unknown> | undefined): string {
+  const result = details?.['result'] as { verdict?: unknown; summary?: { verdict?: unknown } } | undefined;
+  const verdict = result?.verdict ?? result?.summary?.verdict ?? details?.['status'];
+  return typeof verdict === 'string' ? verdict : 'unknown';
 }
 
 function toHealthPoint(row: HealthRowData): HealthPoint {

@@ -44,6 +44,17 @@ export interface AgentSummary {
   openFaultCount: number;
   /** The most severe of the open faults; null without any. */
   worstSeverity: Severity | null;
+  /** The newest network and A/V sync results; null before the first. */
+  lastNetwork: LatestMeasurement | null;
+  lastAvSync: LatestMeasurement | null;
+}
+
+export interface LatestMeasurement {
+  at: string;
+  /** The test's verdict (meets-targets, below-targets, poor; imperceptible, detectable, unacceptable, ...), or why it did not finish. */
+  verdict: string;
+  value: number;
+  unit: string;
 }
 
 export interface AgentFilter {

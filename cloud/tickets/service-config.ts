@@ -148,6 +148,7 @@ export function serviceDirectory(config: ServiceConfig): ServiceDirectory {
       return { calendar: school?.calendar ?? config.defaults.calendar, sla, sameCity: schoolCity !== undefined && schoolCity === teamCity };
     },
     webhooks: () => config.webhooks,
+    lessons: (schoolId, roomId) => (schools.get(schoolId)?.rooms[roomId]?.timetable.lessons ?? []).map(({ weekday, start, end }) => ({ weekday, start, end })),
     schoolName: (schoolId) => {
       const school = schools.get(schoolId);
       return school === undefined ? undefined : (school.name ?? null);

@@ -43,4 +43,6 @@ export interface ServiceDirectory {
   schoolsOfTeam(teamId: string): ReadonlySet<string> | undefined;
   /** A school's name as the configuration gives it (null without one); undefined for a school it does not list. */
   schoolName(schoolId: string): string | null | undefined;
+  /** A room's weekly lessons (ISO weekday, HH:MM in the timetable's zone), for people to read; none without a timetable. */
+  lessons(schoolId: string, roomId: string): ReadonlyArray<{ weekday: number; start: string; end: string }>;
 }

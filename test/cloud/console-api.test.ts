@@ -189,6 +189,18 @@ describe.each<Backend>(['sqlite', 'postgres'])('the console\'s API on %s', (back
     expect(refused.message).toContain('limit');
   });
 
+  it('shows each PC\'s newest network and A/V sync verdicts in the fleet list, a late older result not replacing a newer one', async () => {
+    const pc02 = { schoolId: 'sch-1', roomId: 'r101', agentId: 'pc-02' };
+    const measured = (name: string, at: number, result: Record<string, unknown>, value: number) =>
+      accepted({ ...messagesFrom(pc02).measurement({ at: new Date(at).toISOString() }), name, value, unit: name === 'network' ? 'MOS' : 'ms', details: { status: 'done', trigger: 'schedule', result } });
+    const now = Date.now();
+    await opened.store.ingest([measured('network', now - 60_000, { test: 'network', verdict: 'below-targets' }, 3.9), measured('avsync', now - 60_000, { test: 'avsync', summary: { verdict: 'imperceptible' } }, 12)]);
+    await opened.store.ingest([measured('network', now - 120_000, { test: 'network', verdict: 'poor' }, 2.1)]);
+    const [agent] = (await app.inject({ url: '/api/agents?q=pc-02', headers: bearer(auth.operatorToken) })).json<{ agents: Array<{ lastNetwork: unknown; lastAvSync: unknown }> }>().agents;
+    expect(agent?.lastNetwork).toEqual({ at: new Date(now - 60_000).toISOString(), verdict: 'below-targets', value: 3.9, unit: 'MOS' });
+    expect(agent?.lastAvSync).toMatchObject({ verdict: 'imperceptible', value: 12, unit: 'ms' });
+  });
+
   it('tells per room whether it can teach now, and why not', async () => {
     const admin = bearer(await auth.tokenFor({ name: 'admin-sch1', role: 'school_admin', schoolId: 'sch-1' }));
     const { schools } = (await app.inject({ url: '/api/rooms', headers: admin })).json<{ schools: Array<{ schoolId: string; rooms: Array<{ roomId: string; readiness: string; reasons: string[]; online: number; agents: number }> }> }>();

@@ -19,9 +19,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** The commands of the walk-through block, in order (comments and blank lines left out). */
 function walkThrough(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## The first hour'));
+  const section = readme.slice(readme.indexOf('## The first hour at the terminal'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('README.md has no shell block under "The first hour"');
+  if (!block) throw new Error('README.md has no shell block under "The first hour at the terminal"');
   return block
     .split('\n')
     .map((line) => line.trim())

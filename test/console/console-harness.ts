@@ -41,7 +41,12 @@ export async function startInstallation(): Promise<Installation> {
       regions: [{ id: 'hz', city: 'Hangzhou' }],
       teams: [{ id: 'team-hz', regions: ['hz'] }],
       schools: [
-        { id: 'sch-1', name: '杭州第一中学', region: 'hz' },
+        {
+          id: 'sch-1',
+          name: '杭州第一中学',
+          region: 'hz',
+          rooms: { r101: { timetable: { timeZone: 'Asia/Shanghai', lessons: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '08:45' })) } } },
+        },
         { id: 'sch-2', name: 'Second School', region: 'hz' },
       ],
     }),

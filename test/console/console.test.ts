@@ -8,6 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openPage, screenshot, axeViolations, type WatchedPage } from '../helpers/browser.js';
+import { accepted, messagesFrom } from '../store/store-messages.js';
 import { PEOPLE, startInstallation, XSS_NAME, type Installation } from './console-harness.js';
 
 const NEW_OPERATOR_PASSWORD = 'operator chose this passphrase';
@@ -87,15 +88,33 @@ describe('the console in a browser', () => {
     expect(problems).toEqual([]);
   }, 90_000);
 
-  it('renders the agent\'s device named like markup as text: no element, no script, no dialog', async () => {
+  it('renders the agent\'s device named like markup as text: no element, no script, no dialog; charts with their targets; the timetable', async () => {
+    // Two network results as the agent sends them (the WebRTC test itself is tested in bench:measure).
+    const [schoolId = '', agentId = ''] = site.agentId.split(':');
+    const from = messagesFrom({ schoolId, roomId: 'r101', agentId });
+    for (const [minutesAgo, rttMs, mos] of [[30, 42, 4.3], [5, 180, 3.6]] as const) {
+      const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
+      const result = { test: 'network', verdict: rttMs > 100 ? 'below-targets' : 'meets-targets', rttMs, down: { lossPercent: 0.2, jitterMs: 6 }, quality: { mos } };
+      await site.cloud.store.ingest([accepted({ ...from.measurement({ at }), name: 'network', value: mos, unit: 'MOS', details: { status: 'done', trigger: 'schedule', result } })]);
+    }
     const { page, dialogs, problems } = await person('admin1');
     await page.goto(`${site.baseUrl}/agents/${encodeURIComponent(site.agentId)}`);
     await expect.poll(() => page.locator('[data-test=device-name]').allTextContents(), { timeout: 30_000 }).toContain(XSS_NAME);
     await expect.poll(() => page.locator('[data-test=fault-message]').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
+    // ECharts came with the charts (lazily), drew both results and the 100 ms target line.
+    await expect.poll(() => page.locator('[data-test=rtt-chart] svg').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('[data-test=rtt-chart]').textContent()).toContain('target 100');
+    // A target outside the results' range is still drawn: the axis reaches it.
+    expect(await page.locator('[data-test=loss-chart]').textContent()).toContain('target 1');
+    expect(await page.locator('[data-test=mos-chart]').textContent()).toContain('target 3.5');
+    await expect.poll(() => page.locator('[data-test=lessons] li').count()).toBe(5);
     expect(dialogs).toEqual([]);
     expect(problems).toEqual([]);
     await screenshot(page, 'agent-en');
+    // The fleet list shows the newest verdict.
+    await page.goto(`${site.baseUrl}/fleet`);
+    await expect.poll(() => page.locator('[data-test=fleet-table]').textContent()).toContain('below targets');
   }, 60_000);
 });
 
@@ -227,12 +246,28 @@ describe('scope, roles and CSRF', () => {
   }, 60_000);
 });
 
+describe('service quality', () => {
+  it('shows the report the database computed, its total and who fixed what, with a CSV export', async () => {
+    const { page, problems } = await person('operator');
+    await page.goto(`${site.baseUrl}/quality`);
+    await expect.poll(() => page.locator('[data-test=quality-table] .el-table__row').count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    // The resolved projector ticket: opened and resolved once, remotely (by the engineer, without a visit).
+    const total = await page.locator('[data-test=quality-table] .el-table__row').last().textContent();
+    expect(total).toMatch(/^All/);
+    expect(total).toContain('0 / 1 / 0');
+    const csv = await page.evaluate(async (href) => (await fetch(href)).text(), (await page.locator('[data-test=quality-csv]').getAttribute('href')) ?? '');
+    expect(csv.split('\n')[0]).toMatch(/^group,opened,resolved,/);
+    await screenshot(page, 'quality-en');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
+
 describe('accessibility', () => {
   it('has no serious or critical axe-core violation on the main pages', async () => {
     const { page } = await person('admin1');
     const ticketId = (await page.evaluate(async () => (await (await fetch('/api/tickets')).json()) as { tickets: Array<{ id: string }> })).tickets[0]?.id ?? '';
     const found: Record<string, unknown[]> = {};
-    for (const path of ['/fleet', '/tickets', `/tickets/${ticketId}`, `/agents/${encodeURIComponent(site.agentId)}`, '/sessions', '/audit', '/admin']) {
+    for (const path of ['/fleet', '/tickets', `/tickets/${ticketId}`, `/agents/${encodeURIComponent(site.agentId)}`, '/sessions', '/quality', '/audit', '/admin']) {
       await page.goto(`${site.baseUrl}${path}`);
       await page.waitForLoadState('networkidle');
       await expect.poll(() => page.locator('h1').count()).toBeGreaterThan(0);

@@ -162,6 +162,7 @@ export interface RoomReadiness {
   openFaults: number;
   worstSeverity: Severity | null;
   teaching: { inLesson: boolean; minutesToNextLesson: number | null } | null;
+  lessons: Array<{ weekday: number; start: string; end: string }>;
 }
 
 export interface SchoolRooms {
