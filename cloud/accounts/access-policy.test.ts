@@ -7,9 +7,9 @@ describe('access policy', () => {
   it('gives each role its acts: operators all but a session\'s two sides, school roles their school\'s, engineers the service team\'s', () => {
     expect(PERMISSIONS.filter((permission) => !may({ role: 'operator' }, permission))).toEqual(['sessions.request', 'sessions.consent']);
     const allowed = (role: 'school_admin' | 'it_teacher' | 'engineer') => PERMISSIONS.filter((permission) => may({ role }, permission));
-    expect(allowed('school_admin')).toEqual(['fleet.read', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']);
-    expect(allowed('it_teacher')).toEqual(['fleet.read', 'tickets.read', 'tickets.rate', 'sessions.read']);
-    expect(allowed('engineer')).toEqual(['fleet.read', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']);
+    expect(allowed('school_admin')).toEqual(['fleet.read', 'tests.run', 'tickets.read', 'tickets.close', 'tickets.rate', 'enroll.manage', 'agents.revoke', 'users.manage', 'audit.read', 'sessions.read', 'sessions.consent']);
+    expect(allowed('it_teacher')).toEqual(['fleet.read', 'tests.run', 'tickets.read', 'tickets.rate', 'sessions.read']);
+    expect(allowed('engineer')).toEqual(['fleet.read', 'tests.run', 'tickets.read', 'tickets.work', 'tickets.close', 'sessions.read', 'sessions.request']);
   });
 
   it('scopes people to schools: their own, their team\'s regions, or every school for operators', () => {

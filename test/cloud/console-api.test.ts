@@ -94,6 +94,14 @@ describe.each<Backend>(['sqlite', 'postgres'])('the console\'s API on %s', (back
     expect((await app.inject({ url: '/api/auth/session', headers: { cookie: 'avcare_session=avc_at_forged' } })).json()).toEqual({ signedIn: false });
   });
 
+  it('marks the cookie Secure when the console came over TLS (here through a trusted proxy that terminated it)', async () => {
+    const behindProxy = buildApp({ store: opened.store, metrics: new CloudMetrics(), log: pino({ level: 'silent' }), security: auth.security, consoleDir: false, trustProxy: ['127.0.0.1'] });
+    const response = await behindProxy.inject({ method: 'POST', url: '/api/auth/session', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' }, payload: { name: 'admin-sch1', password: PASSWORD } });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(setCookieOf(response)).toMatch(/avcare_session=[^;]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict/);
+    await behindProxy.close();
+  });
+
   it('refuses a change made with the cookie alone or a wrong CSRF token, before it reaches the route; bearer tokens need none', async () => {
     const { cookie, csrf } = await consoleSignIn('admin-sch1');
     const create = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/enroll-tokens', headers, payload: { school: 'sch-1' } });

@@ -179,6 +179,11 @@ describe('a remote session in two browsers', () => {
     const refused = await fromPage(engineer.page, 'POST', `/api/sessions/${sessionId}/commands`, { action: 'inventory' }, true);
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(refused.code).toMatch(/SESSION_/);
+    // The ticket list on the same phone-sized screen: no sideways scrolling.
+    await admin.page.goto(`${site.baseUrl}/tickets`);
+    await expect.poll(() => admin.page.locator('[data-test=tickets-table] .title').count()).toBeGreaterThan(0);
+    expect(await admin.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await screenshot(admin.page, 'tickets-375-en');
     expect([...engineer.dialogs, ...admin.dialogs]).toEqual([]);
     // The one refusal above is logged by the browser as a failed request; nothing else may be.
     expect([...engineer.problems, ...admin.problems].filter((problem) => !/status of 409/.test(problem))).toEqual([]);

@@ -144,6 +144,9 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
           agentVersion: null,
           deviceCount: 0,
           openFaultCount: 0,
+          worstSeverity: null,
+          lastNetwork: null,
+          lastAvSync: null,
         },
       ]);
       await store.ingest([accepted(messagesFrom({ ...PC01, roomId: 'r202' }).measurement({ at: minutes(7), seq: 3 }))]);
@@ -199,6 +202,9 @@ export function storeSuite(label: string, createTarget: () => Promise<StoreTestT
         category: 'hardware',
         severity: 'urgent',
         message: 'front camera is missing',
+        // The console renders these in the reader's language.
+        messageKey: 'faults.DEVICE_MISSING.config',
+        params: { label: 'front camera' },
         evidence: { expected: { kind: 'camera' } },
         firstSeenAt: minutes(0),
         raisedAt: minutes(1),
