@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deviceSchema } from './device.js';
+import { outboxStatsSchema } from './outbox-stats.js';
 import { faultCodeSchema } from './fault-codes.js';
 import { topicIdSchema } from './ids.js';
 import { faultCategorySchema, severitySchema } from './severity.js';
@@ -32,13 +33,7 @@ export const inventoryMessageSchema = z.object({
 export type InventoryMessage = z.infer<typeof inventoryMessageSchema>;
 
 /** What the agent's outbox had to do since the last health sample: every drop is reported. */
-export const outboxStatsSchema = z.object({
-  pending: z.number().int().nonnegative(),
-  droppedHealth: z.number().int().nonnegative().describe('Oldest health samples thinned because the outbox was full'),
-  droppedOther: z.number().int().nonnegative().describe('Other events dropped (never faults unless the outbox is full of faults)'),
-  droppedFaults: z.number().int().nonnegative(),
-});
-export type OutboxStats = z.infer<typeof outboxStatsSchema>;
+export { outboxStatsSchema, type OutboxStats } from './outbox-stats.js';
 
 export const healthMessageSchema = z.object({
   ...header,

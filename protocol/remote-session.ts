@@ -15,6 +15,7 @@
  * an audio clip are privacy scopes: off unless the school granted them by name.
  */
 import { z } from 'zod';
+import { APPROVER_POLICIES, type ApproverPolicy } from './views/session-view.js';
 import { isPrivacyAction, PRIVACY_ACTIONS, SESSION_ACTION_NAMES, type SessionAction } from './session-actions.js';
 import { topicIdSchema } from './ids.js';
 import { agentInboxTopic, parseAgentTopicOfKind, SESSION_KIND, TOPIC_ROOT } from './topics.js';
@@ -80,8 +81,8 @@ export const SESSION_ACTIONS: readonly SessionAction[] = SESSION_ACTION_NAMES;
 export const sessionActionSchema = z.enum(SESSION_ACTION_NAMES);
 
 /** Who may say yes: the school's admins only, or also the teacher at the PC. */
-export const approverPolicySchema = z.enum(['school-admin', 'school-admin-or-pc']);
-export type ApproverPolicy = z.infer<typeof approverPolicySchema>;
+export const approverPolicySchema = z.enum(APPROVER_POLICIES);
+export type { ApproverPolicy };
 
 const isoTime = z.iso.datetime({ offset: true });
 const nonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be 16-64 url-safe characters');

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { topicIdSchema } from '../../protocol/index.js';
+import type { MeasurementPoint } from '../../protocol/views/fleet-view.js';
 import { measureTestSchema, type MeasureTest } from '../../protocol/measure-signal.js';
 import { inScope } from '../accounts/access-policy.js';
 import { agentKey, type AgentDetail, type AgentSummary, type Store } from '../store/store.js';
@@ -127,16 +128,6 @@ export function agentsRoutes(app: FastifyInstance, { store, askToTest, audit }: 
       ),
     };
   });
-}
-
-/** One result of a test as the API serves it: when, what, the headline figure and the whole result. */
-export interface MeasurementPoint {
-  at: string;
-  roomId: string;
-  name: string;
-  value: number;
-  unit: string;
-  details: Record<string, unknown> | null;
 }
 
 /** A database that cannot answer is the server's trouble, not the request's: 503, cause in the log. */

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { loginRequestSchema, passwordSchema, type LoginResponse } from '../../protocol/index.js';
+import type { ConsoleSignIn, MeView } from '../../protocol/views/people-view.js';
 import type { Principal } from '../accounts/access-policy.js';
+import type { TokenInfo } from '../accounts/api-tokens.js';
 import type { Security } from '../security.js';
 import { ApiError } from './api-error.js';
 import { clearSessionCookie, csrfTokenFor, sessionCookieOf, setSessionCookie } from './browser-session.js';
@@ -31,7 +33,8 @@ export function authRoutes(app: FastifyInstance, security: Security, { consoleId
     const body = parseRequestPart(consoleLoginSchema, request.body ?? {}, 'body field');
     const signedIn = await security.signIn.login(body, request.ip, { idleMinutes: consoleIdleMinutes });
     setSessionCookie(request, reply, signedIn.token, signedIn.expiresAt);
-    return { account: signedIn.account, expiresAt: signedIn.expiresAt, idleMinutes: consoleIdleMinutes, csrfToken: csrfTokenFor(signedIn.token) };
+    const answer: ConsoleSignIn = { account: signedIn.account, expiresAt: signedIn.expiresAt, idleMinutes: consoleIdleMinutes, csrfToken: csrfTokenFor(signedIn.token) };
+    return answer;
   });
 
   // The console asks at load whether its cookie still signs someone in: an answer either way, never a 401 in the browser's console.
@@ -49,7 +52,7 @@ export function authRoutes(app: FastifyInstance, security: Security, { consoleId
   });
 
   /** Who is signed in, as /api/me and the console's session check tell it. */
-  async function describeMe(principal: Principal) {
+  async function describeMe(principal: Principal): Promise<MeView & { tokens: TokenInfo[]; currentTokenId: string }> {
     const scope = principal.role === 'engineer' && principal.teamId !== null ? [...(security.directory.schoolsOfTeam(principal.teamId) ?? [])] : principal.schoolId === null ? null : [principal.schoolId];
     return {
       account: { id: principal.accountId, name: principal.name, role: principal.role, schoolId: principal.schoolId, teamId: principal.teamId, mustChangePassword: principal.mustChangePassword },

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { topicIdSchema } from '../../protocol/index.js';
 import { inScope } from '../accounts/access-policy.js';
-import { roomReadiness, type RoomReadiness } from '../fleet/room-readiness.js';
+import type { SchoolRooms } from '../../protocol/views/fleet-view.js';
+import { roomReadiness } from '../fleet/room-readiness.js';
 import type { Store } from '../store/store.js';
 import type { ServiceDirectory } from '../tickets/service-directory.js';
 import { ApiError } from './api-error.js';
@@ -10,13 +11,6 @@ import { parseRequestPart } from './parse-request.js';
 import { requirePermission, scopeFilter, scopeOf } from './request-auth.js';
 
 const roomsQuerySchema = z.strictObject({ school: topicIdSchema.optional().describe('Only the rooms of this school id') });
-
-export interface SchoolRooms {
-  schoolId: string;
-  name: string | null;
-  timeZone: string;
-  rooms: RoomReadiness[];
-}
 
 /** "Which rooms can teach right now", per school of the reader's scope, from the agents' state and open faults and the timetables. */
 export function roomsRoutes(app: FastifyInstance, { store, directory, now = () => new Date() }: { store: Store; directory: ServiceDirectory; now?: () => Date }): void {

@@ -1,27 +1,7 @@
 import type { Severity } from '../../protocol/index.js';
-import type { AgentSummary } from '../store/store.js';
-import type { TeachingNow } from '../tickets/service-directory.js';
+import type { AgentSummary, Readiness, ReadinessReason, RoomReadiness, TeachingNow } from '../../protocol/views/fleet-view.js';
 
-/** Whether a class can be taught in a room now, as the people who must decide it read it. */
-export type Readiness = 'ready' | 'degraded' | 'down';
-
-/** Why a room is not simply ready; the console words each in the reader's language. */
-export type ReadinessReason = 'no-agent-online' | 'some-agents-offline' | 'critical-fault' | 'urgent-fault' | 'general-fault';
-
-export interface RoomReadiness {
-  schoolId: string;
-  roomId: string;
-  readiness: Readiness;
-  reasons: ReadinessReason[];
-  agents: number;
-  online: number;
-  openFaults: number;
-  worstSeverity: Severity | null;
-  /** null: the room has no timetable in the service configuration. */
-  teaching: TeachingNow | null;
-  /** The room's weekly lessons from its timetable (empty without one). */
-  lessons: ReadonlyArray<{ weekday: number; start: string; end: string }>;
-}
+export type { Readiness, ReadinessReason, RoomReadiness };
 
 /**
  * A room is down when none of its PCs answers or a critical fault is open (the class cannot use its

@@ -3,55 +3,16 @@
  * remote_commands). Every function takes the runner it works on, so a change and its audit entry
  * share one transaction.
  */
-import type { ApproverPolicy, SessionAction } from '../../protocol/remote-session.js';
 import type { Dialect, SqlParam, SqlRunner } from '../store/dialect.js';
 
 /** What a query with a list parameter needs: the dialect binds a list its own way. */
 type ListQueries = Pick<Dialect, 'query' | 'textList' | 'inTextList'>;
 
-/** pending -> active -> (closed | revoked | expired); pending -> (denied | timed-out | revoked). */
-export const SESSION_STATES = ['pending', 'active', 'denied', 'timed-out', 'revoked', 'closed', 'expired'] as const;
-export type SessionState = (typeof SESSION_STATES)[number];
+import type { ApproverPolicy, SessionAction } from '../../protocol/remote-session.js';
+import { COMMAND_STATUSES, SESSION_STATES, type CommandStatus, type RemoteCommand, type RemoteSession, type SessionState } from '../../protocol/views/session-view.js';
+
+export { COMMAND_STATUSES, SESSION_STATES, type CommandStatus, type RemoteCommand, type RemoteSession, type SessionState };
 export const OPEN_STATES: readonly SessionState[] = ['pending', 'active'];
-
-export interface RemoteSession {
-  id: string;
-  schoolId: string;
-  agentId: string;
-  roomId: string | null;
-  engineer: { accountId: string; name: string; teamId: string | null };
-  reason: string;
-  scopes: SessionAction[];
-  durationMinutes: number;
-  approvers: ApproverPolicy;
-  state: SessionState;
-  requestedAt: string;
-  answerBy: string;
-  /** Who approved or denied: `user:NAME` in the cloud, `pc:USER` at the classroom PC. */
-  answeredBy: string | null;
-  answeredAt: string | null;
-  expiresAt: string | null;
-  endedAt: string | null;
-  endedBy: string | null;
-  endReason: string | null;
-}
-
-export const COMMAND_STATUSES = ['sent', 'ok', 'failed', 'refused', 'unanswered'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-
-export interface RemoteCommand {
-  id: string;
-  sessionId: string;
-  action: SessionAction;
-  args: Record<string, unknown>;
-  issuedBy: string;
-  issuedAt: string;
-  expiresAt: string;
-  status: CommandStatus;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  finishedAt: string | null;
-}
 
 interface SessionRow {
   session_id: string;

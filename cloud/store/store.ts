@@ -1,12 +1,9 @@
 import type { Dialect } from './dialect.js';
-import type { AgentMessage, Device, FaultMessage, HealthMessage, InventoryMessage, OutboxStats, Severity, SystemSnapshot } from '../../protocol/index.js';
+import type { AgentMessage, FaultMessage, HealthMessage, InventoryMessage } from '../../protocol/index.js';
 
-/**
- * Agents are keyed by school and agent id together: agent ids default to host names, and two
- * schools may well both have a "PC-01". The key is `${schoolId}:${agentId}` (":" cannot occur in
- * either id, so it is unambiguous) and is the `:id` of the HTTP API.
- */
-export type AgentKey = `${string}:${string}`;
+import type { AgentDetail, AgentKey, AgentState, AgentSummary } from '../../protocol/views/fleet-view.js';
+
+export type { AgentDetail, AgentKey, AgentState, AgentSummary, HealthPoint, LatestMeasurement, OpenFault } from '../../protocol/views/fleet-view.js';
 
 export function agentKey(schoolId: string, agentId: string): AgentKey {
   return `${schoolId}:${agentId}`;
@@ -27,36 +24,6 @@ export interface IngestResult {
   changed?: { faults: Array<{ agentKey: string; code: string; deviceKey: string }>; agents: string[]; reports: Array<{ agentKey: string; eventId: string }> };
 }
 
-export type AgentState = 'online' | 'offline' | 'unknown';
-
-export interface AgentSummary {
-  id: AgentKey;
-  agentId: string;
-  schoolId: string;
-  roomId: string;
-  state: AgentState;
-  /** Why it is offline: "last will" (crash or network loss announced by the broker), "stopped" (clean stop), ... */
-  stateReason: string | null;
-  stateChangedAt: string | null;
-  lastSeenAt: string;
-  agentVersion: string | null;
-  deviceCount: number;
-  openFaultCount: number;
-  /** The most severe of the open faults; null without any. */
-  worstSeverity: Severity | null;
-  /** The newest network and A/V sync results; null before the first. */
-  lastNetwork: LatestMeasurement | null;
-  lastAvSync: LatestMeasurement | null;
-}
-
-export interface LatestMeasurement {
-  at: string;
-  /** The test's verdict (meets-targets, below-targets, poor; imperceptible, detectable, unacceptable, ...), or why it did not finish. */
-  verdict: string;
-  value: number;
-  unit: string;
-}
-
 export interface AgentFilter {
   schoolId?: string;
   schoolIds?: readonly string[];
@@ -65,40 +32,6 @@ export interface AgentFilter {
   text?: string;
   /** Only agents with an open fault. */
   withFaults?: boolean;
-}
-
-export interface OpenFault {
-  code: FaultMessage['code'];
-  deviceId: string | null;
-  category: FaultMessage['category'];
-  severity: FaultMessage['severity'];
-  /** In English, as the PC wrote it; the console shows messageKey + params in the reader's language instead. */
-  message: string;
-  messageKey?: string;
-  params?: Record<string, string | number>;
-  evidence: Record<string, unknown>;
-  firstSeenAt: string;
-  raisedAt: string;
-  eventId: string;
-}
-
-export interface HealthPoint {
-  at: string;
-  /** "raw" samples are kept for the retention window; older ones are folded into "hour" averages. */
-  resolution: 'raw' | 'hour';
-  cpuLoadPercent: number;
-  memoryAvailableBytes: number;
-  diskUsePercentMax: number;
-  cpuTemperatureC: number | null;
-  outbox?: OutboxStats;
-}
-
-export interface AgentDetail extends AgentSummary {
-  devices: Device[];
-  inventoryAt: string | null;
-  system: SystemSnapshot | null;
-  openFaults: OpenFault[];
-  recentHealth: HealthPoint[];
 }
 
 /** A stored event as read back (tests and diagnostics), in per-agent sequence order. */

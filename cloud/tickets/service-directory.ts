@@ -1,3 +1,4 @@
+import type { TeachingNow } from '../../protocol/views/fleet-view.js';
 import type { RemoteSessionPolicy } from '../sessions/session-policy.js';
 import type { WebhookEndpoint } from '../webhooks/webhook-endpoint.js';
 import type { BusinessCalendar } from './business-calendar.js';
@@ -10,10 +11,7 @@ export interface Route {
   teamId: string | null;
 }
 
-export interface TeachingNow {
-  inLesson: boolean;
-  minutesToNextLesson: number | null;
-}
+export type { TeachingNow } from '../../protocol/views/fleet-view.js';
 
 /** A school's service terms: the calendar its SLA clocks count in, the SLA, and where its team sits. */
 export interface SchoolTerms {

@@ -1,45 +1,11 @@
 import { csvCell } from '../audit/audit-export.js';
 import type { Dialect, SqlParam } from '../store/dialect.js';
 
-/** What the service-quality report groups tickets by. */
-export const QUALITY_GROUPS = ['category', 'severity', 'school', 'region', 'team'] as const;
-export type QualityGroup = (typeof QUALITY_GROUPS)[number];
+import { QUALITY_GROUPS, type QualityGroup, type QualityReport, type QualityRow, type RepeatFault } from '../../protocol/views/ticket-view.js';
+
+export { QUALITY_GROUPS, type QualityGroup, type QualityReport, type QualityRow, type RepeatFault };
 
 const GROUP_COLUMN: Record<QualityGroup, string> = { category: 'category', severity: 'severity', school: 'school_id', region: 'region_id', team: 'team_id' };
-
-/** One group's figures; times are wall-clock means in ms, shares in % of the tickets they apply to (null: none yet). */
-export interface QualityRow {
-  group: string | null;
-  opened: number;
-  resolved: number;
-  meanFirstResponseMs: number | null;
-  meanResolveMs: number | null;
-  meanOnSiteMs: number | null;
-  firstResponseAttainment: number | null;
-  resolutionAttainment: number | null;
-  onSiteAttainment: number | null;
-  resolvedByAgent: number;
-  resolvedRemotely: number;
-  resolvedOnSite: number;
-  ratings: number;
-  meanRating: number | null;
-}
-
-export interface RepeatFault {
-  schoolId: string;
-  roomId: string;
-  code: string;
-  tickets: number;
-}
-
-export interface QualityReport {
-  from: string;
-  to: string;
-  groupBy: QualityGroup;
-  total: QualityRow;
-  groups: QualityRow[];
-  repeatFaults: RepeatFault[];
-}
 
 interface AggregateRow {
   grp: string | null;

@@ -70,13 +70,9 @@ export function parseSlaPolicy(input: unknown): SlaPolicy {
   return parseOrRefuse(slaPolicySchema, input, 'SLA policy');
 }
 
-export type SlaTimerName = 'first-response' | 'resolution' | 'on-site';
+import type { SlaTimerName, SlaTimerState } from '../../protocol/views/ticket-view.js';
 
-/**
- * running: not done, below the near-breach share; near-breach: not done, at or past that share;
- * breached: not done and past due; met: done at or before due; missed: done after due.
- */
-export type SlaTimerState = 'running' | 'near-breach' | 'breached' | 'met' | 'missed';
+export type { SlaTimerName, SlaTimerState };
 
 export interface SlaTimer {
   name: SlaTimerName;

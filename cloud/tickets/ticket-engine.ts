@@ -17,6 +17,7 @@ import {
   type TicketFacts,
   type TicketStatus,
 } from './ticket-rules.js';
+import type { Knowledge } from '../../protocol/views/ticket-view.js';
 import { newTicketId, TicketStore, toTicket, type ResolutionReport, type ServiceOutcome, type ServiceRating, type Ticket, type TicketFilter, type TicketHistoryEntry, type TicketRow } from './ticket-store.js';
 import { slaTimers, type SlaTimer, type SlaTimers } from './sla.js';
 import { SqlWebhookQueue } from '../webhooks/sql-webhook-queue.js';
@@ -86,16 +87,13 @@ const TIME_ZONE = 'Asia/Shanghai';
  * follow-up change nothing: the sweep catches up on whatever was missed.
  */
 /** The knowledge base for one fault code: fixed self-help steps, and what fixed it before. */
-export interface Knowledge {
-  code: string;
-  selfHelp: string[];
-  pastResolutions: Array<{ ticketId: string; at: string; by: string; cause: string | null; actions: string | null; note: string }>;
-}
 
 /** A ticket as the API shows it: with where each SLA promise stands now. */
 export interface TicketView extends Ticket {
   sla: SlaTimers;
 }
+
+export type { Knowledge };
 
 export class TicketEngine {
   readonly store: TicketStore;

@@ -7,7 +7,9 @@ import { HOUR_MS, MINUTE_MS, type TicketPolicy } from './ticket-policy.js';
  * the store, applies what these functions return, and does the I/O; nothing here reads a clock.
  */
 
-export type TicketStatus = 'open' | 'acknowledged' | 'in_progress' | 'resolved' | 'closed';
+import type { TicketStatus } from '../../protocol/views/ticket-view.js';
+
+export type { TicketStatus };
 
 /** The code of tickets about an agent that stopped reporting. */
 export const AGENT_OFFLINE = 'AGENT_OFFLINE';

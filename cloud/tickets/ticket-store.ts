@@ -1,88 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultCategory, Severity } from '../../protocol/index.js';
 import type { Dialect, SqlParam, SqlRunner, SqlValue } from '../store/dialect.js';
-import type { TicketStatus } from './ticket-rules.js';
+import type { AgentAction, ResolutionReport, ServiceRating, Ticket, TicketDevice, TicketHistoryEntry, TicketStatus } from '../../protocol/views/ticket-view.js';
 
-/** A ticket as the API shows it. Times are ISO strings; JSON columns are parsed. */
-export interface Ticket {
-  id: string;
-  agentKey: string;
-  code: string;
-  /** The fault's device id, null for the PC itself (and for offline and teacher tickets). */
-  deviceId: string | null;
-  schoolId: string;
-  roomId: string;
-  status: TicketStatus;
-  category: FaultCategory;
-  severity: Severity;
-  severityReasons: string[];
-  regionId: string | null;
-  teamId: string | null;
-  title: string;
-  description: string;
-  device: TicketDevice | null;
-  occurrences: number;
-  flaps: number;
-  reopens: number;
-  firstOccurrenceAt: string;
-  lastOccurrenceAt: string;
-  faultClearedAt: string | null;
-  openedAt: string;
-  acknowledgedAt: string | null;
-  firstResponseAt: string | null;
-  resolvedAt: string | null;
-  closedAt: string | null;
-  onSiteRequestedAt: string | null;
-  onSiteArrivedAt: string | null;
-  agentActions: AgentAction[];
-  resolution: ResolutionReport | null;
-  rating: ServiceRating | null;
-  updatedAt: string;
-}
-
-export interface TicketDevice {
-  id: string;
-  kind: string | null;
-  name: string | null;
-  make: string | null;
-  model: string | null;
-  serialNumber: string | null;
-}
-
-/** Something the agent did about the fault before anybody was asked (re-probe, USB reset, VISCA re-init). */
-export interface AgentAction {
-  action: string;
-  at: string | null;
-  result: string;
-}
-
-export interface ResolutionReport {
-  by: string;
-  /** "agent": the fault stayed clear for the hold time; "engineer": someone resolved it. */
-  verifiedBy: 'agent' | 'engineer';
-  cause: string | null;
-  actions: string | null;
-  note: string;
-  /** From the first occurrence to the resolution, in whole minutes. */
-  minutesToRestore: number;
-}
-
-export interface ServiceRating {
-  by: string;
-  score: number;
-  comment: string | null;
-  at: string;
-}
-
-export interface TicketHistoryEntry {
-  at: string;
-  step: number;
-  actor: string;
-  action: string;
-  fromStatus: TicketStatus | null;
-  toStatus: TicketStatus | null;
-  detail: Record<string, unknown>;
-}
+export type { AgentAction, ResolutionReport, ServiceRating, Ticket, TicketDevice, TicketHistoryEntry };
 
 export interface TicketFilter {
   schoolId?: string;
