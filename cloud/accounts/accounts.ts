@@ -1,17 +1,13 @@
 import { AvcareError, accountNameSchema, passwordSchema, type Role } from '../../protocol/index.js';
+import type { SignedInAccount } from '../../protocol/views/people-view.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { publicId } from '../identity/secret-token.js';
 import type { Dialect, SqlRunner } from '../store/dialect.js';
 import { scopeKindOf } from './access-policy.js';
 import { hashPassword, needsRehash, OWASP_SCRYPT, verifyPassword, type ScryptCost } from './password-hash.js';
 
-export interface Account {
-  id: string;
-  name: string;
-  role: Role;
-  schoolId: string | null;
-  teamId: string | null;
-  mustChangePassword: boolean;
+/** An account as the cloud keeps it: what a signed-in person sees of themselves, and its bookkeeping. */
+export interface Account extends SignedInAccount {
   disabled: boolean;
   createdAt: string;
   updatedAt: string;
