@@ -18,6 +18,7 @@ const listQuerySchema = z.strictObject({
   agent: z.string().min(3).max(200).optional().describe('Only tickets of this agent (SCHOOL_ID:AGENT_ID)'),
   active: z.enum(['true', 'false']).optional().describe('true: only tickets not closed'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
+  offset: z.coerce.number().int().min(0).default(0).describe('Skip this many of the newest first (paging)'),
 });
 
 const codeParamsSchema = z.strictObject({ code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'must be a fault code like MICROPHONE_MUTED') });
@@ -54,13 +55,13 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
     return found;
   }
 
-  app.get('/api/tickets', async (request): Promise<{ tickets: TicketView[] }> => {
+  app.get('/api/tickets', async (request): Promise<{ tickets: TicketView[]; total: number }> => {
     requirePermission(request, 'tickets.read');
     const query = parseRequestPart(listQuerySchema, request.query, 'query parameter');
     const scope = scopeOf(request);
-    if (query.school !== undefined && !inScope(scope, query.school)) return { tickets: [] };
+    if (query.school !== undefined && !inScope(scope, query.school)) return { tickets: [], total: 0 };
     const schoolIds = scopeFilter(scope);
-    const list = await tickets.list({
+    const filter = {
       ...(query.school === undefined ? {} : { schoolId: query.school }),
       ...(schoolIds === undefined ? {} : { schoolIds }),
       ...(query.status === undefined ? {} : { status: query.status }),
@@ -68,9 +69,9 @@ export function ticketsRoutes(app: FastifyInstance, { tickets }: TicketsRoutesOp
       ...(query.team === undefined ? {} : { teamId: query.team }),
       ...(query.agent === undefined ? {} : { agentKey: query.agent }),
       activeOnly: query.active === 'true',
-      limit: query.limit,
-    });
-    return { tickets: list };
+    };
+    const [list, total] = await Promise.all([tickets.list({ ...filter, limit: query.limit, offset: query.offset }), tickets.count(filter)]);
+    return { tickets: list, total };
   });
 
   app.get('/api/tickets/:id', async (request): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge }> => {

@@ -431,6 +431,10 @@ export class TicketEngine {
     return (await this.store.list(filter)).map((ticket) => this.view(ticket, now));
   }
 
+  count(filter: TicketFilter = {}): Promise<number> {
+    return this.store.count(filter);
+  }
+
   /** A ticket with its history, bundle and knowledge; past resolutions only from `readerSchools` (undefined: every school, an operator). */
   async get(id: string, readerSchools?: readonly string[]): Promise<{ ticket: TicketView; history: TicketHistoryEntry[]; bundle: unknown; knowledge: Knowledge } | null> {
     const found = await this.store.get(id);

@@ -16,6 +16,8 @@ export interface TicketFilter {
   /** Only tickets not closed (open, acknowledged, in progress, resolved). */
   activeOnly?: boolean;
   limit?: number;
+  /** Skip this many of the newest first (paging). */
+  offset?: number;
 }
 
 /** The row as stored; the engine works on it, the API on `Ticket`. */
@@ -172,6 +174,20 @@ export class TicketStore {
   }
 
   async list(filter: TicketFilter = {}): Promise<Ticket[]> {
+    const { where, params } = this.conditions(filter);
+    params.push(filter.limit ?? 500, filter.offset ?? 0);
+    const rows = await this.db.query<TicketRow>(`SELECT * FROM tickets${where} ORDER BY opened_at DESC, id LIMIT $${params.length - 1} OFFSET $${params.length}`, params);
+    return rows.map(toTicket);
+  }
+
+  /** How many tickets the filter matches in all (its limit and offset aside). */
+  async count(filter: TicketFilter = {}): Promise<number> {
+    const { where, params } = this.conditions(filter);
+    const [row] = await this.db.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM tickets${where}`, params);
+    return Number(row?.total ?? 0);
+  }
+
+  private conditions(filter: TicketFilter): { where: string; params: SqlParam[] } {
     const conditions: string[] = [];
     const params: SqlParam[] = [];
     const add = (sql: string, value: SqlValue): void => {
@@ -188,10 +204,7 @@ export class TicketStore {
     if (filter.teamId !== undefined) add('team_id = ?', filter.teamId);
     if (filter.agentKey !== undefined) add('agent_key = ?', filter.agentKey);
     if (filter.activeOnly) conditions.push('active = 1');
-    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-    params.push(filter.limit ?? 500);
-    const rows = await this.db.query<TicketRow>(`SELECT * FROM tickets${where} ORDER BY opened_at DESC, id LIMIT $${params.length}`, params);
-    return rows.map(toTicket);
+    return { where: conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '', params };
   }
 
   async get(id: string): Promise<{ ticket: Ticket; bundle: unknown; history: TicketHistoryEntry[] } | null> {

@@ -77,6 +77,11 @@ describe('ticket API', () => {
     expect(await filtered('team=east')).toEqual(['sch-1']);
     expect(await filtered('status=resolved')).toEqual([]);
     expect(await filtered('agent=sch-2:pc-07')).toEqual(['sch-2']);
+    // Paged on the server, newest first, with the count of all that match.
+    const page = async (query: string) => (await app.inject({ url: `/api/tickets?${query}`, headers: operator })).json<{ tickets: Ticket[]; total: number }>();
+    expect(await page('limit=1')).toMatchObject({ total: 2, tickets: [{ schoolId: 'sch-2' }] });
+    expect(await page('limit=1&offset=1')).toMatchObject({ total: 2, tickets: [{ schoolId: 'sch-1' }] });
+    expect(await page('limit=1&offset=2')).toEqual({ total: 2, tickets: [] });
   });
 
   it('rejects a bad filter with the parameter named', async () => {

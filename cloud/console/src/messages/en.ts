@@ -138,6 +138,7 @@ export const en = {
     met: 'met',
     missed: 'missed',
     why: 'Why this severity',
+    total: '{count} tickets',
     noTickets: 'No tickets match.',
   },
   ticket: {

@@ -137,6 +137,7 @@ export const zhCN: CatalogShape<typeof en> = {
     met: '已达成',
     missed: '未达成',
     why: '定级原因',
+    total: '共 {count} 个工单',
     noTickets: '没有符合条件的工单。',
   },
   ticket: {
