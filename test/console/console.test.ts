@@ -183,6 +183,10 @@ describe('a remote session in two browsers', () => {
     await admin.page.goto(`${site.baseUrl}/tickets`);
     await expect.poll(() => admin.page.locator('[data-test=tickets-table] .title').count()).toBeGreaterThan(0);
     expect(await admin.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    // The SLA clock is on screen, not in a column scrolled out of view.
+    const table = await admin.page.locator('[data-test=tickets-table] .el-scrollbar__wrap, [data-test=tickets-table] .el-table__body-wrapper').first().evaluate((element) => ({ scroll: element.scrollWidth, client: element.clientWidth }));
+    expect(table.scroll).toBeLessThanOrEqual(table.client);
+    await expect.poll(() => admin.page.locator('[data-test=tickets-table] [data-test=sla]').first().isVisible()).toBe(true);
     await screenshot(admin.page, 'tickets-375-en');
     expect([...engineer.dialogs, ...admin.dialogs]).toEqual([]);
     // The one refusal above is logged by the browser as a failed request; nothing else may be.

@@ -1,6 +1,6 @@
 /**
  * The console's own words (fault messages and self-help come from protocol/i18n, shared with the
- * agent). vue-i18n reads `{name}` as a parameter; `@`, `|`, `{` and `}` are its syntax, so the
+ * agent). vue-i18n reads `{name}` as a parameter and `a | b` as singular | plural; `@`, `{` and `}` are its syntax, so the
  * messages do not use them as text. zh-CN.ts has the same keys (checked by the compiler).
  */
 export const en = {
@@ -74,7 +74,7 @@ export const en = {
     degraded: 'teach with care',
     inLesson: 'in a lesson',
     nextLesson: 'next lesson in {time}',
-    total: '{count} PCs',
+    total: '{count} PC | {count} PCs',
     noAgents: 'No PC of your schools has reported yet.',
   },
   verdict: {
@@ -138,7 +138,7 @@ export const en = {
     met: 'met',
     missed: 'missed',
     why: 'Why this severity',
-    total: '{count} tickets',
+    total: '{count} ticket | {count} tickets',
     noTickets: 'No tickets match.',
   },
   ticket: {
