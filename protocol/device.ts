@@ -14,6 +14,8 @@ export const deviceKindSchema = z.enum([
   'hub',
   'projector',
   'display',
+  /** An interactive flat panel's or whiteboard's touch frame (a USB HID digitizer). */
+  'touch-panel',
   'other',
 ]);
 export type DeviceKind = z.infer<typeof deviceKindSchema>;

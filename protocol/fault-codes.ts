@@ -36,6 +36,8 @@ export const FAULT_CODES = {
   NETWORK_VIDEO_THROTTLED: { category: 'network', severity: 'urgent', title: 'Network policy limits video' },
   NETWORK_NO_MEDIA_PATH: { category: 'network', severity: 'urgent', title: 'No media path for live classes (UDP blocked)' },
   AV_SYNC_OUT_OF_TOLERANCE: { category: 'hardware', severity: 'general', title: 'Sound and picture out of sync' },
+  TOUCH_NO_INPUT: { category: 'compatibility', severity: 'urgent', title: 'Touch panel on USB but no touch input' },
+  DEVICE_UNSTABLE_CONNECTION: { category: 'hardware', severity: 'urgent', title: 'Device keeps disconnecting and coming back' },
 } as const satisfies Record<string, FaultCodeInfo>;
 
 function pjlinkStatusCodes(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, FaultCodeInfo> {

@@ -25,6 +25,16 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Press the mute button on the microphone or speakerphone (its light usually turns from red to green or white).',
     'Open the sound settings of the PC and unmute the recording device; check its level is above zero.',
   ],
+  TOUCH_NO_INPUT: [
+    'Unplug the touch panel\'s USB cable (the one labelled TOUCH on the panel, not HDMI), wait 10 seconds and plug it into a USB port on the PC itself, not a hub or the front panel.',
+    'On a panel with a built-in PC (OPS), switch the panel\'s touch output to the source you are using in its menu (Touch: HDMI1/OPS).',
+    'If it still does not respond, restart the PC; if that does not help, the panel\'s touch driver needs an engineer.',
+  ],
+  DEVICE_UNSTABLE_CONNECTION: [
+    'Check the USB cable at both ends: a loose or damaged cable is the usual cause. Replace it with a shorter one if you can.',
+    'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
+    'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
+  ],
   VISCA_POWER_ERROR: [
     'Switch the camera off at its power supply, wait 30 seconds and switch it on again.',
     'If the error returns, the camera\'s power circuit needs an engineer: do not open the camera.',
