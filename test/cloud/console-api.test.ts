@@ -105,7 +105,9 @@ describe.each<Backend>(['sqlite', 'postgres'])('the console\'s API on %s', (back
   it('refuses a change made with the cookie alone or a wrong CSRF token, before it reaches the route; bearer tokens need none', async () => {
     const { cookie, csrf } = await consoleSignIn('admin-sch1');
     const create = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/enroll-tokens', headers, payload: { school: 'sch-1' } });
-    for (const headers of [{ cookie: `avcare_session=${cookie}` }, { cookie: `avcare_session=${cookie}`, 'x-csrf-token': `${csrf.slice(0, -1)}A` }, { cookie: `avcare_session=${cookie}`, 'x-csrf-token': '' }]) {
+    // One character off (never the same character: a token ending in "A" must still come out wrong).
+    const wrong = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
+    for (const headers of [{ cookie: `avcare_session=${cookie}` }, { cookie: `avcare_session=${cookie}`, 'x-csrf-token': wrong }, { cookie: `avcare_session=${cookie}`, 'x-csrf-token': '' }]) {
       const refused = await create(headers);
       expect({ status: refused.statusCode, code: refused.json<{ error: { code: string } }>().error.code }).toEqual({ status: 403, code: 'CSRF_TOKEN_MISSING' });
     }
