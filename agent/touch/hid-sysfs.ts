@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOptionalText, whenPresent } from '../probes/sysfs.js';
 import { readHidDescriptor, type HidDescriptorReading } from './hid-descriptor.js';
 
 /** The largest report descriptor the kernel keeps (HID_MAX_DESCRIPTOR_SIZE): anything longer is not one. */
@@ -33,29 +34,20 @@ function field(uevent: string, name: string): string | undefined {
   return new RegExp(`^${name}=(.*)$`, 'm').exec(uevent)?.[1]?.trim();
 }
 
-async function optional<T>(read: () => Promise<T>, fallback: T): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
-    throw error;
-  }
-}
-
 /** Every HID device under `sysRoot` (default /sys); none when the kernel has no HID bus. */
 export async function readHidDevices(sysRoot = '/sys'): Promise<HidDevice[]> {
   const root = join(sysRoot, 'bus', 'hid', 'devices');
-  const names = await optional(() => readdir(root), [] as string[]);
+  const names = (await whenPresent(() => readdir(root))) ?? [];
   const devices: HidDevice[] = [];
   for (const id of names.sort()) {
     const dir = join(root, id);
-    const uevent = await optional(() => readFile(join(dir, 'uevent'), 'utf8'), '');
+    const uevent = (await readOptionalText(join(dir, 'uevent'))) ?? '';
     const ids = /^([0-9A-Fa-f]{4,8}):([0-9A-Fa-f]{4,8}):([0-9A-Fa-f]{4,8})$/.exec(field(uevent, 'HID_ID') ?? '');
     if (!ids) continue;
     let descriptor: HidDescriptorReading | null = null;
     let descriptorProblem: string | undefined;
-    const bytes = await optional(() => readFile(join(dir, 'report_descriptor')), null);
-    if (bytes === null) descriptorProblem = 'the kernel shows no report descriptor';
+    const bytes = await whenPresent(() => readFile(join(dir, 'report_descriptor')));
+    if (bytes === undefined) descriptorProblem = 'the kernel shows no report descriptor';
     else if (bytes.length === 0) descriptorProblem = 'the report descriptor is empty';
     else if (bytes.length > MAX_DESCRIPTOR_BYTES) descriptorProblem = `the report descriptor is ${bytes.length} bytes, more than a HID descriptor can be (${MAX_DESCRIPTOR_BYTES})`;
     else descriptor = readHidDescriptor(bytes);
@@ -67,7 +59,7 @@ export async function readHidDevices(sysRoot = '/sys'): Promise<HidDevice[]> {
       name: field(uevent, 'HID_NAME') ?? '',
       phys: field(uevent, 'HID_PHYS') ?? '',
       driver: field(uevent, 'DRIVER') ?? null,
-      inputs: (await optional(() => readdir(join(dir, 'input')), [] as string[])).filter((entry) => /^input\d+$/.test(entry)).sort(),
+      inputs: ((await whenPresent(() => readdir(join(dir, 'input')))) ?? []).filter((entry) => /^input\d+$/.test(entry)).sort(),
       descriptor,
       ...(descriptorProblem === undefined ? {} : { descriptorProblem }),
     });

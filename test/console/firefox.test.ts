@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '../../cloud/main.js';
-import { operatorPasswordFile, TEST_OPERATOR_PASSWORD } from '../cloud/cloud-process.js';
+import { eventually, operatorPasswordFile, TEST_OPERATOR_PASSWORD } from '../cloud/cloud-process.js';
 import { openFirefox, type FirefoxPage } from '../helpers/firefox.js';
 import { TEST_SCRYPT } from '../helpers/security.js';
 
@@ -26,15 +26,9 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** Polls the page until `expression` gives something, as a person waits for a page to show. */
-async function until<T>(page: FirefoxPage, expression: string, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await page.evaluate<T | null>(expression);
-    if (value !== null && value !== undefined && value !== '') return value;
-    if (Date.now() > deadline) throw new Error(`Firefox never showed ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** The page's answer to `expression` once it gives something, as a person waits for a page to show. */
+function until<T>(page: FirefoxPage, expression: string, what: string): Promise<T> {
+  return eventually(async () => (await page.evaluate<T | null>(expression)) || undefined, 15_000, `Firefox to show ${what}`);
 }
 
 const heading = "document.querySelector('h1')?.textContent ?? null";
