@@ -66,6 +66,8 @@ export const agentConfigSchema = z
         cpuLoadPercent: z.number().min(50).max(100).default(90),
         cpuSustainedCycles: z.number().int().min(1).max(100).default(5).describe('Consecutive cycles above cpuLoadPercent before CPU_SUSTAINED_HIGH'),
         lampLifeWarnPercent: z.number().min(50).max(100).default(90).describe('Raise LAMP_END_OF_LIFE when lamp hours reach this share of lampLifeHours'),
+        unstableDisconnects: z.number().int().min(2).max(100).default(3).describe('USB disconnects of one port within unstableWindowMinutes that raise DEVICE_UNSTABLE_CONNECTION'),
+        unstableWindowMinutes: z.number().int().min(1).max(24 * 60).default(10),
       })
       .prefault({}),
     hysteresis: z

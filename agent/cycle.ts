@@ -3,6 +3,7 @@ import type { CycleSnapshot } from './faults/fault-condition.js';
 import { attachMediaToUsb, unmatchedMedia } from './probes/media-match.js';
 import { runProbe, type Probe, type ProbeContext } from './probes/probe.js';
 import { refineAudioKindWithMedia } from './probes/usb-classify.js';
+import { attachTouchToUsb } from './touch/touch-match.js';
 
 export interface CycleResult extends CycleSnapshot {
   /** OS media nodes no USB device claimed (built-in webcams, HDMI audio): kept so nothing is lost. */
@@ -15,7 +16,7 @@ export interface CycleOptions {
   signal?: AbortSignal;
 }
 
-/** One probe cycle: every probe in parallel, each under its own timeout, then media matched to USB devices. */
+/** One probe cycle: every probe in parallel, each under its own timeout, then media and touch nodes matched to USB devices. */
 export async function runProbeCycle(probes: readonly Probe[], context: ProbeContext, options: CycleOptions = {}): Promise<CycleResult> {
   const { now = () => new Date(), signal } = options;
   const timeoutMs = context.config.probeTimeoutSeconds * 1000;
@@ -30,5 +31,7 @@ export async function runProbeCycle(probes: readonly Probe[], context: ProbeCont
     cycle.devices = devices;
     cycle.unmatchedMedia = unmatchedMedia(devices, media);
   }
+  const touch = results.find((result) => result.findings.touch)?.findings.touch;
+  if (touch) cycle.devices = attachTouchToUsb(cycle.devices, touch);
   return cycle;
 }

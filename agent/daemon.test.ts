@@ -130,6 +130,34 @@ describe('AgentDaemon', () => {
     expect(inventories).toHaveLength(2);
   });
 
+  it('raises DEVICE_UNSTABLE_CONNECTION for a camera that drops off USB again and again, with the count and times, and clears it once it holds', async () => {
+    const usb = scriptedUsb();
+    const camera = usbDevice();
+    usb.devices = [camera];
+    const { sink, faults } = recordingSink();
+    let notify: (change?: { type: 'attach' | 'detach'; info?: { busNumber?: number; portPath?: number[] } }) => void = () => undefined;
+    const daemon = new AgentDaemon({ config, log: silentLogger, probes: [usb], monitor: new FaultMonitor(config, null), sink, watchHotplug: (onChange) => ((notify = onChange), { stop: () => undefined }) });
+    daemon.start();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let drop = 0; drop < 3; drop += 1) {
+      notify({ type: 'detach', info: { busNumber: 1, portPath: [1, 4] } });
+      await vi.advanceTimersByTimeAsync(5_000);
+      notify({ type: 'attach', info: { busNumber: 1, portPath: [1, 4] } });
+      await vi.advanceTimersByTimeAsync(5_000);
+    }
+    // Hysteresis: seen in two cycles before it is raised, like every other fault.
+    await vi.advanceTimersByTimeAsync(config.probeIntervalSeconds * 1000);
+    const raised = faults.filter((fault) => fault.code === 'DEVICE_UNSTABLE_CONNECTION');
+    expect(raised.map((fault) => [fault.state, fault.deviceId])).toEqual([['raised', camera.id]]);
+    expect(raised[0]?.message).toBe('Logitech Webcam C930e disconnected 3 times in 10 minutes (USB port 1-1.4)');
+    expect(raised[0]?.evidence).toMatchObject({ port: '1-1.4', disconnects: 3, presentNow: true });
+    expect((raised[0]?.evidence as { disconnectedAt: string[] }).disconnectedAt).toHaveLength(3);
+    // Ten quiet minutes later the drops are out of the window; three clean cycles clear it.
+    await vi.advanceTimersByTimeAsync(10 * 60_000 + 4 * config.probeIntervalSeconds * 1000);
+    expect(faults.filter((fault) => fault.code === 'DEVICE_UNSTABLE_CONNECTION').map((fault) => fault.state)).toEqual(['raised', 'cleared']);
+    await daemon.stop();
+  });
+
   it('re-probes on request (a remote re-probe) without overlapping a cycle, and returns what it found', async () => {
     const usb = scriptedUsb();
     const { sink, inventories } = recordingSink();

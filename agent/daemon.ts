@@ -4,6 +4,7 @@ import type { AgentConfig } from './config.js';
 import { runProbeCycle, type CycleResult } from './cycle.js';
 import { faultMessage, healthMessage, inventoryMessage } from './events.js';
 import type { FaultMonitor } from './fault-monitor.js';
+import type { HotplugChange } from './faults/unstable-connection.js';
 import type { Logger } from '../protocol/log.js';
 import type { AgentSink, InventoryChange } from './agent-sink.js';
 import { runProbe, type Probe } from './probes/probe.js';
@@ -20,8 +21,8 @@ export interface AgentDaemonOptions {
   probes: readonly Probe[];
   monitor: FaultMonitor;
   sink: AgentSink;
-  /** Starts watching for USB attach/detach; each event triggers an early cycle. */
-  watchHotplug?: (onChange: () => void) => HotplugWatcher;
+  /** Starts watching for USB attach/detach; each event is counted (unstable connections) and triggers an early cycle. */
+  watchHotplug?: (onChange: (change?: HotplugChange) => void) => HotplugWatcher;
   /** Stop after this many cycles (tests, one-off runs). */
   maxCycles?: number;
   /**
@@ -64,7 +65,10 @@ export class AgentDaemon {
   }
 
   start(): void {
-    this.hotplug = this.options.watchHotplug?.(() => this.schedule(HOTPLUG_SETTLE_MS));
+    this.hotplug = this.options.watchHotplug?.((change) => {
+      if (change) this.options.monitor.recordConnection(change);
+      this.schedule(HOTPLUG_SETTLE_MS);
+    });
     this.schedule(0);
     if (this.options.healthProbe) this.scheduleHealth(0);
   }

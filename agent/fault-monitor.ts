@@ -5,6 +5,7 @@ import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } fr
 import { evaluateFaults } from './faults/fault-rules.js';
 import { FaultTracker, type ActiveFault, type FaultTransition } from './faults/fault-tracker.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
+import { ConnectionLog, connectionEventOf, type HotplugChange } from './faults/unstable-connection.js';
 import { silentLogger, type Logger } from '../protocol/log.js';
 import { withActions } from './remediation/remediation-plan.js';
 import type { FaultRemediator, RemediationReport } from './remediation/remediator.js';
@@ -23,6 +24,7 @@ export interface ObserveOptions {
 export class FaultMonitor {
   private readonly tracker: FaultTracker;
   private readonly lastPjlinkAnswer = new Map<string, PjlinkInfo>();
+  private readonly connections = new ConnectionLog();
 
   constructor(
     private readonly config: AgentConfig,
@@ -38,7 +40,13 @@ export class FaultMonitor {
 
   /** Faults this cycle shows, before hysteresis: what a one-shot `probe` reports. */
   detect(cycle: CycleSnapshot): FaultCondition[] {
-    return evaluateFaults(cycle, { config: this.config, expectations: this.expectations(cycle.at), lastPjlinkAnswer: this.lastPjlinkAnswer });
+    return evaluateFaults(cycle, { config: this.config, expectations: this.expectations(cycle.at), lastPjlinkAnswer: this.lastPjlinkAnswer, connectionEvents: this.connections.all() });
+  }
+
+  /** A USB device plugged in or out: counted per port for DEVICE_UNSTABLE_CONNECTION. */
+  recordConnection(change: HotplugChange, at: Date = new Date()): void {
+    const event = connectionEventOf(change, at.getTime());
+    if (event) this.connections.record(event);
   }
 
   /**

@@ -159,7 +159,7 @@ export function buildProgram(): Command {
         monitor: new FaultMonitor(config, learned, log),
         sink,
         watchHotplug: (onChange) => {
-          const watcher = watchUsbHotplug(() => onChange());
+          const watcher = watchUsbHotplug((event) => onChange(event));
           log.info({ mode: watcher.mode, reason: watcher.reason }, 'usb hotplug');
           if (pretty) {
             const { t, stored } = out();

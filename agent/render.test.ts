@@ -66,3 +66,17 @@ describe('renderSystem', () => {
     expect(renderSources(sources)).toContain('usb      unavailable: no USB bus: /sys/bus/usb is absent');
   });
 });
+
+describe('touch panels in the device table', () => {
+  const panel = usbDevice({ kind: 'touch-panel', name: 'ILITEK-TP', touch: { touchClass: 'touch-screen', maxContacts: 10, driver: 'hid-multitouch', inputDevices: ['input17'], touchInput: true } });
+  const dead = usbDevice({ kind: 'touch-panel', name: 'ILITEK-TP', touch: { touchClass: 'unknown', driver: null, inputDevices: [] } });
+
+  it('says what the descriptor claims, which driver took it and which input devices it made, in the reader\'s language', () => {
+    useLocale('en');
+    expect(renderDevices([panel])).toContain('ok (touch screen, 10 contacts; driver hid-multitouch; input input17)');
+    expect(renderDevices([dead])).toContain('ok (descriptor unread; no driver; no input device)');
+    useLocale('zh-CN');
+    expect(renderDevices([panel])).toContain('(触摸屏，10 点触控; 驱动 hid-multitouch; 输入设备 input17)');
+    useLocale('en');
+  });
+});

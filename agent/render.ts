@@ -48,7 +48,7 @@ export function renderDevices(devices: readonly Device[]): string {
   if (devices.length === 0) return t('probe.noDevices');
   const rows = [[t('table.kind'), t('table.name'), t('table.id'), t('table.connected'), t('table.status')]];
   for (const device of devices) {
-    const status = device.error ? `${t(`status.${device.status}`)}: ${device.error.code}` : `${t(`status.${device.status}`)}${pjlinkNotes(device)}${viscaNotes(device)}`;
+    const status = device.error ? `${t(`status.${device.status}`)}: ${device.error.code}` : `${t(`status.${device.status}`)}${pjlinkNotes(device)}${viscaNotes(device)}${touchNotes(device)}`;
     rows.push([t(`kind.${device.kind}`), printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
   }
   return table(rows);
@@ -65,6 +65,20 @@ function pjlinkNotes(device: Device): string {
     ...(info.unanswered?.length ? [t('probe.noTimeFor', { items: info.unanswered.join(', ') })] : []),
   ];
   return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
+}
+
+/** What the OS made of a touch panel: its class and contacts, its driver, its input devices. */
+function touchNotes(device: Device): string {
+  const touch = device.touch;
+  if (!touch) return '';
+  const { t } = out();
+  const kind = t(`probe.touchClasses.${touch.touchClass}`);
+  const notes = [
+    touch.maxContacts === undefined ? t('probe.touchClass', { class: kind }) : t('probe.touchContacts', { class: kind, count: touch.maxContacts }),
+    touch.driver === null ? t('probe.touchNoDriver') : t('probe.touchDriver', { driver: printable(touch.driver) }),
+    touch.inputDevices.length === 0 ? t('probe.touchNoInputs') : t('probe.touchInputs', { inputs: touch.inputDevices.join(', ') }),
+  ];
+  return ` (${notes.join('; ')})`;
 }
 
 /** How a network camera was reached: a framing found by "auto" is worth pinning, resent datagrams hint at a lossy network. */

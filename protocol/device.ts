@@ -189,6 +189,28 @@ export const pjlinkInfoSchema = z.object({
 export type PjlinkInfo = z.infer<typeof pjlinkInfoSchema>;
 export type PjlinkErrorLevel = z.infer<typeof pjlinkErrorLevelSchema>;
 
+/**
+ * What the OS made of a touch panel's HID interface. The class comes from the device's own HID
+ * report descriptor ('unknown' when the kernel showed none: no driver took the interface). Only
+ * whether touch input exists is kept here: no coordinates ever leave the PC.
+ */
+export const touchInfoSchema = z.object({
+  touchClass: z.enum(['touch-screen', 'pen', 'touch-pad', 'mouse-emulation', 'not-touch', 'unknown']),
+  /** Contacts it tracks at once, as its descriptor says; absent when it does not say. */
+  maxContacts: z.number().int().min(0).max(255).optional(),
+  /** The kernel's HID device, e.g. 0003:0EEF:C000.0009. */
+  hidId: z.string().max(64).optional(),
+  /** The driver bound to it (hid-multitouch, hid-generic, usbtouchscreen); null when none took it. */
+  driver: z.string().max(64).nullable(),
+  /** The input devices the kernel made of it (input31, ...). */
+  inputDevices: z.array(z.string().max(32)).max(16),
+  /** Whether one of them reports touches on a screen (INPUT_PROP_DIRECT with touch axes); absent when not known. */
+  touchInput: z.boolean().optional(),
+  /** Where its report descriptor contradicts itself or could not be read. */
+  descriptorProblems: z.array(z.string().max(256)).max(8).optional(),
+});
+export type TouchInfo = z.infer<typeof touchInfoSchema>;
+
 /** A probe failure tied to one device; raw carries the bytes that could not be understood (hex). */
 export const deviceErrorSchema = z.object({
   code: z.string(),
@@ -211,6 +233,7 @@ export const deviceSchema = z.object({
   media: mediaInfoSchema.optional(),
   visca: viscaInfoSchema.optional(),
   pjlink: pjlinkInfoSchema.optional(),
+  touch: touchInfoSchema.optional(),
   error: deviceErrorSchema.optional(),
 });
 export type Device = z.infer<typeof deviceSchema>;

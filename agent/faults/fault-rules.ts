@@ -5,12 +5,15 @@ import type { en } from '../../protocol/i18n/messages-en.js';
 import type { AgentConfig } from '../config.js';
 import { expectationId, findMissing, type Expectation } from './expected-devices.js';
 import type { CycleSnapshot, FaultCondition } from './fault-condition.js';
+import { unstableConnections, type ConnectionEvent } from './unstable-connection.js';
 
 export interface RuleContext {
   config: AgentConfig;
   expectations: readonly Expectation[];
   /** The last PJLink answer each projector gave, to tell eco-standby silence from a dead projector. */
   lastPjlinkAnswer: ReadonlyMap<string, PjlinkInfo>;
+  /** USB connects and disconnects the hotplug watch saw, oldest first; absent where nothing watches. */
+  connectionEvents?: readonly ConnectionEvent[];
 }
 
 /** A rule is a pure function from what a cycle saw to the faults it shows. */
@@ -167,6 +170,35 @@ function lampEndOfLife(device: Device, info: PjlinkInfo, config: AgentConfig): F
   return [condition('LAMP_END_OF_LIFE', device, 'pjlink', evidence, 'faults.LAMP_END_OF_LIFE', { device: device.name, lamps, lifeHours })];
 }
 
+/** A touch frame the kernel took no input from: plugged in, lit, and dead to every finger. */
+export const touchNoInput: FaultRule = (snapshot) => {
+  const faults: FaultCondition[] = [];
+  for (const device of snapshot.devices) {
+    const touch = device.touch;
+    if (device.kind !== 'touch-panel' || !touch) continue;
+    const reason = touch.driver === null ? 'no driver took the device' : touch.inputDevices.length === 0 ? `the ${touch.driver} driver made no input device of it` : null;
+    if (reason === null) continue;
+    faults.push(condition('TOUCH_NO_INPUT', device, 'media', { device: deviceEvidence(device), touch, reason }, 'faults.TOUCH_NO_INPUT', { device: device.name }));
+  }
+  return faults;
+};
+
+/**
+ * A device that keeps dropping off USB and coming back: a loose cable, for any kind of device.
+ * It is keyed on the device there now at that port, or on the port itself while it is away.
+ */
+export const unstableConnection: FaultRule = (snapshot, { config, connectionEvents }) => {
+  if (!connectionEvents || connectionEvents.length === 0) return [];
+  const found = unstableConnections(connectionEvents, snapshot.at.getTime(), { threshold: config.thresholds.unstableDisconnects, windowMs: config.thresholds.unstableWindowMinutes * 60_000 });
+  return found.map((unstable) => {
+    const device = snapshot.devices.find((candidate) => candidate.connection.type === 'usb' && candidate.connection.portPath === unstable.port) ?? null;
+    const name = device?.name ?? unstable.label ?? `USB device at port ${unstable.port}`;
+    const evidence = { ...(device ? { device: deviceEvidence(device) } : {}), ...unstable };
+    const fault = condition('DEVICE_UNSTABLE_CONNECTION', device, 'usb', evidence, 'faults.DEVICE_UNSTABLE_CONNECTION', { device: name, count: unstable.disconnects, minutes: unstable.windowMinutes, port: unstable.port });
+    return device ? fault : { ...fault, deviceId: `usb-port:${unstable.port}` };
+  });
+};
+
 export const diskNearlyFull: FaultRule = (snapshot, { config }) => {
   const full = (snapshot.system?.disks ?? []).filter((disk) => disk.usePercent >= config.thresholds.diskUsePercent);
   if (full.length === 0) return [];
@@ -181,7 +213,7 @@ export const cpuHigh: FaultRule = (snapshot, { config }) => {
   return [condition('CPU_SUSTAINED_HIGH', null, 'system', { cpu }, 'faults.CPU_SUSTAINED_HIGH', { load: cpu.loadPercent.toFixed(0), threshold: config.thresholds.cpuLoadPercent })];
 };
 
-export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, viscaCameraFaults, projectorFaults, diskNearlyFull, cpuHigh];
+export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, touchNoInput, unstableConnection, viscaCameraFaults, projectorFaults, diskNearlyFull, cpuHigh];
 
 export function evaluateFaults(snapshot: CycleSnapshot, context: RuleContext, rules: readonly FaultRule[] = FAULT_RULES): FaultCondition[] {
   return rules.flatMap((rule) => rule(snapshot, context));

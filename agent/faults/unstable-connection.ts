@@ -58,3 +58,47 @@ export function unstableConnections(events: readonly ConnectionEvent[], nowMs: n
   }
   return found.sort((a, b) => (a.port < b.port ? -1 : a.port > b.port ? 1 : 0));
 }
+
+/** What a USB hotplug watch reports, as far as this needs it (libusb may lose the ids on detach). */
+export interface HotplugChange {
+  type: 'attach' | 'detach';
+  info?: { busNumber?: number; portPath?: number[]; vendorId?: number; productId?: number };
+}
+
+/** A hotplug event as a connection event keyed by its port ("1-1.4"); null when libusb gave no port. */
+export function connectionEventOf(change: HotplugChange, atMs: number): ConnectionEvent | null {
+  const { busNumber, portPath, vendorId, productId } = change.info ?? {};
+  if (busNumber === undefined || portPath === undefined || portPath.length === 0) return null;
+  const event: ConnectionEvent = { port: `${busNumber}-${portPath.join('.')}`, type: change.type === 'attach' ? 'connect' : 'disconnect', atMs };
+  if (vendorId !== undefined && productId !== undefined) event.label = `USB device ${hex4(vendorId)}:${hex4(productId)}`;
+  return event;
+}
+
+function hex4(value: number): string {
+  return value.toString(16).padStart(4, '0');
+}
+
+/**
+ * The last connection events, bounded in count and age: a port that flaps all day must not grow
+ * the agent's memory, and nothing older than the window can count.
+ */
+export class ConnectionLog {
+  private events: ConnectionEvent[] = [];
+
+  constructor(
+    private readonly maxEvents = 500,
+    private readonly maxAgeMs = 24 * 60 * 60_000,
+  ) {}
+
+  record(event: ConnectionEvent): void {
+    this.events.push(event);
+    const oldest = event.atMs - this.maxAgeMs;
+    if (this.events.length > this.maxEvents || (this.events[0]?.atMs ?? oldest) < oldest) {
+      this.events = this.events.filter((kept) => kept.atMs >= oldest).slice(-this.maxEvents);
+    }
+  }
+
+  all(): readonly ConnectionEvent[] {
+    return this.events;
+  }
+}

@@ -57,7 +57,8 @@ export function unmatchedMedia(devices: readonly Device[], media: MediaInfo): Me
   };
 }
 
-function usbPortOf(device: Device): string | undefined {
+/** The sysfs name of a USB device ("1-1.4"), when its port chain is known. */
+export function usbPortOf(device: Device): string | undefined {
   if (device.connection.type !== 'usb' || !USB_DEVICE_NAME.test(device.connection.portPath)) return undefined;
   return device.connection.portPath;
 }

@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mediaInfoSchema, type Device } from '../../protocol/index.js';
@@ -30,7 +30,8 @@ afterEach(() => {
   for (const tree of trees.splice(0)) rmSync(tree.root, { recursive: true, force: true });
 });
 
-const thisPcHasMedia = existsSync('/sys/class/video4linux') || existsSync('/proc/asound');
+const hidDevices = existsSync('/sys/bus/hid/devices') ? readdirSync('/sys/bus/hid/devices').length : 0;
+const thisPcHasMedia = existsSync('/sys/class/video4linux') || existsSync('/proc/asound') || hidDevices > 0;
 
 describe('createMediaProbe on this PC', () => {
   it.runIf(process.platform === 'linux' && !thisPcHasMedia)(

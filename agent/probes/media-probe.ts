@@ -1,9 +1,10 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Probe, ProbeFindings } from './probe.js';
 import { readAudioCards } from './alsa.js';
 import { readVideoNodes } from './v4l2.js';
 import { runInstalledCommand, type RunCommand } from './run-command.js';
+import { whenPresent } from './sysfs.js';
 
 export interface MediaProbeOptions {
   sysRoot?: string;
@@ -15,8 +16,9 @@ export interface MediaProbeOptions {
 }
 
 /**
- * Lists the OS media nodes: v4l2 video nodes from sysfs and ALSA cards from procfs. The nodes are
- * matched to USB devices after the cycle (media-match.ts), so this probe reports no devices itself.
+ * Lists the OS media nodes: v4l2 video nodes from sysfs, ALSA cards from procfs, and the HID
+ * devices a touch panel becomes. The nodes are matched to USB devices after the cycle
+ * (media-match.ts, touch-match.ts), so this probe reports no devices itself.
  */
 export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
   const sysRoot = options.sysRoot ?? '/sys';
@@ -33,8 +35,9 @@ export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
       }
       const video4linuxDir = join(sysRoot, 'class', 'video4linux');
       const asoundDir = join(procRoot, 'asound');
-      const [hasVideo, hasAlsa] = await Promise.all([isDirectory(video4linuxDir), isDirectory(asoundDir)]);
-      if (!hasVideo && !hasAlsa) {
+      const hidDir = join(sysRoot, 'bus', 'hid', 'devices');
+      const [hasVideo, hasAlsa, hidCount] = await Promise.all([isDirectory(video4linuxDir), isDirectory(asoundDir), whenPresent(() => readdir(hidDir)).then((names) => names?.length ?? 0)]);
+      if (!hasVideo && !hasAlsa && hidCount === 0) {
         return {
           state: 'unavailable',
           reason: `no video4linux and no ALSA: this PC exposes no media devices (${video4linuxDir} and ${asoundDir} are absent)`,
@@ -43,11 +46,13 @@ export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
           devices: [],
         };
       }
-      const [videoNodes, audioCards] = await Promise.all([
+      const [videoNodes, audioCards, touch] = await Promise.all([
         hasVideo ? readVideoNodes({ sysRoot, devRoot, runCommand, signal }) : [],
         hasAlsa ? readAudioCards({ sysRoot, procRoot, runCommand, signal }) : [],
+        // The HID readers are loaded only on a PC that has HID devices: most cycles never need them.
+        hidCount > 0 ? import('../touch/touch-nodes.js').then(({ readTouchNodes }) => readTouchNodes({ sysRoot, procRoot })) : undefined,
       ]);
-      return { state: 'ok', devices: [], media: { videoNodes, audioCards } };
+      return { state: 'ok', devices: [], media: { videoNodes, audioCards }, ...(touch === undefined ? {} : { touch }) };
     },
   };
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
-import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, systemSnapshotSchema, type ErrorCode } from '../../protocol/index.js';
+import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, systemSnapshotSchema, touchInfoSchema, type ErrorCode } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
+import type { TouchNode } from '../touch/touch-nodes.js';
 
 export interface ProbeContext {
   readonly config: AgentConfig;
@@ -20,6 +21,8 @@ export interface ProbeFindings {
   devices: Device[];
   system?: SystemSnapshot;
   media?: MediaInfo;
+  /** The USB HID devices the OS knows, matched to USB devices after the cycle (touch panels). */
+  touch?: TouchNode[];
 }
 
 export interface Probe {
@@ -38,6 +41,10 @@ export const probeFindingsSchema = z.object({
   devices: z.array(deviceSchema),
   system: systemSnapshotSchema.optional(),
   media: mediaInfoSchema.optional(),
+  touch: z
+    .array(z.object({ vendorId: z.number().int().min(0).max(0xffff), productId: z.number().int().min(0).max(0xffff), usbPort: z.string().max(64).optional(), name: z.string().max(256), touch: touchInfoSchema }))
+    .max(64)
+    .optional(),
 });
 
 export interface ProbeResult {

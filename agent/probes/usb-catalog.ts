@@ -124,6 +124,14 @@ export const USB_CATALOG: readonly UsbCatalogEntry[] = [
   { vendorId: 0x10c4, make: 'Silicon Labs', kind: 'serial-adapter' },
   { vendorId: 0x10c4, productId: 0xea60, make: 'Silicon Labs', model: 'CP210x UART bridge', kind: 'serial-adapter' },
 
+  // --- Touch frames of interactive panels and whiteboards: only hints, the HID report descriptor
+  // decides (touch-match.ts); a frame whose descriptor the kernel never read is known by these.
+  // Vendor ids from the kernel's drivers/hid/hid-ids.h (USB_VENDOR_ID_DWAV, _ILITEK, _IRTOUCHSYSTEMS).
+  { vendorId: 0x0eef, make: 'eGalax (D-WAV)', kind: 'touch-panel' },
+  { vendorId: 0x222a, make: 'ILITEK', kind: 'touch-panel' },
+  { vendorId: 0x6615, make: 'IRTOUCH', kind: 'touch-panel' },
+  // usb.ids: 0b8c SMART Technologies Inc. (SMART Board interactive whiteboards and displays).
+  { vendorId: 0x0b8c, make: 'SMART Technologies', kind: 'touch-panel' },
   // --- Hubs -------------------------------------------------------------------------------
   { vendorId: 0x1d6b, make: 'Linux Foundation', kind: 'hub' },
 ];

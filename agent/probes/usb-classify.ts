@@ -122,6 +122,7 @@ const KEYWORDS = {
   microphone: /\bmic\b|microphone|\byeti\b|lavalier|podcast/,
   speaker: /speaker|sound ?bar/,
   serial: /uart|serial|rs-?232|rs-?485/,
+  touch: /touch ?screen|touch ?panel|multi-?touch|touch ?frame|whiteboard|infrared touch|egalax/,
 } as const;
 
 const AUDIO_KINDS: ReadonlySet<DeviceKind> = new Set(['microphone', 'speaker', 'speakerphone', 'headset']);
@@ -140,6 +141,7 @@ function vendorDefaultFits(kind: DeviceKind, evidence: InterfaceEvidence): boole
   if (VIDEO_KINDS.has(kind)) return evidence.video;
   if (kind === 'hub') return evidence.hub;
   if (kind === 'serial-adapter') return !audio && !evidence.video && !evidence.hub;
+  if (kind === 'touch-panel') return evidence.hid && !evidence.video && !audio;
   return true;
 }
 
@@ -246,6 +248,7 @@ function decideKind(info: UsbInfo, text: string, product: UsbCatalogEntry | unde
   if (evidence.audioControl || evidence.audioStreamingInterfaces > 0) return audioKind(text, vendorDefault, evidence, audioFlow(info.terminals));
   if (evidence.midi) return 'other';
   if (vendorDefault !== undefined) return vendorDefault;
+  if (evidence.hid && KEYWORDS.touch.test(text)) return 'touch-panel';
   if (evidence.cdc) return 'serial-adapter';
   if (KEYWORDS.serial.test(text)) return 'serial-adapter';
   return 'other';

@@ -3,8 +3,9 @@
  * its report descriptor says it is, which driver took it, and which input devices it made. A touch
  * frame without a driver or without an input device is plugged in but cannot be touched.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { usbPortFromSysfsPath } from '../probes/media-match.js';
 import { readOptionalText, whenPresent } from '../probes/sysfs.js';
 import { readHidDescriptor, type HidDescriptorReading } from './hid-descriptor.js';
 
@@ -21,6 +22,8 @@ export interface HidDevice {
   name: string;
   /** HID_PHYS: where it hangs, e.g. usb-0000:00:14.0-1.4/input0 (the controller, the port path, the interface). */
   phys: string;
+  /** The USB device it belongs to ("1-1.4"), from where sysfs places it; absent off USB or when not resolvable. */
+  usbPort?: string;
   /** The bound driver (hid-multitouch, hid-generic, ...); null when none took it. */
   driver: string | null;
   /** input31, ...: the input devices the kernel made of it. */
@@ -51,6 +54,7 @@ export async function readHidDevices(sysRoot = '/sys'): Promise<HidDevice[]> {
     else if (bytes.length === 0) descriptorProblem = 'the report descriptor is empty';
     else if (bytes.length > MAX_DESCRIPTOR_BYTES) descriptorProblem = `the report descriptor is ${bytes.length} bytes, more than a HID descriptor can be (${MAX_DESCRIPTOR_BYTES})`;
     else descriptor = readHidDescriptor(bytes);
+    const usbPort = usbPortFromSysfsPath((await whenPresent(() => realpath(dir))) ?? '');
     devices.push({
       id,
       bus: parseInt(ids[1] ?? '0', 16),
@@ -62,6 +66,7 @@ export async function readHidDevices(sysRoot = '/sys'): Promise<HidDevice[]> {
       inputs: ((await whenPresent(() => readdir(join(dir, 'input')))) ?? []).filter((entry) => /^input\d+$/.test(entry)).sort(),
       descriptor,
       ...(descriptorProblem === undefined ? {} : { descriptorProblem }),
+      ...(usbPort === undefined ? {} : { usbPort }),
     });
   }
   return devices;

@@ -26,15 +26,19 @@ const BTN_TOUCH = 0x14a;
 const ABS_MT_SLOT = 0x2f;
 const ABS_MT_POSITION_X = 0x35;
 
-/** A kernel bitmap as /proc prints it: space-separated hex words, most significant first, each 64 (or 32) bits. */
+/**
+ * A kernel bitmap as /proc prints it: space-separated hex words, most significant first, each as
+ * wide as the kernel's long and printed without leading zeros, so the width cannot be read from
+ * the digits ("400 0 0 0 0 0" is BTN_TOUCH). Classroom PCs run 64-bit kernels: 64-bit words.
+ */
+const WORD_BITS = 64;
+
 function hasBit(words: string | undefined, bit: number): boolean {
   if (!words) return false;
   const parts = words.trim().split(/\s+/).reverse();
-  // Words are as wide as the kernel's long: 16 hex digits on 64-bit kernels, 8 on 32-bit ones.
-  const width = parts.some((part) => part.length > 8) ? 64 : 32;
-  const word = parts[Math.floor(bit / width)];
+  const word = parts[Math.floor(bit / WORD_BITS)];
   if (word === undefined || !/^[0-9a-f]+$/i.test(word)) return false;
-  return (BigInt(`0x${word}`) >> BigInt(bit % width)) % 2n === 1n;
+  return (BigInt(`0x${word}`) >> BigInt(bit % WORD_BITS)) % 2n === 1n;
 }
 
 export function readInputDevices(text: string): InputDevice[] {
