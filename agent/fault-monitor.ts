@@ -5,7 +5,7 @@ import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } fr
 import { evaluateFaults } from './faults/fault-rules.js';
 import { FaultTracker, type ActiveFault, type FaultTransition } from './faults/fault-tracker.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
-import { ConnectionLog, connectionEventOf, type HotplugChange } from './faults/unstable-connection.js';
+import { ConnectionLog, connectionEventOf, type ConnectionEvent, type HotplugChange } from './faults/unstable-connection.js';
 import { silentLogger, type Logger } from '../protocol/log.js';
 import { withActions } from './remediation/remediation-plan.js';
 import type { FaultRemediator, RemediationReport } from './remediation/remediator.js';
@@ -47,6 +47,11 @@ export class FaultMonitor {
   recordConnection(change: HotplugChange, at: Date = new Date()): void {
     const event = connectionEventOf(change, at.getTime());
     if (event) this.connections.record(event);
+  }
+
+  /** A connect or disconnect read from elsewhere (a pasted kernel log). */
+  recordConnectionEvent(event: ConnectionEvent): void {
+    this.connections.record(event);
   }
 
   /**

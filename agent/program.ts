@@ -16,8 +16,9 @@ import type { AgentSink } from './agent-sink.js';
 import { watchUsbHotplug } from './probes/usb-hotplug.js';
 import { createSystemProbe } from './probes/system-probe.js';
 import { loadUsbIds } from './probes/usb-ids.js';
-import { printable, renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
+import { printable, renderConclusions, renderDevices, renderFaults, renderSkipped, renderSources, renderSystem } from './render.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
+import type { PastedConclusion } from './pasted/pasted-linux.js';
 import { recentLogFile } from './recent-log.js';
 import { configuredSecrets } from './scrub-secrets.js';
 import { readIdentity } from './identity/identity-file.js';
@@ -58,7 +59,7 @@ export function buildProgram(): Command {
     .option('--serial <path:visca>', 'probe one VISCA camera on a serial port instead of this PC (repeatable)', collect, [])
     .option('--pjlink <host[:port][,password]>', 'probe one PJLink projector instead of this PC (repeatable)', collect, [])
     .option('--visca-ip <host[:port][@framing]>', 'probe one network PTZ camera over VISCA instead of this PC; without @sony-ip|raw-udp|raw-tcp the framing is found and reported (repeatable)', collect, [])
-    .option('--replay <file>', 'classify a saved inventory (`probe --json` output or `lsusb -v` text) instead of this PC')
+    .option('--replay <file>', 'classify what a school sent instead of this PC: `probe --json` output, `lsusb -v` or `lsusb`, usb-devices, usbhid-dump, /proc/bus/input/devices, libinput, udevadm, evtest or kernel log text, pasted together in any order')
     .action(async (options: { json?: boolean; serial: string[]; pjlink: string[]; viscaIp: string[]; replay?: string }) => {
       const base = pcSideEnrolledConfig(program.opts<{ config?: string }>().config).config;
       const adhoc = options.serial.length > 0 || options.pjlink.length > 0 || options.viscaIp.length > 0;
@@ -76,11 +77,12 @@ export function buildProgram(): Command {
       const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       const monitor = new FaultMonitor(config, adhoc || options.replay ? null : learnedDevicesFor(config), log);
       let cycle;
-      let replay: { skipped: SkippedLine[]; json: ProbeResult['replay'] } | undefined;
+      let replay: { skipped: SkippedLine[]; json: ProbeResult['replay']; conclusions: PastedConclusion[] } | undefined;
       if (options.replay) {
         const { loadReplay, replayJson } = await import('./replay.js');
         const loaded = await loadReplay(options.replay, loadUsbIds());
-        replay = { skipped: loaded.skipped, json: replayJson(options.replay, loaded) };
+        replay = { skipped: loaded.skipped, json: replayJson(options.replay, loaded, (c) => english.stored(`replay.tool.${c.key}`, { tool: c.tool, ...c.params })), conclusions: loaded.conclusions };
+        for (const event of loaded.connectionEvents) monitor.recordConnectionEvent(event);
         cycle = loaded.cycle;
       } else {
         const sources: ProbeSource[] = adhoc ? adhocSources(options) : [...ALL_SOURCES];
@@ -92,6 +94,7 @@ export function buildProgram(): Command {
         return;
       }
       if (options.replay && replay?.skipped.length) process.stderr.write(`${renderSkipped(options.replay, replay.skipped)}\n\n`);
+      if (replay?.conclusions.length) process.stdout.write(`${renderConclusions(replay.conclusions)}\n\n`);
       if (cycle.system) process.stdout.write(`${renderSystem(cycle.system)}\n\n`);
       const { t } = out();
       process.stdout.write(`${renderDevices(cycle.devices)}\n\n${t('probe.sources')}\n${renderSources(cycle.sources)}\n\n${t('probe.faults')}\n${renderFaults(faults)}\n`);

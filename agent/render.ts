@@ -3,6 +3,7 @@ import { out, type MessageKey, type ParamValue } from './i18n/i18n.js';
 import { displayWidth, padDisplay } from './text-width.js';
 import type { FaultCondition } from './faults/fault-condition.js';
 import type { SkippedLine } from './probes/lsusb-lines.js';
+import type { PastedConclusion } from './pasted/pasted-linux.js';
 import type { ActiveFault } from './faults/fault-tracker.js';
 
 /**
@@ -176,6 +177,12 @@ export function renderSystem(system: SystemSnapshot): string {
 }
 
 const MAX_SKIPPED_SHOWN = 20;
+
+/** What each pasted tool showed, in the reader's language: the grounds of the verdict below it. */
+export function renderConclusions(conclusions: readonly PastedConclusion[]): string {
+  const { t, stored } = out();
+  return [t('replay.concluded'), ...conclusions.map((c) => `  ${printable(stored(`replay.tool.${c.key}`, { tool: c.tool, ...c.params }))}`)].join('\n');
+}
 
 /** Which lines of a replayed dump were not used: a person can check nothing they needed was lost. */
 export function renderSkipped(file: string, skipped: readonly SkippedLine[]): string {

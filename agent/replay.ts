@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { AvcareError, inventoryMessageSchema, systemSnapshotSchema, type Device } from '../protocol/index.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
-import { looksLikeLsusb, parseLsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
-import { classifyUsb, usbDeviceFromInfo } from './probes/usb-classify.js';
+import type { ConnectionEvent } from './faults/unstable-connection.js';
+import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
+import { looksLikeLsusb, parseLsusbDump, type LsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
+import { classifyUsb } from './probes/usb-classify.js';
 import type { UsbIds } from './probes/usb-ids.js';
 
 const MAX_SKIPPED_IN_JSON = 500;
@@ -11,6 +13,10 @@ const MAX_SKIPPED_IN_JSON = 500;
 export interface Replay {
   cycle: CycleSnapshot;
   skipped: SkippedLine[];
+  /** What each pasted tool showed (pastes of Linux tools only). */
+  conclusions: PastedConclusion[];
+  /** USB connects and disconnects from a pasted kernel log, for DEVICE_UNSTABLE_CONNECTION. */
+  connectionEvents: ConnectionEvent[];
 }
 
 /**
@@ -25,11 +31,11 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
     throw new AvcareError('INVALID_ARGUMENT', `cannot read replay file ${file}: ${(error as Error).message}`, { file }, { cause: error });
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
-  if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [] };
-  if (looksLikeLsusb(text)) return replayLsusb(text, usbIds);
+  if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
+  if (looksLikeLsusb(text) || looksLikePastedLinux(text)) return replayPasted(text, usbIds);
   throw new AvcareError(
     'REPLAY_UNRECOGNISED',
-    `${file} is neither an avcare inventory (JSON) nor the output of \`lsusb -v\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line)`,
+    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, or a kernel log with USB lines`,
     { file },
   );
 }
@@ -55,13 +61,38 @@ function replayInventory(text: string, file: string): CycleSnapshot {
   return { at: new Date(parsed.data.at), devices, sources: parsed.data.sources, ...(parsed.data.system ? { system: parsed.data.system } : {}) };
 }
 
-function replayLsusb(text: string, usbIds: UsbIds | null): Replay {
-  const dump = parseLsusbDump(text);
-  const devices = dump.devices.map((info) => usbDeviceFromInfo(info, usbIds?.lookup(info.vendorId, info.productId)));
-  return { cycle: { at: new Date(), devices, sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] }, skipped: dump.skipped };
+function replayPasted(text: string, usbIds: UsbIds | null): Replay {
+  const dump = lsusbVerbose(text);
+  const pasted = readPastedLinux(text, dump?.devices ?? [], usbIds);
+  if (pasted.devices.length === 0 && pasted.conclusions.length === 0) parseLsusbDump(text); // throws its own explanation of what is missing
+  const otherTools = pasted.conclusions.some((conclusion) => conclusion.key !== 'lsusbVerbose');
+  const sources: CycleSnapshot['sources'] = [{ source: 'usb', state: 'ok', durationMs: 0 }];
+  if (pasted.devices.some((device) => device.touch)) sources.push({ source: 'media', state: 'ok', durationMs: 0 });
+  return {
+    cycle: { at: pasted.at, devices: pasted.devices, sources },
+    // Beside other tools' output, lsusb's "not lsusb" lines are theirs: listing them would only be noise.
+    skipped: otherTools ? (dump?.skipped.filter((line) => line.kind === 'lsusb-note' || line.kind === 'incomplete') ?? []) : (dump?.skipped ?? []),
+    conclusions: otherTools ? pasted.conclusions : [],
+    connectionEvents: pasted.connectionEvents,
+  };
+}
+
+/** `lsusb -v`'s devices when the paste has any Device Descriptor; plain `lsusb` lines are read elsewhere. */
+function lsusbVerbose(text: string): LsusbDump | null {
+  if (!/Device Descriptor:/i.test(text)) return null;
+  try {
+    return parseLsusbDump(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The JSON output's account of a replay: every skipped line up to a cap, and how many there were. */
-export function replayJson(file: string, replay: Replay): { file: string; skippedLines: SkippedLine[]; skippedTotal: number } {
-  return { file, skippedLines: replay.skipped.slice(0, MAX_SKIPPED_IN_JSON), skippedTotal: replay.skipped.length };
+export function replayJson(file: string, replay: Replay, render: (conclusion: PastedConclusion) => string): { file: string; skippedLines: SkippedLine[]; skippedTotal: number; concluded: Array<{ tool: string; text: string }> } {
+  return {
+    file,
+    skippedLines: replay.skipped.slice(0, MAX_SKIPPED_IN_JSON),
+    skippedTotal: replay.skipped.length,
+    concluded: replay.conclusions.map((conclusion) => ({ tool: conclusion.tool, text: render(conclusion) })),
+  };
 }

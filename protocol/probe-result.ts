@@ -43,6 +43,8 @@ export const probeResultSchema = inventoryMessageSchema.extend({
       file: z.string().max(4096),
       skippedLines: z.array(skippedLineSchema).max(500),
       skippedTotal: z.number().int().min(0),
+      /** What each pasted Linux tool showed, in English (the human output prints it in the reader's language). */
+      concluded: z.array(z.object({ tool: z.string().max(64), text: z.string().max(2000) })).max(200).optional(),
     })
     .optional(),
 });

@@ -56,6 +56,18 @@ describe('avcare-agent command line', () => {
     expect(json.replay?.skippedLines).toContainEqual({ line: 70, text: 'Best regards,', kind: 'prose', reason: 'not lsusb output (after a device)' });
   });
 
+  it('probe --replay reads a touch panel paste of several Linux tools and says what each showed, in text and JSON', async () => {
+    const paste = join(FIXTURES, '../touch/classroom-panel-egalax-no-input.paste.txt');
+    const human = await runCli(['probe', '--replay', paste]);
+    expect(human.stdout).toContain('What the paste shows:\n  usb-devices: 1 USB device(s); HID interfaces and their drivers: 0eef:c000#0 (none)');
+    expect(human.stdout).toMatch(/touch-panel\s+eGalaxTouch EXC3000-0368-44.00.00\s+0eef:c000\s+usb 1-2\s+ok \(descriptor unread; no driver; no input device\)/);
+    expect(human.stdout).toContain('TOUCH_NO_INPUT');
+    const json = probeResultSchema.parse(JSON.parse((await runCli(['probe', '--replay', paste, '--json'])).stdout));
+    expect(json.replay?.concluded?.map((c) => c.tool)).toEqual(['usb-devices', '/proc/bus/input/devices']);
+    expect(json.devices[0]?.touch).toEqual({ touchClass: 'unknown', driver: null, inputDevices: [], touchInput: false });
+    expect(json.faults.map((fault) => fault.code)).toEqual(['TOUCH_NO_INPUT']);
+  });
+
   it('probe --replay --json round-trips through the agent\'s own JSON', async () => {
     const first = await runCli(['probe', '--replay', join(FIXTURES, 'webcam-logitech-c270-with-mic.lsusb.txt'), '--json']);
     expect(first.code).toBe(0);

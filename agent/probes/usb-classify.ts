@@ -234,7 +234,9 @@ export function audioKindFromDirections(capture: boolean, playback: boolean): De
 function decideKind(info: UsbInfo, text: string, product: UsbCatalogEntry | undefined, vendor: UsbCatalogEntry | undefined): DeviceKind {
   if (product?.kind !== undefined) return product.kind;
   const evidence = interfaceEvidence(info);
-  const vendorDefault = vendor?.kind !== undefined && vendorDefaultFits(vendor.kind, evidence) ? vendor.kind : undefined;
+  // No interfaces at all means they were not seen (plain `lsusb` ids): nothing contradicts the catalog or the name.
+  const unseen = info.interfaces.length === 0;
+  const vendorDefault = vendor?.kind !== undefined && (unseen || vendorDefaultFits(vendor.kind, evidence)) ? vendor.kind : undefined;
   if (vendorDefault !== undefined && VR_KINDS.has(vendorDefault)) return vendorDefault;
   if (evidence.hub) return 'hub';
   // A game pad with a headset jack has audio interfaces; it is still not classroom audio.
@@ -248,7 +250,7 @@ function decideKind(info: UsbInfo, text: string, product: UsbCatalogEntry | unde
   if (evidence.audioControl || evidence.audioStreamingInterfaces > 0) return audioKind(text, vendorDefault, evidence, audioFlow(info.terminals));
   if (evidence.midi) return 'other';
   if (vendorDefault !== undefined) return vendorDefault;
-  if (evidence.hid && KEYWORDS.touch.test(text)) return 'touch-panel';
+  if ((evidence.hid || unseen) && KEYWORDS.touch.test(text)) return 'touch-panel';
   if (evidence.cdc) return 'serial-adapter';
   if (KEYWORDS.serial.test(text)) return 'serial-adapter';
   return 'other';

@@ -20,12 +20,14 @@ const UNBOUND: TouchInfo = { touchClass: 'unknown', driver: null, inputDevices: 
  */
 export function attachTouchToUsb(devices: readonly Device[], nodes: readonly TouchNode[]): Device[] {
   return devices.map((device) => {
-    if (!device.usb?.interfaces.some((i) => i.class === HID_CLASS)) return device;
+    // No interfaces listed means they are unknown (ids from plain `lsusb`), not that there is no HID one.
+    if (!device.usb || (device.usb.interfaces.length > 0 && !device.usb.interfaces.some((i) => i.class === HID_CLASS))) return device;
     const port = usbPortOf(device);
     const { vendorId, productId } = device.usb;
     const own = nodes.filter((node) => (port !== undefined && node.usbPort !== undefined ? node.usbPort === port : node.vendorId === vendorId && node.productId === productId));
     const best = [...own].sort((a, b) => RANK.indexOf(a.touch.touchClass) - RANK.indexOf(b.touch.touchClass))[0];
-    if (best && TOUCH_CLASSES.has(best.touch.touchClass) && !FINAL_KINDS.has(device.kind)) return { ...device, kind: 'touch-panel', touch: withInputsOf(best.touch, own) };
+    // An input device reporting direct touches says the same when the descriptor was not read.
+    if (best && (TOUCH_CLASSES.has(best.touch.touchClass) || (best.touch.touchClass === 'unknown' && best.touch.touchInput === true)) && !FINAL_KINDS.has(device.kind)) return { ...device, kind: 'touch-panel', touch: withInputsOf(best.touch, own) };
     if (device.kind !== 'touch-panel') return device;
     return { ...device, touch: best ? withInputsOf(best.touch, own) : { ...UNBOUND, inputDevices: [] } };
   });

@@ -89,6 +89,17 @@ export const en = {
     cpuTemperature: 'CPU {{celsius}}°C',
   },
   replay: {
+    concluded: 'What the paste shows:',
+    tool: {
+      lsusbVerbose: '{{tool}}: {{count}} USB device(s) with their descriptors',
+      lsusbPlain: '{{tool}}: {{count}} USB device(s) by id only: the descriptors were missing, so they are classified by id',
+      usbDevices: '{{tool}}: {{count}} USB device(s); HID interfaces and their drivers: {{drivers}}',
+      descriptor: '{{tool}}: the report descriptor of {{ids}} is a {{class}} (contacts: {{contacts}}; problems: {{problems}})',
+      inputs: '{{tool}}: {{count}} input device(s); touch input from {{touch}}',
+      inputsNoTouch: '{{tool}}: {{count}} input device(s), none of them reports touches',
+      kernelLog: '{{tool}}: {{connects}} USB connect(s) and {{disconnects}} disconnect(s) on port(s) {{ports}}',
+      noInputListing: '{{tool}}: no input device listing in the paste, so whether the touch panel makes touch input is not known (send /proc/bus/input/devices)',
+    },
     skipped: 'Skipped {{count}} line(s) of {{file}} that are not lsusb -v output:',
     line: '  line {{line}}: {{text}} ({{reason}})',
     more: '  ... and {{count}} more',

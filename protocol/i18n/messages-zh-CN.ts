@@ -89,6 +89,17 @@ export const zhCN: CatalogShape<typeof en> = {
     cpuTemperature: 'CPU {{celsius}}°C',
   },
   replay: {
+    concluded: '粘贴内容说明了：',
+    tool: {
+      lsusbVerbose: '{{tool}}：{{count}} 个带描述符的 USB 设备',
+      lsusbPlain: '{{tool}}：{{count}} 个只有 ID 的 USB 设备：缺少描述符，只能按 ID 分类',
+      usbDevices: '{{tool}}：{{count}} 个 USB 设备；HID 接口及其驱动：{{drivers}}',
+      descriptor: '{{tool}}：{{ids}} 的报告描述符表明它是 {{class}}（触点数：{{contacts}}；问题：{{problems}}）',
+      inputs: '{{tool}}：{{count}} 个输入设备；有触摸输入的是 {{touch}}',
+      inputsNoTouch: '{{tool}}：{{count}} 个输入设备，都没有触摸输入',
+      kernelLog: '{{tool}}：端口 {{ports}} 上 USB 接入 {{connects}} 次、断开 {{disconnects}} 次',
+      noInputListing: '{{tool}}：粘贴内容里没有输入设备列表，无法判断触摸屏是否产生触摸输入（请发送 /proc/bus/input/devices）',
+    },
     skipped: '{{file}} 中有 {{count}} 行不是 lsusb -v 的输出，已跳过：',
     line: '  第 {{line}} 行：{{text}}（{{reason}}）',
     more: '  ……另有 {{count}} 行',
