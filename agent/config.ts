@@ -68,6 +68,10 @@ export const agentConfigSchema = z
         lampLifeWarnPercent: z.number().min(50).max(100).default(90).describe('Raise LAMP_END_OF_LIFE when lamp hours reach this share of lampLifeHours'),
         unstableDisconnects: z.number().int().min(2).max(100).default(3).describe('USB disconnects of one port within unstableWindowMinutes that raise DEVICE_UNSTABLE_CONNECTION'),
         unstableWindowMinutes: z.number().int().min(1).max(24 * 60).default(10),
+        vrBatteryLowPercent: z.number().int().min(5).max(95).default(30).describe('Raise VR_BATTERY_LOW at or below this headset battery level'),
+        vrControllerBatteryLowPercent: z.number().int().min(5).max(95).default(20),
+        vrStorageLowGb: z.number().min(0.5).max(64).default(2).describe('Raise VR_STORAGE_LOW when a headset has less free storage'),
+        vrOverheatC: z.number().min(35).max(70).default(45).describe('Raise VR_OVERHEATING at or above this battery temperature'),
       })
       .prefault({}),
     hysteresis: z

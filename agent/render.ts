@@ -49,7 +49,7 @@ export function renderDevices(devices: readonly Device[]): string {
   if (devices.length === 0) return t('probe.noDevices');
   const rows = [[t('table.kind'), t('table.name'), t('table.id'), t('table.connected'), t('table.status')]];
   for (const device of devices) {
-    const status = device.error ? `${t(`status.${device.status}`)}: ${device.error.code}` : `${t(`status.${device.status}`)}${pjlinkNotes(device)}${viscaNotes(device)}${touchNotes(device)}`;
+    const status = device.error ? `${t(`status.${device.status}`)}: ${device.error.code}` : `${t(`status.${device.status}`)}${pjlinkNotes(device)}${viscaNotes(device)}${touchNotes(device)}${vrNotes(device)}`;
     rows.push([t(`kind.${device.kind}`), printable(device.name).slice(0, 48), usbIds(device), printable(describeConnection(device)), status]);
   }
   return table(rows);
@@ -80,6 +80,22 @@ function touchNotes(device: Device): string {
     touch.inputDevices.length === 0 ? t('probe.touchNoInputs') : t('probe.touchInputs', { inputs: touch.inputDevices.join(', ') }),
   ];
   return ` (${notes.join('; ')})`;
+}
+
+/** A headset at a glance: battery, controllers, Wi-Fi, storage and the class's apps. */
+function vrNotes(device: Device): string {
+  const vr = device.vr;
+  if (!vr?.authorized) return '';
+  const { t } = out();
+  const battery = vr.battery;
+  const notes = [
+    ...(battery ? [t(battery.charging === 'charging' ? 'probe.vrCharging' : 'probe.vrBattery', { level: battery.level })] : []),
+    ...vr.controllers.map((c) => t('probe.vrController', { side: c.side === 'left' ? 'L' : c.side === 'right' ? 'R' : '?', state: c.connected === false ? t('probe.vrControllerOff') : c.batteryPercent !== undefined ? `${c.batteryPercent}%` : '-' })),
+    ...(vr.wifi ? [t('probe.vrWifi', { ssid: printable(vr.wifi.ssid), rssi: vr.wifi.rssiDbm ?? '?' })] : []),
+    ...(vr.storage ? [t('probe.vrFree', { free: (vr.storage.freeBytes / 1024 ** 3).toFixed(0) })] : []),
+    ...vr.apps.map((app) => t('probe.vrApp', { app: app.packageName, version: app.installed ? (app.versionName ?? '?') : '-' })),
+  ];
+  return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
 
 /** How a network camera was reached: a framing found by "auto" is worth pinning, resent datagrams hint at a lossy network. */

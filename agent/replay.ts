@@ -3,6 +3,7 @@ import { AvcareError, inventoryMessageSchema, systemSnapshotSchema, type Device 
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { ConnectionEvent } from './faults/unstable-connection.js';
 import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
+import { looksLikeHeadsetCapture, readHeadsetCapture } from './vr/headset-capture.js';
 import { looksLikeLsusb, parseLsusbDump, type LsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
 import { classifyUsb } from './probes/usb-classify.js';
 import type { UsbIds } from './probes/usb-ids.js';
@@ -32,6 +33,7 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
+  if (looksLikeHeadsetCapture(text)) return replayHeadset(text, file);
   if (looksLikeLsusb(text) || looksLikePastedLinux(text)) return replayPasted(text, usbIds);
   throw new AvcareError(
     'REPLAY_UNRECOGNISED',
@@ -74,6 +76,19 @@ function replayPasted(text: string, usbIds: UsbIds | null): Replay {
     skipped: otherTools ? (dump?.skipped.filter((line) => line.kind === 'lsusb-note' || line.kind === 'incomplete') ?? []) : (dump?.skipped ?? []),
     conclusions: otherTools ? pasted.conclusions : [],
     connectionEvents: pasted.connectionEvents,
+  };
+}
+
+/** A VR headset's ADB outputs, as a support engineer pastes them. */
+function replayHeadset(text: string, file: string): Replay {
+  const { device, commands } = readHeadsetCapture(text);
+  if (!device) throw new AvcareError('REPLAY_INVALID', `${file} has ADB commands but no answer that names a headset: include \`adb devices -l\`, \`adb shell getprop\` or \`adb shell dumpsys battery\``, { file, commands });
+  const shown = commands.length > 0 ? commands.map((command) => `adb ${command}`).join(', ') : 'outputs pasted without their commands';
+  return {
+    cycle: { at: new Date(), devices: [device], sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] },
+    skipped: [],
+    conclusions: [{ tool: 'adb', key: 'headset', params: { commands: shown.slice(0, 1500) } }],
+    connectionEvents: [],
   };
 }
 

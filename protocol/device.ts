@@ -86,7 +86,7 @@ export const connectionSchema = z.discriminatedUnion('type', [
     type: z.literal('network'),
     host: z.string(),
     port: z.number().int().min(1).max(65535),
-    protocol: z.enum(['pjlink', 'visca']),
+    protocol: z.enum(['pjlink', 'visca', 'adb']),
     /** VISCA over IP: Sony's header over UDP, bare VISCA bytes over UDP, or over TCP. */
     framing: viscaFramingSchema.optional(),
   }),
@@ -211,6 +211,47 @@ export const touchInfoSchema = z.object({
 });
 export type TouchInfo = z.infer<typeof touchInfoSchema>;
 
+/** An Android package name (com.school.vrlab): what the config names and the headset reports. */
+export const androidPackageSchema = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$/, 'must be an Android package name such as com.school.vrlab (letters, digits and _ in at least two dot-separated parts)');
+
+/** A standalone VR headset as ADB shows it: its own state, its controllers and the class's apps. */
+export const vrInfoSchema = z.object({
+  /** false: the headset has not accepted this PC's ADB key, so nothing else could be read. */
+  authorized: z.boolean(),
+  osBuild: z.string().max(256).optional(),
+  battery: z
+    .object({
+      level: z.number().int().min(0).max(100),
+      charging: z.enum(['charging', 'discharging', 'not-charging', 'full', 'unknown']),
+      powered: z.boolean(),
+      health: z.enum(['good', 'overheat', 'dead', 'over-voltage', 'failure', 'cold', 'unknown']),
+      temperatureC: z.number().min(-40).max(150).optional(),
+    })
+    .optional(),
+  thermal: z.object({ status: z.enum(['none', 'light', 'moderate', 'severe', 'critical', 'emergency', 'shutdown']), hottestC: z.number().optional(), hottestSensor: z.string().max(64).optional() }).optional(),
+  storage: z.object({ freeBytes: z.number().min(0), totalBytes: z.number().min(0), usePercent: z.number().min(0).max(100) }).optional(),
+  wifi: z.object({ ssid: z.string().max(64), rssiDbm: z.number().int().optional(), linkMbps: z.number().min(0).optional(), frequencyMhz: z.number().min(0).optional() }).optional(),
+  controllers: z.array(z.object({ side: z.enum(['left', 'right', 'unknown']), name: z.string().max(64), connected: z.boolean().nullable(), batteryPercent: z.number().int().min(0).max(100).optional() })).max(8),
+  apps: z
+    .array(
+      z.object({
+        packageName: androidPackageSchema,
+        installed: z.boolean(),
+        versionName: z.string().max(64).optional(),
+        versionCode: z.number().int().min(0).optional(),
+        running: z.boolean().optional(),
+        crashes: z.array(z.object({ kind: z.enum(['crash', 'anr']), at: z.string().max(32), detail: z.string().max(300) })).max(20),
+      }),
+    )
+    .max(32),
+  /** Commands whose answers could not be read (garbled, cut off, the headset gone mid-probe). */
+  unreadable: z.array(z.string().max(64)).max(16).optional(),
+});
+export type VrInfo = z.infer<typeof vrInfoSchema>;
+
 /** A probe failure tied to one device; raw carries the bytes that could not be understood (hex). */
 export const deviceErrorSchema = z.object({
   code: z.string(),
@@ -234,6 +275,7 @@ export const deviceSchema = z.object({
   visca: viscaInfoSchema.optional(),
   pjlink: pjlinkInfoSchema.optional(),
   touch: touchInfoSchema.optional(),
+  vr: vrInfoSchema.optional(),
   error: deviceErrorSchema.optional(),
 });
 export type Device = z.infer<typeof deviceSchema>;

@@ -38,6 +38,14 @@ export const FAULT_CODES = {
   AV_SYNC_OUT_OF_TOLERANCE: { category: 'hardware', severity: 'general', title: 'Sound and picture out of sync' },
   TOUCH_NO_INPUT: { category: 'compatibility', severity: 'urgent', title: 'Touch panel on USB but no touch input' },
   DEVICE_UNSTABLE_CONNECTION: { category: 'hardware', severity: 'urgent', title: 'Device keeps disconnecting and coming back' },
+  VR_ADB_NOT_AUTHORIZED: { category: 'operation', severity: 'general', title: 'VR headset has not allowed this PC to read it' },
+  VR_BATTERY_LOW: { category: 'operation', severity: 'general', title: 'VR headset battery low' },
+  VR_CONTROLLER_DISCONNECTED: { category: 'hardware', severity: 'general', title: 'VR controller not connected' },
+  VR_CONTROLLER_BATTERY_LOW: { category: 'operation', severity: 'general', title: 'VR controller battery low' },
+  VR_APP_CRASHED: { category: 'software', severity: 'urgent', title: 'Classroom VR app crashed or stopped responding' },
+  VR_APP_MISSING: { category: 'software', severity: 'urgent', title: 'Classroom VR app not installed' },
+  VR_STORAGE_LOW: { category: 'software', severity: 'general', title: 'VR headset storage nearly full' },
+  VR_OVERHEATING: { category: 'hardware', severity: 'urgent', title: 'VR headset overheating' },
 } as const satisfies Record<string, FaultCodeInfo>;
 
 function pjlinkStatusCodes(): Record<`PJLINK_${Uppercase<PjlinkPart>}_${'WARNING' | 'ERROR'}`, FaultCodeInfo> {

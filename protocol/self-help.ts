@@ -35,6 +35,35 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
     'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
   ],
+  VR_ADB_NOT_AUTHORIZED: [
+    'Put the headset on: a dialog "Allow USB debugging?" is waiting. Tick "Always allow from this computer" and press Allow (OK).',
+    'No dialog? Unplug the headset\'s USB cable and plug it in again while wearing it; on Quest, Developer Mode must be on in the Meta Horizon app.',
+  ],
+  VR_BATTERY_LOW: [
+    'Put the headset on its charger now; a class needs about 80% for a 45-minute lesson.',
+    'Check that the charging cart is switched on and the headset\'s cable is seated: the light on the headset shows it is charging.',
+  ],
+  VR_CONTROLLER_DISCONNECTED: [
+    'Press any button on the controller to wake it, with the headset on.',
+    'If it does not connect, replace its batteries (or charge it), then pair it again in the headset\'s Settings > Devices / Controllers.',
+  ],
+  VR_CONTROLLER_BATTERY_LOW: [
+    'Replace the controller\'s AA battery (or charge it) before the lesson.',
+  ],
+  VR_APP_CRASHED: [
+    'Close the app from the headset\'s recent apps and open it again.',
+    'If it crashes again at the same place, restart the headset; if it keeps crashing, the app\'s provider needs the crash record in this ticket.',
+  ],
+  VR_APP_MISSING: [
+    'Install the app on this headset from the school\'s device management (or the store account the class set uses).',
+  ],
+  VR_STORAGE_LOW: [
+    'Delete recordings, screenshots and apps the class no longer uses from the headset.',
+  ],
+  VR_OVERHEATING: [
+    'Take the headset off and let it cool in a shaded place for 15 minutes; do not charge it while it is hot.',
+    'If it overheats again in normal use, it needs an engineer.',
+  ],
   VISCA_POWER_ERROR: [
     'Switch the camera off at its power supply, wait 30 seconds and switch it on again.',
     'If the error returns, the camera\'s power circuit needs an engineer: do not open the camera.',

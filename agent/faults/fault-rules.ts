@@ -1,46 +1,12 @@
-import { pjlinkFaultCode, type Device, type FaultCode, type PjlinkInfo } from '../../protocol/index.js';
-import type { MessageAt, ParamArgs } from '../../protocol/i18n/catalog-types.js';
-import { english, type FaultMessageKey, type ParamValue } from '../i18n/i18n.js';
-import type { en } from '../../protocol/i18n/messages-en.js';
+import { pjlinkFaultCode, type Device, type PjlinkInfo } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
-import { expectationId, findMissing, type Expectation } from './expected-devices.js';
+import { expectationId, findMissing } from './expected-devices.js';
 import type { CycleSnapshot, FaultCondition } from './fault-condition.js';
-import { unstableConnections, type ConnectionEvent } from './unstable-connection.js';
+import { condition, deviceEvidence, type FaultRule, type RuleContext } from './fault-rule-kit.js';
+import { unstableConnections } from './unstable-connection.js';
+import { vrHeadsetFaults } from './vr-rules.js';
 
-export interface RuleContext {
-  config: AgentConfig;
-  expectations: readonly Expectation[];
-  /** The last PJLink answer each projector gave, to tell eco-standby silence from a dead projector. */
-  lastPjlinkAnswer: ReadonlyMap<string, PjlinkInfo>;
-  /** USB connects and disconnects the hotplug watch saw, oldest first; absent where nothing watches. */
-  connectionEvents?: readonly ConnectionEvent[];
-}
-
-/** A rule is a pure function from what a cycle saw to the faults it shows. */
-export type FaultRule = (snapshot: CycleSnapshot, context: RuleContext) => FaultCondition[];
-
-/** The message is kept as a key and parameters (any language, later) and rendered in English for the ticket. */
-function condition<Key extends FaultMessageKey>(
-  code: FaultCode,
-  device: Device | null,
-  source: FaultCondition['source'],
-  evidence: Record<string, unknown>,
-  key: Key,
-  ...params: ParamArgs<MessageAt<typeof en, Key>>
-): FaultCondition {
-  const values: Record<string, ParamValue> = params[0] ?? {};
-  return { code, deviceId: device?.id ?? null, source, message: english.t(key, ...params), messageKey: key, params: values, evidence };
-}
-
-/** Only what identifies a device goes into evidence, so a fault stays small and readable. */
-function deviceEvidence(device: Device): Record<string, unknown> {
-  const evidence: Record<string, unknown> = { id: device.id, kind: device.kind, name: device.name, connection: device.connection, status: device.status };
-  if (device.make) evidence.make = device.make;
-  if (device.model) evidence.model = device.model;
-  if (device.serialNumber) evidence.serialNumber = device.serialNumber;
-  if (device.usb) evidence.usb = { vendorId: device.usb.vendorId, productId: device.usb.productId, interfaces: device.usb.interfaces };
-  return evidence;
-}
+export type { FaultRule, RuleContext } from './fault-rule-kit.js';
 
 export const expectedDeviceMissing: FaultRule = (snapshot, { expectations }) => {
   const missing = findMissing(expectations, snapshot.devices);
@@ -213,7 +179,7 @@ export const cpuHigh: FaultRule = (snapshot, { config }) => {
   return [condition('CPU_SUSTAINED_HIGH', null, 'system', { cpu }, 'faults.CPU_SUSTAINED_HIGH', { load: cpu.loadPercent.toFixed(0), threshold: config.thresholds.cpuLoadPercent })];
 };
 
-export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, touchNoInput, unstableConnection, viscaCameraFaults, projectorFaults, diskNearlyFull, cpuHigh];
+export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, touchNoInput, unstableConnection, viscaCameraFaults, projectorFaults, vrHeadsetFaults, diskNearlyFull, cpuHigh];
 
 export function evaluateFaults(snapshot: CycleSnapshot, context: RuleContext, rules: readonly FaultRule[] = FAULT_RULES): FaultCondition[] {
   return rules.flatMap((rule) => rule(snapshot, context));

@@ -1,0 +1,69 @@
+import type { Device, VrInfo } from '../../protocol/index.js';
+import type { FaultCondition } from './fault-condition.js';
+import { condition, deviceEvidence, type FaultRule } from './fault-rule-kit.js';
+
+const HOT_STATES: ReadonlySet<NonNullable<VrInfo['thermal']>['status']> = new Set(['severe', 'critical', 'emergency', 'shutdown']);
+const GB = 1024 ** 3;
+
+/**
+ * What a standalone headset shows about itself, as faults: not authorized (nothing else can be
+ * read then), battery, controllers, the class's apps, storage and heat. Controller and app faults
+ * are keyed on the headset plus the controller's side or the app, so each is raised and cleared
+ * on its own.
+ */
+export const vrHeadsetFaults: FaultRule = (snapshot, { config }) => {
+  const faults: FaultCondition[] = [];
+  const { thresholds } = config;
+  for (const device of snapshot.devices) {
+    const vr = device.vr;
+    if (device.kind !== 'vr-headset' || !vr) continue;
+    const evidence = (extra: Record<string, unknown>): Record<string, unknown> => ({ device: deviceEvidence(device), ...extra });
+    if (!vr.authorized) {
+      faults.push(condition('VR_ADB_NOT_AUTHORIZED', device, 'usb', evidence({}), 'faults.VR_ADB_NOT_AUTHORIZED', { device: device.name }));
+      continue;
+    }
+    const battery = vr.battery;
+    if (battery && battery.level <= thresholds.vrBatteryLowPercent) {
+      const key = battery.charging === 'charging' || battery.charging === 'full' ? 'faults.VR_BATTERY_LOW.charging' : 'faults.VR_BATTERY_LOW.notCharging';
+      faults.push(condition('VR_BATTERY_LOW', device, 'usb', evidence({ battery, threshold: thresholds.vrBatteryLowPercent }), key, { device: device.name, level: battery.level }));
+    }
+    const hot = overheating(vr, thresholds.vrOverheatC);
+    if (hot) faults.push(condition('VR_OVERHEATING', device, 'usb', evidence({ battery: vr.battery ?? null, thermal: vr.thermal ?? null }), 'faults.VR_OVERHEATING', { device: device.name, reason: hot }));
+    if (vr.storage && vr.storage.freeBytes < thresholds.vrStorageLowGb * GB) {
+      const free = (vr.storage.freeBytes / GB).toFixed(1);
+      faults.push(condition('VR_STORAGE_LOW', device, 'usb', evidence({ storage: vr.storage }), 'faults.VR_STORAGE_LOW', { device: device.name, free, percent: vr.storage.usePercent }));
+    }
+    for (const controller of vr.controllers) faults.push(...controllerFaults(device, controller, thresholds.vrControllerBatteryLowPercent));
+    for (const app of vr.apps) faults.push(...appFaults(device, app));
+  }
+  return faults;
+};
+
+function overheating(vr: VrInfo, limitC: number): string | null {
+  if (vr.thermal && HOT_STATES.has(vr.thermal.status)) return `thermal status ${vr.thermal.status}${vr.thermal.hottestC !== undefined ? ` (${vr.thermal.hottestSensor ?? 'sensor'} ${vr.thermal.hottestC} °C)` : ''}`;
+  if (vr.battery?.health === 'overheat') return 'the battery reports overheat';
+  if (vr.battery?.temperatureC !== undefined && vr.battery.temperatureC >= limitC) return `battery at ${vr.battery.temperatureC} °C`;
+  return null;
+}
+
+function controllerFaults(device: Device, controller: VrInfo['controllers'][number], lowPercent: number): FaultCondition[] {
+  const id = `${device.id}/controller-${controller.side}`;
+  const evidence = { device: deviceEvidence(device), controller };
+  if (controller.connected === false) {
+    return [{ ...condition('VR_CONTROLLER_DISCONNECTED', device, 'usb', evidence, 'faults.VR_CONTROLLER_DISCONNECTED', { device: device.name, controller: controller.name }), deviceId: id }];
+  }
+  if (controller.batteryPercent !== undefined && controller.batteryPercent <= lowPercent) {
+    return [{ ...condition('VR_CONTROLLER_BATTERY_LOW', device, 'usb', evidence, 'faults.VR_CONTROLLER_BATTERY_LOW', { device: device.name, controller: controller.name, level: controller.batteryPercent }), deviceId: id }];
+  }
+  return [];
+}
+
+function appFaults(device: Device, app: VrInfo['apps'][number]): FaultCondition[] {
+  const id = `${device.id}/app:${app.packageName}`;
+  if (!app.installed) return [{ ...condition('VR_APP_MISSING', device, 'usb', { device: deviceEvidence(device), app: app.packageName }, 'faults.VR_APP_MISSING', { device: device.name, app: app.packageName }), deviceId: id }];
+  const latest = app.crashes.at(-1);
+  if (!latest) return [];
+  const key = latest.kind === 'anr' ? 'faults.VR_APP_CRASHED.anr' : 'faults.VR_APP_CRASHED.crash';
+  const evidence = { device: deviceEvidence(device), app: app.packageName, versionName: app.versionName ?? null, crashes: app.crashes };
+  return [{ ...condition('VR_APP_CRASHED', device, 'usb', evidence, key, { device: device.name, app: app.packageName, at: latest.at, detail: latest.detail }), deviceId: id }];
+}
