@@ -44,6 +44,7 @@ export const FAULT_CODES = {
   VR_CONTROLLER_BATTERY_LOW: { category: 'operation', severity: 'general', title: 'VR controller battery low' },
   VR_APP_CRASHED: { category: 'software', severity: 'urgent', title: 'Classroom VR app crashed or stopped responding' },
   VR_APP_MISSING: { category: 'software', severity: 'urgent', title: 'Classroom VR app not installed' },
+  VR_APP_VERSION_MISMATCH: { category: 'software', severity: 'general', title: 'Classroom VR app on a different version than the rest of the class set' },
   VR_STORAGE_LOW: { category: 'software', severity: 'general', title: 'VR headset storage nearly full' },
   VR_OVERHEATING: { category: 'hardware', severity: 'urgent', title: 'VR headset overheating' },
 } as const satisfies Record<string, FaultCodeInfo>;

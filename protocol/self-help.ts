@@ -57,6 +57,9 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
   VR_APP_MISSING: [
     'Install the app on this headset from the school\'s device management (or the store account the class set uses).',
   ],
+  VR_APP_VERSION_MISMATCH: [
+    'Update the app on this headset (or on the others) so the whole class set runs the same version: lessons and shared sessions expect one.',
+  ],
   VR_STORAGE_LOW: [
     'Delete recordings, screenshots and apps the class no longer uses from the headset.',
   ],

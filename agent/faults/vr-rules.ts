@@ -67,3 +67,29 @@ function appFaults(device: Device, app: VrInfo['apps'][number]): FaultCondition[
   const evidence = { device: deviceEvidence(device), app: app.packageName, versionName: app.versionName ?? null, crashes: app.crashes };
   return [{ ...condition('VR_APP_CRASHED', device, 'usb', evidence, key, { device: device.name, app: app.packageName, at: latest.at, detail: latest.detail }), deviceId: id }];
 }
+
+/**
+ * A class set runs one version of each app: a headset whose version differs from what most of the
+ * set has (a strict majority, so a split set raises nothing it cannot justify) is out of step.
+ */
+export const vrAppVersionMismatch: FaultRule = (snapshot) => {
+  const headsets = snapshot.devices.filter((device) => device.kind === 'vr-headset' && device.vr?.authorized);
+  const faults: FaultCondition[] = [];
+  const packages = new Set(headsets.flatMap((device) => device.vr?.apps.map((app) => app.packageName) ?? []));
+  for (const packageName of packages) {
+    const versions = headsets.flatMap((device) => {
+      const app = device.vr?.apps.find((candidate) => candidate.packageName === packageName);
+      return app?.installed && app.versionName ? [{ device, version: app.versionName }] : [];
+    });
+    const counts = new Map<string, number>();
+    for (const { version } of versions) counts.set(version, (counts.get(version) ?? 0) + 1);
+    const [expected, count] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+    if (count * 2 <= versions.length) continue;
+    for (const { device, version } of versions) {
+      if (version === expected) continue;
+      const evidence = { device: deviceEvidence(device), app: packageName, version, expected, classSet: Object.fromEntries(counts) };
+      faults.push({ ...condition('VR_APP_VERSION_MISMATCH', device, 'usb', evidence, 'faults.VR_APP_VERSION_MISMATCH', { device: device.name, app: packageName, version, expected }), deviceId: `${device.id}/app:${packageName}:version` });
+    }
+  }
+  return faults;
+};

@@ -136,6 +136,7 @@ export const en = {
     VR_CONTROLLER_BATTERY_LOW: 'The {{controller}} of {{device}} has {{level}}% battery',
     VR_APP_CRASHED: { crash: '{{app}} on {{device}} crashed at {{at}}: {{detail}}', anr: '{{app}} on {{device}} stopped responding at {{at}}: {{detail}}' },
     VR_APP_MISSING: '{{app}} is not installed on {{device}}',
+    VR_APP_VERSION_MISMATCH: '{{app}} on {{device}} is version {{version}}; the rest of the class set has {{expected}}',
     VR_STORAGE_LOW: '{{device}} has {{free}} GB free ({{percent}}% used)',
     VR_OVERHEATING: '{{device}} is overheating: {{reason}}',
     VISCA_NOT_ANSWERING: '{{device}} does not answer on {{place}}: {{reason}}',

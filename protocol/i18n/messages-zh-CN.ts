@@ -136,6 +136,7 @@ export const zhCN: CatalogShape<typeof en> = {
     VR_CONTROLLER_BATTERY_LOW: '{{device}} 的{{controller}}电量只有 {{level}}%',
     VR_APP_CRASHED: { crash: '{{device}} 上的 {{app}} 在 {{at}} 崩溃：{{detail}}', anr: '{{device}} 上的 {{app}} 在 {{at}} 无响应：{{detail}}' },
     VR_APP_MISSING: '{{device}} 上没有安装 {{app}}',
+    VR_APP_VERSION_MISMATCH: '{{device}} 上的 {{app}} 版本是 {{version}}，班级其他头显是 {{expected}}',
     VR_STORAGE_LOW: '{{device}} 只剩 {{free}} GB 可用空间（已用 {{percent}}%）',
     VR_OVERHEATING: '{{device}} 过热：{{reason}}',
     VISCA_NOT_ANSWERING: '{{device}} 在 {{place}} 上没有应答：{{reason}}',

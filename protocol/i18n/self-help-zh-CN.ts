@@ -55,6 +55,9 @@ export const SELF_HELP_ZH_CN: Readonly<Record<FaultCode, readonly string[]>> = {
   VR_APP_MISSING: [
     '通过学校的设备管理（或班级设备使用的商店账号）在这台头显上安装该应用。',
   ],
+  VR_APP_VERSION_MISMATCH: [
+    '更新这台头显（或其他头显）上的应用，让整套班级设备运行同一版本：课程和多人场景要求版本一致。',
+  ],
   VR_STORAGE_LOW: [
     '删除头显上不再使用的录像、截图和应用。',
   ],
