@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { AvcareError, deviceKindSchema, topicIdSchema } from '../protocol/index.js';
+import { AvcareError, androidPackageSchema, deviceKindSchema, topicIdSchema } from '../protocol/index.js';
 
 /** A host name is not always a valid topic id (dots are, but spaces or unicode are not). */
 function defaultId(): string {
@@ -33,6 +33,12 @@ const viscaIpTargetSchema = z.object({
   name: z.string().max(128).optional(),
 });
 
+const vrHeadsetTargetSchema = z.object({
+  host: z.string().min(1).max(253).describe('Address of a headset reached over Wi-Fi (adb tcpip), e.g. 192.0.2.80'),
+  port: z.number().int().min(1).max(65535).default(5555).describe('Its ADB port; 5555 after `adb tcpip 5555`'),
+  name: z.string().max(128).optional().describe('How the class names it, e.g. "cart A #3"'),
+});
+
 const expectedDeviceSchema = z.object({
   kind: deviceKindSchema,
   connection: z
@@ -43,6 +49,7 @@ const expectedDeviceSchema = z.object({
   vendorId: z.number().int().min(0).max(0xffff).optional(),
   productId: z.number().int().min(0).max(0xffff).optional(),
   serialNumber: z.string().optional(),
+  count: z.number().int().min(1).max(200).default(1).describe('How many such devices: a cart of 30 headsets is one entry with count 30, reported as "30 expected, 27 seen"'),
 });
 
 export const agentConfigSchema = z
@@ -58,6 +65,18 @@ export const agentConfigSchema = z
     pjlink: z.array(pjlinkTargetSchema).max(32).default([]),
     viscaIp: z.array(viscaIpTargetSchema).max(32).default([]).describe('PTZ cameras controlled over the network'),
     expectedDevices: z.array(expectedDeviceSchema).max(64).default([]),
+    vrHeadsets: z.array(vrHeadsetTargetSchema).max(64).default([]).describe('Headsets reached over the network; those on USB are found by themselves'),
+    vr: z
+      .object({
+        apps: z.array(androidPackageSchema).max(32).default([]).describe("The class's VR apps by package name (com.school.vrlab): version, running, crashes"),
+        usb: z.boolean().default(true).describe('Look for headsets on USB (through a running adb server, else directly)'),
+        adbServerPort: z.number().int().min(1).max(65535).default(5037).describe('Where an adb server on this PC listens; when one runs, USB headsets are reached through it'),
+        authorizeWaitSeconds: z.number().min(1).max(60).default(4).describe('How long a headset may take to accept this PC\'s ADB key before it counts as not authorized'),
+        probeTimeoutSeconds: z.number().int().min(5).max(300).default(30).describe('How long reading all headsets may take (a cart of 30 over Wi-Fi); the other probes keep their own timeout'),
+        crashWindowMinutes: z.number().int().min(5).max(1440).default(60).describe('A crash or "not responding" this recent (by the headset\'s clock) is a fault'),
+      })
+      .strict()
+      .prefault({}),
     learnExpectedDevices: z.boolean().default(true).describe('Expect devices this room has had before (the room had a camera yesterday)'),
     forgetLearnedAfterDays: z.number().int().min(1).max(365).default(14).describe('A learned device not seen for this long is no longer expected'),
     thresholds: z
@@ -134,6 +153,7 @@ export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 export type SerialPortConfig = AgentConfig['serialPorts'][number];
 export type PjlinkTargetConfig = AgentConfig['pjlink'][number];
 export type ViscaIpTargetConfig = AgentConfig['viscaIp'][number];
+export type VrHeadsetTargetConfig = AgentConfig['vrHeadsets'][number];
 export type ExpectedDevice = AgentConfig['expectedDevices'][number];
 
 export const DEFAULT_CONFIG_PATH = '/etc/avcare/agent.json';

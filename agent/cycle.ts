@@ -20,7 +20,7 @@ export interface CycleOptions {
 export async function runProbeCycle(probes: readonly Probe[], context: ProbeContext, options: CycleOptions = {}): Promise<CycleResult> {
   const { now = () => new Date(), signal } = options;
   const timeoutMs = context.config.probeTimeoutSeconds * 1000;
-  const results = await Promise.all(probes.map((probe) => runProbe(probe, context, timeoutMs, signal)));
+  const results = await Promise.all(probes.map((probe) => runProbe(probe, context, probe.timeoutMs?.(context.config) ?? timeoutMs, signal)));
   let devices = results.flatMap((result) => result.findings.devices);
   const cycle: CycleResult = { at: now(), devices, sources: results.map((result) => result.status) };
   const system = results.find((result) => result.findings.system)?.findings.system;

@@ -1,4 +1,5 @@
 import type { ProbeSource } from '../protocol/index.js';
+import { createAdbProbe } from './probes/adb-probe.js';
 import { createMediaProbe } from './probes/media-probe.js';
 import { createPjlinkProbe } from './probes/pjlink-probe.js';
 import type { Probe } from './probes/probe.js';
@@ -15,9 +16,10 @@ const FACTORIES: Record<ProbeSource, () => Probe> = {
   serial: () => createSerialProbe(),
   pjlink: () => createPjlinkProbe(),
   'visca-ip': () => createViscaIpProbe(),
+  adb: () => createAdbProbe(),
 };
 
-export const ALL_SOURCES: readonly ProbeSource[] = ['system', 'usb', 'media', 'serial', 'pjlink', 'visca-ip'];
+export const ALL_SOURCES: readonly ProbeSource[] = ['system', 'usb', 'media', 'serial', 'pjlink', 'visca-ip', 'adb'];
 
 export function createProbes(sources: readonly ProbeSource[] = ALL_SOURCES): Probe[] {
   return sources.map((source) => FACTORIES[source]());

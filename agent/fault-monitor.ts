@@ -5,6 +5,7 @@ import { faultKey, sourcesReadable, type CycleSnapshot, type FaultCondition } fr
 import { evaluateFaults } from './faults/fault-rules.js';
 import { FaultTracker, type ActiveFault, type FaultTransition } from './faults/fault-tracker.js';
 import type { LearnedDevices } from './faults/learned-devices.js';
+import { ControllerLinks } from './faults/controller-links.js';
 import { ConnectionLog, connectionEventOf, type ConnectionEvent, type HotplugChange } from './faults/unstable-connection.js';
 import { silentLogger, type Logger } from '../protocol/log.js';
 import { withActions } from './remediation/remediation-plan.js';
@@ -25,6 +26,7 @@ export class FaultMonitor {
   private readonly tracker: FaultTracker;
   private readonly lastPjlinkAnswer = new Map<string, PjlinkInfo>();
   private readonly connections = new ConnectionLog();
+  private readonly controllerLinks = new ControllerLinks();
 
   constructor(
     private readonly config: AgentConfig,
@@ -40,7 +42,7 @@ export class FaultMonitor {
 
   /** Faults this cycle shows, before hysteresis: what a one-shot `probe` reports. */
   detect(cycle: CycleSnapshot): FaultCondition[] {
-    return evaluateFaults(cycle, { config: this.config, expectations: this.expectations(cycle.at), lastPjlinkAnswer: this.lastPjlinkAnswer, connectionEvents: this.connections.all() });
+    return evaluateFaults(cycle, { config: this.config, expectations: this.expectations(cycle.at), lastPjlinkAnswer: this.lastPjlinkAnswer, connectionEvents: this.connections.all(), controllerEvents: this.controllerLinks.events() });
   }
 
   /** A USB device plugged in or out: counted per port for DEVICE_UNSTABLE_CONNECTION. */
@@ -60,6 +62,7 @@ export class FaultMonitor {
    * as not seen), one it did not is raised saying what was tried.
    */
   async observe(cycle: CycleSnapshot, options: ObserveOptions = {}): Promise<FaultTransition[]> {
+    this.controllerLinks.observe(cycle.devices, cycle.at);
     const seen = this.detect(cycle);
     const conditions = options.remediator ? await this.remediate(seen, cycle, options.remediator, options.signal) : seen;
     for (const device of cycle.devices) if (device.pjlink) this.lastPjlinkAnswer.set(device.id, device.pjlink);

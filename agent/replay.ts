@@ -85,7 +85,7 @@ function replayHeadset(text: string, file: string): Replay {
   if (!device) throw new AvcareError('REPLAY_INVALID', `${file} has ADB commands but no answer that names a headset: include \`adb devices -l\`, \`adb shell getprop\` or \`adb shell dumpsys battery\``, { file, commands });
   const shown = commands.length > 0 ? commands.map((command) => `adb ${command}`).join(', ') : 'outputs pasted without their commands';
   return {
-    cycle: { at: new Date(), devices: [device], sources: [{ source: 'usb', state: 'ok', durationMs: 0 }] },
+    cycle: { at: new Date(), devices: [device], sources: [{ source: 'adb', state: 'ok', durationMs: 0 }] },
     skipped: [],
     conclusions: [{ tool: 'adb', key: 'headset', params: { commands: shown.slice(0, 1500) } }],
     connectionEvents: [],

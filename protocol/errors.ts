@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   PJLINK_AUTH_FAILED: { hint: 'Set the projector\'s PJLink password in the configuration (pjlink[].password).' },
   PJLINK_REFUSED: { hint: 'The projector refused or dropped the PJLink connection: check that network control is enabled and that no other controller holds its session.' },
   PJLINK_PROTOCOL_ERROR: { hint: 'The device answered something that is not PJLink.' },
+  ADB_UNREACHABLE: { hint: 'The headset did not answer over ADB: check that it is on and awake, on the same network (for a Wi-Fi headset, that `adb tcpip 5555` was run since its last reboot) or on the cart\'s USB hub, and that developer mode is on.' },
+  ADB_COMMAND_FAILED: { hint: 'The headset answered some ADB commands but not all (it went to sleep, was unplugged or rebooted mid-probe); what was read is kept, the rest is read next cycle.' },
   PORT_IN_USE: { hint: 'Another program listens there (`ss -ltnp` shows which); choose a free port with the flag named.' },
   COLLECTOR_CLOSED: { hint: 'The collector is shutting down; the message stays with the broker or the agent and is delivered again.' },
   STORE_UNAVAILABLE: { hint: 'Check that the database is running and reachable (the --db option) and that the disk is not full.' },

@@ -41,6 +41,7 @@ export const FAULT_CODES = {
   VR_ADB_NOT_AUTHORIZED: { category: 'operation', severity: 'general', title: 'VR headset has not allowed this PC to read it' },
   VR_BATTERY_LOW: { category: 'operation', severity: 'general', title: 'VR headset battery low' },
   VR_CONTROLLER_DISCONNECTED: { category: 'hardware', severity: 'general', title: 'VR controller not connected' },
+  VR_CONTROLLER_UNSTABLE: { category: 'hardware', severity: 'general', title: 'VR controller keeps losing its link to the headset' },
   VR_CONTROLLER_BATTERY_LOW: { category: 'operation', severity: 'general', title: 'VR controller battery low' },
   VR_APP_CRASHED: { category: 'software', severity: 'urgent', title: 'Classroom VR app crashed or stopped responding' },
   VR_APP_MISSING: { category: 'software', severity: 'urgent', title: 'Classroom VR app not installed' },

@@ -47,6 +47,10 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Press any button on the controller to wake it, with the headset on.',
     'If it does not connect, replace its batteries (or charge it), then pair it again in the headset\'s Settings > Devices / Controllers.',
   ],
+  VR_CONTROLLER_UNSTABLE: [
+    'Replace the controller\'s battery first: a weak battery is the usual cause of a link that comes and goes.',
+    'Keep the controller near the headset, away from the charging cart\'s metal and from Wi-Fi routers; if it still drops, pair it again in the headset\'s Settings > Devices / Controllers.',
+  ],
   VR_CONTROLLER_BATTERY_LOW: [
     'Replace the controller\'s AA battery (or charge it) before the lesson.',
   ],

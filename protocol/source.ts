@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const probeSourceSchema = z.enum(['system', 'usb', 'media', 'serial', 'pjlink', 'visca-ip']);
+export const probeSourceSchema = z.enum(['system', 'usb', 'media', 'serial', 'pjlink', 'visca-ip', 'adb']);
 export type ProbeSource = z.infer<typeof probeSourceSchema>;
 
 /**

@@ -14,6 +14,8 @@ export interface RuleContext {
   lastPjlinkAnswer: ReadonlyMap<string, PjlinkInfo>;
   /** USB connects and disconnects the hotplug watch saw, oldest first; absent where nothing watches. */
   connectionEvents?: readonly ConnectionEvent[];
+  /** VR controllers' links coming and going, keyed by headset and side (controller-links.ts). */
+  controllerEvents?: readonly ConnectionEvent[];
 }
 
 /** A rule is a pure function from what a cycle saw to the faults it shows. */

@@ -1,6 +1,8 @@
 import type { Device, VrInfo } from '../../protocol/index.js';
 import type { FaultCondition } from './fault-condition.js';
+import { controllerKey } from './controller-links.js';
 import { condition, deviceEvidence, type FaultRule } from './fault-rule-kit.js';
+import { unstableConnections } from './unstable-connection.js';
 
 const HOT_STATES: ReadonlySet<NonNullable<VrInfo['thermal']>['status']> = new Set(['severe', 'critical', 'emergency', 'shutdown']);
 const GB = 1024 ** 3;
@@ -19,19 +21,19 @@ export const vrHeadsetFaults: FaultRule = (snapshot, { config }) => {
     if (device.kind !== 'vr-headset' || !vr) continue;
     const evidence = (extra: Record<string, unknown>): Record<string, unknown> => ({ device: deviceEvidence(device), ...extra });
     if (!vr.authorized) {
-      faults.push(condition('VR_ADB_NOT_AUTHORIZED', device, 'usb', evidence({}), 'faults.VR_ADB_NOT_AUTHORIZED', { device: device.name }));
+      faults.push(condition('VR_ADB_NOT_AUTHORIZED', device, 'adb', evidence({}), 'faults.VR_ADB_NOT_AUTHORIZED', { device: device.name }));
       continue;
     }
     const battery = vr.battery;
     if (battery && battery.level <= thresholds.vrBatteryLowPercent) {
       const key = battery.charging === 'charging' || battery.charging === 'full' ? 'faults.VR_BATTERY_LOW.charging' : 'faults.VR_BATTERY_LOW.notCharging';
-      faults.push(condition('VR_BATTERY_LOW', device, 'usb', evidence({ battery, threshold: thresholds.vrBatteryLowPercent }), key, { device: device.name, level: battery.level }));
+      faults.push(condition('VR_BATTERY_LOW', device, 'adb', evidence({ battery, threshold: thresholds.vrBatteryLowPercent }), key, { device: device.name, level: battery.level }));
     }
     const hot = overheating(vr, thresholds.vrOverheatC);
-    if (hot) faults.push(condition('VR_OVERHEATING', device, 'usb', evidence({ battery: vr.battery ?? null, thermal: vr.thermal ?? null }), 'faults.VR_OVERHEATING', { device: device.name, reason: hot }));
+    if (hot) faults.push(condition('VR_OVERHEATING', device, 'adb', evidence({ battery: vr.battery ?? null, thermal: vr.thermal ?? null }), 'faults.VR_OVERHEATING', { device: device.name, reason: hot }));
     if (vr.storage && vr.storage.freeBytes < thresholds.vrStorageLowGb * GB) {
       const free = (vr.storage.freeBytes / GB).toFixed(1);
-      faults.push(condition('VR_STORAGE_LOW', device, 'usb', evidence({ storage: vr.storage }), 'faults.VR_STORAGE_LOW', { device: device.name, free, percent: vr.storage.usePercent }));
+      faults.push(condition('VR_STORAGE_LOW', device, 'adb', evidence({ storage: vr.storage }), 'faults.VR_STORAGE_LOW', { device: device.name, free, percent: vr.storage.usePercent }));
     }
     for (const controller of vr.controllers) faults.push(...controllerFaults(device, controller, thresholds.vrControllerBatteryLowPercent));
     for (const app of vr.apps) faults.push(...appFaults(device, app));
@@ -47,25 +49,25 @@ function overheating(vr: VrInfo, limitC: number): string | null {
 }
 
 function controllerFaults(device: Device, controller: VrInfo['controllers'][number], lowPercent: number): FaultCondition[] {
-  const id = `${device.id}/controller-${controller.side}`;
+  const id = controllerKey(device.id, controller.side);
   const evidence = { device: deviceEvidence(device), controller };
   if (controller.connected === false) {
-    return [{ ...condition('VR_CONTROLLER_DISCONNECTED', device, 'usb', evidence, 'faults.VR_CONTROLLER_DISCONNECTED', { device: device.name, controller: controller.name }), deviceId: id }];
+    return [{ ...condition('VR_CONTROLLER_DISCONNECTED', device, 'adb', evidence, 'faults.VR_CONTROLLER_DISCONNECTED', { device: device.name, controller: controller.name }), deviceId: id }];
   }
   if (controller.batteryPercent !== undefined && controller.batteryPercent <= lowPercent) {
-    return [{ ...condition('VR_CONTROLLER_BATTERY_LOW', device, 'usb', evidence, 'faults.VR_CONTROLLER_BATTERY_LOW', { device: device.name, controller: controller.name, level: controller.batteryPercent }), deviceId: id }];
+    return [{ ...condition('VR_CONTROLLER_BATTERY_LOW', device, 'adb', evidence, 'faults.VR_CONTROLLER_BATTERY_LOW', { device: device.name, controller: controller.name, level: controller.batteryPercent }), deviceId: id }];
   }
   return [];
 }
 
 function appFaults(device: Device, app: VrInfo['apps'][number]): FaultCondition[] {
   const id = `${device.id}/app:${app.packageName}`;
-  if (!app.installed) return [{ ...condition('VR_APP_MISSING', device, 'usb', { device: deviceEvidence(device), app: app.packageName }, 'faults.VR_APP_MISSING', { device: device.name, app: app.packageName }), deviceId: id }];
+  if (!app.installed) return [{ ...condition('VR_APP_MISSING', device, 'adb', { device: deviceEvidence(device), app: app.packageName }, 'faults.VR_APP_MISSING', { device: device.name, app: app.packageName }), deviceId: id }];
   const latest = app.crashes.at(-1);
   if (!latest) return [];
   const key = latest.kind === 'anr' ? 'faults.VR_APP_CRASHED.anr' : 'faults.VR_APP_CRASHED.crash';
   const evidence = { device: deviceEvidence(device), app: app.packageName, versionName: app.versionName ?? null, crashes: app.crashes };
-  return [{ ...condition('VR_APP_CRASHED', device, 'usb', evidence, key, { device: device.name, app: app.packageName, at: latest.at, detail: latest.detail }), deviceId: id }];
+  return [{ ...condition('VR_APP_CRASHED', device, 'adb', evidence, key, { device: device.name, app: app.packageName, at: latest.at, detail: latest.detail }), deviceId: id }];
 }
 
 /**
@@ -88,8 +90,25 @@ export const vrAppVersionMismatch: FaultRule = (snapshot) => {
     for (const { device, version } of versions) {
       if (version === expected) continue;
       const evidence = { device: deviceEvidence(device), app: packageName, version, expected, classSet: Object.fromEntries(counts) };
-      faults.push({ ...condition('VR_APP_VERSION_MISMATCH', device, 'usb', evidence, 'faults.VR_APP_VERSION_MISMATCH', { device: device.name, app: packageName, version, expected }), deviceId: `${device.id}/app:${packageName}:version` });
+      faults.push({ ...condition('VR_APP_VERSION_MISMATCH', device, 'adb', evidence, 'faults.VR_APP_VERSION_MISMATCH', { device: device.name, app: packageName, version, expected }), deviceId: `${device.id}/app:${packageName}:version` });
     }
   }
   return faults;
+};
+
+/**
+ * A controller whose link keeps dropping and coming back (a weak battery, the cart's metal, a busy
+ * 2.4 GHz band): counted over the same window as a USB port's disconnects, with the times.
+ */
+export const vrControllerUnstable: FaultRule = (snapshot, { config, controllerEvents }) => {
+  if (!controllerEvents || controllerEvents.length === 0) return [];
+  const found = unstableConnections(controllerEvents, snapshot.at.getTime(), { threshold: config.thresholds.unstableDisconnects, windowMs: config.thresholds.unstableWindowMinutes * 60_000 });
+  return found.flatMap((unstable) => {
+    const device = snapshot.devices.find((candidate) => unstable.port.startsWith(`${candidate.id}/controller-`));
+    if (!device) return [];
+    const controller = unstable.label ?? 'controller';
+    const evidence = { device: deviceEvidence(device), controller, disconnects: unstable.disconnects, windowMinutes: unstable.windowMinutes, disconnectedAt: unstable.disconnectedAt, connectedNow: unstable.presentNow };
+    const fault = condition('VR_CONTROLLER_UNSTABLE', device, 'adb', evidence, 'faults.VR_CONTROLLER_UNSTABLE', { device: device.name, controller, count: unstable.disconnects, minutes: unstable.windowMinutes });
+    return [{ ...fault, deviceId: `${unstable.port}:link` }];
+  });
 };

@@ -27,6 +27,8 @@ export interface ProbeFindings {
 
 export interface Probe {
   readonly id: ProbeSource;
+  /** A probe that needs longer than the configured probe timeout (a cart of headsets) says how long. */
+  timeoutMs?(config: AgentConfig): number;
   /** Must honour `signal`: the runner aborts it at the timeout and moves on. */
   run(context: ProbeContext, signal: AbortSignal): Promise<ProbeFindings>;
 }

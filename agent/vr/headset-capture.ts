@@ -11,7 +11,8 @@ import { readAdbDevices, readBattery, readCrashes, readDataStorage, readGetprop,
 const COMMAND = /^\s*(?:\S*[$#]\s*)?adb(?:\s+-s\s+\S+)?\s+(.*)$/;
 const PACKAGE = /[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+/;
 
-interface Section {
+/** One command's answer: what `adb shell ...` printed (the live probe) or what followed its `$ adb` line (a paste). */
+export interface Section {
   command: string;
   text: string;
 }
@@ -47,7 +48,14 @@ export interface HeadsetCapture {
 }
 
 export function readHeadsetCapture(text: string, apps: readonly string[] = []): HeadsetCapture {
-  const all = sections(text);
+  return headsetFromSections(sections(text), text, apps);
+}
+
+/**
+ * The headset the answers describe. `whole` is where an answer pasted without its command line is
+ * looked for (the paste itself); the live probe passes '' since each answer has its command.
+ */
+export function headsetFromSections(all: Section[], text: string, apps: readonly string[]): HeadsetCapture {
   const commands = all.map((section) => section.command).filter(Boolean);
   const listed = readAdbDevices(answerOf(all, (c) => /^devices\b/.test(c), ''));
   const props = readGetprop(answerOf(all, (c) => /getprop/.test(c), text));

@@ -32,6 +32,7 @@ export const en = {
   },
   sourceReason: {
     noUsbBus: 'no USB bus: {{path}} is absent, so this PC (or the container the agent runs in) exposes no USB devices',
+    noHeadsets: 'no VR headset on USB and none configured (vrHeadsets)',
     noMedia: 'no video4linux and no ALSA: this PC exposes no media devices ({{video}} and {{audio}} are absent)',
     mediaNotLinux: 'media nodes are read from Linux sysfs and procfs; this PC runs {{platform}}',
     timeout: 'did not finish within {{seconds}} s',
@@ -123,6 +124,7 @@ export const en = {
       config: '{{label}} is missing: expected by the configuration',
       learned: '{{label}} is missing: expected because this room had it',
       learnedSince: '{{label}} is missing: expected because this room had it (last seen {{lastSeen}})',
+      count: '{{label}}: {{expected}} expected, {{seen}} seen',
     },
     CAMERA_NO_VIDEO_NODE: '{{device}} is on USB but has no usable video node: the driver did not bind or the camera failed to start',
     MICROPHONE_NO_CAPTURE: '{{device}} is present but the system has no capture device for it',
@@ -133,6 +135,7 @@ export const en = {
     VR_ADB_NOT_AUTHORIZED: '{{device}} has not allowed this PC to read it (USB debugging not accepted)',
     VR_BATTERY_LOW: { charging: '{{device}} battery at {{level}}% (charging)', notCharging: '{{device}} battery at {{level}}% and not charging' },
     VR_CONTROLLER_DISCONNECTED: 'The {{controller}} of {{device}} is not connected',
+    VR_CONTROLLER_UNSTABLE: 'The {{controller}} of {{device}} lost its link {{count}} times in {{minutes}} minutes',
     VR_CONTROLLER_BATTERY_LOW: 'The {{controller}} of {{device}} has {{level}}% battery',
     VR_APP_CRASHED: { crash: '{{app}} on {{device}} crashed at {{at}}: {{detail}}', anr: '{{app}} on {{device}} stopped responding at {{at}}: {{detail}}' },
     VR_APP_MISSING: '{{app}} is not installed on {{device}}',

@@ -32,6 +32,7 @@ export const zhCN: CatalogShape<typeof en> = {
   },
   sourceReason: {
     noUsbBus: '没有 USB 总线：{{path}} 不存在，这台电脑（或代理所在的容器）看不到任何 USB 设备',
+    noHeadsets: 'USB 上没有 VR 头显，配置中也没有（vrHeadsets）',
     noMedia: '没有 video4linux 和 ALSA：这台电脑没有可用的音视频设备（{{video}} 和 {{audio}} 都不存在）',
     mediaNotLinux: '音视频设备通过 Linux 的 sysfs 和 procfs 读取；这台电脑运行的是 {{platform}}',
     timeout: '未在 {{seconds}} 秒内完成',
@@ -123,6 +124,7 @@ export const zhCN: CatalogShape<typeof en> = {
       config: '{{label}} 不见了：配置中要求本教室有此设备',
       learned: '{{label}} 不见了：本教室以前一直有此设备',
       learnedSince: '{{label}} 不见了：本教室以前一直有此设备（最后一次看到：{{lastSeen}}）',
+      count: '{{label}}：应有 {{expected}} 台，只看到 {{seen}} 台',
     },
     CAMERA_NO_VIDEO_NODE: '{{device}} 已接入 USB，但没有可用的视频设备：驱动未加载，或摄像头启动失败',
     MICROPHONE_NO_CAPTURE: '{{device}} 已接入，但系统中没有对应的录音设备',
@@ -133,6 +135,7 @@ export const zhCN: CatalogShape<typeof en> = {
     VR_ADB_NOT_AUTHORIZED: '{{device}} 没有允许这台电脑读取它（未接受 USB 调试）',
     VR_BATTERY_LOW: { charging: '{{device}} 电量 {{level}}%（正在充电）', notCharging: '{{device}} 电量 {{level}}%，没有在充电' },
     VR_CONTROLLER_DISCONNECTED: '{{device}} 的{{controller}}没有连接',
+    VR_CONTROLLER_UNSTABLE: '{{device}} 的{{controller}}在 {{minutes}} 分钟内断开了 {{count}} 次',
     VR_CONTROLLER_BATTERY_LOW: '{{device}} 的{{controller}}电量只有 {{level}}%',
     VR_APP_CRASHED: { crash: '{{device}} 上的 {{app}} 在 {{at}} 崩溃：{{detail}}', anr: '{{device}} 上的 {{app}} 在 {{at}} 无响应：{{detail}}' },
     VR_APP_MISSING: '{{device}} 上没有安装 {{app}}',

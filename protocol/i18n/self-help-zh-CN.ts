@@ -45,6 +45,10 @@ export const SELF_HELP_ZH_CN: Readonly<Record<FaultCode, readonly string[]>> = {
     '戴上头显，按手柄上任意一个键唤醒它。',
     '还是连不上就更换电池（或充电），然后在头显的“设置 > 设备/手柄”中重新配对。',
   ],
+  VR_CONTROLLER_UNSTABLE: [
+    '先更换手柄电池：电量不足是连接时断时续最常见的原因。',
+    '让手柄靠近头显，远离充电车的金属框和无线路由器；仍然断开时，在头显的“设置 > 设备/手柄”中重新配对。',
+  ],
   VR_CONTROLLER_BATTERY_LOW: [
     '上课前更换手柄的 5 号电池（或给它充电）。',
   ],
