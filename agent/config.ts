@@ -42,9 +42,9 @@ const vrHeadsetTargetSchema = z.object({
 const expectedDeviceSchema = z.object({
   kind: deviceKindSchema,
   connection: z
-    .enum(['usb', 'serial', 'network'])
+    .enum(['usb', 'serial', 'network', 'adb'])
     .optional()
-    .describe('Where to look for it; defaults to network for projectors and displays, usb otherwise'),
+    .describe('Where to look for it; defaults to network for projectors and displays, adb for VR headsets (on USB or Wi-Fi), usb otherwise'),
   label: z.string().max(128).optional().describe('How a person names it, e.g. "front camera"'),
   vendorId: z.number().int().min(0).max(0xffff).optional(),
   productId: z.number().int().min(0).max(0xffff).optional(),

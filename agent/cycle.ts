@@ -4,6 +4,7 @@ import { attachMediaToUsb, unmatchedMedia } from './probes/media-match.js';
 import { runProbe, type Probe, type ProbeContext } from './probes/probe.js';
 import { refineAudioKindWithMedia } from './probes/usb-classify.js';
 import { attachTouchToUsb } from './touch/touch-match.js';
+import { attachHeadsetsToUsb } from './vr/headset-match.js';
 
 export interface CycleResult extends CycleSnapshot {
   /** OS media nodes no USB device claimed (built-in webcams, HDMI audio): kept so nothing is lost. */
@@ -33,5 +34,6 @@ export async function runProbeCycle(probes: readonly Probe[], context: ProbeCont
   }
   const touch = results.find((result) => result.findings.touch)?.findings.touch;
   if (touch) cycle.devices = attachTouchToUsb(cycle.devices, touch);
+  if (results.some((result) => result.status.source === 'adb' && result.findings.devices.length > 0)) cycle.devices = attachHeadsetsToUsb(cycle.devices);
   return cycle;
 }

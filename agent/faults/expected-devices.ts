@@ -11,18 +11,21 @@ export interface Expectation {
   serialNumber?: string;
   origin: 'config' | 'learned';
   lastSeenAt?: string;
+  /** How many such devices the room should have (a cart of 30 headsets); 1 when absent. */
+  count?: number;
 }
 
 const NETWORK_KINDS: ReadonlySet<DeviceKind> = new Set(['projector', 'display']);
 
 export function expectationFromConfig(entry: ExpectedDevice): Expectation {
-  const connection = entry.connection ?? (NETWORK_KINDS.has(entry.kind) ? 'network' : 'usb');
+  const connection = entry.connection ?? (NETWORK_KINDS.has(entry.kind) ? 'network' : entry.kind === 'vr-headset' ? 'adb' : 'usb');
   const expectation: Expectation = {
     kind: entry.kind,
     label: entry.label ?? describeExpected(entry),
     source: connection === 'network' ? (entry.kind === 'camera' ? 'visca-ip' : 'pjlink') : connection,
     origin: 'config',
   };
+  if (entry.count > 1) expectation.count = entry.count;
   if (entry.vendorId !== undefined) expectation.vendorId = entry.vendorId;
   if (entry.productId !== undefined) expectation.productId = entry.productId;
   if (entry.serialNumber !== undefined) expectation.serialNumber = entry.serialNumber;
@@ -39,13 +42,15 @@ export function hex4(value: number): string {
 }
 
 export function sourceOfDevice(device: Device): ProbeSource {
+  // A standalone headset is known by what ADB read, whether it sits on USB or on Wi-Fi.
+  if (device.vr) return 'adb';
   switch (device.connection.type) {
     case 'usb':
       return 'usb';
     case 'serial':
       return 'serial';
     case 'network':
-      return device.connection.protocol === 'visca' ? 'visca-ip' : 'pjlink';
+      return device.connection.protocol === 'visca' ? 'visca-ip' : device.connection.protocol === 'adb' ? 'adb' : 'pjlink';
     case 'os':
       return 'media';
   }
@@ -66,7 +71,9 @@ function matches(expectation: Expectation, device: Device): boolean {
  */
 export function findMissing(expectations: readonly Expectation[], devices: readonly Device[]): Expectation[] {
   const available = [...devices];
-  const bySpecificity = [...expectations].sort((a, b) => specificity(b) - specificity(a));
+  // An expectation of N devices is N expectations; the missing ones come back as the same object, counted by the caller.
+  const each = expectations.flatMap((expectation) => Array.from({ length: expectation.count ?? 1 }, () => expectation));
+  const bySpecificity = each.sort((a, b) => specificity(b) - specificity(a));
   const missing: Expectation[] = [];
   for (const expectation of bySpecificity) {
     const index = available.findIndex((device) => matches(expectation, device));

@@ -1,6 +1,6 @@
 import { pjlinkFaultCode, type Device, type PjlinkInfo } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
-import { expectationId, findMissing } from './expected-devices.js';
+import { expectationId, findMissing, type Expectation } from './expected-devices.js';
 import type { CycleSnapshot, FaultCondition } from './fault-condition.js';
 import { condition, deviceEvidence, type FaultRule, type RuleContext } from './fault-rule-kit.js';
 import { unstableConnections } from './unstable-connection.js';
@@ -11,7 +11,8 @@ export type { FaultRule, RuleContext } from './fault-rule-kit.js';
 export const expectedDeviceMissing: FaultRule = (snapshot, { expectations }) => {
   const missing = findMissing(expectations, snapshot.devices);
   const seenIds = new Map<string, number>();
-  return missing.map((expectation) => {
+  const counted = missing.filter((expectation) => (expectation.count ?? 1) > 1);
+  return [...new Set(counted)].map((expectation) => countedMissing(expectation, counted.filter((entry) => entry === expectation).length, snapshot.devices)).concat(missing.filter((expectation) => (expectation.count ?? 1) === 1).map((expectation) => {
     const base = expectationId(expectation);
     const count = (seenIds.get(base) ?? 0) + 1;
     seenIds.set(base, count);
@@ -25,8 +26,17 @@ export const expectedDeviceMissing: FaultRule = (snapshot, { expectations }) => 
           ? condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.learnedSince', { label, lastSeen: expectation.lastSeenAt })
           : condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.learned', { label });
     return { ...missing, deviceId: id };
-  });
+  }));
 };
+
+/** "cart A: 30 expected, 27 seen": one fault for a set of devices, its count going up and down with the set. */
+function countedMissing(expectation: Expectation, missingCount: number, devices: readonly Device[]): FaultCondition {
+  const expected = expectation.count ?? 1;
+  const seen = expected - missingCount;
+  const present = devices.filter((device) => device.kind === expectation.kind).map((device) => device.id);
+  const evidence = { expected: expectation, expectedCount: expected, seenCount: seen, presentOfKind: present.slice(0, 200) };
+  return { ...condition('DEVICE_MISSING', null, expectation.source, evidence, 'faults.DEVICE_MISSING.count', { label: expectation.label, expected, seen }), deviceId: expectationId(expectation) };
+}
 
 const VIDEO_CLASS = 0x0e;
 const AUDIO_CLASS = 0x01;
