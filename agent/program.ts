@@ -141,6 +141,7 @@ export function buildProgram(): Command {
           configFile: configFilePath(program.opts<{ config?: string }>().config),
           secrets: configuredSecrets(config),
           cameras: config,
+          headsets: { config, stateDir, lookOnUsb: config.vr.usb, log: log.child({ module: 'vr' }) },
           daemonState: () => readDaemonState(daemonStateFile(stateDir)),
         },
       });

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { APPROVER_POLICIES, type ApproverPolicy } from './views/session-view.js';
 import { isPrivacyAction, PRIVACY_ACTIONS, SESSION_ACTION_NAMES, type SessionAction } from './session-actions.js';
 import { topicIdSchema } from './ids.js';
+import { androidPackageSchema } from './device.js';
 import { agentInboxTopic, parseAgentTopicOfKind, SESSION_KIND, TOPIC_ROOT } from './topics.js';
 
 export { SESSION_KIND };
@@ -73,6 +74,10 @@ export const ACTION_ARGUMENTS = {
   'set-config': z.strictObject({ key: z.enum(SETTABLE_CONFIG_KEYS), value: z.union([z.string().max(256), z.number(), z.boolean()]) }),
   'camera-snapshot': z.strictObject({ camera: z.string().max(128).optional() }),
   'audio-clip': z.strictObject({ seconds: z.number().int().min(1).max(10).default(5) }),
+  /** A headset by its configured name, serial or id (adb:SERIAL); apps only among the room's configured VR apps, checked by the agent. */
+  'vr-status': z.strictObject({ headset: z.string().min(1).max(320) }),
+  'vr-app-restart': z.strictObject({ headset: z.string().min(1).max(320), app: androidPackageSchema }),
+  'vr-crash-log': z.strictObject({ headset: z.string().min(1).max(320), app: androidPackageSchema, entries: z.number().int().min(1).max(20).default(5) }),
   // Exactly the names of session-actions.ts: one missing here, or one extra, does not compile.
 } as const satisfies Record<SessionAction, z.ZodType>;
 

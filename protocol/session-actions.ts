@@ -16,6 +16,9 @@ export const SESSION_ACTION_NAMES = [
   'set-config',
   'camera-snapshot',
   'audio-clip',
+  'vr-status',
+  'vr-app-restart',
+  'vr-crash-log',
 ] as const;
 export type SessionAction = (typeof SESSION_ACTION_NAMES)[number];
 

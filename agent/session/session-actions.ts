@@ -20,6 +20,7 @@ import { LibusbResetter, type UsbResetter } from '../remediation/usb-reset.js';
 import { buildReportBundle, fitBundle } from '../report-bundle.js';
 import { configuredCamera, powerCycleCamera, type PowerCycleTimings } from './camera-power-cycle.js';
 import { clipInput, recordClip, snapshotInput, takeSnapshot, type CaptureSources } from './privacy-capture.js';
+import type { HeadsetAccess } from '../vr/headset-actions.js';
 
 export interface ActionHooks {
   /** A probe cycle now: its devices and each source's state. */
@@ -44,6 +45,8 @@ export interface ActionHooks {
   /** Resets a USB device; libusb's unless a test gives another. */
   usbResetter?: UsbResetter;
   powerCycle?: PowerCycleTimings;
+  /** The room's headsets and apps; absent where the agent has none configured and looks for none. */
+  headsets?: HeadsetAccess;
 }
 
 /** The bundle must fit in one answer, with room for the answer's own fields. */
@@ -80,6 +83,13 @@ export function sessionActions(hooks: ActionHooks): ActionRunner {
         return takeSnapshot(await snapshotInput(args['camera'] as string | undefined, captureSources(hooks), signal), signal);
       case 'audio-clip':
         return recordClip(await clipInput(captureSources(hooks), signal), Number(args['seconds'] ?? 5), signal);
+      // The ADB library is loaded only when a headset action runs.
+      case 'vr-status':
+        return import('../vr/headset-actions.js').then(({ vrStatus }) => vrStatus(headsetAccess(hooks), String(args['headset']), signal));
+      case 'vr-app-restart':
+        return import('../vr/headset-actions.js').then(({ vrAppRestart }) => vrAppRestart(headsetAccess(hooks), String(args['headset']), String(args['app']), signal));
+      case 'vr-crash-log':
+        return import('../vr/headset-actions.js').then(({ vrCrashLog }) => vrCrashLog(headsetAccess(hooks), String(args['headset']), String(args['app']), Number(args['entries'] ?? 5), signal));
     }
   };
 }
@@ -153,4 +163,9 @@ async function diagnosticBundle(hooks: ActionHooks): Promise<unknown> {
 
 function captureSources(hooks: ActionHooks): CaptureSources {
   return hooks.captureSources ?? { camera: hooks.cameras.measure?.room.camera, microphone: hooks.cameras.measure?.room.microphone };
+}
+
+function headsetAccess(hooks: ActionHooks): HeadsetAccess {
+  if (!hooks.headsets) throw new AvcareError('ACTION_UNAVAILABLE', 'this agent has no VR headsets to reach (vrHeadsets and vr.usb in its configuration)');
+  return hooks.headsets;
 }

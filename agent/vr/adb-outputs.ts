@@ -171,7 +171,33 @@ export function readCrashes(text: string, packageName: string): CrashRecord[] {
       found.push({ kind: 'crash', packageName, at: logcat[1] ?? '', detail: next.slice(0, 300) });
     }
   }
-  return found.slice(-MAX_CRASHES);
+  // The same record twice (pasted twice, or answered to both the crash and the ANR query) is one crash.
+  const seen = new Set<string>();
+  const unique = found.filter((record) => {
+    const key = `${record.kind}\u0000${record.at}\u0000${record.detail}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.slice(-MAX_CRASHES);
+}
+
+/**
+ * The newest dropbox records of one package as text, for an engineer to read: at most `entries`
+ * records, each cut at 40 lines and 4,000 characters (a stack of a thousand frames says no more).
+ */
+export function crashExcerpts(text: string, packageName: string, entries: number): { kind: 'crash' | 'anr'; at: string; text: string }[] {
+  const all = text.split(/\r?\n/);
+  const found: { kind: 'crash' | 'anr'; at: string; text: string }[] = [];
+  for (let index = 0; index < all.length; index += 1) {
+    const entry = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) data_app_(crash|anr)\b/.exec(all[index]?.trim() ?? '');
+    if (!entry) continue;
+    const body: string[] = [];
+    for (let next = index + 1; next < all.length && !/^={10,}$/.test(all[next]?.trim() ?? '') && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \w+/.test(all[next]?.trim() ?? ''); next += 1) body.push(all[next] ?? '');
+    if (!body.some((line) => line.trim() === `Process: ${packageName}`)) continue;
+    found.push({ kind: entry[2] === 'anr' ? 'anr' : 'crash', at: entry[1] ?? '', text: body.slice(0, 40).join('\n').slice(0, 4000) });
+  }
+  return found.slice(-entries);
 }
 
 export interface ControllerReading {

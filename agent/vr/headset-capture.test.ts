@@ -52,9 +52,11 @@ describe('the ADB output readers', () => {
       { kind: 'crash', packageName: 'com.school.chemlab', at: '12-07 08:12:03.456', detail: 'java.lang.NullPointerException: scene root' },
       { kind: 'anr', packageName: 'com.school.chemlab', at: '12-07 08:20:41.001', detail: 'ANR in com.school.chemlab (com.school.chemlab/.Main)' },
     ]);
-    const enormous = Array.from({ length: 5000 }, () => logcat).join('\n');
+    const enormous = Array.from({ length: 5000 }, (_, index) => logcat.replaceAll('08:12:03.456', `08:12:03.${String(index % 1000).padStart(3, '0')}`).replaceAll('12-07 08:20', `12-${String(7 + Math.floor(index / 1000)).padStart(2, '0')} 08:20`)).join('\n');
     const crashes = readCrashes(enormous, 'com.school.chemlab');
     expect(crashes).toHaveLength(20);
+    // The same record pasted twice is one crash.
+    expect(readCrashes(`${logcat}\n${logcat}`, 'com.school.chemlab')).toHaveLength(2);
     expect(crashes.every((crash) => crash.detail.length <= 300)).toBe(true);
   });
 

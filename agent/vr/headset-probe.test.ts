@@ -5,35 +5,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Device } from '../../protocol/index.js';
 import { silentLogger } from '../../protocol/log.js';
-import { SimulatedHeadset, type SimulatedHeadsetOptions } from '../../test/helpers/adb-headset-simulator.js';
+import { QUEST3_CAPTURE, recordedHeadset, SimulatedHeadset, type SimulatedHeadsetOptions } from '../../test/helpers/adb-headset-simulator.js';
 import { parseAgentConfig, type AgentConfigInput } from '../config.js';
 import { FaultMonitor } from '../fault-monitor.js';
 import { createAdbProbe, hasAdbInterface } from '../probes/adb-probe.js';
 import { runProbe } from '../probes/probe.js';
 import { ADB_KEY_FILE } from './adb-key.js';
 
-const FIXTURE = join(import.meta.dirname, '../../test/fixtures/vr/quest3-cart-a3.capture.txt');
 const APP = 'com.school.chemlab';
-
-/** The recorded Quest 3 answers, looked up by the command's first words (the probe runs `df /data` where the engineer ran `df -h /data`). */
-function recordedQuest(serial?: string): (command: string) => string | undefined {
-  const answers = new Map<string, string>();
-  let current: string | null = null;
-  for (const line of readFileSync(FIXTURE, 'utf8').split('\n')) {
-    const command = /^\$ adb shell (.*)$/.exec(line)?.[1];
-    if (command !== undefined) {
-      current = commandKey(command);
-      answers.set(current, '');
-    } else if (current !== null && !line.startsWith('$ adb')) answers.set(current, `${answers.get(current) ?? ''}${line}\n`);
-  }
-  if (serial) answers.set('getprop', (answers.get('getprop') ?? '').replace(/\[ro\.serialno\]: \[\w+\]/, `[ro.serialno]: [${serial}]`));
-  return (command) => (command.startsWith('date') ? '2026-12-07 08:30:00\n' : answers.get(commandKey(command)));
-}
-
-function commandKey(command: string): string {
-  const words = command.split(' ');
-  return words[0] === 'df' || words[0] === 'getprop' || words[0] === 'pidof' ? (words[0] ?? '') : words.slice(0, 2).join(' ');
-}
+const recordedQuest = (serial?: string): ((command: string) => string | undefined) => recordedHeadset(QUEST3_CAPTURE, '2026-12-07 08:30:00', serial);
 
 const running: SimulatedHeadset[] = [];
 async function headset(options: Partial<SimulatedHeadsetOptions> = {}): Promise<{ sim: SimulatedHeadset; port: number }> {

@@ -14,7 +14,7 @@ import { readLiveHeadset } from './headset-reading.js';
 import { adbShell, type HeadsetShell } from './headset-shell.js';
 
 export interface HeadsetProbeOptions {
-  config: AgentConfig;
+  config: Pick<AgentConfig, 'vrHeadsets' | 'vr'>;
   stateDir: string;
   /** Look on USB: an ADB interface is on the bus, or the platform cannot tell. */
   lookOnUsb: boolean;
@@ -26,9 +26,20 @@ export interface HeadsetProbeOptions {
 
 /** Headsets read at once: enough to read a cart of 30 within the probe's time, few enough not to flood the Wi-Fi. */
 const PARALLEL = 4;
-const COMMAND_TIMEOUT_MS = 5000;
+export const COMMAND_TIMEOUT_MS = 5000;
 
 export async function probeHeadsets(options: HeadsetProbeOptions): Promise<ProbeFindings> {
+  const links = await openHeadsetLinks(options);
+  try {
+    const devices = await inBatches(links, PARALLEL, (link) => deviceOf(link, options));
+    return { state: 'ok', devices: withoutRepeats(devices) };
+  } finally {
+    await closeHeadsetLinks(links);
+  }
+}
+
+/** Every headset this PC can reach, each connected, refused or unreachable; the caller closes them. */
+export async function openHeadsetLinks(options: Pick<HeadsetProbeOptions, 'config' | 'stateDir' | 'lookOnUsb' | 'log' | 'signal'>): Promise<HeadsetLink[]> {
   const { config, signal, log } = options;
   const keys = new StateDirAdbKeys(options.stateDir);
   const waitMs = config.vr.authorizeWaitSeconds * 1000;
@@ -41,15 +52,14 @@ export async function probeHeadsets(options: HeadsetProbeOptions): Promise<Probe
     }))));
   }
   links.push(...(await inBatches(config.vrHeadsets, PARALLEL, (target) => connectNetworkHeadset(target, keys, waitMs, signal))));
-  try {
-    const devices = await inBatches(links, PARALLEL, (link) => deviceOf(link, options));
-    return { state: 'ok', devices: withoutRepeats(devices) };
-  } finally {
-    await Promise.allSettled(links.flatMap((link) => (link.adb ? [link.adb.close()] : [])));
-  }
+  return links;
 }
 
-async function deviceOf(link: HeadsetLink, options: HeadsetProbeOptions): Promise<Device> {
+export async function closeHeadsetLinks(links: readonly HeadsetLink[]): Promise<void> {
+  await Promise.allSettled(links.flatMap((link) => (link.adb ? [link.adb.close()] : [])));
+}
+
+export async function deviceOf(link: HeadsetLink, options: Pick<HeadsetProbeOptions, 'config' | 'signal' | 'shellOf'>): Promise<Device> {
   const placeholder = headsetPlaceholder(link);
   if (link.state !== 'connected' || !link.adb) return placeholder;
   const shell = options.shellOf?.(link) ?? adbShell(link.adb);

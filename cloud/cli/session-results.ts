@@ -10,6 +10,7 @@ import type { SessionAction } from '../../protocol/remote-session.js';
 import { inventorySnapshotSchema, type InventorySnapshot } from '../../protocol/session-results.js';
 import { systemSnapshotSchema, type SystemSnapshot } from '../../protocol/system.js';
 import { table } from './account-commands.js';
+import { renderHeadsetResult } from './headset-results.js';
 
 const safe = (value: unknown, max = 200): string => (typeof value === 'string' ? (untrustedText(value, max) ?? '') : value === null || value === undefined ? '-' : (untrustedText(JSON.stringify(value), max) ?? ''));
 
@@ -45,6 +46,13 @@ export function renderResult(action: SessionAction, result: unknown): string[] {
         return [`${what}, ${record['bytes']} bytes (in the answer as base64: --json, or --save FILE writes it)`];
       }
       break;
+    case 'vr-status':
+    case 'vr-app-restart':
+    case 'vr-crash-log': {
+      const lines = renderHeadsetResult(action, record);
+      if (lines) return lines;
+      break;
+    }
     default:
       break;
   }

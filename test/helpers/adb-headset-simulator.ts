@@ -5,7 +5,41 @@
  * library plays a device; the host side under test is @yume-chan/adb's.
  */
 import { createPublicKey, publicDecrypt, randomBytes, constants, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+/** A Quest 3 on a school's cart, as a support engineer captured it (provenance in test/fixtures/vr/README.md). */
+export const QUEST3_CAPTURE = join(import.meta.dirname, '../fixtures/vr/quest3-cart-a3.capture.txt');
+
+/**
+ * A capture's answers, looked up by the command's first words (the probe runs `df /data` where the
+ * engineer ran `df -h /data`); `date` answers `now` by the headset's clock; `serial` renames it.
+ */
+export function recordedHeadset(file: string, now: string, serial?: string): (command: string) => string | undefined {
+  const answers = new Map<string, string>();
+  let current: string | null = null;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const command = /^\$ adb shell (.*)$/.exec(line)?.[1];
+    if (command !== undefined) {
+      current = commandKey(command);
+      answers.set(current, '');
+    } else if (current !== null && !line.startsWith('$ adb')) answers.set(current, `${answers.get(current) ?? ''}${line}\n`);
+  }
+  if (serial) answers.set('getprop', (answers.get('getprop') ?? '').replace(/\[ro\.serialno\]: \[\w+\]/, `[ro.serialno]: [${serial}]`));
+  return (command) => {
+    if (command.startsWith('date')) return `${now}\n`;
+    // `getprop KEY` prints the value alone.
+    const key = /^getprop (\S+)$/.exec(command)?.[1];
+    if (key) return `${new RegExp(`^\\[${key.replace(/\./g, '\\.')}\\]: \\[(.*)\\]$`, 'm').exec(answers.get('getprop') ?? '')?.[1] ?? ''}\n`;
+    return answers.get(commandKey(command));
+  };
+}
+
+function commandKey(command: string): string {
+  const words = command.split(' ');
+  return words[0] === 'df' || words[0] === 'getprop' || words[0] === 'pidof' ? (words[0] ?? '') : words.slice(0, 2).join(' ');
+}
 
 const CNXN = 0x4e584e43;
 const AUTH = 0x48545541;
