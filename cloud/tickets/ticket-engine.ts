@@ -604,7 +604,7 @@ export class TicketEngine {
     const lost = capabilityLost(fault.code, detail.evidence);
     if (lost) roomLost.add(lost);
     const schoolRoomsHit = await this.schoolRoomsHit(tx, agent, policy, now);
-    const severity = ticketSeverity(info.severity, { roomLost, teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit }, policy);
+    const severity = ticketSeverity(info.severity, { roomLost, teaching: this.directory.teaching(agent.school_id, agent.room_id, new Date(now)), schoolRoomsHit, code: fault.code }, policy);
     const raisedAt = Number(fault.raised_at);
     const row = this.newRow({
       agent,

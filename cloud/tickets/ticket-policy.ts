@@ -12,6 +12,12 @@ export const ticketPolicySchema = z.strictObject({
   holdMinutes: minutes(24 * 60).default(5).describe('A fault cleared and staying clear this long resolves its ticket (verified by the agent)'),
   reopenWindowHours: z.number().positive().max(24 * 30).default(24).describe('A resolved ticket reopens if its fault returns within this time; after it, the ticket closes'),
   lessonLeadMinutes: z.number().min(0).max(240).default(30).describe('A fault this close to the next lesson counts as during a lesson'),
+  chargeLeadMinutes: z
+    .number()
+    .min(0)
+    .max(480)
+    .default(90)
+    .describe('A VR headset low on battery this long before the next lesson counts as during it: charging one from 30% to a lesson\'s 80% takes about an hour'),
   schoolIncident: z
     .strictObject({
       rooms: z.number().int().min(2).max(1000).default(3).describe('This many rooms of one school with tickets opened within the window make each of them critical'),

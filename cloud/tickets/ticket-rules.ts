@@ -97,6 +97,13 @@ export interface ImpactContext {
   teaching: { inLesson: boolean; minutesToNextLesson: number | null } | null;
   /** Rooms of the school with tickets opened within the school-incident window, this one included. */
   schoolRoomsHit: number;
+  /** The fault's code, when the lead before a lesson depends on it (a battery needs time to charge). */
+  code?: string;
+}
+
+/** Faults whose cure takes time before a lesson, and so matter that much sooner. */
+function lessonLead(code: string | undefined, policy: TicketPolicy): number {
+  return code === 'VR_BATTERY_LOW' ? Math.max(policy.chargeLeadMinutes, policy.lessonLeadMinutes) : policy.lessonLeadMinutes;
 }
 
 export interface SeverityDecision {
@@ -119,7 +126,7 @@ export function ticketSeverity(base: Severity, context: ImpactContext, policy: T
   let severity = base;
   const reasons = [`${base}: the fault's level`];
   const teaching = context.teaching;
-  const soon = teaching !== null && teaching.minutesToNextLesson !== null && teaching.minutesToNextLesson <= policy.lessonLeadMinutes;
+  const soon = teaching !== null && teaching.minutesToNextLesson !== null && teaching.minutesToNextLesson <= lessonLead(context.code, policy);
   if (teaching?.inLesson || soon) {
     const stepped = ORDER[Math.min(ORDER.indexOf(severity) + 1, ORDER.length - 1)] ?? severity;
     if (stepped !== severity) {

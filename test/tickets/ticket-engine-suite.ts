@@ -244,6 +244,18 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       expect(byRoom.r103?.severity).toBe('general');
     });
 
+    it('raises a VR headset low on battery 75 min before a lesson (time to charge), where other faults wait for the last 30 min', async () => {
+      teaching.now = { inLesson: false, minutesToNextLesson: 75 };
+      await deliver(pc01.fault('raised', { at: at(0), code: 'VR_BATTERY_LOW', deviceId: 'adb:2G0YC5ZF8B0K4S', evidence: { battery: { level: 22 } } }));
+      await deliver(messagesFrom({ schoolId: 'sch-2', roomId: 'r102', agentId: 'pc-02' }).fault('raised', { at: at(0), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} }));
+      const byRoom = Object.fromEntries((await tickets()).map((ticket) => [ticket.roomId, ticket]));
+      expect(byRoom.r101).toMatchObject({ code: 'VR_BATTERY_LOW', severity: 'urgent', severityReasons: ["general: the fault's level", 'urgent: the next lesson starts in 75 min'] });
+      expect(byRoom.r102?.severity).toBe('general');
+      teaching.now = { inLesson: false, minutesToNextLesson: 120 };
+      await deliver(messagesFrom({ schoolId: 'sch-3', roomId: 'r103', agentId: 'pc-03' }).fault('raised', { at: at(0), code: 'VR_BATTERY_LOW', deviceId: 'adb:2G0YC5ZF8B0K4T', evidence: {} }));
+      expect((await tickets()).find((ticket) => ticket.roomId === 'r103')?.severity).toBe('general');
+    });
+
     it('makes a ticket critical when the room can no longer teach: no camera and no microphone', async () => {
       await deliver(pc01.fault('raised', { at: at(0) }));
       await deliver(pc01.fault('raised', { at: at(1), code: 'MICROPHONE_NO_CAPTURE', deviceId: 'usb:mic', evidence: {} }));
@@ -423,7 +435,7 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
     });
 
     it('uses the default policy of the issue', () => {
-      expect(DEFAULT_TICKET_POLICY).toMatchObject({ offlineGraceMinutes: 2, flapWindowMinutes: 10, holdMinutes: 5, reopenWindowHours: 24, lessonLeadMinutes: 30 });
+      expect(DEFAULT_TICKET_POLICY).toMatchObject({ offlineGraceMinutes: 2, flapWindowMinutes: 10, holdMinutes: 5, reopenWindowHours: 24, lessonLeadMinutes: 30, chargeLeadMinutes: 90 });
     });
   });
 }
