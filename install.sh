@@ -19,7 +19,8 @@ readonly MIN_NODE_VERSION=20.19.0 # package.json "engines"
 readonly SERVICE_USER=avcare
 readonly PACKAGE_NAME=avcare
 readonly UNIT_NAME=avcare-agent.service
-readonly SERVICE_GROUPS=(dialout video audio plugdev) # serial, cameras, sound, removable devices
+# input: /dev/input/event* of a touch panel, read only to count touches (never their positions).
+readonly SERVICE_GROUPS=(dialout video audio plugdev input) # serial, cameras, sound, removable devices, touch panels
 # ffmpeg plays and records the A/V sync test's flash and beep in the room (ffplay on the display, ffmpeg from the camera and microphone).
 # libnotify-bin: notify-send, for the desktop notice of a remote session request (avcare-agent consent watch --notify).
 readonly SYSTEM_PACKAGES=(usbutils alsa-utils v4l-utils ffmpeg libnotify-bin)

@@ -33,6 +33,15 @@ export interface AgentDaemonOptions {
   healthProbe?: Probe;
   /** Tries the obvious fix before a fault is raised; by default one built on `probes` (off when config.remediation.enabled is false). */
   remediator?: FaultRemediator;
+  /** Counts the touches of the touch panels a cycle finds (loaded only when there is one); tests give their own roots. */
+  touchActivity?: () => Promise<TouchFollower>;
+}
+
+/** What the daemon needs of the touch counter (agent/touch/touch-activity.ts). */
+export interface TouchFollower {
+  follow(devices: readonly Device[]): Promise<void>;
+  annotate(devices: Device[]): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** A replug settles in a second or two; probing at once would catch it half enumerated. */
@@ -53,6 +62,7 @@ export class AgentDaemon {
   private hotplug: HotplugWatcher | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private healthRunning: Promise<void> | undefined;
+  private touch: TouchFollower | undefined;
   private finished!: () => void;
   private readonly remediator: FaultRemediator;
   /** Aborted by stop(), so a remediation under way (a VISCA re-init, a USB settle) does not delay it. */
@@ -80,6 +90,7 @@ export class AgentDaemon {
     this.stopping.abort(new Error('the agent is stopping'));
     await this.running;
     await this.stopHealth();
+    await this.touch?.stop();
     this.finished();
   }
 
@@ -157,6 +168,7 @@ export class AgentDaemon {
     const { config, log, probes, monitor, sink } = this.options;
     try {
       const result = await runProbeCycle(probes, { config, log });
+      await this.countTouches(result.devices);
       this.report(result);
       const transitions = await monitor.observe(result, { remediator: this.remediator, signal: this.stopping.signal });
       for (const transition of transitions) sink.fault(faultMessage(config, transition));
@@ -169,10 +181,23 @@ export class AgentDaemon {
       this.stopped = true;
       this.hotplug?.stop();
       await this.stopHealth();
+      await this.touch?.stop();
       this.finished();
       return;
     }
     this.schedule(config.probeIntervalSeconds * 1000);
+  }
+
+  /** The touch counts since the last cycle onto each touch panel; nothing is loaded on a PC without one. */
+  private async countTouches(devices: Device[]): Promise<void> {
+    if (!this.touch && !devices.some((device) => device.kind === 'touch-panel' && (device.touch?.inputDevices.length ?? 0) > 0)) return;
+    try {
+      this.touch ??= await (this.options.touchActivity ?? (() => import('./touch/touch-activity.js').then(({ TouchActivity }) => new TouchActivity())))();
+      await this.touch.annotate(devices);
+      await this.touch.follow(devices);
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'cannot count touches');
+    }
   }
 
   private report(result: CycleResult): void {

@@ -79,4 +79,11 @@ describe('touch panels in the device table', () => {
     expect(renderDevices([panel])).toContain('(触摸屏，10 点触控; 驱动 hid-multitouch; 输入设备 input17)');
     useLocale('en');
   });
+
+  it('says whether touches arrive: how many since the last cycle and when the last one was', () => {
+    const touched = usbDevice({ kind: 'touch-panel', name: 'ILITEK-TP', touch: { touchClass: 'touch-screen', maxContacts: 10, driver: 'hid-multitouch', inputDevices: ['input17'], activity: { touches: 14, sinceAt: '2026-12-07T01:00:00.000Z', lastTouchAt: '2026-12-07T01:00:41.000Z' } } });
+    const untouched = usbDevice({ kind: 'touch-panel', name: 'ILITEK-TP', touch: { touchClass: 'touch-screen', driver: 'hid-multitouch', inputDevices: ['input17'], activity: { touches: 0, sinceAt: '2026-12-07T01:00:00.000Z', lastTouchAt: null } } });
+    expect(renderDevices([touched])).toContain('input input17; 14 touch(es) since the last cycle, the last at 01:00:41 UTC)');
+    expect(renderDevices([untouched])).toContain('input input17; no touch since the agent started)');
+  });
 });

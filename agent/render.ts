@@ -79,6 +79,8 @@ function touchNotes(device: Device): string {
     touch.driver === null ? t('probe.touchNoDriver') : t('probe.touchDriver', { driver: printable(touch.driver) }),
     touch.inputDevices.length === 0 ? t('probe.touchNoInputs') : t('probe.touchInputs', { inputs: touch.inputDevices.join(', ') }),
   ];
+  const activity = touch.activity;
+  if (activity) notes.push(activity.lastTouchAt === null ? t('probe.touchesNone') : t('probe.touches', { count: activity.touches, last: activity.lastTouchAt.slice(11, 19) }));
   return ` (${notes.join('; ')})`;
 }
 

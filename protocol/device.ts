@@ -208,6 +208,8 @@ export const touchInfoSchema = z.object({
   touchInput: z.boolean().optional(),
   /** Where its report descriptor contradicts itself or could not be read. */
   descriptorProblems: z.array(z.string().max(256)).max(8).optional(),
+  /** Whether touches arrive: contacts begun since `sinceAt` and when the last began. Counts only, never positions. */
+  activity: z.object({ touches: z.number().int().min(0), sinceAt: z.iso.datetime(), lastTouchAt: z.iso.datetime().nullable() }).optional(),
 });
 export type TouchInfo = z.infer<typeof touchInfoSchema>;
 

@@ -84,6 +84,8 @@ export const en = {
     touchNoDriver: 'no driver',
     touchInputs: 'input {{inputs}}',
     touchNoInputs: 'no input device',
+    touches: '{{count}} touch(es) since the last cycle, the last at {{last}} UTC',
+    touchesNone: 'no touch since the agent started',
     vrBattery: 'battery {{level}}%',
     vrCharging: 'battery {{level}}%, charging',
     vrController: '{{side}} controller {{state}}',

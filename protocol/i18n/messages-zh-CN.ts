@@ -84,6 +84,8 @@ export const zhCN: CatalogShape<typeof en> = {
     touchNoDriver: '没有驱动',
     touchInputs: '输入设备 {{inputs}}',
     touchNoInputs: '没有输入设备',
+    touches: '上次检测以来触摸 {{count}} 次，最后一次在 {{last}}（UTC）',
+    touchesNone: '代理启动以来没有触摸',
     vrBattery: '电量 {{level}}%',
     vrCharging: '电量 {{level}}%，充电中',
     vrController: '{{side}}手柄 {{state}}',
