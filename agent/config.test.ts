@@ -35,6 +35,13 @@ describe('agent config', () => {
     }
   });
 
+  it('refuses a VR app named as people say it rather than by its package name, and a headset address that is empty, saying where', () => {
+    const bad = (): unknown => parseAgentConfig({ vr: { apps: ['com.school.chemlab', 'Chem Lab'] }, vrHeadsets: [{ host: '' }] });
+    expect(bad).toThrow(/vr\.apps\.1: must be an Android package name such as com\.school\.vrlab/);
+    expect(bad).toThrow(/vrHeadsets\.0\.host: Too small/);
+    expect(parseAgentConfig({ vrHeadsets: [{ host: '192.0.2.80', name: 'cart A #3' }] }).vrHeadsets[0]).toEqual({ host: '192.0.2.80', port: 5555, name: 'cart A #3' });
+  });
+
   it('reports a file that is not JSON with its path, and a missing explicit file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'avcare-config-'));
     const file = join(dir, 'agent.json');

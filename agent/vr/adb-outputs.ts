@@ -228,6 +228,44 @@ export function readQuestControllers(text: string): ControllerReading[] {
   return controllers;
 }
 
+const ADDRESS = '[0-9A-FX]{2}(?::[0-9A-FX]{2}){5}';
+const CONTROLLER_NAME = /controller|手柄|gamepad|joystick|remote/i;
+
+/**
+ * `dumpsys bluetooth_manager` (AOSP's AdapterService and HidHostService dumps): the bonded devices
+ * that name themselves controllers, connected as the HID host's input devices say (state 2 is
+ * connected). For headsets whose maker's own service does not answer (Pico, Vive). Newer Android
+ * masks the first octets ("XX:XX:XX:XX:5E:0A"), so addresses are matched on what both show.
+ */
+export function readBluetoothControllers(text: string): ControllerReading[] {
+  const all = lines(text);
+  const bondedAt = all.indexOf('Bonded devices:');
+  if (bondedAt < 0) return [];
+  const states = new Map<string, number>();
+  const inputsAt = all.indexOf('mInputDevices:');
+  for (const line of inputsAt < 0 ? [] : all.slice(inputsAt + 1, inputsAt + 33)) {
+    const match = new RegExp(`^(${ADDRESS})\\s*:\\s*(\\d)$`, 'i').exec(line);
+    if (!match) break;
+    states.set((match[1] ?? '').toUpperCase(), Number(match[2]));
+  }
+  const controllers: ControllerReading[] = [];
+  for (const line of all.slice(bondedAt + 1, bondedAt + 33)) {
+    const match = new RegExp(`^(${ADDRESS})\\s*(?:\\[[^\\]]*\\]\\s*)*(.*)$`, 'i').exec(line);
+    if (!match) break;
+    const name = (match[2] ?? '').trim();
+    if (!CONTROLLER_NAME.test(name)) continue;
+    const address = (match[1] ?? '').toUpperCase();
+    const state = [...states.entries()].find(([other]) => sameAddress(other, address))?.[1];
+    const side = /(?:\b(?:left|L)\b|左)/i.test(name.replace(/controller/i, '')) ? 'left' : /(?:\b(?:right|R)\b|右)/i.test(name.replace(/controller/i, '')) ? 'right' : 'unknown';
+    controllers.push({ side, name: name.slice(0, 64), connected: state === undefined ? null : state === 2 });
+  }
+  return controllers.slice(0, 8);
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return [...a].every((char, index) => char === b[index] || char === 'X' || b[index] === 'X');
+}
+
 /** `pidof PKG`: running when it prints a process id. */
 export function readRunning(text: string): boolean {
   return /^\s*\d+(\s+\d+)*\s*$/.test(text.trim()) && text.trim().length > 0;

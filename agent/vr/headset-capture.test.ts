@@ -4,7 +4,7 @@ import { androidPackageSchema, deviceSchema } from '../../protocol/index.js';
 import { parseAgentConfig } from '../config.js';
 import { FaultMonitor } from '../fault-monitor.js';
 import { loadReplay } from '../replay.js';
-import { readAdbDevices, readBattery, readCrashes, readDataStorage, readQuestControllers, readThermal, readWifi } from './adb-outputs.js';
+import { readAdbDevices, readBluetoothControllers, readBattery, readCrashes, readDataStorage, readQuestControllers, readThermal, readWifi } from './adb-outputs.js';
 import { readHeadsetCapture } from './headset-capture.js';
 
 const FIXTURES = join(import.meta.dirname, '../../test/fixtures/vr');
@@ -117,3 +117,49 @@ describe('probe --replay of a headset capture', () => {
     expect(readHeadsetCapture('the headset is broken').device).toBeNull();
   });
 });
+
+describe('controllers from Bluetooth, where the maker\'s service does not answer (Pico, Vive)', () => {
+  // The shape of AOSP's AdapterService and HidHostService dumps; newer Android masks the first octets.
+  const dump = [
+    'Bluetooth Status',
+    '  enabled: true',
+    '  state: ON',
+    'Bonded devices:',
+    '  XX:XX:XX:XX:5E:0A [  LE ] PICO 4 Controller-L',
+    '  XX:XX:XX:XX:5E:0B [  LE ] PICO 4 Controller-R',
+    '  XX:XX:XX:XX:77:10 [DUAL] Classroom Speaker',
+    '',
+    'Profile: HidHostService',
+    '  mTargetDevice: null',
+    '  mInputDevices:',
+    '  XX:XX:XX:XX:5E:0A : 2',
+    '  XX:XX:XX:XX:5E:0B : 0',
+  ].join('\n');
+
+  it('lists the bonded controllers with their side, connected as the HID host says, and leaves other devices out', () => {
+    expect(readBluetoothControllers(dump)).toEqual([
+      { side: 'left', name: 'PICO 4 Controller-L', connected: true },
+      { side: 'right', name: 'PICO 4 Controller-R', connected: false },
+    ]);
+  });
+
+  it('knows a controller is paired but not whether it is connected when the HID host lists nothing, and reads nothing from garbage', () => {
+    expect(readBluetoothControllers(dump.split('Profile:')[0] ?? '')).toEqual([
+      { side: 'left', name: 'PICO 4 Controller-L', connected: null },
+      { side: 'right', name: 'PICO 4 Controller-R', connected: null },
+    ]);
+    expect(readBluetoothControllers('Bonded devices:\n\u0000\u0001garbage')).toEqual([]);
+  });
+
+  it('a pasted Pico capture takes its controllers from Bluetooth, and a Quest\'s own service wins where both are pasted', () => {
+    const pico = `$ adb shell getprop\n[ro.product.model]: [A8150]\n[ro.product.manufacturer]: [Pico]\n[ro.serialno]: [PA8150MGD1200123]\n$ adb shell dumpsys bluetooth_manager\n${dump}\n`;
+    const { device } = readHeadsetCapture(pico);
+    expect(device?.vr?.controllers.map((controller) => [controller.side, controller.connected])).toEqual([
+      ['left', true],
+      ['right', false],
+    ]);
+    const quest = `${pico}$ adb shell dumpsys OVRRemoteService\nPaired device: 4e07, Type: Right, Model: RUBY, Battery: 64%, ExternalStatus: CONNECTED_ACTIVE\n`;
+    expect(readHeadsetCapture(quest).device?.vr?.controllers).toEqual([{ side: 'right', name: 'right controller (RUBY)', connected: true, batteryPercent: 64 }]);
+  });
+});
+

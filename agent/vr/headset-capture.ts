@@ -6,7 +6,7 @@
  * missing, with prose around them. Read into the same headset device the live probe makes.
  */
 import type { Device, VrInfo } from '../../protocol/index.js';
-import { readAdbDevices, readBattery, readCrashes, readDataStorage, readGetprop, readPackageVersion, readQuestControllers, readRunning, readThermal, readWifi } from './adb-outputs.js';
+import { readAdbDevices, readBattery, readBluetoothControllers, readCrashes, readDataStorage, readGetprop, readPackageVersion, readQuestControllers, readRunning, readThermal, readWifi } from './adb-outputs.js';
 
 const COMMAND = /^\s*(?:\S*[$#]\s*)?adb(?:\s+-s\s+\S+)?\s+(.*)$/;
 const PACKAGE = /[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+/;
@@ -64,7 +64,9 @@ export function headsetFromSections(all: Section[], text: string, apps: readonly
   const thermal = readThermal(answerOf(all, (c) => /thermalservice/.test(c), text));
   const storage = readDataStorage(answerOf(all, (c) => /\bdf\b/.test(c), text));
   const wifi = readWifi(answerOf(all, (c) => /wifi/.test(c), text));
-  const controllers = readQuestControllers(answerOf(all, (c) => /OVRRemoteService/.test(c), text));
+  const quest = readQuestControllers(answerOf(all, (c) => /OVRRemoteService/.test(c), text));
+  // Meta's own service knows its controllers best; elsewhere Bluetooth's bonded devices are what there is.
+  const controllers = quest.length > 0 ? quest : readBluetoothControllers(answerOf(all, (c) => /bluetooth_manager/.test(c), text));
 
   // The class's apps: those configured, else every package the paste asked about.
   const asked = new Set(apps);

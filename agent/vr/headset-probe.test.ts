@@ -94,7 +94,7 @@ describe('VR headsets over ADB (a simulated adbd answering from a recorded Quest
     expect(gone?.error?.code).toBe('ADB_COMMAND_FAILED');
     expect(gone?.error?.message).toMatch(/stopped at `dumpsys OVRRemoteService`/);
     expect(gone?.vr?.battery?.level).toBe(22);
-    expect(gone?.vr?.unreadable).toEqual(['dumpsys OVRRemoteService', `dumpsys package ${APP}`, `pidof ${APP}`, 'dumpsys dropbox --print 2026-12-07 data_app_crash', 'dumpsys dropbox --print 2026-12-07 data_app_anr']);
+    expect(gone?.vr?.unreadable).toEqual(['dumpsys OVRRemoteService', 'dumpsys bluetooth_manager', `dumpsys package ${APP}`, `pidof ${APP}`, 'dumpsys dropbox --print 2026-12-07 data_app_crash', 'dumpsys dropbox --print 2026-12-07 data_app_anr']);
     // Nothing is concluded from what was not read: no controller fault for the headset that left.
     expect(faultsOf(config, [gone as Device]).map((fault) => fault.code)).toEqual(['VR_BATTERY_LOW']);
     expect(kept?.status).toBe('ok');

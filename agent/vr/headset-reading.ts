@@ -11,6 +11,8 @@ interface HeadsetCommand {
   command: string;
   maxBytes: number;
   keep?: 'head' | 'tail';
+  /** Run only when the answers so far call for it. */
+  when?: (answered: readonly Section[]) => boolean;
 }
 
 const KB = 1024;
@@ -26,6 +28,8 @@ export function headsetCommands(apps: readonly string[], today: string | null): 
     { command: 'df /data', maxBytes: 4 * KB },
     { command: 'cmd wifi status', maxBytes: 16 * KB },
     { command: 'dumpsys OVRRemoteService', maxBytes: 64 * KB },
+    // Controllers from Bluetooth only where Meta's service named none (Pico, Vive): the dump is large.
+    { command: 'dumpsys bluetooth_manager', maxBytes: 256 * KB, when: (answered) => !answered.some((section) => section.command.includes('OVRRemoteService') && section.text.includes('Paired device:')) },
     ...apps.flatMap((app) => [
       { command: `dumpsys package ${app}`, maxBytes: 128 * KB },
       { command: `pidof ${app}`, maxBytes: KB },
@@ -68,7 +72,8 @@ export async function readLiveHeadset(shell: HeadsetShell, options: HeadsetReadi
   }
   const sections: Section[] = [];
   const commands = headsetCommands(options.apps, now?.slice(0, 10) ?? null);
-  for (const { command, maxBytes, keep } of commands) {
+  for (const { command, maxBytes, keep, when } of commands) {
+    if (when && stoppedBy === undefined && !when(sections)) continue;
     if (stoppedBy !== undefined) {
       unreadable.push(command);
       continue;
