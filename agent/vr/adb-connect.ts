@@ -23,6 +23,8 @@ export interface HeadsetLink {
   /** Why it is unreachable, for a person to read. */
   problem?: string;
   adb?: Adb;
+  /** Ends the link: the library's transport, and the socket under it, which closing the transport leaves open. */
+  close?: () => Promise<void>;
 }
 
 /** Waits for the headset to accept this PC's key; a headset whose "Allow" was not tapped never answers. */
@@ -70,7 +72,12 @@ export async function connectNetworkHeadset(target: NetworkHeadsetTarget, keys: 
   };
   try {
     const adb = await authenticated(address, connection, async () => bytes.close(), keys, waitMs, signal);
-    return adb === 'unauthorized' ? { ...base, state: 'unauthorized' } : { ...base, state: 'connected', adb };
+    if (adb === 'unauthorized') return { ...base, state: 'unauthorized' };
+    const close = async (): Promise<void> => {
+      await adb.close().catch(() => undefined);
+      await bytes.close();
+    };
+    return { ...base, state: 'connected', adb, close };
   } catch (error) {
     await bytes.close();
     return { ...base, state: 'unreachable', problem: `${address} is not an ADB device or hung up: ${(error as Error).message}` };

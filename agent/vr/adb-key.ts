@@ -1,4 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +24,26 @@ export class StateDirAdbKeys implements AdbCredentialStore {
   /** Why: headsets show this name in their "Allow USB debugging?" dialog, so the teacher knows which PC asks. */
   private static readonly NAME = `avcare@${hostname()}`;
 
+  /**
+   * The stored key, made first if there is none, off the event loop: an RSA key takes a second or
+   * more on a classroom PC, and headsets being read in parallel must all offer the same one.
+   */
+  async ensure(): Promise<AdbPrivateKey> {
+    const stored = this.load();
+    if (stored) return stored;
+    this.making ??= promisify(generateKeyPair)('rsa', { modulusLength: 2048, publicExponent: 65537 }).then(({ privateKey }) => this.store(new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }))));
+    return this.making;
+  }
+
+  private making: Promise<AdbPrivateKey> | undefined;
+
+  /** The library asks for a key only when `iterateKeys` had none: `ensure()` first makes that rare. */
   generateKey(): AdbPrivateKey {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
-    const buffer = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+    return this.store(new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' })));
+  }
+
+  private store(buffer: Uint8Array): AdbPrivateKey {
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     // Written aside and renamed: a crash mid-write must not leave half a key that no headset accepts.
     const partial = `${this.file}.partial`;

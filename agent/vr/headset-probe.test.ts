@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Device } from '../../protocol/index.js';
 import { silentLogger } from '../../protocol/log.js';
 import { QUEST3_CAPTURE, recordedHeadset, SimulatedHeadset, type SimulatedHeadsetOptions } from '../../test/helpers/adb-headset-simulator.js';
@@ -58,6 +58,7 @@ describe('VR headsets over ADB (a simulated adbd answering from a recorded Quest
     expect(sim.commands).toContain(`dumpsys dropbox --print 2026-12-07 data_app_crash`);
     expect(faultsOf(config, first.findings.devices).map((fault) => fault.code).sort()).toEqual(['VR_APP_CRASHED', 'VR_BATTERY_LOW', 'VR_CONTROLLER_DISCONNECTED']);
 
+    await vi.waitFor(() => expect(sim.openConnections).toBe(0));
     const keyFile = join(stateDir, ADB_KEY_FILE);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const key = readFileSync(keyFile);

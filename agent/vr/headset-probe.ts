@@ -4,6 +4,7 @@
  * ADB library costs nothing elsewhere. Every headset becomes a device, whatever happened to it:
  * one that refused the key is "not authorized", one that left mid-probe keeps what was read.
  */
+import { AvcareError } from '../../protocol/errors.js';
 import type { Device } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
@@ -42,6 +43,9 @@ export async function probeHeadsets(options: HeadsetProbeOptions): Promise<Probe
 export async function openHeadsetLinks(options: Pick<HeadsetProbeOptions, 'config' | 'stateDir' | 'lookOnUsb' | 'log' | 'signal'>): Promise<HeadsetLink[]> {
   const { config, signal, log } = options;
   const keys = new StateDirAdbKeys(options.stateDir);
+  await keys.ensure().catch((error: unknown) => {
+    throw new AvcareError('STATE_UNWRITABLE', `cannot keep this PC's ADB key in ${options.stateDir}: ${(error as Error).message}`, { stateDir: options.stateDir });
+  });
   const waitMs = config.vr.authorizeWaitSeconds * 1000;
   const links: HeadsetLink[] = [];
   if (options.lookOnUsb) {
@@ -56,7 +60,7 @@ export async function openHeadsetLinks(options: Pick<HeadsetProbeOptions, 'confi
 }
 
 export async function closeHeadsetLinks(links: readonly HeadsetLink[]): Promise<void> {
-  await Promise.allSettled(links.flatMap((link) => (link.adb ? [link.adb.close()] : [])));
+  await Promise.allSettled(links.flatMap((link) => (link.close ? [link.close()] : link.adb ? [link.adb.close()] : [])));
 }
 
 export async function deviceOf(link: HeadsetLink, options: Pick<HeadsetProbeOptions, 'config' | 'signal' | 'shellOf'>): Promise<Device> {

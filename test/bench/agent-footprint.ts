@@ -1,15 +1,18 @@
 /**
  * bench:agent — the `avcare-agent run` daemon at default intervals, publishing to a broker, side by
  * side with prometheus-node-exporter (Debian) scraped as Prometheus would. Ends with one JSON line.
- * Targets (issue 3): agent RSS at most 70 MB, CPU under 1 % of a core.
+ * Targets (issue 3): agent RSS at most 70 MB, CPU under 1 % of a core, on a PC without headsets or
+ * touch panels (the ADB and touch code then stays unloaded). Beside them, a second agent reads a
+ * cart of four simulated headsets over ADB, to show what those probes cost where they run.
  *
  *   BENCH_SECONDS=180 npm run bench:agent
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../agent/daemon-node-flags.js';
+import { QUEST3_CAPTURE, recordedHeadset, SimulatedHeadset } from '../helpers/adb-headset-simulator.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { footprint, sampleProcess, type ProcSample } from './proc-stats.js';
@@ -42,6 +45,14 @@ async function main(): Promise<void> {
     XDG_STATE_HOME: stateHome,
     AVCARE_CONFIG: '',
   });
+  // The same agent on a PC with a cart of headsets: four simulated adbds answering from the recorded Quest 3.
+  const headsets = await Promise.all(Array.from({ length: 4 }, async (_, index) => {
+    const sim = new SimulatedHeadset({ answer: recordedHeadset(QUEST3_CAPTURE, '2026-12-07 08:30:00', `2G0YC5ZF8B0K4${index}`), onNewKey: 'allow' });
+    return { sim, port: await sim.start() };
+  }));
+  const vrConfig = join(stateHome, 'vr-agent.json');
+  writeFileSync(vrConfig, JSON.stringify({ stateDir: join(stateHome, 'vr-state'), vrHeadsets: headsets.map(({ port }, index) => ({ host: '127.0.0.1', port, name: `cart A #${index + 1}` })), vr: { apps: ['com.school.chemlab'], usb: false } }));
+  const vrAgent = start(process.execPath, [...DAEMON_NODE_FLAGS, join(root, 'dist/agent/cli.js'), '--config', vrConfig, 'run', '--broker', broker.url, '--school', 'bench', '--room', 'r102'], { ...process.env, AVCARE_CONFIG: '' });
   const exporterPort = await freePort();
   const exporter = start('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${exporterPort}`]);
 
@@ -52,6 +63,7 @@ async function main(): Promise<void> {
 
   const agentSamples: ProcSample[] = [];
   const exporterSamples: ProcSample[] = [];
+  const vrSamples: ProcSample[] = [];
   const startedAt = performance.now();
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
@@ -59,6 +71,7 @@ async function main(): Promise<void> {
       if (elapsed >= warmupSeconds && agent.pid && exporter.pid) {
         agentSamples.push(sampleProcess(agent.pid));
         exporterSamples.push(sampleProcess(exporter.pid));
+        if (vrAgent.pid) vrSamples.push(sampleProcess(vrAgent.pid));
       }
       if (elapsed >= seconds) {
         clearInterval(timer);
@@ -70,22 +83,28 @@ async function main(): Promise<void> {
   stopping = true;
   clearInterval(scrape);
   agent.kill('SIGTERM');
+  vrAgent.kill('SIGTERM');
+  await Promise.all(headsets.map(({ sim }) => sim.stop()));
   exporter.kill('SIGTERM');
   await broker.stop();
 
   const ours = footprint(agentSamples);
   const reference = footprint(exporterSamples);
+  const withHeadsets = footprint(vrSamples);
+  const headsetCommands = headsets.reduce((sum, { sim }) => sum + sim.commands.length, 0);
   const result = {
     bench: 'agent',
     seconds,
     warmupSeconds,
     agent: ours,
     nodeExporter: reference,
+    agentWithFourHeadsets: { ...withHeadsets, adbCommandsAnswered: headsetCommands },
     ratio: { rss: Math.round((ours.rssMedianMB / reference.rssMedianMB) * 100) / 100 },
     targets: { rssMB: 70, cpuPercent: 1 },
     pass: ours.rssMaxMB <= 70 && ours.cpuPercent < 1,
   };
   console.log(`avcare-agent: RSS median ${ours.rssMedianMB} MB (max ${ours.rssMaxMB}), CPU ${ours.cpuPercent}% of a core`);
+  console.log(`avcare-agent reading 4 headsets over ADB: RSS median ${withHeadsets.rssMedianMB} MB (max ${withHeadsets.rssMaxMB}), CPU ${withHeadsets.cpuPercent}% of a core, ${headsetCommands} ADB commands answered`);
   console.log(`node_exporter: RSS median ${reference.rssMedianMB} MB (max ${reference.rssMaxMB}), CPU ${reference.cpuPercent}% of a core`);
   console.log(JSON.stringify(result));
 }

@@ -73,6 +73,11 @@ export class SimulatedHeadset {
 
   constructor(private readonly options: SimulatedHeadsetOptions) {}
 
+  /** Connections the host has left open: a probe that forgets to close its sockets leaks one per headset per cycle. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
   async start(): Promise<number> {
     this.server = createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
