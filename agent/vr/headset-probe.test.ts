@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Device } from '../../protocol/index.js';
 import { silentLogger } from '../../protocol/log.js';
 import { QUEST3_CAPTURE, recordedHeadset, SimulatedHeadset, type SimulatedHeadsetOptions } from '../../test/helpers/adb-headset-simulator.js';
+import { SimulatedAdbServer } from '../../test/helpers/adb-server-simulator.js';
 import { parseAgentConfig, type AgentConfigInput } from '../config.js';
 import { FaultMonitor } from '../fault-monitor.js';
 import { createAdbProbe, hasAdbInterface } from '../probes/adb-probe.js';
@@ -170,5 +171,34 @@ describe('the ADB probe on a PC without headsets', () => {
     expect(await hasAdbInterface(sysRoot)).toBe(false);
     write('1-4:1.0', ['ff', '42', '01']);
     expect(await hasAdbInterface(sysRoot)).toBe(true);
+  });
+});
+
+describe('USB headsets through the adb server a PC already runs', () => {
+  it('lists the server\'s headsets, reads the authorized one over it and reports the one waiting for "Allow"', async () => {
+    const server = new SimulatedAdbServer([
+      { serial: '2G0YC5ZF8B0K4S', state: 'device', model: 'Quest 3', answer: recordedQuest() },
+      { serial: 'PA7L10MGD1200456', state: 'unauthorized' },
+    ]);
+    const port = await server.start();
+    try {
+      const sysRoot = mkdtempSync(join(tmpdir(), 'avcare-sys-'));
+      const adbInterface = join(sysRoot, 'bus', 'usb', 'devices', '1-1.3:1.0');
+      mkdirSync(adbInterface, { recursive: true });
+      ['ff', '42', '01'].forEach((value, index) => writeFileSync(join(adbInterface, ['bInterfaceClass', 'bInterfaceSubClass', 'bInterfaceProtocol'][index] ?? ''), `${value}\n`));
+      const config = parseAgentConfig({ stateDir: mkdtempSync(join(tmpdir(), 'avcare-adb-')), vr: { apps: [APP], adbServerPort: port } });
+      const result = await runProbe(createAdbProbe({ sysRoot }), { config, log: silentLogger }, 20_000);
+      expect(result.status.state).toBe('ok');
+      const [quest, pico] = result.findings.devices;
+      expect(quest).toMatchObject({ id: 'adb:2G0YC5ZF8B0K4S', name: 'Oculus Quest 3', status: 'ok', vr: { authorized: true, battery: { level: 22 } } });
+      expect(quest?.vr?.controllers).toHaveLength(2);
+      expect(pico).toMatchObject({ id: 'adb:PA7L10MGD1200456', serialNumber: 'PA7L10MGD1200456', vr: { authorized: false } });
+      expect(faultsOf(config, result.findings.devices).map((fault) => [fault.code, fault.deviceId])).toContainEqual(['VR_ADB_NOT_AUTHORIZED', 'adb:PA7L10MGD1200456']);
+      expect(server.requests).toContain('host:devices-l');
+      expect(server.requests).toContain('exec:dumpsys battery');
+      await vi.waitFor(() => expect(server.openConnections).toBe(0));
+    } finally {
+      await server.stop();
+    }
   });
 });
