@@ -4,6 +4,7 @@ import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { ConnectionEvent } from './faults/unstable-connection.js';
 import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
 import { looksLikeHeadsetCapture, readHeadsetCapture } from './vr/headset-capture.js';
+import { looksLikePastedWindows, readPastedWindows } from './platform/windows/pasted-windows.js';
 import { looksLikeLsusb, parseLsusbDump, type LsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
 import { classifyUsb } from './probes/usb-classify.js';
 import type { UsbIds } from './probes/usb-ids.js';
@@ -27,19 +28,34 @@ export interface Replay {
 export async function loadReplay(file: string, usbIds: UsbIds | null = null): Promise<Replay> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = decodePaste(await readFile(file));
   } catch (error) {
     throw new AvcareError('INVALID_ARGUMENT', `cannot read replay file ${file}: ${(error as Error).message}`, { file }, { cause: error });
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (looksLikePastedWindows(text)) return replayWindows(text, file);
   if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
   if (looksLikeHeadsetCapture(text)) return replayHeadset(text, file);
   if (looksLikeLsusb(text) || looksLikePastedLinux(text)) return replayPasted(text, usbIds);
   throw new AvcareError(
     'REPLAY_UNRECOGNISED',
-    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, or a kernel log with USB lines`,
+    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, a kernel log with USB lines, Windows' Get-PnpDevice or Win32_PnPEntity (JSON or table) or wmic, or a VR headset's ADB outputs`,
     { file },
   );
+}
+
+/** Windows PowerShell 5.1 writes `>` redirections as UTF-16 with a byte-order mark; everything else is UTF-8. */
+function decodePaste(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.toString('utf8');
+}
+
+/** A Windows PC's Plug and Play devices, as its user pasted them. */
+function replayWindows(text: string, file: string): Replay {
+  const pasted = readPastedWindows(text);
+  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like a Windows device listing but names no device with both an instance id and a class (send \`Get-PnpDevice | ConvertTo-Json\`)`, { file });
+  return { cycle: { at: new Date(), devices: pasted.devices, sources: [{ source: 'media', state: 'ok', durationMs: 0 }] }, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
 }
 
 function replayInventory(text: string, file: string): CycleSnapshot {

@@ -254,6 +254,22 @@ export const vrInfoSchema = z.object({
 });
 export type VrInfo = z.infer<typeof vrInfoSchema>;
 
+/**
+ * A device as Windows' Plug and Play manager lists it (Get-PnpDevice, Win32_PnPEntity): its setup
+ * class, instance id and the Device Manager's problem code (0: none; 22 disabled, 28 no driver,
+ * 10 cannot start, 43 stopped after reporting problems, ...).
+ */
+export const pnpInfoSchema = z.object({
+  class: z.string().max(64),
+  instanceId: z.string().max(512),
+  problemCode: z.number().int().min(0).max(1000).nullable(),
+  /** As Windows says it: OK, Error, Degraded, Unknown. */
+  status: z.string().max(32).optional(),
+  present: z.boolean().optional(),
+  service: z.string().max(64).optional(),
+});
+export type PnpInfo = z.infer<typeof pnpInfoSchema>;
+
 /** A probe failure tied to one device; raw carries the bytes that could not be understood (hex). */
 export const deviceErrorSchema = z.object({
   code: z.string(),
@@ -278,6 +294,7 @@ export const deviceSchema = z.object({
   pjlink: pjlinkInfoSchema.optional(),
   touch: touchInfoSchema.optional(),
   vr: vrInfoSchema.optional(),
+  pnp: pnpInfoSchema.optional(),
   error: deviceErrorSchema.optional(),
 });
 export type Device = z.infer<typeof deviceSchema>;

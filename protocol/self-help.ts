@@ -35,6 +35,18 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
     'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
   ],
+  WINDOWS_DEVICE_DISABLED: [
+    'Open Device Manager (right-click the Start button > Device Manager), find the device (a down arrow marks it), right-click it and choose Enable device.',
+    'If it is disabled again after a restart, a school policy or another program disables it: tell your service provider.',
+  ],
+  WINDOWS_DRIVER_MISSING: [
+    'Unplug the device and plug it into another USB port on the PC itself; Windows then looks for its driver again.',
+    'In Device Manager, right-click the device (a yellow mark) > Update driver > Search automatically; if the PC has no internet, your service provider installs the driver.',
+  ],
+  WINDOWS_DEVICE_NOT_STARTED: [
+    'Unplug the device, wait ten seconds and plug it in again, into a USB port on the PC itself rather than a hub or the front panel.',
+    'Restart the PC; if Device Manager still shows the yellow mark, the device or its driver needs an engineer (the code in the message tells them which).',
+  ],
   VR_ADB_NOT_AUTHORIZED: [
     'Put the headset on: a dialog "Allow USB debugging?" is waiting. Tick "Always allow from this computer" and press Allow (OK).',
     'No dialog? Unplug the headset\'s USB cable and plug it in again while wearing it; on Quest, Developer Mode must be on in the Meta Horizon app.',

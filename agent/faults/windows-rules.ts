@@ -1,0 +1,41 @@
+import type { FaultCondition } from './fault-condition.js';
+import { condition, deviceEvidence, type FaultRule } from './fault-rule-kit.js';
+
+/** What each Device Manager problem code means (Microsoft's "Device Manager error codes"), for the evidence. */
+const PROBLEM_MEANINGS: Readonly<Record<number, string>> = {
+  1: 'not configured correctly',
+  3: 'the driver is corrupted, or the system is low on memory',
+  10: 'the device cannot start',
+  12: 'not enough free resources',
+  14: 'needs the PC restarted',
+  18: 'its drivers need reinstalling',
+  19: 'its registry entry is damaged',
+  22: 'disabled',
+  24: 'not present, not working, or its drivers are missing',
+  28: 'its drivers are not installed',
+  29: 'disabled by the firmware',
+  31: 'Windows cannot load the drivers it needs',
+  32: 'its driver service is disabled',
+  37: 'its driver failed to initialise',
+  39: 'its driver is corrupted or missing',
+  43: 'stopped after it reported problems',
+  48: 'its driver is blocked',
+  52: 'its driver is not signed',
+};
+
+/** Codes that say the driver is missing or broken (reinstalling it is the cure), as against a device that would not start. */
+const DRIVER_CODES: ReadonlySet<number> = new Set([1, 3, 18, 24, 28, 31, 32, 37, 39, 48, 52]);
+
+/** Windows' own verdict on a device, from the Device Manager's problem code. */
+export const windowsDeviceProblems: FaultRule = (snapshot) => {
+  const faults: FaultCondition[] = [];
+  for (const device of snapshot.devices) {
+    const code = device.pnp?.problemCode;
+    if (code === undefined || code === null || code === 0 || code === 45) continue;
+    const evidence = { device: deviceEvidence(device), pnp: device.pnp, meaning: PROBLEM_MEANINGS[code] ?? 'see the Device Manager error codes' };
+    if (code === 22 || code === 29) faults.push(condition('WINDOWS_DEVICE_DISABLED', device, 'media', evidence, 'faults.WINDOWS_DEVICE_DISABLED', { device: device.name }));
+    else if (DRIVER_CODES.has(code)) faults.push(condition('WINDOWS_DRIVER_MISSING', device, 'media', evidence, 'faults.WINDOWS_DRIVER_MISSING', { device: device.name, code }));
+    else faults.push(condition('WINDOWS_DEVICE_NOT_STARTED', device, 'media', evidence, 'faults.WINDOWS_DEVICE_NOT_STARTED', { device: device.name, code }));
+  }
+  return faults;
+};

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../config.js';
+import { FaultMonitor } from '../../fault-monitor.js';
+import { loadReplay } from '../../replay.js';
+import { readPnpJson, readPnpList, readPnpTable } from './pnp-devices.js';
+
+const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/windows');
+
+async function replayed(file: string) {
+  const replay = await loadReplay(join(FIXTURES, file));
+  const faults = new FaultMonitor(parseAgentConfig({}), null).detect(replay.cycle);
+  return { replay, devices: replay.cycle.devices, faults: faults.map((fault) => [fault.code, fault.message]) };
+}
+
+describe('probe --replay of what Windows users paste about their devices', () => {
+  it("Get-PnpDevice's JSON: the disabled camera, the speakerphone Windows stopped, a working microphone; unplugged history and non-AV classes left out", async () => {
+    const { replay, devices, faults } = await replayed('get-pnpdevice-room203.json');
+    expect(devices.map((device) => [device.kind, device.name, device.status, device.pnp?.problemCode])).toEqual([
+      ['camera', 'HD Pro Webcam C920', 'faulty', 22],
+      ['microphone', '麦克风 (Realtek(R) Audio)', 'ok', 0],
+      ['speakerphone', 'Jabra SPEAK 510 USB', 'faulty', 43],
+    ]);
+    expect(devices[0]?.connection).toEqual({ type: 'os', path: 'USB\\VID_046D&PID_082D&MI_00\\7&2A4B3C1D&0&0000' });
+    expect(faults).toEqual([
+      ['WINDOWS_DEVICE_DISABLED', 'HD Pro Webcam C920 is disabled in Device Manager (code 22)'],
+      ['WINDOWS_DEVICE_NOT_STARTED', 'Windows could not start Jabra SPEAK 510 USB (Device Manager code 43)'],
+    ]);
+    expect(replay.conclusions).toEqual([{ tool: 'Get-PnpDevice / Win32_PnPEntity (JSON)', key: 'pnp', params: { count: 3, problems: 2 } }]);
+  });
+
+  it("Win32_PnPEntity's single object (ConvertTo-Json of one device): a camera without its driver", async () => {
+    const { devices, faults } = await replayed('win32-pnpentity-no-driver.json');
+    expect(devices.map((device) => [device.kind, device.name, device.pnp?.class])).toEqual([['camera', 'USB Video Device', 'Camera']]);
+    expect(faults).toEqual([['WINDOWS_DRIVER_MISSING', 'USB Video Device has no working driver in Windows (Device Manager code 28)']]);
+  });
+
+  it('the default table with its prompt around it, where only Status says a device is in error', async () => {
+    const { devices, faults } = await replayed('get-pnpdevice-table.txt');
+    expect(devices.map((device) => [device.kind, device.name, device.status])).toEqual([
+      ['camera', 'Integrated Camera', 'ok'],
+      ['camera', 'HD Pro Webcam C920', 'faulty'],
+      ['microphone', 'Microphone (HD Pro Webcam C920)', 'ok'],
+    ]);
+    // Without the problem code nothing more precise than "faulty" can be said: no guessed fault.
+    expect(faults).toEqual([]);
+  });
+
+  it("wmic's list as Windows writes it to a file (UTF-16 with a byte-order mark)", async () => {
+    const { devices, faults } = await replayed('wmic-list-utf16.txt');
+    expect(devices.map((device) => [device.kind, device.name, device.pnp?.problemCode])).toEqual([
+      ['camera', 'USB Camera', 10],
+      ['speaker', '扬声器 (Realtek(R) Audio)', 0],
+    ]);
+    expect(faults).toEqual([['WINDOWS_DEVICE_NOT_STARTED', 'Windows could not start USB Camera (Device Manager code 10)']]);
+  });
+
+  it('reads nothing, and throws nothing, from what is not a device listing', () => {
+    expect(readPnpJson({ hello: 'world' })).toBeNull();
+    expect(readPnpJson('not json')).toBeNull();
+    expect(readPnpTable('Status Class\n------ -----\nOK Camera')).toEqual([]);
+    expect(readPnpList('DeviceID=\nName=x')).toEqual([]);
+    expect(readPnpJson([{ InstanceId: 'USB\\X', Class: 'Camera', Problem: 'CM_PROB_FAILED_INSTALL' }])?.[0]?.problemCode).toBe(28);
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * What Windows users send to support about their devices, read for `probe --replay`: the PnP
+ * queries' JSON (Get-PnpDevice, Get-CimInstance Win32_PnPEntity), their tables, and wmic's table
+ * or list, with prose or a PowerShell prompt around them.
+ */
+import type { Device } from '../../../protocol/index.js';
+import type { PastedConclusion } from '../../pasted/pasted-linux.js';
+import { pnpDevices, readPnpJson, readPnpList, readPnpTable, type PnpEntity } from './pnp-devices.js';
+
+export interface PastedWindows {
+  devices: Device[];
+  conclusions: PastedConclusion[];
+}
+
+export function looksLikePastedWindows(text: string): boolean {
+  return /"(InstanceId|PNPDeviceID)"\s*:/.test(text) || (/"DeviceID"\s*:/.test(text) && /"PNPClass"\s*:/.test(text)) || /^\s*(Status\s+Class\s+FriendlyName\s+InstanceId|.*\bConfigManagerErrorCode\b.*\bDeviceID\b|.*\bDeviceID\b.*\bPNPClass\b)/m.test(text) || /^\s*(InstanceId|DeviceID)\s*(=|:)\s*\S*\\/m.test(text);
+}
+
+/** The JSON in the paste: from its first line that opens an array or object to the matching close. */
+function jsonIn(text: string): unknown {
+  const start = text.search(/^\s*[[{]/m);
+  if (start < 0) return undefined;
+  const body = text.slice(start).trim();
+  const close = body.startsWith('[') ? ']' : '}';
+  for (let end = body.lastIndexOf(close); end > 0; end = body.lastIndexOf(close, end - 1)) {
+    try {
+      return JSON.parse(body.slice(0, end + 1)) as unknown;
+    } catch {
+      // Prose after the JSON: try the previous closing bracket.
+    }
+  }
+  return undefined;
+}
+
+export function readPastedWindows(text: string): PastedWindows {
+  const fromJson = readPnpJson(jsonIn(text));
+  const reads: [string, PnpEntity[] | null][] = [
+    ['Get-PnpDevice / Win32_PnPEntity (JSON)', fromJson],
+    ['Get-PnpDevice / wmic (table)', fromJson ? null : readPnpTable(text)],
+    ['wmic /format:list / Format-List', fromJson ? null : readPnpList(text)],
+  ];
+  const [tool, entities] = reads.find(([, found]) => found && found.length > 0) ?? ['', null];
+  if (!entities) return { devices: [], conclusions: [] };
+  const devices = pnpDevices(entities);
+  const problems = devices.filter((device) => (device.pnp?.problemCode ?? 0) !== 0).length;
+  return { devices, conclusions: [{ tool, key: 'pnp', params: { count: devices.length, problems } }] };
+}
