@@ -54,8 +54,10 @@ function decodePaste(bytes: Buffer): string {
 /** A Windows PC's Plug and Play devices, as its user pasted them. */
 function replayWindows(text: string, file: string): Replay {
   const pasted = readPastedWindows(text);
-  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like a Windows device listing but names no device with both an instance id and a class (send \`Get-PnpDevice | ConvertTo-Json\`)`, { file });
-  return { cycle: { at: new Date(), devices: pasted.devices, sources: [{ source: 'media', state: 'ok', durationMs: 0 }] }, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
+  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like a Windows listing but names no device with both an instance id and a class, and no camera or microphone privacy value (send \`Get-PnpDevice | ConvertTo-Json\`, or \`reg query\` of the ConsentStore keys)`, { file });
+  const cycle: CycleSnapshot = { at: new Date(), devices: pasted.devices, sources: [{ source: 'media', state: 'ok', durationMs: 0 }] };
+  if (pasted.privacy) cycle.privacy = pasted.privacy;
+  return { cycle, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
 }
 
 function replayInventory(text: string, file: string): CycleSnapshot {

@@ -38,6 +38,8 @@ export const FAULT_CODES = {
   AV_SYNC_OUT_OF_TOLERANCE: { category: 'hardware', severity: 'general', title: 'Sound and picture out of sync' },
   TOUCH_NO_INPUT: { category: 'compatibility', severity: 'urgent', title: 'Touch panel on USB but no touch input' },
   DEVICE_UNSTABLE_CONNECTION: { category: 'hardware', severity: 'urgent', title: 'Device keeps disconnecting and coming back' },
+  CAMERA_BLOCKED_BY_PRIVACY: { category: 'operation', severity: 'urgent', title: "Windows' privacy settings block the camera" },
+  MICROPHONE_BLOCKED_BY_PRIVACY: { category: 'operation', severity: 'urgent', title: "Windows' privacy settings block the microphone" },
   WINDOWS_DEVICE_DISABLED: { category: 'operation', severity: 'urgent', title: 'Device disabled in Windows Device Manager' },
   WINDOWS_DRIVER_MISSING: { category: 'compatibility', severity: 'urgent', title: 'Windows has no working driver for the device' },
   WINDOWS_DEVICE_NOT_STARTED: { category: 'hardware', severity: 'urgent', title: 'Windows could not start the device' },

@@ -2,6 +2,7 @@ export * from './version.js';
 export * from './severity.js';
 export * from './device.js';
 export * from './system.js';
+export * from './media-privacy.js';
 export * from './source.js';
 export * from './fault-codes.js';
 export * from './ids.js';

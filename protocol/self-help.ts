@@ -35,6 +35,14 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
     'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
   ],
+  CAMERA_BLOCKED_BY_PRIVACY: [
+    'Open Settings > Privacy & security > Camera (Windows 10: Settings > Privacy > Camera) and turn on "Camera access", "Let apps access your camera" and "Let desktop apps access your camera".',
+    'If the switches are greyed out, a school policy sets them: ask your service provider or the school\'s IT administrator to allow the camera.',
+  ],
+  MICROPHONE_BLOCKED_BY_PRIVACY: [
+    'Open Settings > Privacy & security > Microphone (Windows 10: Settings > Privacy > Microphone) and turn on "Microphone access", "Let apps access your microphone" and "Let desktop apps access your microphone".',
+    'If the switches are greyed out, a school policy sets them: ask your service provider or the school\'s IT administrator to allow the microphone.',
+  ],
   WINDOWS_DEVICE_DISABLED: [
     'Open Device Manager (right-click the Start button > Device Manager), find the device (a down arrow marks it), right-click it and choose Enable device.',
     'If it is disabled again after a restart, a school policy or another program disables it: tell your service provider.',

@@ -1,4 +1,4 @@
-import type { Device, FaultCode, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
+import type { Device, FaultCode, MediaPrivacy, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
 import type { FaultMessageKey, ParamValue } from '../i18n/i18n.js';
 import type { MeasureTest } from '../../protocol/measure-signal.js';
 
@@ -33,6 +33,8 @@ export interface CycleSnapshot {
   devices: Device[];
   sources: SourceStatus[];
   system?: SystemSnapshot;
+  /** Windows' camera and microphone privacy switches, where the PC (or a paste) tells them. */
+  privacy?: MediaPrivacy;
 }
 
 export function sourcesReadable(sources: readonly SourceStatus[]): Set<ProbeSource> {

@@ -1,3 +1,4 @@
+import { blockingScope } from '../platform/windows/privacy-settings.js';
 import type { FaultCondition } from './fault-condition.js';
 import { condition, deviceEvidence, type FaultRule } from './fault-rule-kit.js';
 
@@ -37,5 +38,21 @@ export const windowsDeviceProblems: FaultRule = (snapshot) => {
     else if (DRIVER_CODES.has(code)) faults.push(condition('WINDOWS_DRIVER_MISSING', device, 'media', evidence, 'faults.WINDOWS_DRIVER_MISSING', { device: device.name, code }));
     else faults.push(condition('WINDOWS_DEVICE_NOT_STARTED', device, 'media', evidence, 'faults.WINDOWS_DEVICE_NOT_STARTED', { device: device.name, code }));
   }
+  return faults;
+};
+
+/**
+ * Windows' privacy switches that keep every program from the camera or the microphone: the device
+ * works, Device Manager is happy, and the class's meeting app still sees nothing. The broadest
+ * switch that says deny is the one to change.
+ */
+export const windowsPrivacyBlocks: FaultRule = (snapshot) => {
+  const privacy = snapshot.privacy;
+  if (!privacy) return [];
+  const faults: FaultCondition[] = [];
+  const camera = blockingScope(privacy.camera);
+  if (camera) faults.push(condition('CAMERA_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.camera, blockedBy: camera }, `faults.CAMERA_BLOCKED_BY_PRIVACY.${camera}`));
+  const microphone = blockingScope(privacy.microphone);
+  if (microphone) faults.push(condition('MICROPHONE_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.microphone, blockedBy: microphone }, `faults.MICROPHONE_BLOCKED_BY_PRIVACY.${microphone}`));
   return faults;
 };

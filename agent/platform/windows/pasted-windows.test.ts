@@ -4,6 +4,7 @@ import { parseAgentConfig } from '../../config.js';
 import { FaultMonitor } from '../../fault-monitor.js';
 import { loadReplay } from '../../replay.js';
 import { readPnpJson, readPnpList, readPnpTable } from './pnp-devices.js';
+import { readPrivacySettings } from './privacy-settings.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/windows');
 
@@ -62,4 +63,27 @@ describe('probe --replay of what Windows users paste about their devices', () =>
     expect(readPnpList('DeviceID=\nName=x')).toEqual([]);
     expect(readPnpJson([{ InstanceId: 'USB\\X', Class: 'Camera', Problem: 'CM_PROB_FAILED_INSTALL' }])?.[0]?.problemCode).toBe(28);
   });
+
+  it('reg query of the privacy keys: desktop apps may not use the camera, whatever Device Manager says', async () => {
+    const { replay, faults } = await replayed('reg-query-camera-desktop-apps-denied.txt');
+    expect(replay.cycle.privacy?.camera).toEqual({ policy: null, device: 'allow', apps: 'allow', desktopApps: 'deny' });
+    expect(faults).toEqual([['CAMERA_BLOCKED_BY_PRIVACY', "Windows' privacy settings do not let desktop apps (meeting and teaching programs) use the camera"]]);
+    expect(replay.conclusions).toEqual([{ tool: 'reg query / Get-ItemProperty (ConsentStore)', key: 'privacy', params: { camera: 'blocked (desktopApps)', microphone: 'allowed' } }]);
+  });
+
+  it("Get-ItemProperty's lists and the group policy that forces deny, the broadest switch named first", () => {
+    const pasted = [
+      'PS C:\\> Get-ItemProperty HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\AppPrivacy',
+      '',
+      'LetAppsAccessMicrophone : 2',
+      'PSPath                  : Microsoft.PowerShell.Core\\Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\AppPrivacy',
+      '',
+      'Value        : Deny',
+      'PSPath       : Microsoft.PowerShell.Core\\Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\CapabilityAccessManager\\ConsentStore\\microphone',
+    ].join('\n');
+    // Get-ItemProperty prints Value before PSPath: the block is read whole.
+    expect(readPrivacySettings(pasted)?.microphone).toEqual({ policy: 'deny', device: 'deny', apps: null, desktopApps: null });
+    expect(readPrivacySettings('nothing of the kind')).toBeNull();
+  });
 });
+

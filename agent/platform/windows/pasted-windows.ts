@@ -3,17 +3,19 @@
  * queries' JSON (Get-PnpDevice, Get-CimInstance Win32_PnPEntity), their tables, and wmic's table
  * or list, with prose or a PowerShell prompt around them.
  */
-import type { Device } from '../../../protocol/index.js';
+import type { Device, MediaPrivacy } from '../../../protocol/index.js';
 import type { PastedConclusion } from '../../pasted/pasted-linux.js';
 import { pnpDevices, readPnpJson, readPnpList, readPnpTable, type PnpEntity } from './pnp-devices.js';
+import { blockingScope, readPrivacySettings } from './privacy-settings.js';
 
 export interface PastedWindows {
   devices: Device[];
   conclusions: PastedConclusion[];
+  privacy?: MediaPrivacy;
 }
 
 export function looksLikePastedWindows(text: string): boolean {
-  return /"(InstanceId|PNPDeviceID)"\s*:/.test(text) || (/"DeviceID"\s*:/.test(text) && /"PNPClass"\s*:/.test(text)) || /^\s*(Status\s+Class\s+FriendlyName\s+InstanceId|.*\bConfigManagerErrorCode\b.*\bDeviceID\b|.*\bDeviceID\b.*\bPNPClass\b)/m.test(text) || /^\s*(InstanceId|DeviceID)\s*(=|:)\s*\S*\\/m.test(text);
+  return /\\ConsentStore\\(webcam|microphone)\b|LetAppsAccess(Camera|Microphone)/i.test(text) || /"(InstanceId|PNPDeviceID)"\s*:/.test(text) || (/"DeviceID"\s*:/.test(text) && /"PNPClass"\s*:/.test(text)) || /^\s*(Status\s+Class\s+FriendlyName\s+InstanceId|.*\bConfigManagerErrorCode\b.*\bDeviceID\b|.*\bDeviceID\b.*\bPNPClass\b)/m.test(text) || /^\s*(InstanceId|DeviceID)\s*(=|:)\s*\S*\\/m.test(text);
 }
 
 /** The JSON in the paste: from its first line that opens an array or object to the matching close. */
@@ -40,8 +42,21 @@ export function readPastedWindows(text: string): PastedWindows {
     ['wmic /format:list / Format-List', fromJson ? null : readPnpList(text)],
   ];
   const [tool, entities] = reads.find(([, found]) => found && found.length > 0) ?? ['', null];
-  if (!entities) return { devices: [], conclusions: [] };
-  const devices = pnpDevices(entities);
-  const problems = devices.filter((device) => (device.pnp?.problemCode ?? 0) !== 0).length;
-  return { devices, conclusions: [{ tool, key: 'pnp', params: { count: devices.length, problems } }] };
+  const pasted: PastedWindows = { devices: [], conclusions: [] };
+  if (entities) {
+    pasted.devices = pnpDevices(entities);
+    const problems = pasted.devices.filter((device) => (device.pnp?.problemCode ?? 0) !== 0).length;
+    pasted.conclusions.push({ tool, key: 'pnp', params: { count: pasted.devices.length, problems } });
+  }
+  const privacy = readPrivacySettings(text);
+  if (privacy) {
+    pasted.privacy = privacy;
+    const said = (settings: MediaPrivacy['camera']): string => {
+      const blocked = blockingScope(settings);
+      if (blocked) return `blocked (${blocked})`;
+      return Object.values(settings).some((value) => value === 'allow') ? 'allowed' : 'not shown';
+    };
+    pasted.conclusions.push({ tool: 'reg query / Get-ItemProperty (ConsentStore)', key: 'privacy', params: { camera: said(privacy.camera), microphone: said(privacy.microphone) } });
+  }
+  return pasted;
 }
