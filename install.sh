@@ -704,6 +704,8 @@ DeviceAllow=char-ttyACM rw
 DeviceAllow=char-ttyS rw
 DeviceAllow=char-video4linux rw
 DeviceAllow=char-alsa rw
+# Touch panels' input devices, read only: the agent counts touches, never their positions.
+DeviceAllow=char-input r
 
 [Install]
 WantedBy=multi-user.target
