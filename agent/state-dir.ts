@@ -3,17 +3,20 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { localStackRunning, readLocalStack, type LocalStack } from '../protocol/local-stack.js';
 import type { AgentConfig } from './config.js';
+import { currentPlatform, type AgentPlatform } from './platform/platform.js';
 
 /**
- * Where the agent keeps what it learns. systemd's StateDirectory= sets STATE_DIRECTORY for the
- * service; root without systemd uses /var/lib/avcare; anyone else their XDG state folder.
+ * Where the agent keeps what it learns. The service's definition sets STATE_DIRECTORY (systemd's
+ * StateDirectory=, and the Windows and launchd definitions alike); root without it uses the
+ * platform's service directory (/var/lib/avcare on Linux); anyone else their own (XDG state folder,
+ * %LOCALAPPDATA%, ~/Library/Application Support).
  */
-export function resolveStateDir(config: Pick<AgentConfig, 'stateDir'>, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
+export function resolveStateDir(config: Pick<AgentConfig, 'stateDir'>, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1, platform: AgentPlatform = currentPlatform()): string {
   if (config.stateDir) return config.stateDir;
-  const fromSystemd = env.STATE_DIRECTORY?.split(':')[0];
-  if (fromSystemd) return fromSystemd;
-  if (uid === 0) return '/var/lib/avcare';
-  return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'avcare');
+  const fromService = env.STATE_DIRECTORY?.split(platform.id === 'windows' ? ';' : ':')[0];
+  if (fromService) return fromService;
+  if (uid === 0) return platform.serviceStateDir;
+  return platform.userStateDir(env, homedir());
 }
 
 /** Where the agent's state was found, and everywhere that was looked at, to say so when nothing is there. */

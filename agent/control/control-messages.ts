@@ -3,15 +3,15 @@
  * the daemon's own MQTT connection (the broker accepts one connection per agent) and reads its
  * progress and outcome. Newline-delimited JSON, each line parsed against these schemas.
  */
-import { join } from 'node:path';
-import { CONTROL_SOCKET } from './control-socket.js';
 import { z } from 'zod';
+import { currentPlatform } from '../platform/platform.js';
 import { measureTestSchema } from '../../protocol/measure-signal.js';
 import { testResultSchema, usageSchema } from '../../protocol/measure-result.js';
 import { progressSchema } from '../measure/test-ipc.js';
 
+/** A Unix socket in the state directory, or a named pipe on Windows. */
 export function controlSocketPath(stateDir: string): string {
-  return join(stateDir, CONTROL_SOCKET);
+  return currentPlatform().controlEndpoint(stateDir);
 }
 
 export const consentOperationSchema = z.enum(['list', 'approve', 'deny', 'revoke', 'log']);

@@ -4,15 +4,13 @@
  * directory's, so only who may read the agent's state may ask.
  */
 import { chmodSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AvcareError, isAvcareError } from '../../protocol/errors.js';
 import type { Logger } from '../../protocol/log.js';
 import type { MeasureService } from '../measure/measure-service.js';
 import { consentOperation } from '../session/consent-operation.js';
 import type { SessionService } from '../session/session-service.js';
-import { CONTROL_SOCKET } from './control-socket.js';
-import type { ControlReply } from './control-messages.js';
+import { controlSocketPath, type ControlReply } from './control-messages.js';
 import { peerUser, type PeerUser } from './peer-credentials.js';
 
 const MAX_REQUEST_BYTES = 4096;
@@ -24,11 +22,13 @@ export interface ControlHandlers {
 }
 
 export async function startControlServer(options: { stateDir: string; log: Logger } & ControlHandlers): Promise<{ close(): Promise<void> }> {
-  const path = join(options.stateDir, CONTROL_SOCKET);
+  const path = controlSocketPath(options.stateDir);
+  // A named pipe leaves no file behind and takes no file mode: only a Unix socket is cleaned up and restricted here.
+  const isFile = !path.startsWith('\\\\.\\pipe\\');
   const log = options.log.child({ module: 'control' });
   // A socket left by a daemon that was killed: nobody listens on it any more.
   try {
-    unlinkSync(path);
+    if (isFile) unlinkSync(path);
   } catch {
     // Not there: the usual case.
   }
@@ -40,13 +40,13 @@ export async function startControlServer(options: { stateDir: string; log: Logge
       resolve();
     });
   });
-  chmodSync(path, 0o660);
+  if (isFile) chmodSync(path, 0o660);
   return {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         try {
-          unlinkSync(path);
+          if (isFile) unlinkSync(path);
         } catch {
           // Already removed.
         }

@@ -1,2 +1,0 @@
-/** The running agent's control socket, in its state directory. */
-export const CONTROL_SOCKET = 'agent.sock';

@@ -1,0 +1,66 @@
+import { posix } from 'node:path';
+import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
+import { xmlText } from '../service-xml.js';
+
+const SERVICE_STATE_DIR = '/Library/Application Support/avcare';
+const LABEL = 'cn.avcare.agent';
+
+/**
+ * The launchd daemon: started at boot (RunAtLoad), started again when it exits in failure
+ * (KeepAlive SuccessfulExit false, at most every 5 s), as the `_avcare` user the installer makes,
+ * with its output in /Library/Logs/avcare.
+ */
+function launchdPlist(options: ServiceOptions): string {
+  const string = (value: string): string => `<string>${xmlText(value)}</string>`;
+  const args = [options.nodePath, ...options.nodeFlags, options.agentEntry, 'run'].map((arg) => `\t\t${string(arg)}`).join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<!-- Installed by avcare install-macos.sh: rewritten on upgrade, removed when it uninstalls (XML comments cannot hold a double hyphen). -->
+<plist version="1.0">
+<dict>
+\t<key>Label</key>
+\t${string(LABEL)}
+\t<key>ProgramArguments</key>
+\t<array>
+${args}
+\t</array>
+\t<key>EnvironmentVariables</key>
+\t<dict>
+\t\t<key>AVCARE_CONFIG</key>
+\t\t${string(macosPlatform.serviceConfigFile)}
+\t\t<key>STATE_DIRECTORY</key>
+\t\t${string(SERVICE_STATE_DIR)}
+\t\t<key>NODE_ENV</key>
+\t\t${string('production')}
+\t</dict>
+\t<key>UserName</key>
+\t${string('_avcare')}
+\t<key>RunAtLoad</key>
+\t<true/>
+\t<key>KeepAlive</key>
+\t<dict>
+\t\t<key>SuccessfulExit</key>
+\t\t<false/>
+\t</dict>
+\t<key>ThrottleInterval</key>
+\t<integer>5</integer>
+\t<key>ProcessType</key>
+\t${string('Background')}
+\t<key>StandardOutPath</key>
+\t${string('/Library/Logs/avcare/agent.log')}
+\t<key>StandardErrorPath</key>
+\t${string('/Library/Logs/avcare/agent.log')}
+</dict>
+</plist>
+`;
+}
+
+/** macOS 13+: a launchd daemon, its state under /Library/Application Support/avcare. */
+export const macosPlatform: AgentPlatform = {
+  id: 'macos',
+  serviceStateDir: SERVICE_STATE_DIR,
+  serviceConfigFile: posix.join(SERVICE_STATE_DIR, 'agent.json'),
+  userStateDir: (_env, home) => posix.join(home, 'Library', 'Application Support', 'avcare'),
+  controlEndpoint: (stateDir) => posix.join(stateDir, 'agent.sock'),
+  serviceDefinition: (options) => ({ path: `/Library/LaunchDaemons/${LABEL}.plist`, text: launchdPlist(options) }),
+};
