@@ -1,6 +1,6 @@
 import type { ProbeSource } from '../protocol/index.js';
 import { createAdbProbe } from './probes/adb-probe.js';
-import { createMediaProbe } from './probes/media-probe.js';
+import { currentPlatform } from './platform/platform.js';
 import { createPjlinkProbe } from './probes/pjlink-probe.js';
 import type { Probe } from './probes/probe.js';
 import { createSerialProbe } from './probes/serial-probe.js';
@@ -12,7 +12,8 @@ const FACTORIES: Record<ProbeSource, () => Probe> = {
   system: () => createSystemProbe(),
   // usb.ids is opened by the probe, on a PC that has a USB bus.
   usb: () => createUsbProbe(),
-  media: () => createMediaProbe(),
+  // What the OS knows of its media devices differs by platform: sysfs and ALSA, or Plug and Play.
+  media: () => currentPlatform().createMediaProbe(),
   serial: () => createSerialProbe(),
   pjlink: () => createPjlinkProbe(),
   'visca-ip': () => createViscaIpProbe(),

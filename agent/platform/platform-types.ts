@@ -1,4 +1,5 @@
 /** The platform interface's types, below the platform sides that implement them. */
+import type { Probe } from '../probes/probe.js';
 export type PlatformId = 'linux' | 'windows' | 'macos';
 
 /** How the installed service starts the agent. */
@@ -28,4 +29,6 @@ export interface AgentPlatform {
   controlEndpoint(stateDir: string): string;
   /** The definition that makes the agent a service starting at boot and restarting on failure; null where install.sh writes it (Linux's systemd unit). */
   serviceDefinition(options: ServiceOptions): ServiceDefinition | null;
+  /** The media source: sysfs and ALSA on Linux, Plug and Play and the privacy switches on Windows. */
+  createMediaProbe(): Probe;
 }

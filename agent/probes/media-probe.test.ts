@@ -14,6 +14,7 @@ import {
   type MediaTree,
 } from '../../test/fixtures/media/build-tree.js';
 import { attachMediaToUsb, unmatchedMedia } from './media-match.js';
+import { platformFor } from '../platform/platform.js';
 import { createMediaProbe } from './media-probe.js';
 import { runInstalledCommand } from './run-command.js';
 import { runProbe, type ProbeContext } from './probe.js';
@@ -55,9 +56,10 @@ describe('createMediaProbe on this PC', () => {
 });
 
 describe('createMediaProbe', () => {
-  it('reports unavailable with the platform on a PC that is not Linux', async () => {
-    const findings = await createMediaProbe({ platform: 'win32' }).run(context, signal);
-    expect(findings).toEqual({ state: 'unavailable', reason: 'media nodes are read from Linux sysfs and procfs; this PC runs win32', reasonKey: 'sourceReason.mediaNotLinux', reasonParams: { platform: 'win32' }, devices: [] });
+  it('is the media source of Linux only: Windows reads Plug and Play, macOS says it does not read media devices yet', async () => {
+    expect(platformFor('linux').createMediaProbe().id).toBe('media');
+    const mac = await platformFor('darwin').createMediaProbe().run(context, signal);
+    expect(mac).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.mediaNotYetMacos', devices: [] });
   });
 
   it('reports unavailable with both paths when a tree has neither video4linux nor ALSA', async () => {

@@ -11,8 +11,6 @@ export interface MediaProbeOptions {
   procRoot?: string;
   devRoot?: string;
   runCommand?: RunCommand;
-  /** Injectable so the non-Linux answer can be tested on Linux. */
-  platform?: NodeJS.Platform;
 }
 
 /**
@@ -25,14 +23,10 @@ export function createMediaProbe(options: MediaProbeOptions = {}): Probe {
   const procRoot = options.procRoot ?? '/proc';
   const devRoot = options.devRoot ?? '/dev';
   const runCommand = options.runCommand ?? runInstalledCommand;
-  const platform = options.platform ?? process.platform;
 
   return {
     id: 'media',
     async run(_context, signal): Promise<ProbeFindings> {
-      if (platform !== 'linux') {
-        return { state: 'unavailable', reason: `media nodes are read from Linux sysfs and procfs; this PC runs ${platform}`, reasonKey: 'sourceReason.mediaNotLinux', reasonParams: { platform }, devices: [] };
-      }
       const video4linuxDir = join(sysRoot, 'class', 'video4linux');
       const asoundDir = join(procRoot, 'asound');
       const hidDir = join(sysRoot, 'bus', 'hid', 'devices');

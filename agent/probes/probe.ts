@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
-import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, systemSnapshotSchema, touchInfoSchema, type ErrorCode } from '../../protocol/index.js';
+import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, mediaPrivacySchema, systemSnapshotSchema, touchInfoSchema, type ErrorCode, type MediaPrivacy } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
 import type { TouchNode } from '../touch/touch-nodes.js';
@@ -23,6 +23,8 @@ export interface ProbeFindings {
   media?: MediaInfo;
   /** The USB HID devices the OS knows, matched to USB devices after the cycle (touch panels). */
   touch?: TouchNode[];
+  /** Windows' camera and microphone privacy switches (the Windows media source). */
+  privacy?: MediaPrivacy;
 }
 
 export interface Probe {
@@ -47,6 +49,7 @@ export const probeFindingsSchema = z.object({
     .array(z.object({ vendorId: z.number().int().min(0).max(0xffff), productId: z.number().int().min(0).max(0xffff), usbPort: z.string().max(64).optional(), name: z.string().max(256), touch: touchInfoSchema }))
     .max(64)
     .optional(),
+  privacy: mediaPrivacySchema.optional(),
 });
 
 export interface ProbeResult {

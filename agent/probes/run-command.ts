@@ -14,18 +14,23 @@ const COMMAND_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /**
  * Runs a tool without a shell. LC_ALL=C because v4l-utils and alsa-utils ship translations and a
- * classroom PC set to zh_CN would otherwise print labels the parsers do not know.
+ * classroom PC set to zh_CN would otherwise print labels the parsers do not know. A slower tool
+ * (PowerShell starts in a second or two) gets its own runner with a longer timeout.
  */
-export const runInstalledCommand: RunCommand = (file, args, signal) =>
-  new Promise((resolve) => {
-    execFile(
-      file,
-      [...args],
-      { signal, timeout: COMMAND_TIMEOUT_MS, maxBuffer: COMMAND_MAX_OUTPUT_BYTES, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
-      (error, stdout) => {
-        if (error === null) resolve({ status: 'ok', stdout });
-        else if (error.code === 'ENOENT') resolve({ status: 'not-installed' });
-        else resolve({ status: 'failed', reason: error.message });
-      },
-    );
-  });
+export function commandRunner(timeoutMs = COMMAND_TIMEOUT_MS): RunCommand {
+  return (file, args, signal) =>
+    new Promise((resolve) => {
+      execFile(
+        file,
+        [...args],
+        { signal, timeout: timeoutMs, maxBuffer: COMMAND_MAX_OUTPUT_BYTES, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
+        (error, stdout) => {
+          if (error === null) resolve({ status: 'ok', stdout });
+          else if (error.code === 'ENOENT') resolve({ status: 'not-installed' });
+          else resolve({ status: 'failed', reason: error.message });
+        },
+      );
+    });
+}
+
+export const runInstalledCommand: RunCommand = commandRunner();

@@ -107,7 +107,7 @@ afterEach(() => {
 async function cycleWith(tree: string) {
   roots.push(tree);
   const usb: Probe = { id: 'usb', run: () => Promise.resolve({ state: 'ok', devices: [frame(0x222a, 0x0001, 'ILITEK-TP')] }) };
-  const media = createMediaProbe({ sysRoot: join(tree, 'sys'), procRoot: join(tree, 'proc'), platform: 'linux' });
+  const media = createMediaProbe({ sysRoot: join(tree, 'sys'), procRoot: join(tree, 'proc') });
   const config = parseAgentConfig({});
   const cycle = await runProbeCycle([usb, media], { config, log: silentLogger });
   return { cycle, faults: new FaultMonitor(config, null).detect(cycle) };

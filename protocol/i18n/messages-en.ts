@@ -32,6 +32,8 @@ export const en = {
   },
   sourceReason: {
     noUsbBus: 'no USB bus: {{path}} is absent, so this PC (or the container the agent runs in) exposes no USB devices',
+    mediaNotYetMacos: 'media devices are not yet read on macOS (system_profiler); USB, serial, PJLink and VISCA are',
+    noPowerShell: 'Windows PowerShell (powershell.exe) is not on this PC, so its devices cannot be listed',
     noHeadsets: 'no VR headset on USB and none configured (vrHeadsets)',
     noMedia: 'no video4linux and no ALSA: this PC exposes no media devices ({{video}} and {{audio}} are absent)',
     mediaNotLinux: 'media nodes are read from Linux sysfs and procfs; this PC runs {{platform}}',

@@ -32,6 +32,8 @@ export const zhCN: CatalogShape<typeof en> = {
   },
   sourceReason: {
     noUsbBus: '没有 USB 总线：{{path}} 不存在，这台电脑（或代理所在的容器）看不到任何 USB 设备',
+    mediaNotYetMacos: 'macOS 上暂不读取音视频设备（system_profiler）；USB、串口、PJLink 和 VISCA 可以读取',
+    noPowerShell: '这台电脑上没有 Windows PowerShell（powershell.exe），无法列出设备',
     noHeadsets: 'USB 上没有 VR 头显，配置中也没有（vrHeadsets）',
     noMedia: '没有 video4linux 和 ALSA：这台电脑没有可用的音视频设备（{{video}} 和 {{audio}} 都不存在）',
     mediaNotLinux: '音视频设备通过 Linux 的 sysfs 和 procfs 读取；这台电脑运行的是 {{platform}}',

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createMediaProbe } from '../../probes/media-probe.js';
 import type { AgentPlatform } from '../platform-types.js';
 
 /** Debian, Ubuntu, UOS, Kylin: systemd's StateDirectory and /etc, the XDG state folder for a user. */
@@ -10,4 +11,5 @@ export const linuxPlatform: AgentPlatform = {
   controlEndpoint: (stateDir) => join(stateDir, 'agent.sock'),
   // install.sh writes the systemd unit, with its sandboxing; it is checked by test/install-dry-run.test.ts.
   serviceDefinition: () => null,
+  createMediaProbe: () => createMediaProbe(),
 };

@@ -15,7 +15,8 @@ function empty(): MediaPrivacy {
 
 /** Which switch a ConsentStore key is: device-wide, the user's apps, or desktop apps; null for one app's own subkey. */
 function scopeOf(keyPath: string): { capability: 'camera' | 'microphone'; scope: PrivacyScope } | null {
-  const match = /^(HKEY_LOCAL_MACHINE|HKLM|HKEY_CURRENT_USER|HKCU)\\.*\\ConsentStore\\(webcam|microphone)(\\NonPackaged)?$/i.exec(keyPath.trim());
+  // HKEY_USERS\\<SID> is a person's HKCU, as a service (another account) sees it.
+  const match = /^(HKEY_LOCAL_MACHINE|HKLM|HKEY_CURRENT_USER|HKCU|HKEY_USERS\\S-1-5-21-[\d-]+|HKU\\S-1-5-21-[\d-]+)\\.*\\ConsentStore\\(webcam|microphone)(\\NonPackaged)?$/i.exec(keyPath.trim());
   if (!match) return null;
   const capability = CAPABILITIES[(match[2] ?? '').toLowerCase() as keyof typeof CAPABILITIES];
   const machine = /^(HKEY_LOCAL_MACHINE|HKLM)$/i.test(match[1] ?? '');
@@ -45,7 +46,8 @@ export function readPrivacySettings(text: string): MediaPrivacy | null {
         const where = scopeOf(key);
         const setting = allowOrDeny(value[2] ?? '');
         if (!where || !setting) continue;
-        privacy[where.capability][where.scope] = setting;
+        // Several people signed in: one who is denied is a class that cannot use it.
+        if (privacy[where.capability][where.scope] !== 'deny') privacy[where.capability][where.scope] = setting;
         found = true;
       } else {
         // 0 user in control, 1 force allow, 2 force deny (Microsoft's AppPrivacy policy).

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { win32 } from 'node:path';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
+import { createWindowsMediaProbe } from './windows-media-probe.js';
 
 const programData = process.env.ProgramData ?? 'C:\\ProgramData';
 const programFiles = process.env.ProgramFiles ?? 'C:\\Program Files';
@@ -54,4 +55,5 @@ export const windowsPlatform: AgentPlatform = {
   // Pipe names are global to the PC: the service's is fixed, a person's own agent gets one from its state directory.
   controlEndpoint: (stateDir) => (stateDir === SERVICE_STATE_DIR ? '\\\\.\\pipe\\avcare-agent' : `\\\\.\\pipe\\avcare-agent-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`),
   serviceDefinition: (options) => ({ path: win32.join(programFiles, 'avcare', 'avcare-agent.xml'), text: winswXml(options) }),
+  createMediaProbe: () => createWindowsMediaProbe(),
 };

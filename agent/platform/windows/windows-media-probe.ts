@@ -1,0 +1,70 @@
+/**
+ * The media source on Windows: the camera, image, audio endpoint and media devices from Plug and
+ * Play (PowerShell's Get-PnpDevice as JSON), and the camera and microphone privacy switches from
+ * the registry (reg.exe), read by the same code that reads what a Windows user pastes.
+ */
+import { AvcareError, type MediaPrivacy } from '../../../protocol/index.js';
+import type { Probe, ProbeFindings } from '../../probes/probe.js';
+import { commandRunner, type RunCommand } from '../../probes/run-command.js';
+import { pnpDevices, readPnpJson } from './pnp-devices.js';
+import { readPrivacySettings } from './privacy-settings.js';
+
+/**
+ * UTF-8 out, whatever the console's code page (GBK on a Chinese Windows would garble device
+ * names); only present devices of the AV classes; the problem code as a number (PowerShell 5.1).
+ */
+export const PNP_QUERY =
+  "[Console]::OutputEncoding = [Text.Encoding]::UTF8; Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA -ErrorAction SilentlyContinue | Select-Object Status,Class,FriendlyName,InstanceId,Problem,Present,Service,Manufacturer | ConvertTo-Json -Compress";
+
+const CONSENT_STORE = 'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\CapabilityAccessManager\\ConsentStore';
+const APP_PRIVACY_POLICY = 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\AppPrivacy';
+
+export interface WindowsMediaProbeOptions {
+  runCommand?: RunCommand;
+}
+
+export function createWindowsMediaProbe(options: WindowsMediaProbeOptions = {}): Probe {
+  // PowerShell takes a second or two to start, Get-PnpDevice a few more on a busy PC.
+  const run = options.runCommand ?? commandRunner(8000);
+  return {
+    id: 'media',
+    async run(_context, signal): Promise<ProbeFindings> {
+      const pnp = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', PNP_QUERY], signal);
+      if (pnp.status === 'not-installed') {
+        return { state: 'unavailable', reason: 'Windows PowerShell (powershell.exe) is not on this PC, so its devices cannot be listed', reasonKey: 'sourceReason.noPowerShell', devices: [] };
+      }
+      if (pnp.status === 'failed') throw new AvcareError('PROBE_FAILED', `Get-PnpDevice failed: ${pnp.reason}`);
+      let json: unknown = [];
+      try {
+        // No device of these classes prints nothing at all.
+        json = pnp.stdout.trim() === '' ? [] : JSON.parse(pnp.stdout.replace(/^\uFEFF/, ''));
+      } catch (error) {
+        throw new AvcareError('PROBE_FAILED', `Get-PnpDevice printed something that is not JSON: ${(error as Error).message}`, { output: pnp.stdout.slice(0, 200) });
+      }
+      const findings: ProbeFindings = { state: 'ok', devices: pnpDevices(readPnpJson(json) ?? []) };
+      const privacy = await readPrivacy(run, signal);
+      if (privacy) findings.privacy = privacy;
+      return findings;
+    },
+  };
+}
+
+/**
+ * The switches for the PC (HKLM), its policy, and each signed-in person: the service runs as its
+ * own account, so the teachers' settings are under HKEY_USERS by their SID, not HKCU.
+ */
+async function readPrivacy(run: RunCommand, signal: AbortSignal): Promise<MediaPrivacy | null> {
+  const query = async (...args: string[]): Promise<string> => {
+    const output = await run('reg.exe', ['query', ...args], signal);
+    // A key that does not exist is reg's exit code 1: nothing set there, which is an answer.
+    return output.status === 'ok' ? output.stdout : '';
+  };
+  const users = [...(await query('HKU')).matchAll(/^HKEY_USERS\\(S-1-5-21-[\d-]+)\s*$/gm)].map((match) => match[1] ?? '');
+  const outputs = await Promise.all([
+    query(`HKLM\\${CONSENT_STORE}\\webcam`),
+    query(`HKLM\\${CONSENT_STORE}\\microphone`),
+    query(APP_PRIVACY_POLICY),
+    ...users.flatMap((sid) => [query(`HKU\\${sid}\\${CONSENT_STORE}\\webcam`, '/s'), query(`HKU\\${sid}\\${CONSENT_STORE}\\microphone`, '/s')]),
+  ]);
+  return readPrivacySettings(outputs.join('\r\n\r\n'));
+}
