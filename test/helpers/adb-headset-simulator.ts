@@ -6,8 +6,9 @@
  */
 import { createPublicKey, publicDecrypt, randomBytes, constants, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { LoopbackPeer } from './loopback-peer.js';
 
 /** A Quest 3 on a school's cart, as a support engineer captured it (provenance in test/fixtures/vr/README.md). */
 export const QUEST3_CAPTURE = join(import.meta.dirname, '../fixtures/vr/quest3-cart-a3.capture.txt');
@@ -62,38 +63,19 @@ export interface SimulatedHeadsetOptions {
   banner?: string;
 }
 
-export class SimulatedHeadset {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+export class SimulatedHeadset extends LoopbackPeer {
   /** Public keys it has accepted ("always allow from this computer"). */
   readonly accepted: KeyObject[] = [];
   /** Keys offered and left waiting in the dialog. */
   readonly asked: string[] = [];
   readonly commands: string[] = [];
 
-  constructor(private readonly options: SimulatedHeadsetOptions) {}
-
-  /** Connections the host has left open: a probe that forgets to close its sockets leaks one per headset per cycle. */
-  get openConnections(): number {
-    return this.sockets.size;
+  constructor(private readonly options: SimulatedHeadsetOptions) {
+    super();
   }
 
-  async start(): Promise<number> {
-    this.server = createServer((socket) => this.serve(socket));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private serve(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+  protected serve(socket: Socket): void {
     socket.on('end', () => socket.destroy());
-    socket.on('error', () => socket.destroy());
     let pending = Buffer.alloc(0);
     let token = randomBytes(20);
     let nextLocalId = 1;

@@ -4,7 +4,8 @@
  * device by transport id, `host:features`, and `exec:` services answered from recorded outputs.
  * Through it the probe reaches USB headsets that a vendor tool's adb server holds.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { LoopbackPeer } from './loopback-peer.js';
 
 export interface ServerHeadset {
   serial: string;
@@ -13,32 +14,14 @@ export interface ServerHeadset {
   answer?: (command: string) => string | undefined;
 }
 
-export class SimulatedAdbServer {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+export class SimulatedAdbServer extends LoopbackPeer {
   readonly requests: string[] = [];
 
-  constructor(private readonly headsets: readonly ServerHeadset[]) {}
-
-  async start(): Promise<number> {
-    this.server = createServer((socket) => this.serve(socket));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
+  constructor(private readonly headsets: readonly ServerHeadset[]) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  get openConnections(): number {
-    return this.sockets.size;
-  }
-
-  private serve(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
+  protected serve(socket: Socket): void {
     let pending = Buffer.alloc(0);
     let device: ServerHeadset | undefined;
     const okay = (payload?: string): void => {
