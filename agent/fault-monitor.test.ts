@@ -122,7 +122,7 @@ describe('FaultMonitor with the Remediator: a webcam whose driver did not bind',
     expect(await cycle()).toEqual(['raised:CAMERA_NO_VIDEO_NODE', 'raised:MICROPHONE_NO_CAPTURE']);
     const actions = monitor.active().map((fault) => fault.condition.evidence.actions as RemediationAction[]);
     expect(actions.map((list) => list.map((a) => `${a.action}@${a.at}`))).toEqual([['usb-reset@2025-03-03T08:01:00.000Z'], ['usb-reset@2025-03-03T08:01:00.000Z']]);
-    expect(actions[0]?.[0]?.result).toMatch(/^reset the device through libusb; still failing afterwards: Webcam C930e is on USB but has no usable video node/);
+    expect(actions[0]?.[0]?.result).toMatch(/^reset the device through libusb; still failing afterwards: Webcam C930e is on USB but the system offers no usable video device/);
     for (let i = 0; i < 5; i += 1) expect(await cycle()).toEqual([]);
     expect(resetter.calls).toHaveLength(1);
   });

@@ -4,6 +4,8 @@ import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { ConnectionEvent } from './faults/unstable-connection.js';
 import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
 import { looksLikeHeadsetCapture, readHeadsetCapture } from './vr/headset-capture.js';
+import { readPastedMacos } from './platform/macos/pasted-macos.js';
+import { looksLikeSystemProfiler } from './platform/macos/system-profiler.js';
 import { looksLikePastedWindows, readPastedWindows } from './platform/windows/pasted-windows.js';
 import { looksLikeLsusb, parseLsusbDump, type LsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
 import { classifyUsb } from './probes/usb-classify.js';
@@ -34,12 +36,13 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (looksLikePastedWindows(text)) return replayWindows(text, file);
+  if (looksLikeSystemProfiler(text)) return replayMacos(text, file);
   if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
   if (looksLikeHeadsetCapture(text)) return replayHeadset(text, file);
   if (looksLikeLsusb(text) || looksLikePastedLinux(text)) return replayPasted(text, usbIds);
   throw new AvcareError(
     'REPLAY_UNRECOGNISED',
-    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, a kernel log with USB lines, Windows' Get-PnpDevice or Win32_PnPEntity (JSON or table) or wmic, or a VR headset's ADB outputs`,
+    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, a kernel log with USB lines, Windows' Get-PnpDevice or Win32_PnPEntity (JSON or table) or wmic, macOS's system_profiler (JSON or text), or a VR headset's ADB outputs`,
     { file },
   );
 }
@@ -58,6 +61,17 @@ function replayWindows(text: string, file: string): Replay {
   const cycle: CycleSnapshot = { at: new Date(), devices: pasted.devices, sources: [{ source: 'media', state: 'ok', durationMs: 0 }] };
   if (pasted.privacy) cycle.privacy = pasted.privacy;
   return { cycle, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
+}
+
+/** A Mac's USB devices, cameras and audio devices, as system_profiler printed them. */
+function replayMacos(text: string, file: string): Replay {
+  const pasted = readPastedMacos(text);
+  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like system_profiler output but none of its USB, camera or audio reports could be read (send \`system_profiler SPUSBDataType SPCameraDataType SPAudioDataType -json\`)`, { file });
+  const sources: CycleSnapshot['sources'] = [
+    { source: 'usb', state: 'ok', durationMs: 0 },
+    { source: 'media', state: 'ok', durationMs: 0 },
+  ];
+  return { cycle: { at: new Date(), devices: pasted.devices, sources }, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
 }
 
 function replayInventory(text: string, file: string): CycleSnapshot {

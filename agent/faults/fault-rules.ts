@@ -49,7 +49,9 @@ export const deviceUnusable: FaultRule = (snapshot) => {
   const faults: FaultCondition[] = [];
   for (const device of snapshot.devices) {
     if (!device.usb || !device.media) continue;
-    const hasVideo = device.usb.interfaces.some((i) => i.class === VIDEO_CLASS);
+    // macOS's system_profiler prints no interfaces: the device's kind (from its ids and name) stands for them.
+    const interfacesKnown = device.usb.interfaces.length > 0;
+    const hasVideo = interfacesKnown ? device.usb.interfaces.some((i) => i.class === VIDEO_CLASS) : device.kind === 'camera' || device.kind === 'capture-card';
     const hasAudioStreaming = device.usb.interfaces.some((i) => i.class === AUDIO_CLASS && i.subClass === AUDIO_STREAMING);
     const { videoNodes, audioCards } = device.media;
     if ((device.kind === 'camera' || device.kind === 'capture-card') && hasVideo && !videoNodes.some((node) => node.canCapture)) {

@@ -56,10 +56,10 @@ describe('createMediaProbe on this PC', () => {
 });
 
 describe('createMediaProbe', () => {
-  it('is the media source of Linux only: Windows reads Plug and Play, macOS says it does not read media devices yet', async () => {
+  it('is the media source of Linux only: Windows reads Plug and Play, macOS system_profiler (absent here, which it says)', async () => {
     expect(platformFor('linux').createMediaProbe().id).toBe('media');
     const mac = await platformFor('darwin').createMediaProbe().run(context, signal);
-    expect(mac).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.mediaNotYetMacos', devices: [] });
+    expect(mac).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.noSystemProfiler', devices: [] });
   });
 
   it('reports unavailable with both paths when a tree has neither video4linux nor ALSA', async () => {

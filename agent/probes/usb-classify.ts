@@ -122,6 +122,8 @@ const KEYWORDS = {
   microphone: /\bmic\b|microphone|\byeti\b|lavalier|podcast/,
   speaker: /speaker|sound ?bar/,
   serial: /uart|serial|rs-?232|rs-?485/,
+  camera: /webcam|camera|\bcam\b|\bbrio\b|摄像/,
+  hub: /\bhub\b/,
   touch: /touch ?screen|touch ?panel|multi-?touch|touch ?frame|whiteboard|infrared touch|egalax/,
 } as const;
 
@@ -251,6 +253,14 @@ function decideKind(info: UsbInfo, text: string, product: UsbCatalogEntry | unde
   if (evidence.midi) return 'other';
   if (vendorDefault !== undefined) return vendorDefault;
   if ((evidence.hid || unseen) && KEYWORDS.touch.test(text)) return 'touch-panel';
+  if (unseen) {
+    // Ids and a name only (plain lsusb, macOS's system_profiler): the name is all the evidence there is.
+    if (KEYWORDS.hub.test(text)) return 'hub';
+    if (KEYWORDS.capture.test(text)) return 'capture-card';
+    if (KEYWORDS.camera.test(text)) return 'camera';
+    const audio = audioKindFromNames(text, undefined);
+    if (audio !== undefined) return audio;
+  }
   if (evidence.cdc) return 'serial-adapter';
   if (KEYWORDS.serial.test(text)) return 'serial-adapter';
   return 'other';

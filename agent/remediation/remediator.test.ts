@@ -103,7 +103,7 @@ describe('Remediator: USB reset', () => {
       {
         action: 'usb-reset',
         at: '2025-03-03T08:00:00.000Z',
-        result: 'reset the device through libusb; still failing afterwards: Webcam C930e is on USB but has no usable video node: the driver did not bind or the camera failed to start',
+        result: 'reset the device through libusb; still failing afterwards: Webcam C930e is on USB but the system offers no usable video device for it: the driver did not bind or the camera failed to start',
       },
     ]);
     expect(actionsOf(due[1])[0]?.result).toMatch(/^reset the device through libusb; still failing afterwards: Webcam C930e is present but the system has no capture device/);

@@ -32,7 +32,7 @@ export const zhCN: CatalogShape<typeof en> = {
   },
   sourceReason: {
     noUsbBus: '没有 USB 总线：{{path}} 不存在，这台电脑（或代理所在的容器）看不到任何 USB 设备',
-    mediaNotYetMacos: 'macOS 上暂不读取音视频设备（system_profiler）；USB、串口、PJLink 和 VISCA 可以读取',
+    noSystemProfiler: '这台 Mac 上没有 system_profiler，无法列出摄像头和音频设备',
     noPowerShell: '这台电脑上没有 Windows PowerShell（powershell.exe），无法列出设备',
     noHeadsets: 'USB 上没有 VR 头显，配置中也没有（vrHeadsets）',
     noMedia: '没有 video4linux 和 ALSA：这台电脑没有可用的音视频设备（{{video}} 和 {{audio}} 都不存在）',
@@ -113,6 +113,8 @@ export const zhCN: CatalogShape<typeof en> = {
       noInputListing: '{{tool}}：粘贴内容里没有输入设备列表，无法判断触摸屏是否产生触摸输入（请发送 /proc/bus/input/devices）',
       headset: '{{tool}}：VR 头显的采集记录，包含 {{commands}} 的输出',
       privacy: '{{tool}}：摄像头 {{camera}}，麦克风 {{microphone}}',
+      systemProfiler: '{{tool}}：{{usb}} 个 USB 设备（system_profiler 不输出描述符，按 ID 和名称分类），macOS 为其建立的摄像头 {{cameras}} 个、音频设备 {{audio}} 个',
+      systemProfilerPartial: '{{tool}}：{{usb}} 个 USB 设备（system_profiler 不输出描述符，按 ID 和名称分类），摄像头 {{cameras}} 个、音频设备 {{audio}} 个；粘贴内容里没有 {{missing}}，因此不判断 macOS 是否为每个 USB 设备建立了摄像头或音频设备',
       pnp: '{{tool}}：摄像头、图像、音频端点和媒体类设备 {{count}} 个，其中 {{problems}} 个在设备管理器中有问题',
     },
     skipped: '{{file}} 中有 {{count}} 行不是 lsusb -v 的输出，已跳过：',

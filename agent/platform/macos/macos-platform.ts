@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
+import { createMacMediaProbe } from './mac-media-probe.js';
 
 const SERVICE_STATE_DIR = '/Library/Application Support/avcare';
 const LABEL = 'cn.avcare.agent';
@@ -63,9 +64,5 @@ export const macosPlatform: AgentPlatform = {
   userStateDir: (_env, home) => posix.join(home, 'Library', 'Application Support', 'avcare'),
   controlEndpoint: (stateDir) => posix.join(stateDir, 'agent.sock'),
   serviceDefinition: (options) => ({ path: `/Library/LaunchDaemons/${LABEL}.plist`, text: launchdPlist(options) }),
-  // system_profiler's readers are not written yet: the source says so rather than report nothing.
-  createMediaProbe: () => ({
-    id: 'media',
-    run: () => Promise.resolve({ state: 'unavailable', reason: 'media devices are not yet read on macOS (system_profiler); USB, serial, PJLink and VISCA are', reasonKey: 'sourceReason.mediaNotYetMacos', devices: [] }),
-  }),
+  createMediaProbe: () => createMacMediaProbe(),
 };

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../protocol/log.js';
+import { parseAgentConfig } from '../../config.js';
+import { runProbeCycle } from '../../cycle.js';
+import { FaultMonitor } from '../../fault-monitor.js';
+import type { Probe } from '../../probes/probe.js';
+import type { CommandOutput, RunCommand } from '../../probes/run-command.js';
+import { usbDeviceFromInfo } from '../../probes/usb-classify.js';
+import { createMacMediaProbe } from './mac-media-probe.js';
+
+const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/macos');
+const config = parseAgentConfig({});
+
+/** system_profiler as a Mac answers it; before macOS 26 it may refuse SPUSBHostDataType. */
+function mac(answers: { withHostReport?: CommandOutput; withoutHostReport?: CommandOutput }): { run: RunCommand; calls: string[][] } {
+  const calls: string[][] = [];
+  const run: RunCommand = (file, args) => {
+    calls.push([file, ...args]);
+    const answer = args.includes('SPUSBHostDataType') ? answers.withHostReport : answers.withoutHostReport;
+    return Promise.resolve(answer ?? { status: 'failed', reason: 'unexpected call' });
+  };
+  return { run, calls };
+}
+
+/** libusb on the Mac: the C920 with its video and audio interfaces, bus 1, behind the hub's port 1. */
+const libusbOnTheMac: Probe = {
+  id: 'usb',
+  run: () =>
+    Promise.resolve({
+      state: 'ok',
+      devices: [
+        usbDeviceFromInfo({
+          vendorId: 0x046d,
+          productId: 0x082d,
+          deviceClass: 0xef,
+          deviceSubClass: 2,
+          deviceProtocol: 1,
+          interfaces: [
+            { number: 0, alternate: 0, class: 0x0e, subClass: 1, protocol: 0 },
+            { number: 1, alternate: 0, class: 0x0e, subClass: 2, protocol: 0 },
+            { number: 2, alternate: 0, class: 0x01, subClass: 1, protocol: 0 },
+            { number: 3, alternate: 0, class: 0x01, subClass: 2, protocol: 0 },
+          ],
+          product: 'HD Pro Webcam C920',
+          serialNumber: '8D3F1E2F',
+          busNumber: 1,
+          deviceAddress: 3,
+          portPath: [1, 1],
+        }),
+      ],
+    }),
+};
+
+describe('the media source on macOS', () => {
+  it("reads system_profiler's JSON: the USB camera found by libusb gets the camera and audio device macOS made of it, the built-in ones are listed", async () => {
+    const sp = mac({ withHostReport: { status: 'ok', stdout: readFileSync(join(FIXTURES, 'system-profiler-macbook-air-room105.json'), 'utf8') } });
+    const cycle = await runProbeCycle([libusbOnTheMac, createMacMediaProbe({ runCommand: sp.run })], { config, log: silentLogger });
+    expect(cycle.sources.map((source) => [source.source, source.state])).toEqual([
+      ['usb', 'ok'],
+      ['media', 'ok'],
+    ]);
+    const camera = cycle.devices[0];
+    expect(camera?.media?.videoNodes.map((node) => node.name)).toEqual(['HD Pro Webcam C920']);
+    expect(camera?.media?.audioCards.map((card) => [card.name, card.capture])).toEqual([['HD Pro Webcam C920', true]]);
+    expect(cycle.devices.slice(1).map((device) => [device.kind, device.name])).toEqual([
+      ['camera', 'FaceTime HD Camera'],
+      ['microphone', 'MacBook Air Microphone'],
+      ['speaker', 'MacBook Air Speakers'],
+    ]);
+    expect(new FaultMonitor(config, null).detect(cycle)).toEqual([]);
+    expect(sp.calls).toEqual([['/usr/sbin/system_profiler', '-json', 'SPUSBDataType', 'SPUSBHostDataType', 'SPCameraDataType', 'SPAudioDataType']]);
+  });
+
+  it('asks an older macOS again without the report it does not know; a camera macOS made nothing of is CAMERA_NO_VIDEO_NODE', async () => {
+    const report = JSON.parse(readFileSync(join(FIXTURES, 'system-profiler-macbook-air-room105.json'), 'utf8')) as Record<string, unknown>;
+    report.SPCameraDataType = [];
+    const sp = mac({ withHostReport: { status: 'failed', reason: 'exit 1' }, withoutHostReport: { status: 'ok', stdout: JSON.stringify(report) } });
+    const cycle = await runProbeCycle([libusbOnTheMac, createMacMediaProbe({ runCommand: sp.run })], { config, log: silentLogger });
+    expect(sp.calls.map((call) => call.includes('SPUSBHostDataType'))).toEqual([true, false]);
+    expect(new FaultMonitor(config, null).detect(cycle).map((fault) => fault.code)).toEqual(['CAMERA_NO_VIDEO_NODE']);
+  });
+
+  it("says why without system_profiler, and reports its garbage as the source's error, never a crashed cycle", async () => {
+    const missing = await runProbeCycle([createMacMediaProbe({ runCommand: mac({ withHostReport: { status: 'not-installed' } }).run })], { config, log: silentLogger });
+    expect(missing.sources[0]).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.noSystemProfiler' });
+    const garbled = await runProbeCycle([createMacMediaProbe({ runCommand: mac({ withHostReport: { status: 'ok', stdout: '2026-12-07 system_profiler[812] crashed' } }).run })], { config, log: silentLogger });
+    expect(garbled.sources[0]).toMatchObject({ state: 'error', errorCode: 'PROBE_FAILED' });
+    expect(garbled.sources[0]?.reason).toMatch(/system_profiler printed something that is not JSON/);
+    const empty = await runProbeCycle([createMacMediaProbe({ runCommand: mac({ withHostReport: { status: 'ok', stdout: '{}' } }).run })], { config, log: silentLogger });
+    expect(empty.sources[0]?.reason).toMatch(/without its USB, camera or audio report/);
+  });
+});
