@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { AvcareError, inventoryMessageSchema, systemSnapshotSchema, type Device } from '../protocol/index.js';
 import type { CycleSnapshot } from './faults/fault-condition.js';
 import type { ConnectionEvent } from './faults/unstable-connection.js';
+import { ffmpegDevices, looksLikeFfmpegDeviceList, readFfmpegDeviceList } from './pasted/ffmpeg-device-list.js';
 import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
 import { looksLikeHeadsetCapture, readHeadsetCapture } from './vr/headset-capture.js';
 import { readPastedMacos } from './platform/macos/pasted-macos.js';
@@ -37,12 +38,13 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (looksLikePastedWindows(text)) return replayWindows(text, file);
   if (looksLikeSystemProfiler(text)) return replayMacos(text, file);
+  if (looksLikeFfmpegDeviceList(text)) return replayFfmpeg(text, file);
   if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
   if (looksLikeHeadsetCapture(text)) return replayHeadset(text, file);
   if (looksLikeLsusb(text) || looksLikePastedLinux(text)) return replayPasted(text, usbIds);
   throw new AvcareError(
     'REPLAY_UNRECOGNISED',
-    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, a kernel log with USB lines, Windows' Get-PnpDevice or Win32_PnPEntity (JSON or table) or wmic, macOS's system_profiler (JSON or text), or a VR headset's ADB outputs`,
+    `${file} is neither an avcare inventory (JSON) nor the output of a tool it reads: \`lsusb -v\` or \`lsusb\` (no "Bus NNN Device NNN: ID vvvv:pppp", "Device: ID vvvv:pppp" or "Device Descriptor:" line), usb-devices, usbhid-dump, hid-recorder, /proc/bus/input/devices, libinput list-devices, udevadm info, evtest, a kernel log with USB lines, Windows' Get-PnpDevice or Win32_PnPEntity (JSON or table) or wmic, macOS's system_profiler (JSON or text), dxdiag /t, ffmpeg -list_devices (dshow or avfoundation), or a VR headset's ADB outputs`,
     { file },
   );
 }
@@ -72,6 +74,21 @@ function replayMacos(text: string, file: string): Replay {
     { source: 'media', state: 'ok', durationMs: 0 },
   ];
   return { cycle: { at: new Date(), devices: pasted.devices, sources }, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
+}
+
+/** The cameras and microphones ffmpeg can open: names only, so nothing about their state is concluded. */
+function replayFfmpeg(text: string, file: string): Replay {
+  const list = readFfmpegDeviceList(text);
+  if (list.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} has ffmpeg's device lines but names no camera or microphone in them (send the whole output of \`ffmpeg -list_devices true -f dshow -i dummy\`)`, { file });
+  const backend = list[0]?.backend === 'dshow' ? 'DirectShow' : 'AVFoundation';
+  const devices = ffmpegDevices(list);
+  const params = { video: list.filter((device) => device.media === 'video').length, audio: list.filter((device) => device.media === 'audio').length };
+  return {
+    cycle: { at: new Date(), devices, sources: [{ source: 'media', state: 'ok', durationMs: 0 }] },
+    skipped: [],
+    conclusions: [{ tool: `ffmpeg -list_devices (${backend})`, key: 'ffmpegDevices', params }],
+    connectionEvents: [],
+  };
 }
 
 function replayInventory(text: string, file: string): CycleSnapshot {

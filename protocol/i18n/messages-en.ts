@@ -115,6 +115,7 @@ export const en = {
       privacy: '{{tool}}: camera {{camera}}, microphone {{microphone}}',
       systemProfiler: '{{tool}}: {{usb}} USB device(s), classified by id and name (system_profiler prints no descriptors), {{cameras}} camera(s) and {{audio}} audio device(s) macOS made of them',
       systemProfilerPartial: '{{tool}}: {{usb}} USB device(s), classified by id and name (system_profiler prints no descriptors), {{cameras}} camera(s), {{audio}} audio device(s); {{missing}} was not in the paste, so whether macOS made a camera or audio device of each USB device is not judged',
+      ffmpegDevices: '{{tool}}: {{video}} camera(s) and {{audio}} microphone(s) a program can open, by name only: the list says nothing of their state',
       pnp: '{{tool}}: {{count}} device(s) of the camera, image, audio endpoint and media classes, {{problems}} with a Device Manager problem',
     },
     skipped: 'Skipped {{count}} line(s) of {{file}} that are not lsusb -v output:',

@@ -115,6 +115,7 @@ export const zhCN: CatalogShape<typeof en> = {
       privacy: '{{tool}}：摄像头 {{camera}}，麦克风 {{microphone}}',
       systemProfiler: '{{tool}}：{{usb}} 个 USB 设备（system_profiler 不输出描述符，按 ID 和名称分类），macOS 为其建立的摄像头 {{cameras}} 个、音频设备 {{audio}} 个',
       systemProfilerPartial: '{{tool}}：{{usb}} 个 USB 设备（system_profiler 不输出描述符，按 ID 和名称分类），摄像头 {{cameras}} 个、音频设备 {{audio}} 个；粘贴内容里没有 {{missing}}，因此不判断 macOS 是否为每个 USB 设备建立了摄像头或音频设备',
+      ffmpegDevices: '{{tool}}：程序可以打开的摄像头 {{video}} 个、麦克风 {{audio}} 个，只有名称：列表不说明它们的状态',
       pnp: '{{tool}}：摄像头、图像、音频端点和媒体类设备 {{count}} 个，其中 {{problems}} 个在设备管理器中有问题',
     },
     skipped: '{{file}} 中有 {{count}} 行不是 lsusb -v 的输出，已跳过：',

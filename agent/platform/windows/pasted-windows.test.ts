@@ -56,6 +56,23 @@ describe('probe --replay of what Windows users paste about their devices', () =>
     expect(faults).toEqual([['WINDOWS_DEVICE_NOT_STARTED', 'Windows could not start USB Camera (Device Manager code 10)']]);
   });
 
+  it("dxdiag /t's report (CR LF, Chinese device names): its cameras and sound devices, the camera Windows could not start", async () => {
+    const { replay, devices, faults } = await replayed('dxdiag-classroom-pc.txt');
+    expect(devices.map((device) => [device.kind, device.name, device.pnp?.class, device.pnp?.problemCode])).toEqual([
+      ['speaker', '扬声器 (Realtek(R) Audio)', 'AudioEndpoint', null],
+      ['speakerphone', '扬声器 (Jabra SPEAK 510 USB)', 'AudioEndpoint', null],
+      ['microphone', '麦克风 (Realtek(R) Audio)', 'AudioEndpoint', null],
+      ['speakerphone', '麦克风 (Jabra SPEAK 510 USB)', 'AudioEndpoint', null],
+      ['camera', 'USB2.0 HD UVC WebCam', 'Camera', 0],
+      ['camera', 'HD Pro Webcam C920', 'Camera', 10],
+    ]);
+    // The camera's instance id from its symbolic link, as Get-PnpDevice names it; the driver's maker is not the camera's.
+    expect(devices[5]?.pnp?.instanceId).toBe('USB\\VID_046D&PID_082D&MI_00\\7&2A4B3C1D&0&0000');
+    expect(devices[5]?.make).toBeUndefined();
+    expect(faults).toEqual([['WINDOWS_DEVICE_NOT_STARTED', 'Windows could not start HD Pro Webcam C920 (Device Manager code 10)']]);
+    expect(replay.conclusions).toEqual([{ tool: 'dxdiag /t', key: 'pnp', params: { count: 6, problems: 1 } }]);
+  });
+
   it('reads nothing, and throws nothing, from what is not a device listing', () => {
     expect(readPnpJson({ hello: 'world' })).toBeNull();
     expect(readPnpJson('not json')).toBeNull();

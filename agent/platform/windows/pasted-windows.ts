@@ -1,10 +1,11 @@
 /**
- * What Windows users send to support about their devices, read for `probe --replay`: the PnP
- * queries' JSON (Get-PnpDevice, Get-CimInstance Win32_PnPEntity), their tables, and wmic's table
+ * What Windows users send to support about their devices, read for `probe --replay`: `dxdiag /t`'s
+ * report, the PnP queries' JSON (Get-PnpDevice, Get-CimInstance Win32_PnPEntity), their tables, and wmic's table
  * or list, with prose or a PowerShell prompt around them.
  */
 import type { Device, MediaPrivacy } from '../../../protocol/index.js';
 import type { PastedConclusion } from '../../pasted/pasted-linux.js';
+import { looksLikeDxdiag, readDxdiag } from './dxdiag.js';
 import { pnpDevices, readPnpJson, readPnpList, readPnpTable, type PnpEntity } from './pnp-devices.js';
 import { blockingScope, readPrivacySettings } from './privacy-settings.js';
 
@@ -15,7 +16,7 @@ export interface PastedWindows {
 }
 
 export function looksLikePastedWindows(text: string): boolean {
-  return /\\ConsentStore\\(webcam|microphone)\b|LetAppsAccess(Camera|Microphone)/i.test(text) || /"(InstanceId|PNPDeviceID)"\s*:/.test(text) || (/"DeviceID"\s*:/.test(text) && /"PNPClass"\s*:/.test(text)) || /^\s*(Status\s+Class\s+FriendlyName\s+InstanceId|.*\bConfigManagerErrorCode\b.*\bDeviceID\b|.*\bDeviceID\b.*\bPNPClass\b)/m.test(text) || /^\s*(InstanceId|DeviceID)\s*(=|:)\s*\S*\\/m.test(text);
+  return looksLikeDxdiag(text) || /\\ConsentStore\\(webcam|microphone)\b|LetAppsAccess(Camera|Microphone)/i.test(text) || /"(InstanceId|PNPDeviceID)"\s*:/.test(text) || (/"DeviceID"\s*:/.test(text) && /"PNPClass"\s*:/.test(text)) || /^\s*(Status\s+Class\s+FriendlyName\s+InstanceId|.*\bConfigManagerErrorCode\b.*\bDeviceID\b|.*\bDeviceID\b.*\bPNPClass\b)/m.test(text) || /^\s*(InstanceId|DeviceID)\s*(=|:)\s*\S*\\/m.test(text);
 }
 
 /** The JSON in the paste: from its first line that opens an array or object to the matching close. */
@@ -35,11 +36,13 @@ function jsonIn(text: string): unknown {
 }
 
 export function readPastedWindows(text: string): PastedWindows {
-  const fromJson = readPnpJson(jsonIn(text));
+  const dxdiag = looksLikeDxdiag(text);
+  const fromJson = dxdiag ? null : readPnpJson(jsonIn(text));
   const reads: [string, PnpEntity[] | null][] = [
+    ['dxdiag /t', dxdiag ? readDxdiag(text) : null],
     ['Get-PnpDevice / Win32_PnPEntity (JSON)', fromJson],
-    ['Get-PnpDevice / wmic (table)', fromJson ? null : readPnpTable(text)],
-    ['wmic /format:list / Format-List', fromJson ? null : readPnpList(text)],
+    ['Get-PnpDevice / wmic (table)', fromJson || dxdiag ? null : readPnpTable(text)],
+    ['wmic /format:list / Format-List', fromJson || dxdiag ? null : readPnpList(text)],
   ];
   const [tool, entities] = reads.find(([, found]) => found && found.length > 0) ?? ['', null];
   const pasted: PastedWindows = { devices: [], conclusions: [] };
