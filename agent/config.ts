@@ -91,8 +91,14 @@ export const agentConfigSchema = z
         vrControllerBatteryLowPercent: z.number().int().min(5).max(95).default(20),
         vrStorageLowGb: z.number().min(0.5).max(64).default(2).describe('Raise VR_STORAGE_LOW when a headset has less free storage'),
         vrOverheatC: z.number().min(35).max(70).default(45).describe('Raise VR_OVERHEATING at or above this battery temperature'),
+        cameraHeldMinutes: z.number().int().min(10).max(24 * 60).default(120).describe('Raise CAMERA_HELD_BY_APP when one program has held the camera this long (Windows): longer than a lesson, so the next lesson\'s app is refused it'),
       })
       .prefault({}),
+    cameraHoldersExpected: z
+      .array(z.string().min(1).max(260).regex(/^[^\\/:*?"<>|]+$/, 'a program\'s file name, such as "recorder.exe", without its folder'))
+      .max(32)
+      .default([])
+      .describe('Programs that hold the camera all day on purpose (a lecture-capture recorder): never CAMERA_HELD_BY_APP'),
     hysteresis: z
       .object({
         raiseAfterCycles: z.number().int().min(1).max(20).default(2).describe('Consecutive cycles a fault must be seen before it is raised'),

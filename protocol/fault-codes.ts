@@ -39,6 +39,7 @@ export const FAULT_CODES = {
   TOUCH_NO_INPUT: { category: 'compatibility', severity: 'urgent', title: 'Touch panel on USB but no touch input' },
   DEVICE_UNSTABLE_CONNECTION: { category: 'hardware', severity: 'urgent', title: 'Device keeps disconnecting and coming back' },
   CAMERA_BLOCKED_BY_PRIVACY: { category: 'operation', severity: 'urgent', title: "Windows' privacy settings block the camera" },
+  CAMERA_HELD_BY_APP: { category: 'operation', severity: 'general', title: 'A program has held the camera for hours' },
   MICROPHONE_BLOCKED_BY_PRIVACY: { category: 'operation', severity: 'urgent', title: "Windows' privacy settings block the microphone" },
   WINDOWS_DEVICE_DISABLED: { category: 'operation', severity: 'urgent', title: 'Device disabled in Windows Device Manager' },
   WINDOWS_DRIVER_MISSING: { category: 'compatibility', severity: 'urgent', title: 'Windows has no working driver for the device' },

@@ -12,9 +12,17 @@ const capability = z.object({
   apps: setting,
   /** "Let desktop apps access your camera" (HKCU ConsentStore ...\NonPackaged): the class's meeting and teaching apps. */
   desktopApps: setting,
+  /**
+   * Programs using it right now, from the ConsentStore's per-app LastUsedTimeStart and a zero
+   * LastUsedTimeStop: a camera held by one program is refused to the next.
+   */
+  inUseBy: z
+    .array(z.object({ app: z.string().max(260), since: z.string().max(40) }))
+    .max(16)
+    .optional(),
 });
 
 /** Whether Windows lets programs use the camera and the microphone at all: the first cause Windows users meet. */
 export const mediaPrivacySchema = z.object({ camera: capability, microphone: capability });
 export type MediaPrivacy = z.infer<typeof mediaPrivacySchema>;
-export type PrivacyScope = keyof MediaPrivacy['camera'];
+export type PrivacyScope = Exclude<keyof MediaPrivacy['camera'], 'inUseBy'>;

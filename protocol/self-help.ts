@@ -35,6 +35,10 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
     'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
   ],
+  CAMERA_HELD_BY_APP: [
+    'Close the program named in the message (also from the notification area by the clock); if it will not close, end it in Task Manager.',
+    'If that program is the school\'s lecture recorder and should hold the camera, ask your service provider to list it in cameraHoldersExpected.',
+  ],
   CAMERA_BLOCKED_BY_PRIVACY: [
     'Open Settings > Privacy & security > Camera (Windows 10: Settings > Privacy > Camera) and turn on "Camera access", "Let apps access your camera" and "Let desktop apps access your camera".',
     'If the switches are greyed out, a school policy sets them: ask your service provider or the school\'s IT administrator to allow the camera.',

@@ -56,3 +56,19 @@ export const windowsPrivacyBlocks: FaultRule = (snapshot) => {
   if (microphone) faults.push(condition('MICROPHONE_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.microphone, blockedBy: microphone }, `faults.MICROPHONE_BLOCKED_BY_PRIVACY.${microphone}`));
   return faults;
 };
+
+/**
+ * A program that has held the camera for longer than a lesson: a meeting app left running, a
+ * recorder that hung. Windows gives a camera to one program at a time, so the class's app is
+ * refused it. Programs meant to hold it all day are configured and left alone.
+ */
+export const windowsCameraHeld: FaultRule = (snapshot, { config }) => {
+  const holders = snapshot.privacy?.camera.inUseBy ?? [];
+  const expected = new Set(config.cameraHoldersExpected.map((app) => app.toLowerCase()));
+  const limitMs = config.thresholds.cameraHeldMinutes * 60_000;
+  const held = holders.filter((holder) => !expected.has(holder.app.toLowerCase()) && snapshot.at.getTime() - Date.parse(holder.since) >= limitMs);
+  const longest = held.sort((a, b) => Date.parse(a.since) - Date.parse(b.since))[0];
+  if (!longest) return [];
+  const since = longest.since.slice(0, 16).replace('T', ' ');
+  return [condition('CAMERA_HELD_BY_APP', null, 'media', { inUseBy: holders, heldMinutes: config.thresholds.cameraHeldMinutes }, 'faults.CAMERA_HELD_BY_APP', { app: longest.app, since })];
+};

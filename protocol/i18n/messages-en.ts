@@ -141,6 +141,7 @@ export const en = {
     VISCA_POWER_ERROR: '{{device}} reports a power-circuit error',
     TOUCH_NO_INPUT: '{{device}} is on USB but the system made no touch input of it',
     DEVICE_UNSTABLE_CONNECTION: '{{device}} disconnected {{count}} times in {{minutes}} minutes (USB port {{port}})',
+    CAMERA_HELD_BY_APP: '{{app}} has held the camera since {{since}} UTC: the next program that opens it (the class\'s meeting or teaching app) is refused',
     CAMERA_BLOCKED_BY_PRIVACY: {
       policy: 'A group policy forbids every app the camera (AppPrivacy LetAppsAccessCamera)',
       device: "Windows' privacy settings turn camera access off for this PC",

@@ -141,6 +141,7 @@ export const zhCN: CatalogShape<typeof en> = {
     VISCA_POWER_ERROR: '{{device}} 报告电源电路故障',
     TOUCH_NO_INPUT: '{{device}} 已接入 USB，但系统没有为它生成触摸输入设备',
     DEVICE_UNSTABLE_CONNECTION: '{{device}} 在 {{minutes}} 分钟内断开了 {{count}} 次（USB 接口 {{port}}）',
+    CAMERA_HELD_BY_APP: '{{app}} 自 {{since}} UTC 起一直占用摄像头：下一个要打开摄像头的程序（上课用的会议或教学软件）会被拒绝',
     CAMERA_BLOCKED_BY_PRIVACY: {
       policy: '组策略禁止所有应用使用摄像头（AppPrivacy LetAppsAccessCamera）',
       device: 'Windows 隐私设置关闭了这台电脑的摄像头访问权限',

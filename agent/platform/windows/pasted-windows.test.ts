@@ -73,6 +73,18 @@ describe('probe --replay of what Windows users paste about their devices', () =>
     expect(replay.conclusions).toEqual([{ tool: 'dxdiag /t', key: 'pnp', params: { count: 6, problems: 1 } }]);
   });
 
+  it('a program that started using the camera and never stopped: CAMERA_HELD_BY_APP once it has held it longer than a lesson, unless it is expected to', async () => {
+    const replay = await loadReplay(join(FIXTURES, 'reg-query-camera-held.txt'));
+    expect(replay.cycle.privacy?.camera.inUseBy).toEqual([{ app: 'EasiCamera.exe', since: '2026-12-07T06:05:12.000Z' }]);
+    const detect = (at: string, raw: Record<string, unknown> = {}) => new FaultMonitor(parseAgentConfig(raw), null).detect({ ...replay.cycle, at: new Date(at) }).map((fault) => [fault.code, fault.message]);
+    expect(detect('2026-12-07T08:10:00Z')).toEqual([['CAMERA_HELD_BY_APP', "EasiCamera.exe has held the camera since 2026-12-07 06:05 UTC: the next program that opens it (the class's meeting or teaching app) is refused"]]);
+    // Within a lesson's length, and for the school's lecture recorder, holding the camera is what it is for.
+    expect(detect('2026-12-07T06:50:00Z')).toEqual([]);
+    expect(detect('2026-12-07T08:10:00Z', { cameraHoldersExpected: ['easicamera.exe'] })).toEqual([]);
+    expect(() => parseAgentConfig({ cameraHoldersExpected: ['C:\\Program Files\\rec.exe'] })).toThrow(/file name/);
+    expect(replay.conclusions[0]?.params.camera).toBe('allowed, in use by EasiCamera.exe since 2026-12-07 06:05 UTC');
+  });
+
   it('reads nothing, and throws nothing, from what is not a device listing', () => {
     expect(readPnpJson({ hello: 'world' })).toBeNull();
     expect(readPnpJson('not json')).toBeNull();

@@ -57,7 +57,9 @@ export function readPastedWindows(text: string): PastedWindows {
     const said = (settings: MediaPrivacy['camera']): string => {
       const blocked = blockingScope(settings);
       if (blocked) return `blocked (${blocked})`;
-      return Object.values(settings).some((value) => value === 'allow') ? 'allowed' : 'not shown';
+      const state = [settings.policy, settings.device, settings.apps, settings.desktopApps].some((value) => value === 'allow') ? 'allowed' : 'not shown';
+      const users = (settings.inUseBy ?? []).map((use) => `${use.app} since ${use.since.slice(0, 16).replace('T', ' ')} UTC`);
+      return users.length > 0 ? `${state}, in use by ${users.join(', ')}` : state;
     };
     pasted.conclusions.push({ tool: 'reg query / Get-ItemProperty (ConsentStore)', key: 'privacy', params: { camera: said(privacy.camera), microphone: said(privacy.microphone) } });
   }

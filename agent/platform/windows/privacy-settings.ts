@@ -29,6 +29,36 @@ function allowOrDeny(value: string): 'allow' | 'deny' | null {
   return word === 'allow' ? 'allow' : word === 'deny' ? 'deny' : null;
 }
 
+/** Windows FILETIME (100 ns since 1601) as a date. */
+const EPOCH_DIFFERENCE_MS = 11_644_473_600_000n;
+function fileTime(value: string): Date | null {
+  try {
+    const ticks = BigInt(value);
+    if (ticks <= 0n) return null;
+    const date = new Date(Number(ticks / 10_000n - EPOCH_DIFFERENCE_MS));
+    return Number.isNaN(date.getTime()) ? null : date;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One app's usage subkey (ConsentStore\webcam\NonPackaged\C:#Program Files#...#app.exe, or a
+ * packaged app's family name) that started using the capability and has not stopped: in use now.
+ */
+function inUse(keyPath: string, lines: readonly string[]): { capability: 'camera' | 'microphone'; app: string; since: string } | null {
+  const match = /\\ConsentStore\\(webcam|microphone)\\(?:NonPackaged\\)?([^\\]+)$/i.exec(keyPath.trim());
+  if (!match?.[2] || /^NonPackaged$/i.test(match[2])) return null;
+  const qword = (name: string): string | undefined => lines.map((line) => new RegExp(`^${name}\\s*(?::\\s*|\\s+REG_QWORD\\s+)(0x[0-9a-f]+|\\d+)$`, 'i').exec(line)?.[1]).find((value) => value !== undefined);
+  const start = qword('LastUsedTimeStart');
+  const stop = qword('LastUsedTimeStop');
+  const since = start ? fileTime(start) : null;
+  if (!since || stop === undefined || BigInt(stop) !== 0n) return null;
+  // A desktop app's key is its path with "#" for "\": the program's file name is what a teacher recognises.
+  const app = match[2].split('#').at(-1) ?? match[2];
+  return { capability: CAPABILITIES[(match[1] ?? '').toLowerCase() as keyof typeof CAPABILITIES], app: app.slice(0, 260), since: since.toISOString() };
+}
+
 /** The switches the paste shows; null when it shows none of them. */
 export function readPrivacySettings(text: string): MediaPrivacy | null {
   const privacy = empty();
@@ -39,6 +69,12 @@ export function readPrivacySettings(text: string): MediaPrivacy | null {
     const lines = block.split(/\r?\n/).map((line) => line.trim());
     const named = lines.map((line) => /^PSPath\s*:\s*\S*::(\S.*)$/.exec(line)?.[1] ?? (/^(HKEY_|HKLM\\|HKCU\\)/i.test(line) ? line : undefined)).find((path) => path !== undefined);
     if (named) key = named;
+    const use = inUse(key, lines);
+    if (use) {
+      const list = (privacy[use.capability].inUseBy ??= []);
+      if (list.length < 16 && !list.some((entry) => entry.app === use.app)) list.push({ app: use.app, since: use.since });
+      found = true;
+    }
     for (const line of lines) {
       const value = /^(Value|LetAppsAccessCamera|LetAppsAccessMicrophone)\s*(?::\s*|\s+REG_\w+\s+)(\S+)$/.exec(line);
       if (!value) continue;
