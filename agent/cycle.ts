@@ -34,6 +34,8 @@ export async function runProbeCycle(probes: readonly Probe[], context: ProbeCont
   }
   const privacy = results.find((result) => result.findings.privacy)?.findings.privacy;
   if (privacy) cycle.privacy = privacy;
+  const recording = results.find((result) => result.findings.recording)?.findings.recording;
+  if (recording) cycle.recording = recording;
   const touch = results.find((result) => result.findings.touch)?.findings.touch;
   if (touch) cycle.devices = attachTouchToUsb(cycle.devices, touch);
   if (results.some((result) => result.status.source === 'adb' && result.findings.devices.length > 0)) cycle.devices = attachHeadsetsToUsb(cycle.devices);

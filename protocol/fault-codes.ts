@@ -20,6 +20,7 @@ export const FAULT_CODES = {
   CAMERA_NO_VIDEO_NODE: { category: 'compatibility', severity: 'urgent', title: 'Camera on USB but no usable video node' },
   MICROPHONE_NO_CAPTURE: { category: 'compatibility', severity: 'urgent', title: 'Microphone present but no capture device' },
   MICROPHONE_MUTED: { category: 'operation', severity: 'general', title: 'Microphone capture is muted' },
+  MICROPHONE_LEVEL_ZERO: { category: 'operation', severity: 'general', title: 'Recording level of the default microphone is zero' },
   VISCA_POWER_ERROR: { category: 'hardware', severity: 'urgent', title: 'Camera reports a power-circuit error' },
   VISCA_NOT_ANSWERING: { category: 'hardware', severity: 'urgent', title: 'Camera does not answer on its control port' },
   PJLINK_NOT_ANSWERING: { category: 'network', severity: 'urgent', title: 'Projector does not answer PJLink' },

@@ -3,6 +3,7 @@ export * from './severity.js';
 export * from './device.js';
 export * from './system.js';
 export * from './media-privacy.js';
+export * from './recording-endpoint.js';
 export * from './source.js';
 export * from './fault-codes.js';
 export * from './ids.js';

@@ -35,6 +35,10 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
     'Plug the device into a USB port on the PC itself, not a hub, a front panel port or an extension cable.',
     'If it keeps dropping on a good cable and port, the device or its USB port needs an engineer.',
   ],
+  MICROPHONE_LEVEL_ZERO: [
+    'Right-click the speaker icon by the clock, open Sound settings, choose the microphone under Input and raise its volume (70 to 100 is usual for a classroom).',
+    'If the level falls back to zero by itself, a meeting program is adjusting it: turn off its "automatically adjust microphone volume" option.',
+  ],
   CAMERA_HELD_BY_APP: [
     'Close the program named in the message (also from the notification area by the clock); if it will not close, end it in Task Manager.',
     'If that program is the school\'s lecture recorder and should hold the camera, ask your service provider to list it in cameraHoldersExpected.',

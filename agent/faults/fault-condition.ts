@@ -1,4 +1,4 @@
-import type { Device, FaultCode, MediaPrivacy, ProbeSource, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
+import type { Device, FaultCode, MediaPrivacy, ProbeSource, RecordingEndpoint, SourceStatus, SystemSnapshot } from '../../protocol/index.js';
 import type { FaultMessageKey, ParamValue } from '../i18n/i18n.js';
 import type { MeasureTest } from '../../protocol/measure-signal.js';
 
@@ -35,6 +35,8 @@ export interface CycleSnapshot {
   system?: SystemSnapshot;
   /** Windows' camera and microphone privacy switches, where the PC (or a paste) tells them. */
   privacy?: MediaPrivacy;
+  /** Windows' default recording devices, muted or at zero being the fault. */
+  recording?: RecordingEndpoint[];
 }
 
 export function sourcesReadable(sources: readonly SourceStatus[]): Set<ProbeSource> {

@@ -5,7 +5,7 @@ import type { CycleSnapshot, FaultCondition } from './fault-condition.js';
 import { condition, deviceEvidence, type FaultRule, type RuleContext } from './fault-rule-kit.js';
 import { unstableConnections } from './unstable-connection.js';
 import { vrAppVersionMismatch, vrControllerUnstable, vrHeadsetFaults } from './vr-rules.js';
-import { windowsCameraHeld, windowsDeviceProblems, windowsPrivacyBlocks } from './windows-rules.js';
+import { windowsCameraHeld, windowsDeviceProblems, windowsPrivacyBlocks, windowsRecordingSilenced } from './windows-rules.js';
 
 export type { FaultRule, RuleContext } from './fault-rule-kit.js';
 
@@ -192,7 +192,7 @@ export const cpuHigh: FaultRule = (snapshot, { config }) => {
   return [condition('CPU_SUSTAINED_HIGH', null, 'system', { cpu }, 'faults.CPU_SUSTAINED_HIGH', { load: cpu.loadPercent.toFixed(0), threshold: config.thresholds.cpuLoadPercent })];
 };
 
-export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, touchNoInput, unstableConnection, viscaCameraFaults, projectorFaults, vrHeadsetFaults, vrControllerUnstable, vrAppVersionMismatch, windowsDeviceProblems, windowsPrivacyBlocks, windowsCameraHeld, diskNearlyFull, cpuHigh];
+export const FAULT_RULES: readonly FaultRule[] = [expectedDeviceMissing, deviceUnusable, touchNoInput, unstableConnection, viscaCameraFaults, projectorFaults, vrHeadsetFaults, vrControllerUnstable, vrAppVersionMismatch, windowsDeviceProblems, windowsPrivacyBlocks, windowsCameraHeld, windowsRecordingSilenced, diskNearlyFull, cpuHigh];
 
 export function evaluateFaults(snapshot: CycleSnapshot, context: RuleContext, rules: readonly FaultRule[] = FAULT_RULES): FaultCondition[] {
   return rules.flatMap((rule) => rule(snapshot, context));

@@ -72,3 +72,21 @@ export const windowsCameraHeld: FaultRule = (snapshot, { config }) => {
   const since = longest.since.slice(0, 16).replace('T', ' ');
   return [condition('CAMERA_HELD_BY_APP', null, 'media', { inUseBy: holders, heldMinutes: config.thresholds.cameraHeldMinutes }, 'faults.CAMERA_HELD_BY_APP', { app: longest.app, since })];
 };
+
+/**
+ * The default recording device muted, or its level at zero, in Windows' sound settings: the
+ * microphone works and the class is still not heard. The endpoint is named by its Plug and Play
+ * device (SWD\MMDEVAPI\<endpoint id>) when the cycle listed it.
+ */
+export const windowsRecordingSilenced: FaultRule = (snapshot) => {
+  const faults: FaultCondition[] = [];
+  for (const endpoint of snapshot.recording ?? []) {
+    const pnpId = `SWD\\MMDEVAPI\\${endpoint.endpointId}`.toUpperCase();
+    const device = snapshot.devices.find((candidate) => candidate.pnp?.instanceId.toUpperCase() === pnpId) ?? null;
+    const evidence = { recording: endpoint, ...(device ? { device: deviceEvidence(device) } : {}) };
+    const name = device?.name ?? endpoint.endpointId;
+    if (endpoint.muted) faults.push(condition('MICROPHONE_MUTED', device, 'media', evidence, 'faults.MICROPHONE_MUTED', { device: name }));
+    else if (endpoint.levelPercent === 0) faults.push(condition('MICROPHONE_LEVEL_ZERO', device, 'media', evidence, 'faults.MICROPHONE_LEVEL_ZERO', { device: name }));
+  }
+  return faults;
+};

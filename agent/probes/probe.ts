@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Device, ProbeSource, SourceStatus, SystemSnapshot, MediaInfo } from '../../protocol/index.js';
-import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, mediaPrivacySchema, systemSnapshotSchema, touchInfoSchema, type ErrorCode, type MediaPrivacy } from '../../protocol/index.js';
+import { AvcareError, deviceSchema, isAvcareError, mediaInfoSchema, mediaPrivacySchema, recordingEndpointSchema, systemSnapshotSchema, touchInfoSchema, type ErrorCode, type MediaPrivacy, type RecordingEndpoint } from '../../protocol/index.js';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../protocol/log.js';
 import type { TouchNode } from '../touch/touch-nodes.js';
@@ -25,6 +25,8 @@ export interface ProbeFindings {
   touch?: TouchNode[];
   /** Windows' camera and microphone privacy switches (the Windows media source). */
   privacy?: MediaPrivacy;
+  /** Windows' default recording devices with their mute and level (the Windows media source). */
+  recording?: RecordingEndpoint[];
 }
 
 export interface Probe {
@@ -50,6 +52,7 @@ export const probeFindingsSchema = z.object({
     .max(64)
     .optional(),
   privacy: mediaPrivacySchema.optional(),
+  recording: z.array(recordingEndpointSchema).max(4).optional(),
 });
 
 export interface ProbeResult {

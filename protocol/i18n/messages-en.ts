@@ -138,6 +138,7 @@ export const en = {
     CAMERA_NO_VIDEO_NODE: '{{device}} is on USB but the system offers no usable video device for it: the driver did not bind or the camera failed to start',
     MICROPHONE_NO_CAPTURE: '{{device}} is present but the system has no capture device for it',
     MICROPHONE_MUTED: '{{device}}: microphone capture is muted',
+    MICROPHONE_LEVEL_ZERO: '{{device}}: the recording level is at zero, so the class is not heard',
     VISCA_POWER_ERROR: '{{device}} reports a power-circuit error',
     TOUCH_NO_INPUT: '{{device}} is on USB but the system made no touch input of it',
     DEVICE_UNSTABLE_CONNECTION: '{{device}} disconnected {{count}} times in {{minutes}} minutes (USB port {{port}})',

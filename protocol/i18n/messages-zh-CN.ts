@@ -138,6 +138,7 @@ export const zhCN: CatalogShape<typeof en> = {
     CAMERA_NO_VIDEO_NODE: '{{device}} 已接入 USB，但没有可用的视频设备：驱动未加载，或摄像头启动失败',
     MICROPHONE_NO_CAPTURE: '{{device}} 已接入，但系统中没有对应的录音设备',
     MICROPHONE_MUTED: '{{device}}：麦克风录音处于静音状态',
+    MICROPHONE_LEVEL_ZERO: '{{device}}：录音音量为零，听不到课堂的声音',
     VISCA_POWER_ERROR: '{{device}} 报告电源电路故障',
     TOUCH_NO_INPUT: '{{device}} 已接入 USB，但系统没有为它生成触摸输入设备',
     DEVICE_UNSTABLE_CONNECTION: '{{device}} 在 {{minutes}} 分钟内断开了 {{count}} 次（USB 接口 {{port}}）',

@@ -6,13 +6,21 @@ import { parseAgentConfig } from '../../config.js';
 import { runProbeCycle } from '../../cycle.js';
 import { FaultMonitor } from '../../fault-monitor.js';
 import type { CommandOutput, RunCommand } from '../../probes/run-command.js';
-import { createWindowsMediaProbe, PNP_QUERY } from './windows-media-probe.js';
+import { createWindowsMediaProbe, MEDIA_COMMAND, MEDIA_SCRIPT } from './windows-media-probe.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/windows');
 const TEACHER = 'S-1-5-21-3623811015-3361044348-30300820-1013';
 const CONSENT = 'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\CapabilityAccessManager\\ConsentStore';
 
 /** A Windows PC as its tools answer: PowerShell from the recorded Get-PnpDevice JSON, reg.exe from the registry below. */
+const MICROPHONE_ENDPOINT = '{0.0.1.00000000}.{8C2E5F14-3B6A-4F0E-9D2C-71A0B3E4C5D6}';
+
+/** What the media script prints: the recorded PnP devices and the default recording device per role ("id|mute|level"). */
+function mediaAnswer(capture: unknown[] = [`${MICROPHONE_ENDPOINT}|0|0.75`, `${MICROPHONE_ENDPOINT}|0|0.75`]): CommandOutput {
+  const pnp = JSON.parse(readFileSync(join(FIXTURES, 'get-pnpdevice-room203.json'), 'utf8')) as unknown[];
+  return { status: 'ok', stdout: JSON.stringify({ pnp, capture }) };
+}
+
 function windowsPc(overrides: { powershell?: CommandOutput } = {}): { run: RunCommand; calls: string[][] } {
   const calls: string[][] = [];
   const registry: Record<string, string> = {
@@ -22,7 +30,7 @@ function windowsPc(overrides: { powershell?: CommandOutput } = {}): { run: RunCo
   };
   const run: RunCommand = (file, args) => {
     calls.push([file, ...args]);
-    if (file === 'powershell.exe') return Promise.resolve(overrides.powershell ?? { status: 'ok', stdout: readFileSync(join(FIXTURES, 'get-pnpdevice-room203.json'), 'utf8') });
+    if (file === 'powershell.exe') return Promise.resolve(overrides.powershell ?? mediaAnswer());
     const answer = registry[args[1] ?? ''];
     // reg.exe exits 1 for a key that is not there.
     return Promise.resolve(answer === undefined ? { status: 'failed', reason: 'ERROR: The system was unable to find the specified registry key or value.' } : { status: 'ok', stdout: answer });
@@ -49,11 +57,43 @@ describe('the media source on Windows', () => {
     expect(pc.calls.filter(([file]) => file === 'reg.exe').map((call) => call[2])).toEqual(['HKU', `HKLM\\${CONSENT}\\webcam`, `HKLM\\${CONSENT}\\microphone`, 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\AppPrivacy', `HKU\\${TEACHER}\\${CONSENT}\\webcam`, `HKU\\${TEACHER}\\${CONSENT}\\microphone`]);
   });
 
-  it('asks PowerShell for UTF-8, so a Chinese Windows does not garble device names, and takes "no device" as an empty answer', async () => {
-    expect(PNP_QUERY).toMatch(/^\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8;/);
-    const cycle = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: { status: 'ok', stdout: '' } }).run })], { config, log: silentLogger });
+  it('asks PowerShell for UTF-8 in one encoded command (quotes survive), so a Chinese Windows does not garble device names; "no device" is an empty list', async () => {
+    const decoded = Buffer.from(MEDIA_COMMAND.at(-1) ?? '', 'base64').toString('utf16le');
+    expect(decoded).toBe(MEDIA_SCRIPT);
+    expect(MEDIA_COMMAND.slice(0, 3)).toEqual(['-NoProfile', '-NonInteractive', '-EncodedCommand']);
+    expect(decoded).toMatch(/^\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\r?\n\$pnp = @\(Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA /);
+    const cycle = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: { status: 'ok', stdout: '{"pnp":[],"capture":["",""]}' } }).run })], { config, log: silentLogger });
     expect(cycle.devices).toEqual([]);
+    expect(cycle.recording).toEqual([]);
     expect(cycle.sources[0]?.state).toBe('ok');
+  });
+
+  it('reads the default recording device: one endpoint for both roles, at 75 %; muted is MICROPHONE_MUTED and level zero MICROPHONE_LEVEL_ZERO, named by its Plug and Play device', async () => {
+    const healthy = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc().run })], { config, log: silentLogger });
+    expect(healthy.recording).toEqual([{ endpointId: MICROPHONE_ENDPOINT, roles: ['console', 'communications'], muted: false, levelPercent: 75 }]);
+    const detect = async (capture: unknown[]) => {
+      const cycle = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: mediaAnswer(capture) }).run })], { config, log: silentLogger });
+      return new FaultMonitor(config, null).detect(cycle).filter((fault) => fault.code.startsWith('MICROPHONE')).map((fault) => [fault.code, fault.message, fault.deviceId]);
+    };
+    expect(await detect([`${MICROPHONE_ENDPOINT}|1|0.75`, ''])).toEqual([['MICROPHONE_MUTED', '麦克风 (Realtek(R) Audio): microphone capture is muted', `pnp:SWD\\MMDEVAPI\\${MICROPHONE_ENDPOINT}`]]);
+    expect(await detect(['', `${MICROPHONE_ENDPOINT}|0|0`])).toEqual([['MICROPHONE_LEVEL_ZERO', '麦克风 (Realtek(R) Audio): the recording level is at zero, so the class is not heard', `pnp:SWD\\MMDEVAPI\\${MICROPHONE_ENDPOINT}`]]);
+    // A recording device the PnP list did not show is still named, by its endpoint id.
+    const other = '{0.0.1.00000000}.{11111111-2222-3333-4444-555555555555}';
+    expect(await detect([`${other}|0|1.5E-05`, ''])).toEqual([['MICROPHONE_LEVEL_ZERO', `${other}: the recording level is at zero, so the class is not heard`, null]]);
+  });
+
+  it("keeps the devices when Core Audio fails or answers garbage, and logs why; a list missing from the answer is the source's error", async () => {
+    for (const capture of [['error: Class not registered'], ['not an endpoint'], [42]]) {
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (fields: unknown) => warnings.push(JSON.stringify(fields)) } as typeof silentLogger;
+      const cycle = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: mediaAnswer(capture) }).run })], { config, log });
+      expect(cycle.devices).toHaveLength(3);
+      expect(cycle.recording).toBeUndefined();
+      expect(warnings.join()).toMatch(/Core Audio could not be asked|id\|mute\|level|not text/);
+    }
+    const old = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: { status: 'ok', stdout: readFileSync(join(FIXTURES, 'get-pnpdevice-room203.json'), 'utf8') } }).run })], { config, log: silentLogger });
+    expect(old.sources[0]).toMatchObject({ state: 'error', errorCode: 'PROBE_FAILED' });
+    expect(old.sources[0]?.reason).toMatch(/without its "pnp" and "capture" lists/);
   });
 
   it('says why when PowerShell is missing, and reports its garbage as the source\'s error, never a crashed cycle', async () => {

@@ -6,15 +6,24 @@
 import { AvcareError, type MediaPrivacy } from '../../../protocol/index.js';
 import type { Probe, ProbeFindings } from '../../probes/probe.js';
 import { commandRunner, type RunCommand } from '../../probes/run-command.js';
+import { CORE_AUDIO_POWERSHELL, readCaptureAnswers } from './core-audio.js';
 import { pnpDevices, readPnpJson } from './pnp-devices.js';
 import { readPrivacySettings } from './privacy-settings.js';
 
 /**
  * UTF-8 out, whatever the console's code page (GBK on a Chinese Windows would garble device
- * names); only present devices of the AV classes; the problem code as a number (PowerShell 5.1).
+ * names); only present devices of the AV classes; the problem code as a number (PowerShell 5.1);
+ * then the default recording device's mute and level (core-audio.ts), both in one JSON object so
+ * one PowerShell start (a second of CPU) serves the cycle.
  */
-export const PNP_QUERY =
-  "[Console]::OutputEncoding = [Text.Encoding]::UTF8; Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA -ErrorAction SilentlyContinue | Select-Object Status,Class,FriendlyName,InstanceId,Problem,Present,Service,Manufacturer | ConvertTo-Json -Compress";
+export const MEDIA_SCRIPT = `[Console]::OutputEncoding = [Text.Encoding]::UTF8
+$pnp = @(Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA -ErrorAction SilentlyContinue | Select-Object Status,Class,FriendlyName,InstanceId,Problem,Present,Service,Manufacturer)
+${CORE_AUDIO_POWERSHELL}
+@{ pnp = $pnp; capture = $capture } | ConvertTo-Json -Compress -Depth 4
+`;
+
+/** PowerShell 5.1 mangles double quotes in a -Command argument; an encoded command (UTF-16 LE, base64) arrives whole. */
+export const MEDIA_COMMAND = ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(MEDIA_SCRIPT, 'utf16le').toString('base64')];
 
 const CONSENT_STORE = 'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\CapabilityAccessManager\\ConsentStore';
 const APP_PRIVACY_POLICY = 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\AppPrivacy';
@@ -28,20 +37,27 @@ export function createWindowsMediaProbe(options: WindowsMediaProbeOptions = {}):
   const run = options.runCommand ?? commandRunner(8000);
   return {
     id: 'media',
-    async run(_context, signal): Promise<ProbeFindings> {
-      const pnp = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', PNP_QUERY], signal);
-      if (pnp.status === 'not-installed') {
+    async run(context, signal): Promise<ProbeFindings> {
+      const answer = await run('powershell.exe', MEDIA_COMMAND, signal);
+      if (answer.status === 'not-installed') {
         return { state: 'unavailable', reason: 'Windows PowerShell (powershell.exe) is not on this PC, so its devices cannot be listed', reasonKey: 'sourceReason.noPowerShell', devices: [] };
       }
-      if (pnp.status === 'failed') throw new AvcareError('PROBE_FAILED', `Get-PnpDevice failed: ${pnp.reason}`);
-      let json: unknown = [];
+      if (answer.status === 'failed') throw new AvcareError('PROBE_FAILED', `Get-PnpDevice failed: ${answer.reason}`);
+      let json: unknown;
       try {
-        // No device of these classes prints nothing at all.
-        json = pnp.stdout.trim() === '' ? [] : JSON.parse(pnp.stdout.replace(/^\uFEFF/, ''));
+        json = JSON.parse(answer.stdout.replace(/^\uFEFF/, ''));
       } catch (error) {
-        throw new AvcareError('PROBE_FAILED', `Get-PnpDevice printed something that is not JSON: ${(error as Error).message}`, { output: pnp.stdout.slice(0, 200) });
+        throw new AvcareError('PROBE_FAILED', `Get-PnpDevice printed something that is not JSON: ${(error as Error).message}`, { output: answer.stdout.slice(0, 200) });
       }
-      const findings: ProbeFindings = { state: 'ok', devices: pnpDevices(readPnpJson(json) ?? []) };
+      const { pnp, capture } = (typeof json === 'object' && json !== null ? json : {}) as { pnp?: unknown; capture?: unknown };
+      if (!Array.isArray(pnp) || !Array.isArray(capture)) throw new AvcareError('PROBE_FAILED', 'the media query answered without its "pnp" and "capture" lists', { output: answer.stdout.slice(0, 200) });
+      const findings: ProbeFindings = { state: 'ok', devices: pnpDevices(readPnpJson(pnp) ?? []) };
+      try {
+        findings.recording = readCaptureAnswers(capture);
+      } catch (error) {
+        // The devices stand; only the recording level is unknown, and the log says why.
+        context.log.warn({ reason: (error as Error).message }, 'default recording device not read');
+      }
       const privacy = await readPrivacy(run, signal);
       if (privacy) findings.privacy = privacy;
       return findings;
