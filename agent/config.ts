@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { AvcareError, androidPackageSchema, deviceKindSchema, topicIdSchema } from '../protocol/index.js';
+import { PLATFORM_PATHS } from './platform/platform-paths.js';
 
 /** A host name is not always a valid topic id (dots are, but spaces or unicode are not). */
 function defaultId(): string {
@@ -162,7 +163,8 @@ export type ViscaIpTargetConfig = AgentConfig['viscaIp'][number];
 export type VrHeadsetTargetConfig = AgentConfig['vrHeadsets'][number];
 export type ExpectedDevice = AgentConfig['expectedDevices'][number];
 
-export const DEFAULT_CONFIG_PATH = '/etc/avcare/agent.json';
+/** The installed service's: /etc/avcare/agent.json, %ProgramData%\\avcare\\agent.json, /Library/Application Support/avcare/agent.json. */
+export const DEFAULT_CONFIG_PATH = PLATFORM_PATHS.serviceConfigFile;
 
 /** Validates a parsed config object; the error names every bad field with its path. */
 export function parseAgentConfig(input: unknown, source = 'configuration'): AgentConfig {

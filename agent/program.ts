@@ -3,7 +3,8 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AvcareError, reportCommandError, type ProbeResult, type ProbeSource } from '../protocol/index.js';
 import { english, localeFromEnvironment, out, parseLocale, useLocale } from './i18n/i18n.js';
 import { adhocSources, parsePjlinkTarget, parseSerialTarget, parseViscaIpTarget } from './adhoc-targets.js';
-import { configFilePath, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
+import { PLATFORM_PATHS } from './platform/platform-paths.js';
+import { configFilePath, DEFAULT_CONFIG_PATH, loadAgentConfig, parseAgentConfig, type AgentConfig } from './config.js';
 import { runProbeCycle } from './cycle.js';
 import { AgentDaemon } from './daemon.js';
 import { daemonStateFile, DaemonStateSink, readDaemonState } from './daemon-state.js';
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
   const program = new Command('avcare-agent')
     .description('Probes this classroom PC\'s audio/video devices and reports what is wrong with them.')
     .version(AVCARE_VERSION)
-    .option('-c, --config <file>', 'configuration file (JSON); default $AVCARE_CONFIG or /etc/avcare/agent.json when present')
+    .option('-c, --config <file>', `configuration file (JSON); default $AVCARE_CONFIG or ${DEFAULT_CONFIG_PATH} when present`)
     .option('--lang <zh-CN|en>', 'language of what is printed for people (default: from LC_ALL / LC_MESSAGES / LANG; zh_* gives Chinese); JSON and logs are not translated')
     .showHelpAfterError()
     .hook('preAction', () => {
@@ -297,10 +298,21 @@ export function buildProgram(): Command {
                 : [`this PC's previous agent ${identity.schoolId}:${outcome.replacesRevokedAgent} was revoked, so it joined as a new agent (a school admin can readmit the old one: avcare-cloud agents readmit ID)`]),
               `broker ${identity.mqtt.url}; cloud signing key ${identity.signingKey.keyId}`,
               `credentials kept in ${outcome.file} (readable by this user only)`,
-              'restart the agent to use them: sudo systemctl restart avcare-agent',
+              `restart the agent to use them: ${PLATFORM_PATHS.restartCommand}`,
               '',
             ].join('\n'),
       );
+    });
+
+  program
+    .command('service-definition')
+    .description("print the definition that makes the agent a service on this platform (Windows: WinSW's XML; macOS: the launchd plist); install.ps1 and install-macos.sh write it with --write")
+    .option('--platform <name>', 'windows or macos (default: this PC\'s)')
+    .option('--node <path>', 'the Node.js the service runs, by full path (default: the one running this command)', process.execPath)
+    .option('--write', 'write it where the platform keeps it instead of printing it')
+    .action(async (options: { platform?: string; node: string; write?: boolean }) => {
+      const { serviceDefinition } = await import('./platform/service-command.js');
+      process.stdout.write(await serviceDefinition(options));
     });
 
   program

@@ -1,5 +1,6 @@
 /** The platform interface's types, below the platform sides that implement them. */
 import type { Probe } from '../probes/probe.js';
+import type { PlatformPaths } from './platform-paths.js';
 export type PlatformId = 'linux' | 'windows' | 'macos';
 
 /** How the installed service starts the agent. */
@@ -18,11 +19,8 @@ export interface ServiceDefinition {
   text: string;
 }
 
-export interface AgentPlatform {
+export interface AgentPlatform extends Readonly<PlatformPaths> {
   readonly id: PlatformId;
-  /** The installed service's state directory: identity, outbox, learned devices, the ADB key. */
-  readonly serviceStateDir: string;
-  readonly serviceConfigFile: string;
   /** A person's own agent (not the service): its state directory under their home. */
   userStateDir(env: NodeJS.ProcessEnv, home: string): string;
   /** The control channel's address for a state directory: a Unix socket path, or a named pipe on Windows. */

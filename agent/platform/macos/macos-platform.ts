@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
+import { MACOS_PATHS } from '../platform-paths.js';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
 import { createMacMediaProbe } from './mac-media-probe.js';
 
-const SERVICE_STATE_DIR = '/Library/Application Support/avcare';
+const SERVICE_STATE_DIR = MACOS_PATHS.serviceStateDir;
 const LABEL = 'cn.avcare.agent';
 
 /**
@@ -59,8 +60,7 @@ ${args}
 /** macOS 13+: a launchd daemon, its state under /Library/Application Support/avcare. */
 export const macosPlatform: AgentPlatform = {
   id: 'macos',
-  serviceStateDir: SERVICE_STATE_DIR,
-  serviceConfigFile: posix.join(SERVICE_STATE_DIR, 'agent.json'),
+  ...MACOS_PATHS,
   userStateDir: (_env, home) => posix.join(home, 'Library', 'Application Support', 'avcare'),
   controlEndpoint: (stateDir) => posix.join(stateDir, 'agent.sock'),
   serviceDefinition: (options) => ({ path: `/Library/LaunchDaemons/${LABEL}.plist`, text: launchdPlist(options) }),

@@ -61,7 +61,7 @@ describe('the media source on Windows', () => {
     const decoded = Buffer.from(MEDIA_COMMAND.at(-1) ?? '', 'base64').toString('utf16le');
     expect(decoded).toBe(MEDIA_SCRIPT);
     expect(MEDIA_COMMAND.slice(0, 3)).toEqual(['-NoProfile', '-NonInteractive', '-EncodedCommand']);
-    expect(decoded).toMatch(/^\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\r?\n\$pnp = @\(Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA /);
+    expect(decoded).toMatch(/^\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\r?\n\$pnp = @\(Get-PnpDevice -PresentOnly -Class 'Camera','Image','AudioEndpoint','MEDIA' /);
     const cycle = await runProbeCycle([createWindowsMediaProbe({ runCommand: windowsPc({ powershell: { status: 'ok', stdout: '{"pnp":[],"capture":["",""]}' } }).run })], { config, log: silentLogger });
     expect(cycle.devices).toEqual([]);
     expect(cycle.recording).toEqual([]);

@@ -17,7 +17,7 @@ import { readPrivacySettings } from './privacy-settings.js';
  * one PowerShell start (a second of CPU) serves the cycle.
  */
 export const MEDIA_SCRIPT = `[Console]::OutputEncoding = [Text.Encoding]::UTF8
-$pnp = @(Get-PnpDevice -PresentOnly -Class Camera,Image,AudioEndpoint,MEDIA -ErrorAction SilentlyContinue | Select-Object Status,Class,FriendlyName,InstanceId,Problem,Present,Service,Manufacturer)
+$pnp = @(Get-PnpDevice -PresentOnly -Class 'Camera','Image','AudioEndpoint','MEDIA' -ErrorAction SilentlyContinue | Select-Object 'Status','Class','FriendlyName','InstanceId','Problem','Present','Service','Manufacturer')
 ${CORE_AUDIO_POWERSHELL}
 @{ pnp = $pnp; capture = $capture } | ConvertTo-Json -Compress -Depth 4
 `;

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { win32 } from 'node:path';
+import { WINDOWS_PATHS } from '../platform-paths.js';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
 import { createWindowsMediaProbe } from './windows-media-probe.js';
 
-const programData = process.env.ProgramData ?? 'C:\\ProgramData';
 const programFiles = process.env.ProgramFiles ?? 'C:\\Program Files';
-const SERVICE_STATE_DIR = win32.join(programData, 'avcare');
+const SERVICE_STATE_DIR = WINDOWS_PATHS.serviceStateDir;
 
 /** A command-line argument as Windows' CommandLineToArgvW reads it back: quoted when it has a space or quote. */
 function windowsArgument(value: string): string {
@@ -49,8 +49,7 @@ function winswXml(options: ServiceOptions): string {
 /** Windows 10/11: state and configuration under %ProgramData%\avcare, the control channel a named pipe. */
 export const windowsPlatform: AgentPlatform = {
   id: 'windows',
-  serviceStateDir: SERVICE_STATE_DIR,
-  serviceConfigFile: win32.join(SERVICE_STATE_DIR, 'agent.json'),
+  ...WINDOWS_PATHS,
   userStateDir: (env, home) => win32.join(env.LOCALAPPDATA ?? win32.join(home, 'AppData', 'Local'), 'avcare'),
   // Pipe names are global to the PC: the service's is fixed, a person's own agent gets one from its state directory.
   controlEndpoint: (stateDir) => (stateDir === SERVICE_STATE_DIR ? '\\\\.\\pipe\\avcare-agent' : `\\\\.\\pipe\\avcare-agent-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`),
