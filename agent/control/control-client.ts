@@ -4,6 +4,7 @@ import { AvcareError, isAvcareError, type ErrorCode, ERROR_CODES } from '../../p
 import type { MeasureTest } from '../../protocol/measure-signal.js';
 import type { TestProgress } from '../measure/test-ipc.js';
 import type { TestOutcome } from '../measure/test-runner.js';
+import { createPeerProof } from './peer-proof.js';
 import { controlReplySchema, controlSocketPath, type ControlReply, type ControlRequest } from './control-messages.js';
 
 interface Conversation<T> {
@@ -77,15 +78,23 @@ export function askDaemonToTest(stateDir: string, test: MeasureTest, onProgress:
   });
 }
 
-/** A consent request to the running agent (`avcare-agent consent ...`): the sessions after it. */
-export function askDaemonAboutConsent(stateDir: string, request: Omit<Extract<ControlRequest, { type: 'consent' }>, 'type'>, timeoutMs = 10_000): Promise<Extract<ControlReply, { type: 'consent' }> | undefined> {
-  return converse(stateDir, {
-    request: { type: 'consent', ...request },
-    timeoutMs,
-    failureCode: 'SESSION_NOT_FOUND',
-    timeoutMessage: `the running agent did not answer within ${timeoutMs / 1000} s`,
-    onReply: (reply) => (reply.type === 'consent' ? { value: reply } : undefined),
-  });
+/**
+ * A consent request to the running agent (`avcare-agent consent ...`): the sessions after it. On a
+ * Windows named pipe the request carries a proof of who sends it (peer-proof.ts), made here.
+ */
+export async function askDaemonAboutConsent(stateDir: string, request: Omit<Extract<ControlRequest, { type: 'consent' }>, 'type' | 'peerProof'>, timeoutMs = 10_000, proveIdentity = controlSocketPath(stateDir).startsWith('\\\\.\\pipe\\')): Promise<Extract<ControlReply, { type: 'consent' }> | undefined> {
+  const proof = proveIdentity ? await createPeerProof(stateDir).catch(() => undefined) : undefined;
+  try {
+    return await converse(stateDir, {
+      request: { type: 'consent', ...request, ...(proof ? { peerProof: proof.nonce } : {}) },
+      timeoutMs,
+      failureCode: 'SESSION_NOT_FOUND',
+      timeoutMessage: `the running agent did not answer within ${timeoutMs / 1000} s`,
+      onReply: (reply) => (reply.type === 'consent' ? { value: reply } : undefined),
+    });
+  } finally {
+    await proof?.remove();
+  }
 }
 
 function knownCode(code: string, fallback: ErrorCode): ErrorCode {

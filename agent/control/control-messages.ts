@@ -20,7 +20,7 @@ export type ConsentOperation = z.infer<typeof consentOperationSchema>;
 export const controlRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('test'), test: measureTestSchema }),
   /** The person at the PC answering or ending a remote session; `by` is their login name. */
-  z.strictObject({ type: z.literal('consent'), operation: consentOperationSchema, sessionId: z.uuid().optional(), by: z.string().min(1).max(64), reason: z.string().max(500).optional(), withPrivacy: z.boolean().optional() }),
+  z.strictObject({ type: z.literal('consent'), operation: consentOperationSchema, sessionId: z.uuid().optional(), by: z.string().min(1).max(64), reason: z.string().max(500).optional(), withPrivacy: z.boolean().optional(), peerProof: z.string().regex(/^[0-9a-f]{32}$/).optional() }),
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 

@@ -12,11 +12,19 @@ import { consentOperation } from '../session/consent-operation.js';
 import type { SessionService } from '../session/session-service.js';
 import { controlSocketPath, type ControlReply } from './control-messages.js';
 import { peerUser, type PeerUser } from './peer-credentials.js';
+import { peerFromProof, type FileOwner } from './peer-proof.js';
 
 const MAX_REQUEST_BYTES = 4096;
 
 export interface ControlHandlers {
   measure: () => Promise<MeasureService>;
+  /**
+   * How a consent's sender is known: the kernel's peer credentials on a Unix socket, a proof file
+   * on a Windows named pipe (peer-proof.ts). Chosen from the address unless given.
+   */
+  peerIdentity?: 'kernel' | 'proof';
+  /** Who owns a proof file (tests give their own; Windows asks Get-Acl). */
+  fileOwner?: FileOwner;
   /** The remote-session service, once the agent runs one (it needs an enrolled identity). */
   sessions?: () => Promise<SessionService | undefined>;
 }
@@ -32,7 +40,11 @@ export async function startControlServer(options: { stateDir: string; log: Logge
   } catch {
     // Not there: the usual case.
   }
-  const server: Server = createServer((socket) => serve(socket, options, log));
+  const identity = options.peerIdentity ?? (isFile ? 'kernel' : 'proof');
+  const server: Server = createServer((socket) => {
+    const peer = (proof: string | undefined): Promise<PeerUser | undefined> => (identity === 'kernel' ? peerUser(socket) : peerFromProof(options.stateDir, proof, options.fileOwner));
+    serve(socket, options, log, peer);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -54,7 +66,7 @@ export async function startControlServer(options: { stateDir: string; log: Logge
   };
 }
 
-function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
+function serve(socket: Socket, handlers: ControlHandlers, log: Logger, peer: (proof: string | undefined) => Promise<PeerUser | undefined>): void {
   let buffer = '';
   let started = false;
   const reply = (message: ControlReply): void => {
@@ -72,7 +84,7 @@ function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     started = true;
-    void handle(buffer.slice(0, end), handlers, reply, () => peerUser(socket)).then(
+    void handle(buffer.slice(0, end), handlers, reply, peer).then(
       (outcome) => {
         if (outcome) reply({ type: 'outcome', outcome });
         socket.end();
@@ -88,9 +100,9 @@ function serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
 
 /**
  * The request's test, run, or its consent operation done; undefined (after saying why or answering)
- * otherwise. A consent is answered in the name of the OS user the kernel says sent it (`peer`).
+ * otherwise. A consent is answered in the name of the OS user the system says sent it (`peer`).
  */
-async function handle(line: string, handlers: ControlHandlers, reply: (message: ControlReply) => void, peer: () => Promise<PeerUser | undefined>) {
+async function handle(line: string, handlers: ControlHandlers, reply: (message: ControlReply) => void, peer: (proof: string | undefined) => Promise<PeerUser | undefined>) {
   // The schemas and the test machinery load with the first request, not with the daemon.
   const { controlRequestSchema } = await import('./control-messages.js');
   let parsed;
@@ -107,7 +119,7 @@ async function handle(line: string, handlers: ControlHandlers, reply: (message: 
   if (request.type === 'consent') {
     const sessions = await handlers.sessions?.();
     if (!sessions) throw new AvcareError('AGENT_NOT_ENROLLED', 'this agent takes no remote sessions: it is not enrolled with a cloud');
-    reply(await consentOperation(sessions, request, await peer()));
+    reply(await consentOperation(sessions, request, await peer(request.peerProof)));
     return undefined;
   }
   return (await handlers.measure()).run(request.test, 'on-demand', (progress) => reply({ type: 'progress', progress }));

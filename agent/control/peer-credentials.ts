@@ -9,10 +9,11 @@ import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 
 export interface PeerUser {
-  uid: number;
-  pid: number;
-  /** The login name of uid, or `uid NNNN` when the user database has none. */
+  /** The login name (Linux: of uid, or `uid NNNN` when the user database has none; Windows: DOMAIN\\user). */
   name: string;
+  /** Linux's SO_PEERCRED; Windows names the account only. */
+  uid?: number;
+  pid?: number;
 }
 
 /** Linux <sys/socket.h>: SOL_SOCKET and SO_PEERCRED; struct ucred is { pid_t, uid_t, gid_t }. */

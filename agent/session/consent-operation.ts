@@ -48,7 +48,7 @@ export function sessionView(record: SessionRecord & { effectiveState: SessionSta
 export function personAtPc(peer: PeerUser | undefined, claimed: string, operation: ConsentOperation): string {
   if (!peer) {
     if (operation === 'approve') {
-      throw new AvcareError('SESSION_APPROVAL_NOT_ALLOWED', 'the agent cannot tell which user of this PC is asking (the kernel gave no peer credentials), so nobody can approve here', {}, {
+      throw new AvcareError('SESSION_APPROVAL_NOT_ALLOWED', 'the agent cannot tell which user of this PC is asking (no peer credentials from the kernel, or on Windows no proof file from an administrator), so nobody can approve here', {}, {
         hint: 'Approve in the cloud as the school admin (avcare-cloud session approve ID); at this PC you can still deny or revoke.',
       });
     }
