@@ -1,5 +1,6 @@
 /**
- * Who is at the other end of the control socket, as the kernel says (SO_PEERCRED on Linux), not
+ * Who is at the other end of the control socket, as the kernel says (SO_PEERCRED on Linux,
+ * getpeereid on macOS), not
  * as the client claims: a consent answered at the PC is recorded in the name of the operating-
  * system user whose process sent it. Node has no API for it, so getsockopt(2) is called through
  * koffi (a maintained FFI with prebuilt binaries), loaded only when a consent operation comes.
@@ -7,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
+import { PLATFORM_TRAITS } from '../platform/platform-traits.js';
 
 export interface PeerUser {
   /** The login name (Linux: of uid, or `uid NNNN` when the user database has none; Windows: DOMAIN\\user). */
@@ -20,19 +22,29 @@ export interface PeerUser {
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 
-type GetPeerCred = (fd: number) => { pid: number; uid: number; gid: number } | undefined;
+type GetPeerCred = (fd: number) => { pid?: number; uid: number } | undefined;
 let getPeerCred: Promise<GetPeerCred | undefined> | undefined;
 
 async function loadGetPeerCred(): Promise<GetPeerCred | undefined> {
-  if (process.platform !== 'linux') return undefined;
+  if (PLATFORM_TRAITS.peerCredentials === 'proof-file') return undefined;
   const { default: koffi } = await import('koffi');
+  if (PLATFORM_TRAITS.peerCredentials === 'getpeereid') {
+    // macOS (and the BSDs): getpeereid(2) gives the uid, not the process.
+    const libSystem = koffi.load('libSystem.B.dylib');
+    const getpeereid = libSystem.func('int getpeereid(int, _Out_ uint32 *, _Out_ uint32 *)');
+    return (fd) => {
+      const uid = [0];
+      const gid = [0];
+      return getpeereid(fd, uid, gid) === 0 ? { uid: uid[0] ?? 0 } : undefined;
+    };
+  }
   const libc = koffi.load('libc.so.6');
   const ucred = koffi.struct('avcare_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' });
   const getsockopt = libc.func('int getsockopt(int, int, int, _Out_ avcare_ucred *, _Inout_ uint32 *)');
   return (fd) => {
     const out: { pid: number; uid: number; gid: number } = { pid: 0, uid: 0, gid: 0 };
     const length = [koffi.sizeof(ucred)];
-    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, length) === 0 ? out : undefined;
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, length) === 0 ? { pid: out.pid, uid: out.uid } : undefined;
   };
 }
 
@@ -50,13 +62,15 @@ export async function peerUser(socket: Socket): Promise<PeerUser | undefined> {
   }
   const credentials = lookup?.(fd);
   if (!credentials) return undefined;
-  return { uid: credentials.uid, pid: credentials.pid, name: await userName(credentials.uid) };
+  return { uid: credentials.uid, ...(credentials.pid === undefined ? {} : { pid: credentials.pid }), name: await userName(credentials.uid) };
 }
 
-/** The login name of a uid through NSS (getent: local, LDAP or AD users alike). */
+/** The login name of a uid through NSS (getent: local, LDAP or AD users alike), or Directory Services on macOS. */
 async function userName(uid: number): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)('getent', ['passwd', String(uid)], { timeout: 2_000 });
+    // macOS has no getent: id(1) asks Directory Services there.
+    const mac = PLATFORM_TRAITS.peerCredentials === 'getpeereid';
+    const { stdout } = await promisify(execFile)(mac ? 'id' : 'getent', mac ? ['-un', String(uid)] : ['passwd', String(uid)], { timeout: 2_000 });
     const name = stdout.split(':')[0]?.trim();
     return name && /^[A-Za-z0-9._@-]{1,64}$/.test(name) ? name : `uid ${uid}`;
   } catch {

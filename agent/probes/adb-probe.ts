@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveStateDir } from '../state-dir.js';
+import { PLATFORM_TRAITS, traitsFor } from '../platform/platform-traits.js';
 import type { Probe, ProbeFindings } from './probe.js';
 import { whenPresent } from './sysfs.js';
 
@@ -20,14 +21,14 @@ const ADB_INTERFACE = ['ff', '42', '01'];
  */
 export function createAdbProbe(options: AdbProbeOptions = {}): Probe {
   const sysRoot = options.sysRoot ?? '/sys';
-  const platform = options.platform ?? process.platform;
+  const { sysfs } = options.platform === undefined ? PLATFORM_TRAITS : traitsFor(options.platform);
   return {
     id: 'adb',
     timeoutMs: (config) => Math.max(config.probeTimeoutSeconds, config.vr.probeTimeoutSeconds) * 1000,
     async run(context, signal): Promise<ProbeFindings> {
       const { config } = context;
       // Elsewhere than Linux there is no sysfs to look in: ask the adb server or the bus each time.
-      const lookOnUsb = config.vr.usb && (platform !== 'linux' || (await hasAdbInterface(sysRoot)));
+      const lookOnUsb = config.vr.usb && (!sysfs || (await hasAdbInterface(sysRoot)));
       if (!lookOnUsb && config.vrHeadsets.length === 0) {
         return { state: 'unavailable', reason: 'no VR headset on USB and none configured (vrHeadsets)', reasonKey: 'sourceReason.noHeadsets', devices: [] };
       }

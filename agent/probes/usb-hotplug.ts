@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Device as LibusbDevice } from 'usb';
 import type { UsbInfo } from '../../protocol/index.js';
 import { DEFAULT_SYS_BUS_USB } from './usb-probe.js';
+import { traitsFor } from '../platform/platform-traits.js';
 
 export interface UsbHotplugEvent {
   type: 'attach' | 'detach';
@@ -43,12 +44,13 @@ export type HotplugReasonKey = 'hotplug.noUsbBus' | 'hotplug.noUdev';
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 
 export function chooseUsbHotplugMode(facts: UsbHotplugFacts, pollIntervalMs = DEFAULT_POLL_INTERVAL_MS): { mode: UsbHotplugMode; reason?: string; reasonKey?: HotplugReasonKey; reasonParams?: Record<string, string | number> } {
-  if (facts.platform === 'linux' && !facts.usbBusPresent) {
+  const linux = traitsFor(facts.platform).sysfs;
+  if (linux && !facts.usbBusPresent) {
     return { mode: 'unavailable', reason: 'no USB bus (/sys/bus/usb is absent): there is nothing to watch', reasonKey: 'hotplug.noUsbBus' };
   }
   // libusb's Linux hotplug listens to udev's netlink messages; without udevd (containers,
   // minimal images) no attach/detach ever arrives, so we compare device lists instead.
-  if (facts.platform === 'linux' && !facts.udevRunning) {
+  if (linux && !facts.udevRunning) {
     return { mode: 'polling', reason: `udev is not running (no /run/udev/control): comparing the device list every ${pollIntervalMs} ms`, reasonKey: 'hotplug.noUdev', reasonParams: { ms: pollIntervalMs } };
   }
   return { mode: 'events' };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DeviceDescriptor, InterfaceDescriptor, Device as LibusbDevice } from 'usb';
 import type { Device, UsbInfo } from '../../protocol/index.js';
 import type { Logger } from '../../protocol/log.js';
+import { PLATFORM_TRAITS } from '../platform/platform-traits.js';
 import type { Probe, ProbeContext, ProbeFindings } from './probe.js';
 import { usbDeviceFromInfo, usbPortName } from './usb-classify.js';
 import { terminalsFromClassDescriptors } from './usb-terminals.js';
@@ -77,7 +78,7 @@ export function createUsbProbe(options: UsbProbeOptions = {}): Probe {
   return {
     id: 'usb',
     async run(context: ProbeContext, signal: AbortSignal): Promise<ProbeFindings> {
-      if (process.platform === 'linux' && !existsSync(sysBusUsb)) {
+      if (PLATFORM_TRAITS.sysfs && !existsSync(sysBusUsb)) {
         return {
           state: 'unavailable',
           reason: `no USB bus: ${sysBusUsb} is absent, so this PC (or the container the agent runs in) exposes no USB devices`,
@@ -133,7 +134,7 @@ function snapshotOf(device: LibusbDevice, log: Logger): LibusbDeviceSnapshot {
  * needs the device opened (root or a udev rule) and is the fallback for other systems.
  */
 async function readStrings(device: LibusbDevice, sysBusUsb: string, portName: string, log: Logger, signal: AbortSignal): Promise<UsbStrings> {
-  if (process.platform === 'linux') {
+  if (PLATFORM_TRAITS.sysfs) {
     const fromSysfs = readSysfsStrings(join(sysBusUsb, 'devices', portName));
     if (fromSysfs.product !== undefined || device.deviceDescriptor.iProduct === 0) return fromSysfs;
   }

@@ -3,6 +3,7 @@ import type { Device as LibusbDevice } from 'usb';
 import { silentLogger, type Logger } from '../../protocol/log.js';
 import { DEFAULT_SYS_BUS_USB } from '../probes/usb-probe.js';
 import type { UsbResetTarget } from './remediation-plan.js';
+import { PLATFORM_TRAITS, type PlatformTraits } from '../platform/platform-traits.js';
 
 export interface UsbResetOutcome {
   /** true when the device went through a reset (and so needs time to come back before it is probed). */
@@ -36,14 +37,18 @@ export class LibusbResetter implements UsbResetter {
   private readonly sysBusUsb: string;
   private readonly log: Logger;
 
-  constructor(options: { sysBusUsb?: string; log?: Logger } = {}) {
+  private readonly traits: PlatformTraits;
+
+  constructor(options: { sysBusUsb?: string; log?: Logger; traits?: PlatformTraits } = {}) {
     this.sysBusUsb = options.sysBusUsb ?? DEFAULT_SYS_BUS_USB;
+    this.traits = options.traits ?? PLATFORM_TRAITS;
     this.log = options.log ?? silentLogger;
   }
 
   async reset(target: UsbResetTarget, signal: AbortSignal): Promise<UsbResetOutcome> {
     const where = `bus ${target.busNumber} address ${target.deviceAddress} (port ${target.port})`;
-    if (process.platform === 'linux' && !existsSync(this.sysBusUsb)) {
+    if (this.traits.noUsbReset) return { reset: false, result: this.traits.noUsbReset };
+    if (this.traits.sysfs && !existsSync(this.sysBusUsb)) {
       return { reset: false, result: `no USB reset: this PC exposes no USB bus (${this.sysBusUsb} is absent)` };
     }
     if (signal.aborted) return { reset: false, result: 'no USB reset: no time left' };
