@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildClassroomLaptopTree, MediaTreeBuilder, type MediaTree } from '../../test/fixtures/media/build-tree.js';
 import type { RunCommand } from '../probes/run-command.js';
+import { traitsFor } from '../platform/platform-traits.js';
 import { findRoomDevices } from './room-devices.js';
 
 const cleanup: string[] = [];
@@ -65,6 +66,13 @@ describe('findRoomDevices', () => {
   it('reports the room chain as turned off without looking at devices', async () => {
     const found = await findRoomDevices({ enabled: false }, { runCommand: () => Promise.reject(new Error('must not run')) });
     expect(found.missing).toEqual([expect.stringContaining('turned off')]);
+  });
+
+  it('on Windows and macOS says why the room is not measured, without looking at devices', async () => {
+    for (const platform of ['win32', 'darwin'] as const) {
+      const found = await findRoomDevices({ enabled: true }, { runCommand: () => Promise.reject(new Error('must not run')), traits: traitsFor(platform) });
+      expect(found.missing).toEqual([expect.stringMatching(/captured on Linux only for now .* the A\/V sync test runs through the pipeline/)]);
+    }
   });
 
   it('does not count a metadata-only video node as a camera', async () => {

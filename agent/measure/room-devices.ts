@@ -4,6 +4,7 @@
  * becomes one readable reason in the result, so "not measured" says why and what to fix.
  */
 import { readdir } from 'node:fs/promises';
+import { PLATFORM_TRAITS, type PlatformTraits } from '../platform/platform-traits.js';
 import { readAudioCards } from '../probes/alsa.js';
 import { readVideoNodes } from '../probes/v4l2.js';
 import { runInstalledCommand, type RunCommand } from '../probes/run-command.js';
@@ -32,12 +33,15 @@ export interface RoomDeviceLookup {
   env?: NodeJS.ProcessEnv;
   runCommand?: RunCommand;
   signal?: AbortSignal;
+  traits?: PlatformTraits;
 }
 
 export type RoomDeviceResult = { devices: RoomDevices; missing: [] } | { devices?: undefined; missing: string[] };
 
 export async function findRoomDevices(settings: RoomChainSettings, lookup: RoomDeviceLookup = {}): Promise<RoomDeviceResult> {
   if (!settings.enabled) return { missing: ['the room chain is turned off (measure.room.enabled)'] };
+  const cannot = (lookup.traits ?? PLATFORM_TRAITS).noRoomCapture;
+  if (cannot) return { missing: [cannot] };
   const { sysRoot = '/sys', devRoot = '/dev', procRoot = '/proc', x11SocketDir = '/tmp/.X11-unix', env = process.env, runCommand = runInstalledCommand } = lookup;
   const signal = lookup.signal ?? new AbortController().signal;
   const [ffmpeg, ffplay, videoNodes, audioCards, display] = await Promise.all([

@@ -9,6 +9,11 @@ export interface PlatformTraits {
   peerCredentials: 'so_peercred' | 'getpeereid' | 'proof-file';
   /** Why libusb cannot reset a classroom device here; undefined where it can (Linux). */
   noUsbReset?: string;
+  /**
+   * Why the room's own camera and microphone cannot be captured here (the A/V sync room chain, the
+   * session's snapshot and clip read v4l2 and ALSA and flash an X display); undefined on Linux.
+   */
+  noRoomCapture?: string;
 }
 
 const LINUX: PlatformTraits = { sysfs: true, peerCredentials: 'so_peercred' };
@@ -17,11 +22,13 @@ const WINDOWS: PlatformTraits = {
   peerCredentials: 'proof-file',
   // libusb opens only devices bound to WinUSB; cameras and microphones have Windows' own drivers.
   noUsbReset: 'no USB reset on Windows: the device belongs to its Windows driver (libusb reaches only WinUSB devices); unplug it and plug it in again, or disable and enable it in Device Manager',
+  noRoomCapture: "the room's camera and microphone are captured on Linux only for now (v4l2, ALSA, an X display); on Windows the A/V sync test runs through the pipeline, without the room",
 };
 const MACOS: PlatformTraits = {
   sysfs: false,
   peerCredentials: 'getpeereid',
   noUsbReset: "no USB reset on macOS: the system's own drivers hold cameras and microphones and refuse libusb a reset; unplug the device and plug it in again",
+  noRoomCapture: "the room's camera and microphone are captured on Linux only for now (v4l2, ALSA, an X display); on macOS the A/V sync test runs through the pipeline, without the room",
 };
 
 export function traitsFor(platform: NodeJS.Platform): PlatformTraits {

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { AvcareError } from '../../protocol/errors.js';
+import { PLATFORM_TRAITS, type PlatformTraits } from '../platform/platform-traits.js';
 import { readAudioCards } from '../probes/alsa.js';
 import { readVideoNodes } from '../probes/v4l2.js';
 import { runInstalledCommand } from '../probes/run-command.js';
@@ -28,10 +29,18 @@ export interface CaptureSources {
   sysRoot?: string;
   devRoot?: string;
   procRoot?: string;
+  traits?: PlatformTraits;
+}
+
+/** Where the room's devices cannot be captured, the action says so before it looks for them. */
+function refuseWithoutRoomCapture(sources: CaptureSources): void {
+  const cannot = (sources.traits ?? PLATFORM_TRAITS).noRoomCapture;
+  if (cannot) throw new AvcareError('ACTION_UNAVAILABLE', cannot);
 }
 
 export async function snapshotInput(requested: string | undefined, sources: CaptureSources, signal: AbortSignal): Promise<{ device: string; input: string[] }> {
   if (sources.videoInput) return { device: 'test source', input: sources.videoInput };
+  refuseWithoutRoomCapture(sources);
   const device = requested ?? sources.camera ?? (await readVideoNodes({ sysRoot: sources.sysRoot ?? '/sys', devRoot: sources.devRoot ?? '/dev', runCommand: runInstalledCommand, signal })).find((node) => node.canCapture)?.path;
   if (device === undefined) throw new AvcareError('ACTION_UNAVAILABLE', 'no camera: no video capture device (/dev/video*) on this PC');
   if (!VIDEO_NODE.test(device)) throw new AvcareError('INVALID_ARGUMENT', `camera "${device}" is not a video capture node (/dev/videoN)`);
@@ -40,6 +49,7 @@ export async function snapshotInput(requested: string | undefined, sources: Capt
 
 export async function clipInput(sources: CaptureSources, signal: AbortSignal): Promise<{ device: string; input: string[] }> {
   if (sources.audioInput) return { device: 'test source', input: sources.audioInput };
+  refuseWithoutRoomCapture(sources);
   const card = sources.microphone === undefined ? (await readAudioCards({ sysRoot: sources.sysRoot ?? '/sys', procRoot: sources.procRoot ?? '/proc', runCommand: runInstalledCommand, signal })).find((candidate) => candidate.capture) : undefined;
   const device = sources.microphone ?? (card === undefined ? undefined : `plughw:CARD=${card.id}`);
   if (device === undefined) throw new AvcareError('ACTION_UNAVAILABLE', 'no microphone: no sound card that records on this PC');

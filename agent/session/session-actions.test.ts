@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionHooks } from '../../test/helpers/action-hooks.js';
 import { sessionActions, setConfigKey, type ActionHooks } from './session-actions.js';
+import { traitsFor } from '../platform/platform-traits.js';
 
 function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
   return actionHooks({ recentLog: () => ['connected to mqtts://agent:avc_ms_TopSecretValue123@cloud.example:8883', 'probe cycle took 1.2 s'], ...overrides });
@@ -20,6 +21,14 @@ describe('session actions', () => {
     const empty = { sysRoot: '/nonexistent', devRoot: '/nonexistent', procRoot: '/nonexistent' };
     await expect(sessionActions(hooks({ captureSources: empty }))('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no camera: no video capture device (/dev/video*) on this PC' });
     await expect(sessionActions(hooks({ captureSources: empty }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no microphone: no sound card that records on this PC' });
+  });
+
+  it('on Windows and macOS says the room\'s camera and microphone are captured on Linux only, before looking for them', async () => {
+    for (const platform of ['win32', 'darwin'] as const) {
+      const sources = { sysRoot: '/nonexistent', devRoot: '/nonexistent', procRoot: '/nonexistent', traits: traitsFor(platform) };
+      await expect(sessionActions(hooks({ captureSources: sources }))('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: expect.stringMatching(/captured on Linux only for now/) as unknown });
+      await expect(sessionActions(hooks({ captureSources: sources }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE' });
+    }
   });
 
   it('re-probes through the daemon and gives the devices found with each source\'s state', async () => {
