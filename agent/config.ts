@@ -100,6 +100,11 @@ export const agentConfigSchema = z
       .max(32)
       .default([])
       .describe('Programs that hold the camera all day on purpose (a lecture-capture recorder): never CAMERA_HELD_BY_APP'),
+    classApps: z
+      .array(z.string().min(1).max(260).regex(/^[A-Za-z0-9][\w.-]*$/, 'a macOS bundle id, such as "com.example.classroom"'))
+      .max(64)
+      .default([])
+      .describe("The class's own meeting and teaching programs on a Mac, by bundle id, besides the well-known ones: one refused the camera or microphone is a fault"),
     hysteresis: z
       .object({
         raiseAfterCycles: z.number().int().min(1).max(20).default(2).describe('Consecutive cycles a fault must be seen before it is raised'),

@@ -5,8 +5,7 @@ import type { ConnectionEvent } from './faults/unstable-connection.js';
 import { ffmpegDevices, looksLikeFfmpegDeviceList, readFfmpegDeviceList } from './pasted/ffmpeg-device-list.js';
 import { looksLikePastedLinux, readPastedLinux, type PastedConclusion } from './pasted/pasted-linux.js';
 import { looksLikeHeadsetCapture, readHeadsetCapture } from './vr/headset-capture.js';
-import { readPastedMacos } from './platform/macos/pasted-macos.js';
-import { looksLikeSystemProfiler } from './platform/macos/system-profiler.js';
+import { looksLikePastedMacos, readPastedMacos } from './platform/macos/pasted-macos.js';
 import { looksLikePastedWindows, readPastedWindows } from './platform/windows/pasted-windows.js';
 import { looksLikeLsusb, parseLsusbDump, type LsusbDump, type SkippedLine } from './probes/lsusb-parse.js';
 import { classifyUsb } from './probes/usb-classify.js';
@@ -37,7 +36,7 @@ export async function loadReplay(file: string, usbIds: UsbIds | null = null): Pr
   }
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (looksLikePastedWindows(text)) return replayWindows(text, file);
-  if (looksLikeSystemProfiler(text)) return replayMacos(text, file);
+  if (looksLikePastedMacos(text)) return replayMacos(text, file);
   if (looksLikeFfmpegDeviceList(text)) return replayFfmpeg(text, file);
   if (trimmed.startsWith('{')) return { cycle: replayInventory(trimmed, file), skipped: [], conclusions: [], connectionEvents: [] };
   if (looksLikeHeadsetCapture(text)) return replayHeadset(text, file);
@@ -68,12 +67,14 @@ function replayWindows(text: string, file: string): Replay {
 /** A Mac's USB devices, cameras and audio devices, as system_profiler printed them. */
 function replayMacos(text: string, file: string): Replay {
   const pasted = readPastedMacos(text);
-  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like system_profiler output but none of its USB, camera or audio reports could be read (send \`system_profiler SPUSBDataType SPCameraDataType SPAudioDataType -json\`)`, { file });
+  if (pasted.conclusions.length === 0) throw new AvcareError('REPLAY_INVALID', `${file} looks like system_profiler or TCC output but none of its USB, camera, audio or permission records could be read (send \`system_profiler SPUSBDataType SPCameraDataType SPAudioDataType -json\`)`, { file });
   const sources: CycleSnapshot['sources'] = [
-    { source: 'usb', state: 'ok', durationMs: 0 },
+    ...(pasted.devices.some((device) => device.usb) ? [{ source: 'usb' as const, state: 'ok' as const, durationMs: 0 }] : []),
     { source: 'media', state: 'ok', durationMs: 0 },
   ];
-  return { cycle: { at: new Date(), devices: pasted.devices, sources }, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
+  const cycle: CycleSnapshot = { at: new Date(), devices: pasted.devices, sources };
+  if (pasted.privacy) cycle.privacy = pasted.privacy;
+  return { cycle, skipped: [], conclusions: pasted.conclusions, connectionEvents: [] };
 }
 
 /** The cameras and microphones ffmpeg can open: names only, so nothing about their state is concluded. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** One switch of Windows' camera or microphone privacy settings; null when the paste or the PC does not say. */
+/** One switch of the camera or microphone privacy settings (Windows' switches; macOS's per-app records); null when the paste or the PC does not say. */
 const setting = z.enum(['allow', 'deny']).nullable();
 
 const capability = z.object({
@@ -20,9 +20,11 @@ const capability = z.object({
     .array(z.object({ app: z.string().max(260), since: z.string().max(40) }))
     .max(16)
     .optional(),
+  /** Programs refused it one by one: macOS's TCC records ("Don't Allow" at the prompt), by bundle id or path. */
+  deniedApps: z.array(z.string().max(260)).max(64).optional(),
 });
 
 /** Whether Windows lets programs use the camera and the microphone at all: the first cause Windows users meet. */
 export const mediaPrivacySchema = z.object({ camera: capability, microphone: capability });
 export type MediaPrivacy = z.infer<typeof mediaPrivacySchema>;
-export type PrivacyScope = Exclude<keyof MediaPrivacy['camera'], 'inUseBy'>;
+export type PrivacyScope = Exclude<keyof MediaPrivacy['camera'], 'inUseBy' | 'deniedApps'>;

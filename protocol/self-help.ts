@@ -46,10 +46,12 @@ export const SELF_HELP: Readonly<Record<FaultCode, readonly string[]>> = {
   CAMERA_BLOCKED_BY_PRIVACY: [
     'Open Settings > Privacy & security > Camera (Windows 10: Settings > Privacy > Camera) and turn on "Camera access", "Let apps access your camera" and "Let desktop apps access your camera".',
     'If the switches are greyed out, a school policy sets them: ask your service provider or the school\'s IT administrator to allow the camera.',
+    'On a Mac: open System Settings > Privacy & Security > Camera and turn on the program named in the message, then quit and reopen it.',
   ],
   MICROPHONE_BLOCKED_BY_PRIVACY: [
     'Open Settings > Privacy & security > Microphone (Windows 10: Settings > Privacy > Microphone) and turn on "Microphone access", "Let apps access your microphone" and "Let desktop apps access your microphone".',
     'If the switches are greyed out, a school policy sets them: ask your service provider or the school\'s IT administrator to allow the microphone.',
+    'On a Mac: open System Settings > Privacy & Security > Microphone and turn on the program named in the message, then quit and reopen it.',
   ],
   WINDOWS_DEVICE_DISABLED: [
     'Open Device Manager (right-click the Start button > Device Manager), find the device (a down arrow marks it), right-click it and choose Enable device.',

@@ -1,4 +1,5 @@
 import { blockingScope } from '../platform/windows/privacy-settings.js';
+import type { MediaPrivacy } from '../../protocol/index.js';
 import type { FaultCondition } from './fault-condition.js';
 import { condition, deviceEvidence, type FaultRule } from './fault-rule-kit.js';
 
@@ -46,7 +47,7 @@ export const windowsDeviceProblems: FaultRule = (snapshot) => {
  * works, Device Manager is happy, and the class's meeting app still sees nothing. The broadest
  * switch that says deny is the one to change.
  */
-export const windowsPrivacyBlocks: FaultRule = (snapshot) => {
+export const windowsPrivacyBlocks: FaultRule = (snapshot, { config }) => {
   const privacy = snapshot.privacy;
   if (!privacy) return [];
   const faults: FaultCondition[] = [];
@@ -54,8 +55,33 @@ export const windowsPrivacyBlocks: FaultRule = (snapshot) => {
   if (camera) faults.push(condition('CAMERA_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.camera, blockedBy: camera }, `faults.CAMERA_BLOCKED_BY_PRIVACY.${camera}`));
   const microphone = blockingScope(privacy.microphone);
   if (microphone) faults.push(condition('MICROPHONE_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.microphone, blockedBy: microphone }, `faults.MICROPHONE_BLOCKED_BY_PRIVACY.${microphone}`));
+  // macOS asks per program: a class program someone answered "Don't Allow" for.
+  const classApps = new Set([...CLASS_APPS, ...config.classApps].map((app) => app.toLowerCase()));
+  const refused = (settings: MediaPrivacy['camera']): string[] => (settings.deniedApps ?? []).filter((app) => classApps.has(app.toLowerCase()));
+  const cameraApps = camera ? [] : refused(privacy.camera);
+  if (cameraApps.length > 0) faults.push(condition('CAMERA_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.camera, blockedBy: 'app', apps: cameraApps }, 'faults.CAMERA_BLOCKED_BY_PRIVACY.app', { apps: cameraApps.join(', ') }));
+  const microphoneApps = microphone ? [] : refused(privacy.microphone);
+  if (microphoneApps.length > 0) faults.push(condition('MICROPHONE_BLOCKED_BY_PRIVACY', null, 'media', { privacy: privacy.microphone, blockedBy: 'app', apps: microphoneApps }, 'faults.MICROPHONE_BLOCKED_BY_PRIVACY.app', { apps: microphoneApps.join(', ') }));
   return faults;
 };
+
+/**
+ * Meeting and teaching programs on Macs in Chinese schools, by bundle id: one refused the camera or
+ * microphone is a class that cannot be seen or heard. A school adds its own in `classApps`.
+ */
+const CLASS_APPS: readonly string[] = [
+  'com.tencent.meeting', // 腾讯会议
+  'com.tencent.xinWeChat', // 微信
+  'com.alibaba.DingTalkMac', // 钉钉
+  'com.bytedance.macos.feishu', // 飞书
+  'us.zoom.xos',
+  'com.microsoft.teams2',
+  'com.microsoft.teams',
+  'Cisco-Systems.Spark', // Webex
+  'com.google.Chrome', // classes in the browser
+  'com.microsoft.edgemac',
+  'com.obsproject.obs-studio',
+];
 
 /**
  * A program that has held the camera for longer than a lesson: a meeting app left running, a

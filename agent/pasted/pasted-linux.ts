@@ -22,7 +22,7 @@ import { readUsbDevices, type UsbDevicesEntry } from './usb-devices-text.js';
 /** One tool's conclusion: a catalog key (agent i18n `replay.tool.*`) and its parameters, rendered in the reader's language. */
 export interface PastedConclusion {
   tool: string;
-  key: 'lsusbVerbose' | 'lsusbPlain' | 'usbDevices' | 'descriptor' | 'inputs' | 'inputsNoTouch' | 'kernelLog' | 'noInputListing' | 'headset' | 'pnp' | 'privacy' | 'systemProfiler' | 'systemProfilerPartial' | 'ffmpegDevices';
+  key: 'lsusbVerbose' | 'lsusbPlain' | 'usbDevices' | 'descriptor' | 'inputs' | 'inputsNoTouch' | 'kernelLog' | 'noInputListing' | 'headset' | 'pnp' | 'privacy' | 'systemProfiler' | 'systemProfilerPartial' | 'ffmpegDevices' | 'macPermissions';
   params: Record<string, string | number>;
 }
 

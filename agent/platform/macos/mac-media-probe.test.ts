@@ -82,6 +82,25 @@ describe('the media source on macOS', () => {
     expect(new FaultMonitor(config, null).detect(cycle).map((fault) => fault.code)).toEqual(['CAMERA_NO_VIDEO_NODE']);
   });
 
+  it("reads each person's camera and microphone permissions where macOS lets it (Full Disk Access), and leaves them unknown where it refuses", async () => {
+    const databases = ['/Users/teacher/Library/Application Support/com.apple.TCC/TCC.db', '/Users/guest/Library/Application Support/com.apple.TCC/TCC.db'];
+    const report = readFileSync(join(FIXTURES, 'system-profiler-macbook-air-room105.json'), 'utf8');
+    const calls: string[][] = [];
+    const run: RunCommand = (file, args) => {
+      calls.push([file, ...args]);
+      if (file !== '/usr/bin/sqlite3') return Promise.resolve({ status: 'ok', stdout: report });
+      // The teacher's database answers; the guest's is refused, as without Full Disk Access.
+      return Promise.resolve(args[1] === databases[0] ? { status: 'ok', stdout: 'kTCCServiceCamera|us.zoom.xos|0\nkTCCServiceMicrophone|us.zoom.xos|2\n' } : { status: 'failed', reason: 'Error: unable to open database: authorization denied' });
+    };
+    const cycle = await runProbeCycle([libusbOnTheMac, createMacMediaProbe({ runCommand: run, listDatabases: () => Promise.resolve(databases) })], { config, log: silentLogger });
+    expect(calls.filter(([file]) => file === '/usr/bin/sqlite3').map((call) => call.slice(1, 3))).toEqual(databases.map((database) => ['-readonly', database]));
+    expect(cycle.privacy?.camera.deniedApps).toEqual(['us.zoom.xos']);
+    expect(new FaultMonitor(config, null).detect(cycle).map((fault) => fault.code)).toEqual(['CAMERA_BLOCKED_BY_PRIVACY']);
+    const refused: RunCommand = (file) => Promise.resolve(file === '/usr/bin/sqlite3' ? { status: 'failed', reason: 'authorization denied' } : { status: 'ok', stdout: report });
+    const unknown = await runProbeCycle([createMacMediaProbe({ runCommand: refused, listDatabases: () => Promise.resolve(databases) })], { config, log: silentLogger });
+    expect(unknown.privacy).toBeUndefined();
+  });
+
   it("says why without system_profiler, and reports its garbage as the source's error, never a crashed cycle", async () => {
     const missing = await runProbeCycle([createMacMediaProbe({ runCommand: mac({ withHostReport: { status: 'not-installed' } }).run })], { config, log: silentLogger });
     expect(missing.sources[0]).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.noSystemProfiler' });

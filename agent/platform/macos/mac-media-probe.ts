@@ -2,11 +2,14 @@
  * The media source on macOS: the cameras and audio devices from `system_profiler -json` with the
  * USB tree they hang on, read by the same code that reads what a Mac user pastes.
  */
-import { AvcareError } from '../../../protocol/index.js';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AvcareError, type MediaPrivacy } from '../../../protocol/index.js';
 import type { Probe, ProbeFindings } from '../../probes/probe.js';
 import { commandRunner, type RunCommand } from '../../probes/run-command.js';
 import { macMedia } from './mac-media.js';
 import { readSystemProfilerJson } from './system-profiler.js';
+import { readTcc, TCC_QUERY } from './tcc.js';
 
 const SYSTEM_PROFILER = '/usr/sbin/system_profiler';
 /** macOS 26 reports USB as SPUSBHostDataType; the Macs before it know only SPUSBDataType. */
@@ -15,6 +18,25 @@ const REPORTS_BEFORE_26 = REPORTS.filter((report) => report !== 'SPUSBHostDataTy
 
 export interface MacMediaProbeOptions {
   runCommand?: RunCommand;
+  /** The TCC databases to read (each person's); tests give their own. */
+  listDatabases?: () => Promise<string[]>;
+}
+
+/** Each person's TCC.db: camera and microphone permissions are per user. */
+async function userTccDatabases(): Promise<string[]> {
+  const users = await readdir('/Users').catch(() => [] as string[]);
+  return users.filter((name) => !name.startsWith('.') && name !== 'Shared').map((name) => join('/Users', name, 'Library', 'Application Support', 'com.apple.TCC', 'TCC.db'));
+}
+
+/**
+ * The permissions, where macOS lets the agent read them: TCC.db opens only for a program with Full
+ * Disk Access (a school's MDM grants it with a privacy profile). Without it every read is refused
+ * and the permissions stay unknown, never "allowed".
+ */
+async function readPermissions(run: RunCommand, listDatabases: () => Promise<string[]>, signal: AbortSignal): Promise<MediaPrivacy | null> {
+  const databases = await listDatabases();
+  const answers = await Promise.all(databases.map((database) => run('/usr/bin/sqlite3', ['-readonly', database, TCC_QUERY], signal)));
+  return readTcc(answers.map((answer) => (answer.status === 'ok' ? answer.stdout : '')).join('\n'));
 }
 
 export function createMacMediaProbe(options: MacMediaProbeOptions = {}): Probe {
@@ -39,7 +61,10 @@ export function createMacMediaProbe(options: MacMediaProbeOptions = {}): Probe {
       const report = readSystemProfilerJson(json);
       if (!report) throw new AvcareError('PROBE_FAILED', 'system_profiler answered without its USB, camera or audio report', { output: output.stdout.slice(0, 200) });
       const { devices, media } = macMedia(report);
-      return { state: 'ok', devices, media };
+      const findings: ProbeFindings = { state: 'ok', devices, media };
+      const privacy = await readPermissions(run, options.listDatabases ?? userTccDatabases, signal);
+      if (privacy) findings.privacy = privacy;
+      return findings;
     },
   };
 }

@@ -4,6 +4,7 @@ import { parseAgentConfig } from '../../config.js';
 import { FaultMonitor } from '../../fault-monitor.js';
 import { loadReplay } from '../../replay.js';
 import { readLocation, readSystemProfilerJson, readSystemProfilerText } from './system-profiler.js';
+import { readTcc } from './tcc.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/macos');
 
@@ -72,6 +73,27 @@ describe('probe --replay of what Mac users paste about their devices', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("macOS's camera and microphone permissions (TCC)", () => {
+  it("a class's meeting program refused the camera is CAMERA_BLOCKED_BY_PRIVACY naming it; another program's refusal is only listed", async () => {
+    const { replay, faults } = await replayed('tcc-camera-denied-meeting.txt');
+    expect(replay.cycle.privacy?.camera.deniedApps).toEqual(['com.tencent.meeting', 'com.example.puzzlegame']);
+    expect(replay.cycle.privacy?.microphone.deniedApps).toEqual([]);
+    expect(faults).toEqual([['CAMERA_BLOCKED_BY_PRIVACY', "macOS's privacy settings do not let com.tencent.meeting use the camera"]]);
+    expect(replay.conclusions).toEqual([{ tool: 'sqlite3 TCC.db (access)', key: 'macPermissions', params: { camera: 'com.tencent.meeting, com.example.puzzlegame', microphone: '-' } }]);
+    // A school's own program counts once it is named in classApps.
+    const own = new FaultMonitor(parseAgentConfig({ classApps: ['com.example.puzzlegame'] }), null).detect(replay.cycle).map((fault) => fault.message);
+    expect(own).toEqual(["macOS's privacy settings do not let com.tencent.meeting, com.example.puzzlegame use the camera"]);
+    expect(() => parseAgentConfig({ classApps: ['/Applications/Zoom.app'] })).toThrow(/bundle id/);
+  });
+
+  it('reads the -json form and the older "allowed" column; ignores other services and garbage', () => {
+    const privacy = readTcc('[{"service":"kTCCServiceMicrophone","client":"us.zoom.xos","auth_value":0},{"service":"kTCCServiceScreenCapture","client":"us.zoom.xos","auth_value":0}]\nkTCCServiceCamera|/Applications/Old.app/Contents/MacOS/Old|0\nkTCCServiceCamera|broken');
+    expect(privacy?.microphone.deniedApps).toEqual(['us.zoom.xos']);
+    expect(privacy?.camera.deniedApps).toEqual(['/Applications/Old.app/Contents/MacOS/Old']);
+    expect(readTcc('kTCCServiceScreenCapture|us.zoom.xos|0')).toBeNull();
   });
 });
 

@@ -3,16 +3,22 @@
  * `system_profiler SPUSBDataType SPCameraDataType SPAudioDataType`, as JSON or text, with prose
  * or a prompt around it.
  */
-import type { Device } from '../../../protocol/index.js';
+import type { Device, MediaPrivacy } from '../../../protocol/index.js';
 import type { PastedConclusion } from '../../pasted/pasted-linux.js';
 import { attachMediaToUsb } from '../../probes/media-match.js';
 import { refineAudioKindWithMedia, usbDeviceFromInfo } from '../../probes/usb-classify.js';
 import { macMedia } from './mac-media.js';
-import { readSystemProfilerJson, readSystemProfilerText, type SystemProfilerReport } from './system-profiler.js';
+import { looksLikeSystemProfiler, readSystemProfilerJson, readSystemProfilerText, type SystemProfilerReport } from './system-profiler.js';
+import { looksLikeTcc, readTcc } from './tcc.js';
 
 export interface PastedMacos {
   devices: Device[];
   conclusions: PastedConclusion[];
+  privacy?: MediaPrivacy;
+}
+
+export function looksLikePastedMacos(text: string): boolean {
+  return looksLikeSystemProfiler(text) || looksLikeTcc(text);
 }
 
 const REPORT_NAMES = { usb: 'SPUSBDataType', camera: 'SPCameraDataType', audio: 'SPAudioDataType' } as const;
@@ -35,7 +41,18 @@ function jsonIn(text: string): unknown {
 export function readPastedMacos(text: string): PastedMacos {
   const fromJson = readSystemProfilerJson(jsonIn(text));
   const report: SystemProfilerReport | null = fromJson ?? readSystemProfilerText(text);
-  if (!report) return { devices: [], conclusions: [] };
+  const privacy = readTcc(text);
+  const pasted: PastedMacos = report ? devicesOf(report, fromJson !== null) : { devices: [], conclusions: [] };
+  if (privacy) {
+    pasted.privacy = privacy;
+    // Program ids are the same in every language; "none" is a dash.
+    const denied = (capability: 'camera' | 'microphone'): string => privacy[capability].deniedApps?.join(', ') || '-';
+    pasted.conclusions.push({ tool: 'sqlite3 TCC.db (access)', key: 'macPermissions', params: { camera: denied('camera'), microphone: denied('microphone') } });
+  }
+  return pasted;
+}
+
+function devicesOf(report: SystemProfilerReport, json: boolean): PastedMacos {
   const usbDevices = report.usb.map((info) => usbDeviceFromInfo(info));
   const { devices: ownDevices, media } = macMedia(report);
   const missing = (['usb', 'camera', 'audio'] as const).filter((section) => !report.sections.includes(section));
@@ -43,7 +60,7 @@ export function readPastedMacos(text: string): PastedMacos {
   const judged = missing.length === 0;
   const devices = [...(judged ? attachMediaToUsb(usbDevices, media).map(refineAudioKindWithMedia) : usbDevices), ...ownDevices];
   const params = { usb: usbDevices.length, cameras: report.cameras.length, audio: report.audio.length };
-  const tool = `system_profiler (${fromJson ? 'JSON' : 'text'})`;
+  const tool = `system_profiler (${json ? 'JSON' : 'text'})`;
   const conclusion: PastedConclusion = judged
     ? { tool, key: 'systemProfiler', params }
     : { tool, key: 'systemProfilerPartial', params: { ...params, missing: missing.map((section) => REPORT_NAMES[section]).join(', ') } };
