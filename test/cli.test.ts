@@ -27,6 +27,21 @@ describe('avcare-agent command line', () => {
     expect(usb?.reason).toMatch(/\/sys\/bus\/usb/);
   });
 
+  it("service-definition prints the Windows service's XML and the macOS plist for the Node.js given, running the installed cli.js; refuses Linux and an unknown platform", async () => {
+    const windows = await runCli(['service-definition', '--platform', 'windows', '--node', 'C:\\Program Files\\nodejs\\node.exe']);
+    expect(windows.code).toBe(0);
+    expect(windows.stdout).toContain('<executable>C:\\Program Files\\nodejs\\node.exe</executable>');
+    expect(windows.stdout).toMatch(/<arguments>--jitless --no-expose-wasm --max-semi-space-size=1 \S+dist\/agent\/cli\.js run<\/arguments>/);
+    const mac = await runCli(['service-definition', '--platform', 'macos', '--node', '/usr/local/bin/node']);
+    expect(mac.code).toBe(0);
+    expect(mac.stdout).toContain('<string>cn.avcare.agent</string>');
+    const linux = await runCli(['service-definition', '--platform', 'linux']);
+    expect(linux.code).toBe(1);
+    expect(linux.stderr).toMatch(/on Linux the service is the systemd unit install.sh writes/);
+    const unknown = await runCli(['service-definition', '--platform', 'beos']);
+    expect(unknown.stderr).toMatch(/unknown --platform beos: windows, macos or linux/);
+  });
+
   it('probe prints devices, sources and faults for a person', async () => {
     const result = await runCli(['probe']);
     expect(result.code).toBe(0);
