@@ -18,6 +18,7 @@ readonly CONFIG_FILE="$STATE_DIR/agent.json"
 readonly CLOUD_CA_FILE="$STATE_DIR/cloud-ca.pem"
 readonly LOG_DIR=/Library/Logs/avcare
 readonly PLIST_FILE="/Library/LaunchDaemons/$LABEL.plist"
+readonly WATCH_PLIST_FILE=/Library/LaunchAgents/cn.avcare.consent-watch.plist
 readonly LINK=/usr/local/bin/avcare-agent
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]:-.}")" && pwd)"
 readonly SOURCE_DIR
@@ -271,6 +272,15 @@ install_daemon() {
   run launchctl enable "system/$LABEL"
 }
 
+# The session-request notice runs in each person's login session (a LaunchAgent, started at their
+# next login); it reads the requests over the agent's socket, so teachers who answer need its group.
+install_notice_watch() {
+  run "$NODE_BIN" "$(agent_entry)" service-definition --platform macos --node "$NODE_BIN" --notice-watch --write
+  run chown root:wheel "$WATCH_PLIST_FILE"
+  run chmod 0644 "$WATCH_PLIST_FILE"
+  note "teachers who answer remote session requests at this Mac need group $SERVICE_USER: sudo dseditgroup -o edit -a NAME -t user $SERVICE_USER (then log in again)"
+}
+
 do_install() {
   find_node
   install_package
@@ -278,6 +288,7 @@ do_install() {
   install_folders_and_config
   enroll
   install_daemon
+  install_notice_watch
   if [ "$DRY_RUN" = 1 ]; then
     say "dry run finished: nothing was changed"
     return 0
@@ -287,7 +298,7 @@ do_install() {
 
 do_uninstall() {
   run launchctl bootout "system/$LABEL" 2>/dev/null || true
-  run rm -f "$PLIST_FILE" "$LINK"
+  run rm -f "$PLIST_FILE" "$WATCH_PLIST_FILE" "$LINK"
   run rm -rf "$PREFIX"
   if dscl . -read "/Users/$SERVICE_USER" >/dev/null 2>&1; then
     run dscl . -delete "/Users/$SERVICE_USER"

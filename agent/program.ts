@@ -310,7 +310,8 @@ export function buildProgram(): Command {
     .option('--platform <name>', 'windows or macos (default: this PC\'s)')
     .option('--node <path>', 'the Node.js the service runs, by full path (default: the one running this command)', process.execPath)
     .option('--write', 'write it where the platform keeps it instead of printing it')
-    .action(async (options: { platform?: string; node: string; write?: boolean }) => {
+    .option('--notice-watch', "instead: what starts 'consent watch --notify' in each person's desktop session (macOS's LaunchAgent)")
+    .action(async (options: { platform?: string; node: string; write?: boolean; noticeWatch?: boolean }) => {
       const { serviceDefinition } = await import('./platform/service-command.js');
       process.stdout.write(await serviceDefinition(options));
     });

@@ -31,6 +31,8 @@ describe('install-macos.sh, its plan printed on Linux (--dry-run)', () => {
       'service-definition --platform macos',
       'chown root:wheel /Library/LaunchDaemons/cn.avcare.agent.plist',
       'launchctl bootstrap system /Library/LaunchDaemons/cn.avcare.agent.plist',
+      '--notice-watch --write',
+      'chown root:wheel /Library/LaunchAgents/cn.avcare.consent-watch.plist',
     ];
     const positions = steps.map((step) => plan.indexOf(step));
     expect(positions.every((position) => position >= 0)).toBe(true);
@@ -56,7 +58,7 @@ describe('install-macos.sh, its plan printed on Linux (--dry-run)', () => {
     const kept = installMacos(['--dry-run', '--uninstall']);
     expect(kept.status).toBe(0);
     expect(kept.stdout).toContain('launchctl bootout system/cn.avcare.agent');
-    expect(kept.stdout).toContain('rm -f /Library/LaunchDaemons/cn.avcare.agent.plist /usr/local/bin/avcare-agent');
+    expect(kept.stdout).toContain('rm -f /Library/LaunchDaemons/cn.avcare.agent.plist /Library/LaunchAgents/cn.avcare.consent-watch.plist /usr/local/bin/avcare-agent');
     expect(kept.stdout).toContain('rm -rf /usr/local/avcare');
     expect(kept.stdout).toContain('kept /Library/Application Support/avcare and /Library/Logs/avcare');
     const purged = installMacos(['--dry-run', '--uninstall', '--purge']);

@@ -27,6 +27,12 @@ export interface AgentPlatform extends Readonly<PlatformPaths> {
   controlEndpoint(stateDir: string): string;
   /** The definition that makes the agent a service starting at boot and restarting on failure; null where install.sh writes it (Linux's systemd unit). */
   serviceDefinition(options: ServiceOptions): ServiceDefinition | null;
+  /**
+   * What starts `consent watch --notify` in each person's desktop session, so a session request
+   * shows as a notice; null where the installer writes it (Linux's XDG autostart) or where a
+   * teacher's session cannot reach the agent (Windows: the pipe is administrators' only).
+   */
+  noticeAutostart(options: ServiceOptions): ServiceDefinition | null;
   /** The media source: sysfs and ALSA on Linux, Plug and Play and the privacy switches on Windows. */
   createMediaProbe(): Probe;
 }

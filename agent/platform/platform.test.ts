@@ -69,4 +69,17 @@ describe('the service definitions the installers write', () => {
   it('Linux: none here, since install.sh writes the systemd unit with its sandboxing', () => {
     expect(platformFor('linux').serviceDefinition(options)).toBeNull();
   });
+
+  it("macOS: a LaunchAgent starts the session-request notice in each person's login session; Linux's comes from install.sh, Windows has none (the pipe is administrators' only)", () => {
+    const definition = platformFor('darwin').noticeAutostart({ nodePath: '/usr/local/bin/node', agentEntry: '/usr/local/avcare/lib/node_modules/avcare/dist/agent/cli.js', nodeFlags: DAEMON_NODE_FLAGS });
+    expect(definition?.path).toBe('/Library/LaunchAgents/cn.avcare.consent-watch.plist');
+    const plist = definition?.text ?? '';
+    wellFormed(plist);
+    const args = [...plist.slice(plist.indexOf('<key>ProgramArguments</key>'), plist.indexOf('</array>')).matchAll(/<string>([^<]*)<\/string>/g)].map((match) => match[1]);
+    expect(args).toEqual(['/usr/local/bin/node', '/usr/local/avcare/lib/node_modules/avcare/dist/agent/cli.js', 'consent', 'watch', '--notify']);
+    expect(plist).toMatch(/<key>LimitLoadToSessionType<\/key>\s*<string>Aqua<\/string>/);
+    expect(plist).not.toContain('UserName');
+    expect(platformFor('linux').noticeAutostart(options)).toBeNull();
+    expect(platformFor('win32').noticeAutostart(options)).toBeNull();
+  });
 });

@@ -18,6 +18,8 @@ export interface ServiceDefinitionOptions {
   node: string;
   /** Write it where the platform keeps it, instead of printing it. */
   write?: boolean;
+  /** The per-session autostart of the session-request notice instead of the service. */
+  noticeWatch?: boolean;
 }
 
 function platformNamed(name: string | undefined): AgentPlatform {
@@ -32,7 +34,9 @@ export async function serviceDefinition(options: ServiceDefinitionOptions): Prom
   const platform = platformNamed(options.platform);
   // This file is dist/agent/platform/service-command.js; the service runs dist/agent/cli.js beside it.
   const agentEntry = fileURLToPath(new URL('../cli.js', import.meta.url));
-  const definition = platform.serviceDefinition({ nodePath: options.node, agentEntry, nodeFlags: DAEMON_NODE_FLAGS });
+  const serviceOptions = { nodePath: options.node, agentEntry, nodeFlags: DAEMON_NODE_FLAGS };
+  const definition = options.noticeWatch ? platform.noticeAutostart(serviceOptions) : platform.serviceDefinition(serviceOptions);
+  if (!definition && options.noticeWatch) throw new AvcareError('INVALID_ARGUMENT', platform.id === 'linux' ? 'on Linux install.sh writes the notice watch\'s XDG autostart entry' : "on Windows a teacher's session cannot reach the agent's pipe (administrators only): there is no notice watch to start", { platform: platform.id });
   if (!definition) throw new AvcareError('INVALID_ARGUMENT', 'on Linux the service is the systemd unit install.sh writes (with its sandboxing); there is no definition to print here', { platform: platform.id });
   if (!options.write) return definition.text;
   await mkdir(dirname(definition.path), { recursive: true });

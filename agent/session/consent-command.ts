@@ -32,7 +32,7 @@ export function consentCommand(locate: () => LocatedState): Command {
     .option('--reason <text>', 'why (revoke): kept in the logs')
     .option('--with-privacy', 'approve also the camera snapshot and audio clip the session asks for (off unless you say so)')
     .option('--json', 'print the sessions (or the log) as JSON')
-    .option('--notify', 'watch: also show a desktop notification for each new request (notify-send)')
+    .option('--notify', 'watch: also show a desktop notification for each new request (notify-send, Notification Center, a Windows toast)')
     .action(async (operation: ConsentOperation | 'watch', sessionId: string | undefined, options: { reason?: string; json?: boolean; withPrivacy?: boolean; notify?: boolean }) => {
       const located = locate();
       const stateDir = located.dir;

@@ -1,30 +1,29 @@
 /**
  * `avcare-agent consent watch`: runs in the teacher's desktop session (install.sh adds it to the
- * desktop's autostart) and shows a desktop notification for each new request to reach this PC,
+ * desktop's autostart, install-macos.sh to every login's LaunchAgents) and shows a desktop
+ * notification for each new request to reach this PC,
  * so nobody has to poll `consent list`. It runs as the person at the desktop, so the notification
  * reaches their own session bus without the agent's service account touching it; it reads the
  * requests over the agent's control socket (group avcare) or, with no agent running, from its record.
  */
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { desktopNoticeFor, type DesktopNotice } from '../platform/desktop-notice.js';
+import { currentPlatform } from '../platform/platform.js';
 import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
 
 export interface ConsentWatchOptions {
   /** The sessions as `consent list` reads them. */
   list(): Promise<Record<string, unknown>[]>;
-  /** Show a desktop notification (notify-send); false: print only. */
+  /** Show a desktop notification (the platform's: notify-send, Notification Center, a toast); false: print only. */
   notify: boolean;
+  /** How to show it (tests); the platform's by default. */
+  showNotice?: DesktopNotice;
   intervalMs?: number;
   /** Stop after the first round that found something new (tests). */
   once?: boolean;
   signal?: AbortSignal;
   write?: (line: string) => void;
-}
-
-/** notify-send bodies take a little markup: what came from the cloud is shown as text, never as markup. */
-export function escapeMarkup(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function field(session: Record<string, unknown>, name: string): string {
@@ -42,13 +41,7 @@ export function noticeFor(session: Record<string, unknown>): { title: string; bo
     ...(privacy.length > 0 ? [t('consent.privacy', { scopes: privacy.join(', ') }).trim()] : []),
     (session['approvers'] === 'school-admin' ? t('consent.adminOnly') : t('consent.howToAnswer', { session: field(session, 'sessionId') })).trim(),
   ];
-  return { title: t('consent.noticeTitle'), body: escapeMarkup(lines.join('\n')) };
-}
-
-function notifySend(notice: { title: string; body: string }): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('notify-send', ['--app-name=avcare', '--urgency=critical', '--icon=dialog-warning', notice.title, notice.body], { timeout: 10_000 }, (error) => resolve(error ? error.message : undefined));
-  });
+  return { title: t('consent.noticeTitle'), body: lines.join('\n') };
 }
 
 export async function watchConsent(options: ConsentWatchOptions): Promise<void> {
@@ -63,9 +56,9 @@ export async function watchConsent(options: ConsentWatchOptions): Promise<void> 
       told.add(id);
       fresh += 1;
       const notice = noticeFor(session);
-      write(`${id}\n${notice.body.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')}`);
+      write(`${id}\n${notice.body}`);
       if (options.notify) {
-        const failed = await notifySend(notice);
+        const failed = await (options.showNotice ?? desktopNoticeFor(currentPlatform().id))(notice);
         if (failed !== undefined && !warned) {
           warned = true;
           write(out().t('consent.noticeFailed', { reason: printable(failed) }));

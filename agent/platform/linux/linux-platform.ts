@@ -11,5 +11,7 @@ export const linuxPlatform: AgentPlatform = {
   controlEndpoint: (stateDir) => join(stateDir, 'agent.sock'),
   // install.sh writes the systemd unit, with its sandboxing; it is checked by test/install-dry-run.test.ts.
   serviceDefinition: () => null,
+  // install.sh writes /etc/xdg/autostart/avcare-consent-watch.desktop.
+  noticeAutostart: () => null,
   createMediaProbe: () => createMediaProbe(),
 };

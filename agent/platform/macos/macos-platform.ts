@@ -6,6 +6,48 @@ import { createMacMediaProbe } from './mac-media-probe.js';
 
 const SERVICE_STATE_DIR = MACOS_PATHS.serviceStateDir;
 const LABEL = 'cn.avcare.agent';
+const WATCH_LABEL = 'cn.avcare.consent-watch';
+const string = (value: string): string => `<string>${xmlText(value)}</string>`;
+const PLIST_HEAD = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<!-- Installed by avcare install-macos.sh: rewritten on upgrade, removed when it uninstalls (XML comments cannot hold a double hyphen). -->`;
+
+/**
+ * The LaunchAgent that runs \`consent watch --notify\` in every person's login session (Aqua), as that
+ * person: only their own session can show them a notification. Started again if it ends.
+ */
+function watchPlist(options: ServiceOptions): string {
+  const args = [options.nodePath, options.agentEntry, 'consent', 'watch', '--notify'].map((arg) => `\t\t${string(arg)}`).join('\n');
+  return `${PLIST_HEAD}
+<plist version="1.0">
+<dict>
+\t<key>Label</key>
+\t${string(WATCH_LABEL)}
+\t<key>ProgramArguments</key>
+\t<array>
+${args}
+\t</array>
+\t<key>EnvironmentVariables</key>
+\t<dict>
+\t\t<key>AVCARE_CONFIG</key>
+\t\t${string(macosPlatform.serviceConfigFile)}
+\t\t<key>STATE_DIRECTORY</key>
+\t\t${string(SERVICE_STATE_DIR)}
+\t</dict>
+\t<key>LimitLoadToSessionType</key>
+\t${string('Aqua')}
+\t<key>RunAtLoad</key>
+\t<true/>
+\t<key>KeepAlive</key>
+\t<true/>
+\t<key>ThrottleInterval</key>
+\t<integer>30</integer>
+\t<key>ProcessType</key>
+\t${string('Interactive')}
+</dict>
+</plist>
+`;
+}
 
 /**
  * The launchd daemon: started at boot (RunAtLoad), started again when it exits in failure
@@ -13,11 +55,8 @@ const LABEL = 'cn.avcare.agent';
  * with its output in /Library/Logs/avcare.
  */
 function launchdPlist(options: ServiceOptions): string {
-  const string = (value: string): string => `<string>${xmlText(value)}</string>`;
   const args = [options.nodePath, ...options.nodeFlags, options.agentEntry, 'run'].map((arg) => `\t\t${string(arg)}`).join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<!-- Installed by avcare install-macos.sh: rewritten on upgrade, removed when it uninstalls (XML comments cannot hold a double hyphen). -->
+  return `${PLIST_HEAD}
 <plist version="1.0">
 <dict>
 \t<key>Label</key>
@@ -64,5 +103,6 @@ export const macosPlatform: AgentPlatform = {
   userStateDir: (_env, home) => posix.join(home, 'Library', 'Application Support', 'avcare'),
   controlEndpoint: (stateDir) => posix.join(stateDir, 'agent.sock'),
   serviceDefinition: (options) => ({ path: `/Library/LaunchDaemons/${LABEL}.plist`, text: launchdPlist(options) }),
+  noticeAutostart: (options) => ({ path: `/Library/LaunchAgents/${WATCH_LABEL}.plist`, text: watchPlist(options) }),
   createMediaProbe: () => createMacMediaProbe(),
 };

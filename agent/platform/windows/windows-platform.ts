@@ -54,5 +54,6 @@ export const windowsPlatform: AgentPlatform = {
   // Pipe names are global to the PC: the service's is fixed, a person's own agent gets one from its state directory.
   controlEndpoint: (stateDir) => (stateDir === SERVICE_STATE_DIR ? '\\\\.\\pipe\\avcare-agent' : `\\\\.\\pipe\\avcare-agent-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`),
   serviceDefinition: (options) => ({ path: win32.join(programFiles, 'avcare', 'avcare-agent.xml'), text: winswXml(options) }),
+  noticeAutostart: () => null,
   createMediaProbe: () => createWindowsMediaProbe(),
 };
