@@ -4,6 +4,13 @@ import { z } from 'zod';
 import { AvcareError, androidPackageSchema, deviceKindSchema, topicIdSchema } from '../protocol/index.js';
 import { PLATFORM_PATHS } from './platform/platform-paths.js';
 
+/**
+ * A DirectShow device name as `ffmpeg -list_devices` prints it: printable, no quotes and no path
+ * separators, so never an option, a file or another device's path. (Control characters through
+ * \p{Cc}, which eslint's no-control-regex does not object to.)
+ */
+export const DSHOW_NAME = /^[^"/\\\p{Cc}-][^"/\\\p{Cc}]{0,255}$/u;
+
 /** A host name is not always a valid topic id (dots are, but spaces or unicode are not). */
 function defaultId(): string {
   const cleaned = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
@@ -148,8 +155,14 @@ export const agentConfigSchema = z
         room: z
           .object({
             enabled: z.boolean().default(true).describe('The A/V sync test also measures the room: flash and beep on the display and speakers, captured by the camera and microphone'),
-            camera: z.string().regex(/^\/dev\/video\d+$/).optional().describe('The camera to capture (/dev/videoN); the first capture device when unset'),
-            microphone: z.string().regex(/^[\w:=,.-]{1,128}$/).optional().describe('The ALSA device to record (plughw:CARD=C920); the first card that records when unset'),
+            camera: z
+              .union([z.string().regex(/^\/dev\/video\d+$/), z.string().regex(DSHOW_NAME, 'a /dev/videoN node, or a DirectShow name as ffmpeg -list_devices prints it')])
+              .optional()
+              .describe('The camera to capture (/dev/videoN on Linux; its DirectShow name on Windows); the first capture device when unset'),
+            microphone: z
+              .union([z.string().regex(/^[\w:=,.-]{1,128}$/), z.string().regex(DSHOW_NAME, 'an ALSA device such as plughw:CARD=C920, or a DirectShow name as ffmpeg -list_devices prints it')])
+              .optional()
+              .describe('The device to record (ALSA\'s plughw:CARD=C920 on Linux; its DirectShow name on Windows); the first that records when unset'),
             display: z.string().regex(/^[\w.-]*:\d+(\.\d+)?$/).optional().describe('The X display to flash (":0"); the desktop session\'s when unset'),
           })
           .strict()

@@ -40,7 +40,7 @@ export type RoomDeviceResult = { devices: RoomDevices; missing: [] } | { devices
 
 export async function findRoomDevices(settings: RoomChainSettings, lookup: RoomDeviceLookup = {}): Promise<RoomDeviceResult> {
   if (!settings.enabled) return { missing: ['the room chain is turned off (measure.room.enabled)'] };
-  const cannot = (lookup.traits ?? PLATFORM_TRAITS).noRoomCapture;
+  const cannot = (lookup.traits ?? PLATFORM_TRAITS).noRoomChain;
   if (cannot) return { missing: [cannot] };
   const { sysRoot = '/sys', devRoot = '/dev', procRoot = '/proc', x11SocketDir = '/tmp/.X11-unix', env = process.env, runCommand = runInstalledCommand } = lookup;
   const signal = lookup.signal ?? new AbortController().signal;

@@ -9,26 +9,34 @@ export interface PlatformTraits {
   peerCredentials: 'so_peercred' | 'getpeereid' | 'proof-file';
   /** Why libusb cannot reset a classroom device here; undefined where it can (Linux). */
   noUsbReset?: string;
+  /** How ffmpeg reads the room's camera and microphone (a session's snapshot and clip); null where the service may not. */
+  captureDevices: 'v4l2-alsa' | 'dshow' | null;
+  /** Why not, where captureDevices is null. */
+  noCapture?: string;
   /**
-   * Why the room's own camera and microphone cannot be captured here (the A/V sync room chain, the
-   * session's snapshot and clip read v4l2 and ALSA and flash an X display); undefined on Linux.
+   * Why the A/V sync room chain cannot run here (it flashes the desktop's display and captures the
+   * room); undefined on Linux.
    */
-  noRoomCapture?: string;
+  noRoomChain?: string;
 }
 
-const LINUX: PlatformTraits = { sysfs: true, peerCredentials: 'so_peercred' };
+const LINUX: PlatformTraits = { sysfs: true, peerCredentials: 'so_peercred', captureDevices: 'v4l2-alsa' };
 const WINDOWS: PlatformTraits = {
   sysfs: false,
   peerCredentials: 'proof-file',
   // libusb opens only devices bound to WinUSB; cameras and microphones have Windows' own drivers.
   noUsbReset: 'no USB reset on Windows: the device belongs to its Windows driver (libusb reaches only WinUSB devices); unplug it and plug it in again, or disable and enable it in Device Manager',
-  noRoomCapture: "the room's camera and microphone are captured on Linux only for now (v4l2, ALSA, an X display); on Windows the A/V sync test runs through the pipeline, without the room",
+  captureDevices: 'dshow',
+  noRoomChain: "the A/V sync room chain flashes the desktop's display, which a Windows service cannot reach (it runs outside the teachers' sessions); on Windows the A/V sync test runs through the pipeline, without the room",
 };
 const MACOS: PlatformTraits = {
   sysfs: false,
   peerCredentials: 'getpeereid',
   noUsbReset: "no USB reset on macOS: the system's own drivers hold cameras and microphones and refuse libusb a reset; unplug the device and plug it in again",
-  noRoomCapture: "the room's camera and microphone are captured on Linux only for now (v4l2, ALSA, an X display); on macOS the A/V sync test runs through the pipeline, without the room",
+  captureDevices: null,
+  // Camera and microphone permissions can be denied to a daemon by a school's MDM, never granted.
+  noCapture: "macOS does not let a background service use the camera or the microphone (their permission cannot be granted to a daemon); ask the teacher to check them in Photo Booth or a meeting program",
+  noRoomChain: "the A/V sync room chain needs the room's camera and microphone, which macOS does not let a background service use; on macOS the A/V sync test runs through the pipeline, without the room",
 };
 
 export function traitsFor(platform: NodeJS.Platform): PlatformTraits {

@@ -2,14 +2,19 @@
  * The two privacy actions: one still picture from the room's camera and a few seconds of its
  * microphone, each through ffmpeg, small enough for one answer. They run only when the school
  * granted them by name (checked before this code is reached), read only a capture device (a
- * /dev/video node, an ALSA capture card), never a file, and keep nothing on the PC.
+ * /dev/video node, an ALSA capture card, a DirectShow device on Windows), never a file, and keep
+ * nothing on the PC.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { AvcareError } from '../../protocol/errors.js';
+import { DSHOW_NAME } from '../config.js';
 import { PLATFORM_TRAITS, type PlatformTraits } from '../platform/platform-traits.js';
+import { readFfmpegDeviceList, type FfmpegDevice } from '../pasted/ffmpeg-device-list.js';
 import { readAudioCards } from '../probes/alsa.js';
 import { readVideoNodes } from '../probes/v4l2.js';
 import { runInstalledCommand } from '../probes/run-command.js';
+
+const FFMPEG_MISSING = 'ffmpeg is not installed (Debian and UOS: apt install ffmpeg; Windows: winget install Gyan.FFmpeg)';
 
 /** What an answer may carry as base64, with room for its own fields (64 KB in all). */
 export const MAX_CAPTURE_BYTES = 44 * 1024;
@@ -30,17 +35,44 @@ export interface CaptureSources {
   devRoot?: string;
   procRoot?: string;
   traits?: PlatformTraits;
+  /** Windows: the DirectShow devices (tests give their own; ffmpeg -list_devices by default). */
+  listDshowDevices?: (signal: AbortSignal) => Promise<FfmpegDevice[]>;
 }
 
 /** Where the room's devices cannot be captured, the action says so before it looks for them. */
 function refuseWithoutRoomCapture(sources: CaptureSources): void {
-  const cannot = (sources.traits ?? PLATFORM_TRAITS).noRoomCapture;
-  if (cannot) throw new AvcareError('ACTION_UNAVAILABLE', cannot);
+  const traits = sources.traits ?? PLATFORM_TRAITS;
+  if (traits.captureDevices === null) throw new AvcareError('ACTION_UNAVAILABLE', traits.noCapture ?? 'the room\'s camera and microphone cannot be captured on this system');
+}
+
+
+/** Windows: the named DirectShow device, or the first of its kind ffmpeg lists. */
+async function dshowInput(kind: 'video' | 'audio', requested: string | undefined, sources: CaptureSources, signal: AbortSignal): Promise<{ device: string; input: string[] }> {
+  let name = requested;
+  if (name === undefined) {
+    const listed = await (sources.listDshowDevices ?? listDshowDevices)(signal);
+    name = listed.find((device) => device.media === kind)?.name;
+  }
+  const what = kind === 'video' ? 'camera' : 'microphone';
+  if (name === undefined) throw new AvcareError('ACTION_UNAVAILABLE', `no ${what}: ffmpeg lists no DirectShow ${kind} device on this PC`);
+  if (!DSHOW_NAME.test(name)) throw new AvcareError('INVALID_ARGUMENT', `${what} "${name.slice(0, 80)}" is not a DirectShow device name as ffmpeg -list_devices prints it`);
+  return { device: name, input: ['-f', 'dshow', '-i', `${kind}=${name}`] };
+}
+
+/** ffmpeg's own list of DirectShow devices (it prints it on stderr and exits non-zero by design). */
+function listDshowDevices(signal: AbortSignal): Promise<FfmpegDevice[]> {
+  return new Promise((resolve, reject) => {
+    execFile('ffmpeg', ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], { signal, timeout: 10_000, windowsHide: true }, (error, stdout, stderr) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new AvcareError('ACTION_UNAVAILABLE', FFMPEG_MISSING));
+      else resolve(readFfmpegDeviceList(`${stdout}\n${stderr}`));
+    });
+  });
 }
 
 export async function snapshotInput(requested: string | undefined, sources: CaptureSources, signal: AbortSignal): Promise<{ device: string; input: string[] }> {
   if (sources.videoInput) return { device: 'test source', input: sources.videoInput };
   refuseWithoutRoomCapture(sources);
+  if ((sources.traits ?? PLATFORM_TRAITS).captureDevices === 'dshow') return dshowInput('video', requested ?? sources.camera, sources, signal);
   const device = requested ?? sources.camera ?? (await readVideoNodes({ sysRoot: sources.sysRoot ?? '/sys', devRoot: sources.devRoot ?? '/dev', runCommand: runInstalledCommand, signal })).find((node) => node.canCapture)?.path;
   if (device === undefined) throw new AvcareError('ACTION_UNAVAILABLE', 'no camera: no video capture device (/dev/video*) on this PC');
   if (!VIDEO_NODE.test(device)) throw new AvcareError('INVALID_ARGUMENT', `camera "${device}" is not a video capture node (/dev/videoN)`);
@@ -50,6 +82,7 @@ export async function snapshotInput(requested: string | undefined, sources: Capt
 export async function clipInput(sources: CaptureSources, signal: AbortSignal): Promise<{ device: string; input: string[] }> {
   if (sources.audioInput) return { device: 'test source', input: sources.audioInput };
   refuseWithoutRoomCapture(sources);
+  if ((sources.traits ?? PLATFORM_TRAITS).captureDevices === 'dshow') return dshowInput('audio', sources.microphone, sources, signal);
   const card = sources.microphone === undefined ? (await readAudioCards({ sysRoot: sources.sysRoot ?? '/sys', procRoot: sources.procRoot ?? '/proc', runCommand: runInstalledCommand, signal })).find((candidate) => candidate.capture) : undefined;
   const device = sources.microphone ?? (card === undefined ? undefined : `plughw:CARD=${card.id}`);
   if (device === undefined) throw new AvcareError('ACTION_UNAVAILABLE', 'no microphone: no sound card that records on this PC');
@@ -94,7 +127,7 @@ function runFfmpeg(args: string[], signal: AbortSignal): Promise<Buffer> {
       stderr = (stderr + chunk.toString('utf8')).slice(-2000);
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'ENOENT' ? new AvcareError('ACTION_UNAVAILABLE', 'ffmpeg is not installed (apt install ffmpeg)') : error);
+      reject(error.code === 'ENOENT' ? new AvcareError('ACTION_UNAVAILABLE', FFMPEG_MISSING) : error);
     });
     child.on('close', (code) => {
       if (signal.aborted) return;

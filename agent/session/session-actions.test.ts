@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionHooks } from '../../test/helpers/action-hooks.js';
 import { sessionActions, setConfigKey, type ActionHooks } from './session-actions.js';
+import { parseAgentConfig } from '../config.js';
+import type { FfmpegDevice } from '../pasted/ffmpeg-device-list.js';
 import { traitsFor } from '../platform/platform-traits.js';
+import { clipInput, snapshotInput } from './privacy-capture.js';
 
 function hooks(overrides: Partial<ActionHooks> = {}): ActionHooks {
   return actionHooks({ recentLog: () => ['connected to mqtts://agent:avc_ms_TopSecretValue123@cloud.example:8883', 'probe cycle took 1.2 s'], ...overrides });
@@ -23,12 +26,26 @@ describe('session actions', () => {
     await expect(sessionActions(hooks({ captureSources: empty }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no microphone: no sound card that records on this PC' });
   });
 
-  it('on Windows and macOS says the room\'s camera and microphone are captured on Linux only, before looking for them', async () => {
-    for (const platform of ['win32', 'darwin'] as const) {
-      const sources = { sysRoot: '/nonexistent', devRoot: '/nonexistent', procRoot: '/nonexistent', traits: traitsFor(platform) };
-      await expect(sessionActions(hooks({ captureSources: sources }))('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: expect.stringMatching(/captured on Linux only for now/) as unknown });
-      await expect(sessionActions(hooks({ captureSources: sources }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE' });
-    }
+  it('on macOS says a background service may not use the camera or microphone, before looking for them', async () => {
+    const sources = { sysRoot: '/nonexistent', devRoot: '/nonexistent', procRoot: '/nonexistent', traits: traitsFor('darwin') };
+    await expect(sessionActions(hooks({ captureSources: sources }))('camera-snapshot', {}, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: expect.stringMatching(/^macOS does not let a background service use the camera/) as unknown });
+    await expect(sessionActions(hooks({ captureSources: sources }))('audio-clip', { seconds: 2 }, new AbortController().signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE' });
+  });
+
+  it('on Windows captures through DirectShow: the named device, else the first ffmpeg lists; a name that is not one is refused', async () => {
+    const signal = new AbortController().signal;
+    const listed: FfmpegDevice[] = [
+      { backend: 'dshow', media: 'video', name: 'USB2.0 HD UVC WebCam' },
+      { backend: 'dshow', media: 'audio', name: '麦克风 (Jabra SPEAK 510 USB)' },
+    ];
+    const windows = { traits: traitsFor('win32'), listDshowDevices: () => Promise.resolve(listed) };
+    expect(await snapshotInput(undefined, windows, signal)).toEqual({ device: 'USB2.0 HD UVC WebCam', input: ['-f', 'dshow', '-i', 'video=USB2.0 HD UVC WebCam'] });
+    expect(await clipInput(windows, signal)).toEqual({ device: '麦克风 (Jabra SPEAK 510 USB)', input: ['-f', 'dshow', '-i', 'audio=麦克风 (Jabra SPEAK 510 USB)'] });
+    expect(await snapshotInput('HD Pro Webcam C920', windows, signal)).toMatchObject({ input: ['-f', 'dshow', '-i', 'video=HD Pro Webcam C920'] });
+    await expect(snapshotInput('x" -i C:\\secret.txt', windows, signal)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(snapshotInput(undefined, { ...windows, listDshowDevices: () => Promise.resolve([]) }, signal)).rejects.toMatchObject({ code: 'ACTION_UNAVAILABLE', message: 'no camera: ffmpeg lists no DirectShow video device on this PC' });
+    expect(parseAgentConfig({ measure: { room: { camera: 'HD Pro Webcam C920', microphone: '麦克风 (Jabra SPEAK 510 USB)' } } }).measure.room.camera).toBe('HD Pro Webcam C920');
+    expect(() => parseAgentConfig({ measure: { room: { camera: 'bad"name' } } })).toThrow(/measure\.room\.camera/);
   });
 
   it('re-probes through the daemon and gives the devices found with each source\'s state', async () => {
