@@ -41,7 +41,11 @@ param(
   # Remove the service and the package; keeps %ProgramData%\avcare unless -Purge.
   [switch]$Uninstall,
   # With -Uninstall: also delete %ProgramData%\avcare (configuration, credentials, logs).
-  [switch]$Purge
+  [switch]$Purge,
+  # The service's account: its own virtual account (least privilege), or LocalSystem, which can also
+  # read each signed-in teacher's camera and microphone switches (HKEY_USERS).
+  [ValidateSet('Virtual', 'LocalSystem')]
+  [string]$ServiceAccount = 'Virtual'
 )
 
 Set-StrictMode -Version 3.0
@@ -50,7 +54,7 @@ $ErrorActionPreference = 'Stop'
 $PackageName = 'avcare'
 $ServiceId = 'avcare-agent'
 # A virtual account: the service's own identity, no password, no rights beyond what is granted here.
-$ServiceAccount = "NT SERVICE\$ServiceId"
+$ServiceLogon = if ($ServiceAccount -eq 'LocalSystem') { 'LocalSystem' } else { "NT SERVICE\$ServiceId" }
 $MinNodeVersion = [version]'20.0.0'
 # WinSW 1.17 (MIT), as node-windows ships it: the npm registry is reachable where GitHub may not be.
 $WinSwPackage = 'node-windows@1.0.0-beta.8'
@@ -222,7 +226,8 @@ function Protect-StateDir {
 }
 
 function Grant-ServiceAccess {
-  Invoke-Step icacls @($StateDir, '/grant:r', "${ServiceAccount}:(OI)(CI)M")
+  # LocalSystem has full control already (SYSTEM above).
+  if ($ServiceLogon -ne 'LocalSystem') { Invoke-Step icacls @($StateDir, '/grant:r', "${ServiceLogon}:(OI)(CI)M") }
 }
 
 function Install-Config {
@@ -281,7 +286,7 @@ function Install-Service([string]$Node, [string]$Entry) {
   } else {
     Invoke-Step $WrapperExe @('install')
   }
-  Invoke-Step sc.exe @('config', $ServiceId, 'obj=', $ServiceAccount)
+  Invoke-Step sc.exe @('config', $ServiceId, 'obj=', $ServiceLogon)
   Grant-ServiceAccess
 }
 

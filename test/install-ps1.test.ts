@@ -34,8 +34,9 @@ describe('install.ps1 (Windows), checked where no PowerShell runs', () => {
     const lock = script.indexOf('Protect-StateDir\n  Install-Config');
     expect(lock).toBeGreaterThan(0);
     expect(script).toContain("'/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'");
-    expect(script).toContain('"${ServiceAccount}:(OI)(CI)M"');
-    expect(script).toContain('$ServiceAccount = "NT SERVICE\\$ServiceId"');
+    expect(script).toContain('"${ServiceLogon}:(OI)(CI)M"');
+    expect(script).toContain(`$ServiceLogon = if ($ServiceAccount -eq 'LocalSystem') { 'LocalSystem' } else { "NT SERVICE\\$ServiceId" }`);
+    expect(script).toContain("[ValidateSet('Virtual', 'LocalSystem')]\n  [string]$ServiceAccount = 'Virtual'");
   });
 
   it('never prints the enrollment token, and refuses what install.sh refuses', () => {
