@@ -68,6 +68,10 @@ $WrapperExe = Join-Path $InstallDir "$ServiceId.exe"
 $NpmPrefix = Join-Path $InstallDir 'npm'
 $NpmRoot = Join-Path $NpmPrefix 'node_modules'
 $SourceDir = $PSScriptRoot
+# The requests waiting for an answer, readable by every person at the PC (the service writes them),
+# and the logon task that shows them as a notice in each person's session.
+$NoticeDir = Join-Path $env:ProgramData 'avcare-notices'
+$NoticeTask = 'avcare session requests'
 
 function Say([string]$Message) { Write-Host "avcare: $Message" }
 function Note([string]$Message) { Write-Host "avcare: note: $Message" }
@@ -290,6 +294,29 @@ function Install-Service([string]$Node, [string]$Entry) {
   Grant-ServiceAccess
 }
 
+function Install-NoticeBoard {
+  if ($DryRun) { Write-Host "[dry-run] would create $NoticeDir" } else { New-Item -ItemType Directory -Force -Path $NoticeDir | Out-Null }
+  # Users (S-1-5-32-545) read; the service writes; nobody else changes it.
+  Invoke-Step icacls @($NoticeDir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F', '*S-1-5-32-545:(OI)(CI)RX')
+  if ($ServiceLogon -ne 'LocalSystem') { Invoke-Step icacls @($NoticeDir, '/grant:r', "${ServiceLogon}:(OI)(CI)M") }
+}
+
+# consent watch --notify at each person's logon, as that person, its window hidden.
+function Install-NoticeWatch([string]$Node, [string]$Entry) {
+  # The Users group by its SID: its name is translated on a Chinese Windows.
+  $users = (New-Object Security.Principal.SecurityIdentifier('S-1-5-32-545')).Translate([Security.Principal.NTAccount]).Value
+  $command = "& '$($Node.Replace("'", "''"))' '$($Entry.Replace("'", "''"))' consent watch --notify"
+  if ($DryRun) {
+    Write-Host "[dry-run] would register the logon task '$NoticeTask' for ${users}: powershell.exe -NoProfile -WindowStyle Hidden -Command $command"
+    return
+  }
+  $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -WindowStyle Hidden -Command `"$command`""
+  $trigger = New-ScheduledTaskTrigger -AtLogOn
+  $principal = New-ScheduledTaskPrincipal -GroupId $users -RunLevel Limited
+  $settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -Hidden -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
+  Register-ScheduledTask -TaskName $NoticeTask -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
+}
+
 function Invoke-Enrollment([string]$Node, [string]$Entry) {
   if (-not $Cloud) { return }
   $arguments = @($Entry, 'enroll', '--cloud', $Cloud, '--token', $Token)
@@ -314,6 +341,8 @@ function Install-Avcare {
   Install-CloudCa
   Install-Wrapper
   Install-Service $node $entry
+  Install-NoticeBoard
+  Install-NoticeWatch $node $entry
   Invoke-Enrollment $node $entry
   Invoke-Step $WrapperExe @('start')
   if ($DryRun) {
@@ -344,6 +373,10 @@ function Uninstall-Avcare {
     Note "no $InstallDir to remove"
   }
   Remove-FromMachinePath
+  if ($DryRun) { Write-Host "[dry-run] would remove the logon task '$NoticeTask' and $NoticeDir" } else {
+    Unregister-ScheduledTask -TaskName $NoticeTask -Confirm:$false -ErrorAction SilentlyContinue
+    if (Test-Path $NoticeDir) { Remove-Item -Recurse -Force $NoticeDir }
+  }
   if ($Purge) {
     if ($DryRun) { Write-Host "[dry-run] would remove $StateDir" } elseif (Test-Path $StateDir) { Remove-Item -Recurse -Force $StateDir }
   } else {

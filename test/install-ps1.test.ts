@@ -39,6 +39,15 @@ describe('install.ps1 (Windows), checked where no PowerShell runs', () => {
     expect(script).toContain("[ValidateSet('Virtual', 'LocalSystem')]\n  [string]$ServiceAccount = 'Virtual'");
   });
 
+  it("posts session requests where every person may read them and starts the notice watch at each person's logon", () => {
+    expect(platformFor('win32').noticeAutostart({ nodePath: 'node.exe', agentEntry: 'cli.js', nodeFlags: [] })).toBeNull();
+    expect(script).toContain("$NoticeDir = Join-Path $env:ProgramData 'avcare-notices'");
+    expect(script).toContain("'*S-1-5-32-545:(OI)(CI)RX'");
+    expect(script).toContain("consent watch --notify");
+    expect(script).toContain('New-ScheduledTaskPrincipal -GroupId $users -RunLevel Limited');
+    expect(script.indexOf('Install-Service $node $entry')).toBeLessThan(script.indexOf('Install-NoticeBoard\n'));
+  });
+
   it('never prints the enrollment token, and refuses what install.sh refuses', () => {
     expect(script).toContain(".Replace($Token, '[token]')");
     for (const refusal of ['-Cloud needs -Token', '-Token needs -Cloud', 'bad value for -Cloud', 'bad value for -Token', '-Purge only goes with -Uninstall', '-School does not go with -Cloud']) expect(script).toContain(refusal);

@@ -11,6 +11,8 @@ export interface PlatformPaths {
   serviceConfigFile: string;
   /** What a person types to restart the installed service (after enrolling, after a config change). */
   restartCommand: string;
+  /** Windows: the requests waiting for an answer, readable by every person at the PC (install.ps1's ACL). */
+  noticeBoardFile?: string;
 }
 
 const programData = process.env.ProgramData ?? 'C:\\ProgramData';
@@ -26,6 +28,7 @@ export const WINDOWS_PATHS: PlatformPaths = {
   serviceStateDir: win32.join(programData, 'avcare'),
   serviceConfigFile: win32.join(programData, 'avcare', 'agent.json'),
   restartCommand: 'Restart-Service avcare-agent (PowerShell as administrator)',
+  noticeBoardFile: win32.join(programData, 'avcare-notices', 'requests.json'),
 };
 
 export const MACOS_PATHS: PlatformPaths = {

@@ -6,6 +6,7 @@
  * to it directly (final: the agent refuses the session's commands when it starts).
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
@@ -13,6 +14,7 @@ import { AvcareError } from '../../protocol/errors.js';
 import { asTyped } from '../../protocol/runnable-command.js';
 import { out } from '../i18n/i18n.js';
 import { printable } from '../render.js';
+import { PLATFORM_PATHS } from '../platform/platform-paths.js';
 import type { ConsentOperation } from '../control/control-messages.js';
 import type { LocatedState } from '../state-dir.js';
 
@@ -40,7 +42,9 @@ export function consentCommand(locate: () => LocatedState): Command {
         const { watchConsent } = await import('./consent-watch.js');
         const { askDaemonAboutConsent } = await import('../control/control-client.js');
         const by = personName();
-        const list = async () => ((await askDaemonAboutConsent(stateDir, { operation: 'list', by })) ?? (await withoutDaemon(located, 'list', undefined, by, undefined))).sessions;
+        // Windows: a teacher cannot open the administrators' pipe; the service posts its requests on a board.
+        const board = PLATFORM_PATHS.noticeBoardFile;
+        const list = board !== undefined && existsSync(board) ? () => readNoticeBoard(board, new Date()) : async () => ((await askDaemonAboutConsent(stateDir, { operation: 'list', by })) ?? (await withoutDaemon(located, 'list', undefined, by, undefined))).sessions;
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());
@@ -116,4 +120,11 @@ function renderLog(entries: readonly Record<string, unknown>[]): string {
   return entries
     .map((entry) => [entry['at'], entry['event'], entry['action'] ?? '', entry['by'] ? `by ${text(entry['by'])}` : '', entry['outcome'] ?? '', entry['detail'] ?? ''].map((part) => printable(text(part))).filter((part) => part !== '').join('  '))
     .join('\n');
+}
+
+/** The requests the service posted (Windows), without those whose time to answer has passed. */
+export async function readNoticeBoard(file: string, now: Date): Promise<Record<string, unknown>[]> {
+  const posted = JSON.parse(await readFile(file, 'utf8')) as unknown;
+  if (!Array.isArray(posted)) return [];
+  return posted.filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null && typeof (entry as { answerBy?: unknown }).answerBy === 'string' && Date.parse((entry as { answerBy: string }).answerBy) > now.getTime());
 }

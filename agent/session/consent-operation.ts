@@ -5,10 +5,11 @@
  */
 import { AvcareError } from '../../protocol/errors.js';
 import { untrustedText } from '../../protocol/untrusted-text.js';
-import { isPrivacyAction } from '../../protocol/remote-session.js';
 import type { ConsentOperation } from '../control/control-messages.js';
 import type { PeerUser } from '../control/peer-credentials.js';
-import type { SessionRecord, SessionState } from './consent-store.js';
+import { sessionView } from './consent-store.js';
+
+export { sessionView };
 import type { SessionService } from './session-service.js';
 
 export interface ConsentRequest {
@@ -22,23 +23,6 @@ export interface ConsentRequest {
 }
 
 /** One session as a person reads it: who asks, why, for what (privacy scopes named), and where it stands. */
-export function sessionView(record: SessionRecord & { effectiveState: SessionState }): Record<string, unknown> {
-  const { request } = record;
-  return {
-    sessionId: request.sessionId,
-    state: record.effectiveState,
-    engineer: request.engineer.name,
-    team: request.engineer.teamId,
-    reason: request.reason,
-    scopes: record.scopes ?? request.scopes,
-    privacyScopes: (record.scopes ?? request.scopes).filter((scope) => isPrivacyAction(scope)),
-    durationMinutes: request.durationMinutes,
-    answerBy: request.answerBy,
-    approvers: request.approvers,
-    ...(record.approvedBy ? { approvedBy: record.approvedBy, approvedAt: record.approvedAt, expiresAt: record.expiresAt } : {}),
-    ...(record.closedBy ? { closedBy: record.closedBy, closedAt: record.closedAt, closeReason: record.closeReason } : {}),
-  };
-}
 
 /**
  * Who answered at the PC, for the record: the OS user the kernel names, with the name the client

@@ -28,20 +28,29 @@ const KEEP_ENDED_MS = 30 * 24 * 3600 * 1000;
 /** How much later than this PC's record the cloud's stamp may say the session ends: clocks drift. */
 const STAMP_SKEW_MS = 60_000;
 
+export interface ConsentStoreOptions {
+  /**
+   * Windows: a file every person at the PC may read, holding the requests waiting for an answer,
+   * so a teacher's `consent watch` (which cannot open the administrators' pipe) can show them.
+   */
+  noticeBoard?: string | undefined;
+}
+
 export class ConsentStore {
   private constructor(
     private readonly file: string,
     private readonly records: Map<string, SessionRecord>,
+    private readonly options: ConsentStoreOptions,
   ) {}
 
-  static open(file: string): ConsentStore {
+  static open(file: string, options: ConsentStoreOptions = {}): ConsentStore {
     let records: SessionRecord[] = [];
     try {
       records = JSON.parse(readFileSync(file, 'utf8')) as SessionRecord[];
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AvcareError('CONFIG_UNREADABLE', `cannot read the session record ${file}: ${(error as Error).message}`);
     }
-    return new ConsentStore(file, new Map(records.map((record) => [record.request.sessionId, record])));
+    return new ConsentStore(file, new Map(records.map((record) => [record.request.sessionId, record])), options);
   }
 
   /** Each session with its state as of `now`: an unanswered request past its time is timed out, an approval past its end expired. */
@@ -149,7 +158,40 @@ export class ConsentStore {
     const kept = [...this.records.values()].filter((record) => record.closedAt === undefined || Date.parse(record.closedAt) > cutoff);
     writeFileSync(`${this.file}.tmp`, JSON.stringify(kept, null, 1), { mode: 0o600 });
     renameSync(`${this.file}.tmp`, this.file);
+    this.postNotices();
   }
+
+  /** The pending requests as people read them; a board that cannot be written costs the notice, never the record. */
+  private postNotices(): void {
+    const board = this.options.noticeBoard;
+    if (board === undefined) return;
+    const pending = this.list(new Date()).filter((record) => record.effectiveState === 'pending').map(sessionView);
+    try {
+      writeFileSync(`${board}.tmp`, JSON.stringify(pending), { mode: 0o644 });
+      renameSync(`${board}.tmp`, board);
+    } catch {
+      // No board folder (a developer's agent, not the installed service): nothing to tell.
+    }
+  }
+}
+
+/** A session as people read it: `consent list`, the console's view, the Windows notice board. */
+export function sessionView(record: SessionRecord & { effectiveState: SessionState }): Record<string, unknown> {
+  const { request } = record;
+  return {
+    sessionId: request.sessionId,
+    state: record.effectiveState,
+    engineer: request.engineer.name,
+    team: request.engineer.teamId,
+    reason: request.reason,
+    scopes: record.scopes ?? request.scopes,
+    privacyScopes: (record.scopes ?? request.scopes).filter((scope) => isPrivacyAction(scope)),
+    durationMinutes: request.durationMinutes,
+    answerBy: request.answerBy,
+    approvers: request.approvers,
+    ...(record.approvedBy ? { approvedBy: record.approvedBy, approvedAt: record.approvedAt, expiresAt: record.expiresAt } : {}),
+    ...(record.closedBy ? { closedBy: record.closedBy, closedAt: record.closedAt, closeReason: record.closeReason } : {}),
+  };
 }
 
 function effectiveState(record: SessionRecord, now: Date): SessionState {

@@ -9,6 +9,7 @@ import { isAvcareError } from '../../protocol/errors.js';
 import type { Logger } from '../../protocol/log.js';
 import { ACTION_ARGUMENTS, agentSessionTopic, MAX_RESULT_BYTES, type AgentSessionMessage, type CommandPayload, type RefusalCode, type SessionAction } from '../../protocol/remote-session.js';
 import { ConsentStore, type SessionRecord } from './consent-store.js';
+import { PLATFORM_PATHS } from '../platform/platform-paths.js';
 import { NonceStore } from './nonce-store.js';
 import { SessionLog } from './session-log.js';
 import { checkSessionMessage } from './session-message-check.js';
@@ -42,7 +43,9 @@ export class SessionService {
   constructor(private readonly options: SessionServiceOptions) {
     this.now = options.now ?? (() => new Date());
     this.nonces = NonceStore.open(join(options.stateDir, 'session-nonces.jsonl'), this.now());
-    this.consents = ConsentStore.open(join(options.stateDir, 'sessions.json'));
+    // The installed Windows service posts pending requests where a teacher's session can read them.
+    const noticeBoard = options.stateDir === PLATFORM_PATHS.serviceStateDir ? PLATFORM_PATHS.noticeBoardFile : undefined;
+    this.consents = ConsentStore.open(join(options.stateDir, 'sessions.json'), { noticeBoard });
     this.journal = new SessionLog(join(options.stateDir, 'session-log.jsonl'));
     this.log = options.log.child({ module: 'remote-session' });
     const { schoolId, roomId, agentId } = options.identity;
