@@ -1,31 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionRequestPayload } from '../../protocol/remote-session.js';
+import { sessionRequest } from '../../test/helpers/session-request.js';
 import { readNoticeBoard } from './consent-command.js';
 import { ConsentStore } from './consent-store.js';
 
 const minutesFromNow = (minutes: number): string => new Date(Date.now() + minutes * 60_000).toISOString();
 
-function request(overrides: Partial<SessionRequestPayload> = {}): SessionRequestPayload {
-  return {
-    kind: 'session-request',
-    sessionId: randomUUID(),
-    schoolId: 'sch-1',
-    agentId: 'pc-01',
-    engineer: { accountId: 'A-7', name: 'engineer-wang', teamId: 'east' },
-    reason: 'the front camera shows nothing',
-    scopes: ['reprobe', 'camera-snapshot'],
-    requestedAt: new Date().toISOString(),
-    answerBy: minutesFromNow(10),
-    durationMinutes: 30,
-    approvers: 'school-admin-or-pc',
-    nonce: randomBytes(16).toString('base64url'),
-    ...overrides,
-  };
-}
+const request = (): SessionRequestPayload => sessionRequest({ reason: 'the front camera shows nothing', scopes: ['reprobe', 'camera-snapshot'] });
 
 describe("the Windows notice board: pending requests where a teacher's session can read them", () => {
   it('holds exactly the requests waiting for an answer, as consent list shows them; answered ones leave it', () => {

@@ -7,6 +7,7 @@ import type { CommandPayload, SessionRequestPayload, SignedSessionPayload } from
 import { ConsentStore } from './consent-store.js';
 import { NonceStore } from './nonce-store.js';
 import { checkSessionMessage } from './session-message-check.js';
+import { sessionRequest } from '../../test/helpers/session-request.js';
 
 function keyPair() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -23,23 +24,7 @@ function signed(payload: SignedSessionPayload, key = cloud): unknown {
   return { type: 'signed', signed: { payload: text, signature: sign(null, Buffer.from(text), key.privateKey).toString('base64'), keyId: key.keyId } };
 }
 
-function request(overrides: Partial<SessionRequestPayload> = {}): SessionRequestPayload {
-  return {
-    kind: 'session-request',
-    sessionId: randomUUID(),
-    schoolId: 'sch-1',
-    agentId: 'pc-01',
-    engineer: { accountId: 'A-1', name: 'engineer-wang', teamId: 'east' },
-    reason: 'camera freezes in room 101',
-    scopes: ['reprobe', 'network-test', 'visca-power-cycle'],
-    requestedAt: at(0),
-    answerBy: at(10),
-    durationMinutes: 60,
-    approvers: 'school-admin-or-pc',
-    nonce: nonce(),
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<SessionRequestPayload> = {}): SessionRequestPayload => sessionRequest(overrides, NOW);
 
 function command(sessionId: string, overrides: Partial<CommandPayload> = {}): CommandPayload {
   return {
