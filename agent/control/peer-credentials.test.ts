@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startControlServer } from './control-server.js';
 import { peerUser, type PeerUser } from './peer-credentials.js';
 import { personAtPc } from '../session/consent-operation.js';
-import type { SessionService } from '../session/session-service.js';
 import { silentLogger } from '../../protocol/log.js';
+import { recordingSessions } from '../../test/helpers/recording-sessions.js';
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,14 +51,7 @@ describe('peer credentials of the control socket', () => {
 
   it.skipIf(process.getuid?.() !== 0)('records an approval in the name of the OS user who sent it, whatever name the client claims', async () => {
     const stateDir = socketDir();
-    const answered: string[] = [];
-    const sessions = {
-      approve: (_id: string, person: string) => Promise.resolve(void answered.push(`approve ${person}`)),
-      deny: (_id: string, person: string) => Promise.resolve(void answered.push(`deny ${person}`)),
-      revoke: (_id: string, person: string) => Promise.resolve(void answered.push(`revoke ${person}`)),
-      consents: { list: () => [] },
-      journal: { read: () => [] },
-    } as unknown as SessionService;
+    const { sessions, answered } = recordingSessions();
     const control = await startControlServer({ stateDir, log: silentLogger, measure: () => Promise.reject(new Error('no tests here')), sessions: () => Promise.resolve(sessions) });
     closers.push(() => control.close());
     chmodSync(join(stateDir, 'agent.sock'), 0o666);

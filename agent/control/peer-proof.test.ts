@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../protocol/log.js';
-import type { SessionService } from '../session/session-service.js';
 import { askDaemonAboutConsent } from './control-client.js';
 import { startControlServer } from './control-server.js';
 import { createPeerProof, peerFromProof, type FileOwner } from './peer-proof.js';
+import { recordingSessions } from '../../test/helpers/recording-sessions.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -54,14 +54,7 @@ describe('who sent a consent over the Windows named pipe: the owner of the proof
 
   it('end to end through the control channel: the approval is recorded in the proven account\'s name, the claimed one only as a note; without a proof nobody can approve', async () => {
     const dir = stateDir();
-    const answered: string[] = [];
-    const sessions = {
-      approve: (_id: string, person: string) => Promise.resolve(void answered.push(`approve ${person}`)),
-      deny: (_id: string, person: string) => Promise.resolve(void answered.push(`deny ${person}`)),
-      revoke: (_id: string, person: string) => Promise.resolve(void answered.push(`revoke ${person}`)),
-      consents: { list: () => [] },
-      journal: { read: () => [] },
-    } as unknown as SessionService;
+    const { sessions, answered } = recordingSessions();
     const control = await startControlServer({ stateDir: dir, log: silentLogger, measure: () => Promise.reject(new Error('no tests here')), sessions: () => Promise.resolve(sessions), peerIdentity: 'proof', fileOwner: ownedBy('CLASSROOM-203\\teacher-li') });
     closers.push(() => control.close());
     const sessionId = '6f0c8a52-7d1e-4a8e-9b51-3f0a4f1d2c11';

@@ -8,6 +8,8 @@ import { FaultMonitor } from '../../fault-monitor.js';
 import type { Probe } from '../../probes/probe.js';
 import type { CommandOutput, RunCommand } from '../../probes/run-command.js';
 import { usbDeviceFromInfo } from '../../probes/usb-classify.js';
+import { usbDevice } from '../../../test/helpers/device-factory.js';
+import type { UsbInfo } from '../../../protocol/index.js';
 import { createMacMediaProbe } from './mac-media-probe.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/macos');
@@ -30,26 +32,7 @@ const libusbOnTheMac: Probe = {
   run: () =>
     Promise.resolve({
       state: 'ok',
-      devices: [
-        usbDeviceFromInfo({
-          vendorId: 0x046d,
-          productId: 0x082d,
-          deviceClass: 0xef,
-          deviceSubClass: 2,
-          deviceProtocol: 1,
-          interfaces: [
-            { number: 0, alternate: 0, class: 0x0e, subClass: 1, protocol: 0 },
-            { number: 1, alternate: 0, class: 0x0e, subClass: 2, protocol: 0 },
-            { number: 2, alternate: 0, class: 0x01, subClass: 1, protocol: 0 },
-            { number: 3, alternate: 0, class: 0x01, subClass: 2, protocol: 0 },
-          ],
-          product: 'HD Pro Webcam C920',
-          serialNumber: '8D3F1E2F',
-          busNumber: 1,
-          deviceAddress: 3,
-          portPath: [1, 1],
-        }),
-      ],
+      devices: [usbDeviceFromInfo({ ...(usbDevice().usb as UsbInfo), vendorId: 0x046d, productId: 0x082d, product: 'HD Pro Webcam C920', serialNumber: '8D3F1E2F', busNumber: 1, deviceAddress: 3, portPath: [1, 1] })],
     }),
 };
 

@@ -8,33 +8,43 @@ const SERVICE_STATE_DIR = MACOS_PATHS.serviceStateDir;
 const LABEL = 'cn.avcare.agent';
 const WATCH_LABEL = 'cn.avcare.consent-watch';
 const string = (value: string): string => `<string>${xmlText(value)}</string>`;
-const PLIST_HEAD = `<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<!-- Installed by avcare install-macos.sh: rewritten on upgrade, removed when it uninstalls (XML comments cannot hold a double hyphen). -->`;
 
 /**
- * The LaunchAgent that runs \`consent watch --notify\` in every person's login session (Aqua), as that
- * person: only their own session can show them a notification. Started again if it ends.
+ * A launchd property list: its label, the program and arguments, the agent's configuration and
+ * state in the environment, and the keys particular to the job (already formatted, one tab in).
  */
-function watchPlist(options: ServiceOptions): string {
-  const args = [options.nodePath, options.agentEntry, 'consent', 'watch', '--notify'].map((arg) => `\t\t${string(arg)}`).join('\n');
-  return `${PLIST_HEAD}
+function plist(label: string, args: readonly string[], environment: Readonly<Record<string, string>>, keys: string): string {
+  const program = args.map((arg) => `\t\t${string(arg)}`).join('\n');
+  const env = Object.entries({ AVCARE_CONFIG: macosPlatform.serviceConfigFile, STATE_DIRECTORY: SERVICE_STATE_DIR, ...environment })
+    .map(([key, value]) => `\t\t<key>${key}</key>\n\t\t${string(value)}`)
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<!-- Installed by avcare install-macos.sh: rewritten on upgrade, removed when it uninstalls (XML comments cannot hold a double hyphen). -->
 <plist version="1.0">
 <dict>
 \t<key>Label</key>
-\t${string(WATCH_LABEL)}
+\t${string(label)}
 \t<key>ProgramArguments</key>
 \t<array>
-${args}
+${program}
 \t</array>
 \t<key>EnvironmentVariables</key>
 \t<dict>
-\t\t<key>AVCARE_CONFIG</key>
-\t\t${string(macosPlatform.serviceConfigFile)}
-\t\t<key>STATE_DIRECTORY</key>
-\t\t${string(SERVICE_STATE_DIR)}
+${env}
 \t</dict>
-\t<key>LimitLoadToSessionType</key>
+${keys}
+</dict>
+</plist>
+`;
+}
+
+/**
+ * The LaunchAgent that runs `consent watch --notify` in every person's login session (Aqua), as that
+ * person: only their own session can show them a notification. Started again if it ends.
+ */
+function watchPlist(options: ServiceOptions): string {
+  return plist(WATCH_LABEL, [options.nodePath, options.agentEntry, 'consent', 'watch', '--notify'], {}, `\t<key>LimitLoadToSessionType</key>
 \t${string('Aqua')}
 \t<key>RunAtLoad</key>
 \t<true/>
@@ -43,10 +53,7 @@ ${args}
 \t<key>ThrottleInterval</key>
 \t<integer>30</integer>
 \t<key>ProcessType</key>
-\t${string('Interactive')}
-</dict>
-</plist>
-`;
+\t${string('Interactive')}`);
 }
 
 /**
@@ -55,26 +62,7 @@ ${args}
  * with its output in /Library/Logs/avcare.
  */
 function launchdPlist(options: ServiceOptions): string {
-  const args = [options.nodePath, ...options.nodeFlags, options.agentEntry, 'run'].map((arg) => `\t\t${string(arg)}`).join('\n');
-  return `${PLIST_HEAD}
-<plist version="1.0">
-<dict>
-\t<key>Label</key>
-\t${string(LABEL)}
-\t<key>ProgramArguments</key>
-\t<array>
-${args}
-\t</array>
-\t<key>EnvironmentVariables</key>
-\t<dict>
-\t\t<key>AVCARE_CONFIG</key>
-\t\t${string(macosPlatform.serviceConfigFile)}
-\t\t<key>STATE_DIRECTORY</key>
-\t\t${string(SERVICE_STATE_DIR)}
-\t\t<key>NODE_ENV</key>
-\t\t${string('production')}
-\t</dict>
-\t<key>UserName</key>
+  return plist(LABEL, [options.nodePath, ...options.nodeFlags, options.agentEntry, 'run'], { NODE_ENV: 'production' }, `\t<key>UserName</key>
 \t${string('_avcare')}
 \t<key>RunAtLoad</key>
 \t<true/>
@@ -90,10 +78,7 @@ ${args}
 \t<key>StandardOutPath</key>
 \t${string('/Library/Logs/avcare/agent.log')}
 \t<key>StandardErrorPath</key>
-\t${string('/Library/Logs/avcare/agent.log')}
-</dict>
-</plist>
-`;
+\t${string('/Library/Logs/avcare/agent.log')}`);
 }
 
 /** macOS 13+: a launchd daemon, its state under /Library/Application Support/avcare. */
