@@ -121,6 +121,24 @@ describe('classifyUsb rules', () => {
   });
 });
 
+describe('classifyUsb with ids and a name only (plain lsusb, macOS system_profiler)', () => {
+  const named = (product: string | undefined, vendorId = 0x1b3f): UsbInfo => ({ vendorId, productId: 0x2247, deviceClass: 0, deviceSubClass: 0, deviceProtocol: 0, interfaces: [], busNumber: 1, deviceAddress: 3, portPath: [], ...(product === undefined ? {} : { product }) });
+
+  it('takes the kind from the name when no descriptor says otherwise', () => {
+    expect(classifyUsb(named('USB 2.0 Camera')).kind).toBe('camera');
+    expect(classifyUsb(named('4-Port USB 2.0 Hub')).kind).toBe('hub');
+    expect(classifyUsb(named('USB3.0 HDMI Capture')).kind).toBe('capture-card');
+    expect(classifyUsb(named('USB PnP Sound Device Microphone')).kind).toBe('microphone');
+    expect(classifyUsb(named('Conference Speakerphone')).kind).toBe('speakerphone');
+  });
+
+  it('stays "other" without a telling name, and the catalog still wins over a name', () => {
+    expect(classifyUsb(named(undefined)).kind).toBe('other');
+    expect(classifyUsb(named('Generic USB Device')).kind).toBe('other');
+    expect(classifyUsb({ ...named('Camera Controller'), vendorId: 0x0b0e, productId: 0x0422 }).kind).toBe('speakerphone');
+  });
+});
+
 describe('usbPortName', () => {
   it('uses the sysfs name: bus, then the port chain', () => {
     expect(usbPortName({ busNumber: 1, portPath: [1, 4], deviceAddress: 7 })).toBe('1-1.4');
