@@ -42,6 +42,9 @@ import { openStore, redactSpec } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { readTlsFiles } from './transport-security.js';
 
+/** Batches start at most this often unless full: under load each commit carries hundreds of events (bench:ingest), idle it adds at most this much latency. */
+const COMMIT_INTERVAL_MS = 4;
+
 export type StartCloudOptions = CloudOptionsInput & {
   log?: Logger;
   /** How long to wait at start for an external broker before going on (the feed keeps retrying). */
@@ -154,6 +157,7 @@ export async function startCloud(input: StartCloudOptions = {}): Promise<Running
       log: baseLog,
       // SQLite writes one transaction at a time anyway; PostgreSQL overlaps one batch's commit with the next.
       maxConcurrentBatches: store.dialect === 'postgres' ? 2 : 1,
+      minCommitIntervalMs: COMMIT_INTERVAL_MS,
       onCommitted: (result) => result.changed && tickets.notify(result.changed),
     });
     undo.push(() => collector.close());

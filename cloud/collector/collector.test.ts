@@ -129,6 +129,29 @@ describe('Collector', () => {
     await collector.close();
   });
 
+  it('paces batches by minCommitIntervalMs: the first goes at once, what follows gathers into one, a full batch never waits', async () => {
+    const { store, collector } = setup({ maxBatch: 5, minCommitIntervalMs: 200 });
+    const first = health(1);
+    let started = performance.now();
+    await collector.accept(first.topic, first.payload);
+    expect(performance.now() - started).toBeLessThan(150);
+    // Three arrivals in separate turns of the event loop join one batch once the interval has passed.
+    const trickle: Promise<unknown>[] = [];
+    for (const index of [2, 3, 4]) {
+      const { topic, payload } = health(index);
+      trickle.push(collector.accept(topic, payload));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(trickle);
+    expect(store.batches.map((batch) => batch.length)).toEqual([1, 3]);
+    // A full batch goes at once, though the interval since the last one has not passed.
+    started = performance.now();
+    await Promise.all([5, 6, 7, 8, 9].map((index) => health(index)).map(({ topic, payload }) => collector.accept(topic, payload)));
+    expect(performance.now() - started).toBeLessThan(150);
+    expect(store.batches.map((batch) => batch.length)).toEqual([1, 3, 5]);
+    await collector.close();
+  });
+
   it('keeps one batch in flight, fills the next meanwhile and keeps arrival order', async () => {
     const { store, collector } = setup({ maxBatch: 10, maxDelayMs: 1 });
     store.ingestDelayMs = 20;

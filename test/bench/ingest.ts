@@ -37,6 +37,8 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? 2_000);
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 3_000);
 const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 5);
 const COLLECTOR_ID = 'avcare-collector';
+/** Node flags for the collector process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
+const COLLECTOR_NODE_FLAGS = (process.env.BENCH_COLLECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const root = resolve(import.meta.dirname, '../..');
 const fleet: SimulatedAgent[] = simulatedFleet(AGENTS);
 const identities = fleet.map((agent) => ({ school: agent.school, agent: agent.agent }));
@@ -152,7 +154,7 @@ async function startCollector(broker: BenchBroker, db: string): Promise<Collecto
   const data = mkdtempSync(join(tmpdir(), 'avcare-bench-cloud-'));
   const child = spawn(
     process.execPath,
-    [join(root, 'dist/cloud/cli.js'), 'start', ...broker.cloudArgs, '--db', db, '--port', String(httpPort), '--host', '127.0.0.1', '--data', data, '--metrics-listen', `127.0.0.1:${metricsPort}`],
+    [...COLLECTOR_NODE_FLAGS, join(root, 'dist/cloud/cli.js'), 'start', ...broker.cloudArgs, '--db', db, '--port', String(httpPort), '--host', '127.0.0.1', '--data', data, '--metrics-listen', `127.0.0.1:${metricsPort}`],
     // Errors only: the bench's schools are in no service configuration, so every school's first ticket warns "unrouted".
     { env: { ...process.env, AVCARE_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -190,6 +192,8 @@ interface StoreFigures {
   collectorCpuPercent: number;
   latencyMs: { p50: number; p99: number; samples: number };
   meanBatchWriteMs: number;
+  /** Events per committed batch over the whole run: the write's fixed cost is shared by this many. */
+  meanBatchSize: number;
 }
 
 async function runStore(mode: AccessMode, db: string, latencies: () => Promise<number[]>, bareRate: number): Promise<StoreFigures> {
@@ -234,6 +238,7 @@ async function measureStore(broker: BenchBroker, publisher: AgentPublisher, db: 
   await new Promise((r) => setTimeout(r, 1000));
   const writeSum = await collector.metric('avcare_write_batch_seconds_sum');
   const writeCount = await collector.metric('avcare_write_batch_seconds_count');
+  const batchEvents = await collector.metric('avcare_write_batch_size_sum');
   await collector.stop();
   const lat = await latencies();
   return {
@@ -244,6 +249,7 @@ async function measureStore(broker: BenchBroker, publisher: AgentPublisher, db: 
     collectorCpuPercent: round(cpuPercent),
     latencyMs: { p50: percentile(lat, 50), p99: percentile(lat, 99), samples: lat.length },
     meanBatchWriteMs: round((writeSum / writeCount) * 1000, 2),
+    meanBatchSize: round(batchEvents / writeCount, 1),
   };
 }
 
@@ -313,10 +319,10 @@ async function main(): Promise<void> {
 /** The same database measured with the broker open and with authentication on, one after the other in this run. */
 async function compareModes(name: string, run: (mode: AccessMode) => Promise<StoreFigures>): Promise<{ open: StoreFigures; authenticated: StoreFigures; authenticatedToOpen: number }> {
   const open = await run('open');
-  console.log(`collector + ${name}, broker open: ${open.storedPerSecond} msg/s (${open.ratioToBare} of bare), latency p50 ${open.latencyMs.p50} ms p99 ${open.latencyMs.p99} ms`);
+  console.log(`collector + ${name}, broker open: ${open.storedPerSecond} msg/s (${open.ratioToBare} of bare), latency p50 ${open.latencyMs.p50} ms p99 ${open.latencyMs.p99} ms; ${open.collectorCpuMicrosPerMessage} us CPU per message, batches of ${open.meanBatchSize}`);
   const authenticated = await run('authenticated');
   const authenticatedToOpen = round(authenticated.storedPerSecond / open.storedPerSecond, 2);
-  console.log(`collector + ${name}, authentication on: ${authenticated.storedPerSecond} msg/s (${authenticated.ratioToBare} of bare), latency p50 ${authenticated.latencyMs.p50} ms p99 ${authenticated.latencyMs.p99} ms; ${authenticatedToOpen} of open`);
+  console.log(`collector + ${name}, authentication on: ${authenticated.storedPerSecond} msg/s (${authenticated.ratioToBare} of bare), latency p50 ${authenticated.latencyMs.p50} ms p99 ${authenticated.latencyMs.p99} ms; ${authenticatedToOpen} of open; ${authenticated.collectorCpuMicrosPerMessage} us CPU per message, batches of ${authenticated.meanBatchSize}`);
   return { open, authenticated, authenticatedToOpen };
 }
 

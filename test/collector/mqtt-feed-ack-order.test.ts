@@ -52,7 +52,7 @@ describe('mqtt-feed PUBACK order', () => {
     const collector = {
       accept: (): Promise<AcceptOutcome> => new Promise((resolve) => commits.push(() => resolve('stored'))),
     };
-    const feed: MqttFeed = startMqttFeed({ url: `mqtt://127.0.0.1:${port}`, collector, log: silentLogger, clientId: 'order-test' });
+    const feed: MqttFeed = startMqttFeed({ url: `mqtt://127.0.0.1:${port}`, collector, log: silentLogger, clientId: 'order-test', protocolVersion: 4 }); // the stand-in broker parses MQTT 3.1.1
     cleanup.push(() => feed.close());
     await eventually(() => Promise.resolve(commits.length === 3 ? true : undefined), 5_000, 'three messages handed to the collector');
 

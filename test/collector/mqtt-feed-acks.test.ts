@@ -94,4 +94,22 @@ describe.each([4, 5] as const)('mqtt-feed acknowledgements against Mosquitto (MQ
     holding.release();
     await feed.close();
   });
+
+  it('holds a window of its own asking under MQTT 5 (Receive Maximum), the broker\'s max_inflight_messages (100 here) under 3.1.1', async () => {
+    const holding = new HeldCollector(true);
+    const feed = startMqttFeed({ url: mosquitto.url, collector: holding, log: silentLogger, clientId: `collector-${protocolVersion}-wide`, protocolVersion, receiveMaximum: 300 });
+    await feed.ready;
+    await publishAll(mosquitto.url, Array.from({ length: 400 }, (_, index) => validMessage('health', SENDER, index + 1)), protocolVersion);
+    const window = protocolVersion === 5 ? 300 : 100;
+    await expect.poll(() => holding.received.length).toBe(window);
+    // Nothing beyond the window arrives while its acknowledgements wait.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(holding.received.length).toBe(window);
+    // Each acknowledged message lets the next one in.
+    await expect.poll(() => {
+      holding.release();
+      return holding.received.length;
+    }).toBe(400);
+    await feed.close();
+  });
 });
