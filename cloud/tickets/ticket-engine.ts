@@ -23,6 +23,22 @@ import { slaTimers, type SlaTimer, type SlaTimers } from './sla.js';
 import { SqlWebhookQueue } from '../webhooks/sql-webhook-queue.js';
 import { planWebhookDeliveries } from '../webhooks/webhook-endpoint.js';
 import { RateLimitedLog } from '../collector/rate-limited-log.js';
+import { eachLimited } from './each-limited.js';
+
+/** Runs `work` school by school: up to `limit` schools at once, each school's items in order. */
+async function eachSchool<T>(items: readonly T[], agentKeyOf: (item: T) => string, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const bySchool = new Map<string, T[]>();
+  for (const item of items) {
+    const key = agentKeyOf(item);
+    const school = key.slice(0, key.indexOf(':'));
+    const group = bySchool.get(school);
+    if (group) group.push(item);
+    else bySchool.set(school, [item]);
+  }
+  await eachLimited([...bySchool.values()], limit, async (group) => {
+    for (const item of group) await work(item);
+  });
+}
 import type { TeachingCapability } from './teaching-impact.js';
 
 /** One fault of one agent, as the faults table keys it. */
@@ -52,6 +68,11 @@ export interface TicketEngineOptions {
    * Told of every move a person (actor `user:NAME`) makes on a ticket, inside that move's
    * transaction, so the audit entry commits with it or not at all.
    */
+  /**
+   * Schools whose subjects are reconciled at once after a batch (default: 4 on PostgreSQL, whose
+   * pool overlaps their round trips; 1 on SQLite, which runs one transaction at a time anyway).
+   */
+  reconcileConcurrency?: number;
   onPersonAction?: (tx: SqlRunner, action: { ticketId: string; schoolId: string; actor: string; action: string; detail: Record<string, unknown> }) => Promise<void>;
 }
 
@@ -107,6 +128,7 @@ export class TicketEngine {
   private readonly now: () => number;
   private readonly sweepIntervalMs: number;
   private readonly onPersonAction: TicketEngineOptions['onPersonAction'];
+  private readonly concurrency: number;
   private pendingFaults = new Map<string, FaultKey>();
   private pendingAgents = new Set<string>();
   private pendingReports = new Map<string, { agentKey: string; eventId: string }>();
@@ -126,6 +148,7 @@ export class TicketEngine {
     this.now = options.now ?? Date.now;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
     this.onPersonAction = options.onPersonAction;
+    this.concurrency = options.reconcileConcurrency ?? (options.db.name === 'postgres' ? 4 : 1);
   }
 
   start(): void {
@@ -173,9 +196,11 @@ export class TicketEngine {
         this.pendingFaults.clear();
         this.pendingAgents.clear();
         this.pendingReports.clear();
-        for (const key of faults) await this.guard(() => this.reconcileFault(key), { fault: key });
-        for (const agent of agents) await this.guard(() => this.reconcileAgent(agent), { agent });
-        for (const report of reports) await this.guard(() => this.openReportTicket(report), { report: report.eventId });
+        // Schools in parallel, each school's subjects one after another: the school-incident rule
+        // counts the school's committed tickets, which a sibling transaction would not see yet.
+        await eachSchool(faults, (key) => key.agentKey, this.concurrency, (key) => this.guard(() => this.reconcileFault(key), { fault: key }));
+        await eachSchool(agents, (agent) => agent, this.concurrency, (agent) => this.guard(() => this.reconcileAgent(agent), { agent }));
+        await eachSchool(reports, (report) => report.agentKey, this.concurrency, (report) => this.guard(() => this.openReportTicket(report), { report: report.eventId }));
       }
     })().finally(() => {
       this.draining = undefined;
@@ -748,7 +773,8 @@ export class TicketEngine {
   /** Many rooms hit at once: every recent ticket of the school becomes critical, each saying why. */
   private async raiseSchoolIncident(tx: SqlRunner, schoolId: string, rooms: number, policy: TicketPolicy, now: number): Promise<void> {
     const tickets = await tx.query<TicketRow>(
-      `SELECT * FROM tickets WHERE school_id = $1 AND active = 1 AND status <> 'resolved' AND opened_at >= $2 AND severity <> 'critical' AND code <> $3`,
+      // Locked in id order: two subjects of one school reconciled at once (or by two collectors) then queue on the first ticket instead of deadlocking.
+      `SELECT * FROM tickets WHERE school_id = $1 AND active = 1 AND status <> 'resolved' AND opened_at >= $2 AND severity <> 'critical' AND code <> $3 ORDER BY id${this.db.forUpdate}`,
       [schoolId, now - policy.schoolIncident.windowMinutes * MINUTE_MS, AGENT_OFFLINE],
     );
     const reason = `critical: ${rooms} rooms of this school hit within ${policy.schoolIncident.windowMinutes} min`;

@@ -277,6 +277,29 @@ export function ticketEngineSuite(label: string, createTarget: () => Promise<Sto
       expect(history).toEqual(['opened', 'severity-raised']);
     });
 
+    it('opens the tickets of a storm over several schools in one follow-up, each once, every one critical by the school-incident rule (exactly its 3 rooms each), none failing', async () => {
+      const failures: string[] = [];
+      const logged = new TicketEngine({
+        db: store.database,
+        directory: directory(teaching),
+        // Every error the engine logs (a deadlock, a refused insert) would be a subject left for the sweep.
+        log: pino({ level: 'error' }, { write: (line: string) => void failures.push(line) }),
+        now: () => clock,
+      });
+      const messages = ['sch-1', 'sch-2', 'sch-3'].flatMap((schoolId) =>
+        Array.from({ length: 3 }, (_, index) => messagesFrom({ schoolId, roomId: `r${101 + index}`, agentId: `pc-${index}` }).fault('raised', { at: at(0), code: 'MICROPHONE_MUTED', deviceId: 'usb:mic', evidence: {} })),
+      );
+      const result = await store.ingest(messages.map((message) => accepted(message)));
+      if (result.changed) logged.notify(result.changed);
+      await logged.settle();
+      await logged.stop();
+      expect(failures).toEqual([]);
+      const all = await tickets();
+      expect(all).toHaveLength(9);
+      expect(new Set(all.map((ticket) => ticket.agentKey)).size).toBe(9);
+      expect(all.every((ticket) => ticket.severity === 'critical')).toBe(true);
+    });
+
     it('catches up in the sweep on faults whose batch was committed but never followed up (a crash in between)', async () => {
       await store.ingest([accepted(pc01.fault('raised', { at: at(0) }))]);
       expect(await tickets()).toEqual([]);
