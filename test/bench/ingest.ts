@@ -119,6 +119,8 @@ function ingestFloor(count: number): { gateMicros: number; sqliteInsertMicros: n
     return nextMessage({ ...agent }, index);
   });
   const payloads = messages.map((message) => Buffer.from(message.payload));
+  // The gate compiles its checks at its first message (once per process): not part of the cost per message.
+  gateMessage(messages[0]?.topic ?? '', payloads[0] ?? Buffer.alloc(0), 256 * 1024);
   let started = process.cpuUsage();
   messages.forEach((message, index) => gateMessage(message.topic, payloads[index] ?? Buffer.alloc(0), 256 * 1024));
   let cpu = process.cpuUsage(started);
