@@ -95,6 +95,38 @@ describe.each([4, 5] as const)('mqtt-feed acknowledgements against Mosquitto (MQ
     await feed.close();
   });
 
+  it('holds at most maxUnacknowledged messages (and one socket read) by pausing its reads, whatever the broker sends', async () => {
+    // Commits take 20 ms: acknowledgements flow while the backlog is delivered, which is when
+    // Mosquitto 2.0.11 stops counting its window and would send all 3,000 at once.
+    let outstanding = 0;
+    let most = 0;
+    let done = 0;
+    const slow = {
+      accept: () => {
+        outstanding += 1;
+        most = Math.max(most, outstanding);
+        return new Promise<AcceptOutcome>((resolve) =>
+          setTimeout(() => {
+            outstanding -= 1;
+            done += 1;
+            resolve('stored');
+          }, 20),
+        );
+      },
+    };
+    const clientId = `collector-${protocolVersion}-bounded`;
+    const first = startMqttFeed({ url: mosquitto.url, collector: new HeldCollector(false), log: silentLogger, clientId, protocolVersion });
+    await first.ready;
+    await first.close();
+    await publishAll(mosquitto.url, Array.from({ length: 3_000 }, (_, index) => validMessage('health', SENDER, index + 1)), protocolVersion);
+    const feed = startMqttFeed({ url: mosquitto.url, collector: slow, log: silentLogger, clientId, protocolVersion, maxUnacknowledged: 200 });
+    await expect.poll(() => done, { timeout: 15_000 }).toBe(3_000);
+    // 200, plus what the read that crossed the limit still carried (a 64 KB read holds ~100 of these).
+    expect(most).toBeGreaterThanOrEqual(200);
+    expect(most).toBeLessThan(600);
+    await feed.close();
+  });
+
   it('holds a window of its own asking under MQTT 5 (Receive Maximum), the broker\'s max_inflight_messages (100 here) under 3.1.1', async () => {
     const holding = new HeldCollector(true);
     const feed = startMqttFeed({ url: mosquitto.url, collector: holding, log: silentLogger, clientId: `collector-${protocolVersion}-wide`, protocolVersion, receiveMaximum: 300 });
