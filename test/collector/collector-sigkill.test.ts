@@ -65,8 +65,13 @@ describe.each(['sqlite', 'postgres'] as const)('collector process killed with SI
     const messages = Array.from({ length: total }, (_, index) => validMessage('health', SENDER, index + 1));
     const agent = await mqtt.connectAsync(mosquitto.url, { clientId: agentAccount.clientId, username: agentAccount.username, password: agentAccount.password, protocolVersion: 4 });
     let published = 0;
+    // The second half waits for the kill: some messages always reach the broker while no collector
+    // runs, also when a busy machine lets the publisher run far ahead of the collector.
+    let markKilled!: () => void;
+    const killed = new Promise<void>((resolveKilled) => (markKilled = resolveKilled));
     const publishing = (async () => {
       for (let start = 0; start < total; start += 50) {
+        if (start === total / 2) await killed;
         await Promise.all(messages.slice(start, start + 50).map((message) => agent.publishAsync(topicOf(message), payloadOf(message), { qos: 1 })));
         published = start + 50;
         await new Promise((resolvePromise) => setTimeout(resolvePromise, 5));
@@ -79,6 +84,7 @@ describe.each(['sqlite', 'postgres'] as const)('collector process killed with SI
     const countAtKill = await readStore.countEvents();
     await kill(child);
     const publishedAtKill = published;
+    markKilled();
     await publishing;
     await agent.endAsync();
     expect(countAtKill).toBeLessThan(total);
