@@ -38,7 +38,8 @@ import { ProbeServer } from './reflector/probe-server.js';
 import { agentSignalInbox, type CloudSignal, type MeasureTest } from '../protocol/measure-signal.js';
 import { CloudMetrics } from './metrics.js';
 import { startRetentionTimer } from './retention-timer.js';
-import { openStore, redactSpec } from './store/open-store.js';
+import { openStore } from './store/open-store.js';
+import { redactSpec } from './store/store-spec.js';
 import type { Store } from './store/store.js';
 import { readTlsFiles } from './transport-security.js';
 

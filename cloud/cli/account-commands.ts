@@ -1,11 +1,10 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AvcareError, ROLES, untrustedText, type LoginResponse } from '../../protocol/index.js';
-import { Accounts, type Account } from '../accounts/accounts.js';
+import type { Account } from '../accounts/accounts.js';
 import { readPasswordFile } from '../accounts/first-run.js';
 import { generatePassword } from '../accounts/password-hash.js';
-import { AuditLog } from '../audit/audit-log.js';
-import { ACCEPTED_STORE_SPECS, openStore } from '../store/open-store.js';
+import { ACCEPTED_STORE_SPECS } from '../store/store-spec.js';
 import { callApi, cloudUrl, forgetSession, osUserName, printResult, readSecret, readSession, sessionFile, withApiOptions, writeSession, type ApiFlags } from './cli-session.js';
 
 interface CommonFlags extends ApiFlags {
@@ -139,6 +138,8 @@ export function usersCommand(): Command {
     .option('--data <dir>', "the cloud's data folder (default ./avcare-data)", './avcare-data')
     .option('--db <spec>', `the cloud's database: ${ACCEPTED_STORE_SPECS} (default sqlite:<data>/avcare.db)`)
     .action(async (name: string, flags: { data: string; db?: string }) => {
+      // The database drivers only for this command, which runs on the cloud's machine: the others call the API.
+      const [{ openStore }, { Accounts }, { AuditLog }] = await Promise.all([import('../store/open-store.js'), import('../accounts/accounts.js'), import('../audit/audit-log.js')]);
       const dataDir = resolve(flags.data);
       const store = await openStore(flags.db ?? `sqlite:${join(dataDir, 'avcare.db')}`, { dataDir, existing: true });
       try {

@@ -8,7 +8,7 @@ import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { AUDIT_MIN_RETENTION_DAYS } from '../audit/audit-prune.js';
 import { verifyAuditLog, type AuditVerification } from '../audit/audit-verify.js';
 import { CloudSigningKey } from '../identity/signing-key.js';
-import { ACCEPTED_STORE_SPECS, openStore } from '../store/open-store.js';
+import { ACCEPTED_STORE_SPECS } from '../store/store-spec.js';
 import type { Store } from '../store/store.js';
 import { callApi, type ApiFlags } from './cli-session.js';
 
@@ -27,6 +27,8 @@ const storeOptions = (command: Command): Command =>
  * and a folder without a database is said so, with nothing created in it.
  */
 async function openAuditStore(flags: StoreFlags): Promise<Store> {
+  // The database drivers only when the command reads the database itself (not `export --url`).
+  const { openStore } = await import('../store/open-store.js');
   const dataDir = resolve(flags.data);
   const store = await openStore(flags.db ?? `sqlite:${join(dataDir, 'avcare.db')}`, { dataDir, existing: true });
   try {

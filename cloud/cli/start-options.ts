@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { AvcareError } from '../../protocol/index.js';
 import type { StartCloudOptions } from '../main.js';
-import { ACCEPTED_STORE_SPECS } from '../store/open-store.js';
+import { ACCEPTED_STORE_SPECS } from '../store/store-spec.js';
 
 /** The flags of `avcare-cloud start`, as commander hands them over (strings, or booleans for switches). */
 export interface StartFlags {

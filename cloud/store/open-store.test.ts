@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAvcareError } from '../../protocol/index.js';
-import { openStore, parseStoreSpec, redactSpec } from './open-store.js';
+import { openStore } from './open-store.js';
+import { parseStoreSpec, redactSpec } from './store-spec.js';
 
 describe('parseStoreSpec', () => {
   it('accepts sqlite:PATH, sqlite::memory:, bare .db/.sqlite paths and postgres URLs', () => {

@@ -67,7 +67,8 @@ describe('the first hour, as the README walks it through', () => {
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.once('exit', (code) => {
+      // 'close', not 'exit': output still in the pipes when the process exits is read before the result is taken.
+      child.once('close', (code) => {
         clearTimeout(timer);
         done({ code: code ?? 1, stdout, stderr });
       });

@@ -28,7 +28,8 @@ function cloudCli(person: string, args: string[], input = ''): Promise<Result> {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': output still in the pipes when the process exits is read before the result is taken.
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
     });
@@ -105,6 +106,7 @@ describe('avcare-cloud for people: login, users, enroll-tokens, agents, tickets,
   it('keeps no session file when a login fails half-way, and takes passwords from files for scripts', async () => {
     const added = await cloudCli('operator', ['users', 'add', 'teacher-xu', '--role', 'it_teacher', '--school', 'sch-cli']);
     const once = /\n\n {4}(\S+)\n/.exec(added.stdout)?.[1] ?? '';
+    expect(once, `${added.stdout}\n${added.stderr}`).not.toBe('');
     // The one-time password is right, the new one too short: the sign-in is undone, nothing is kept.
     const failed = await cloudCli('teacher', ['login', '--url', url, '--user', 'teacher-xu'], `${once}\nshort\n`);
     expect(failed.code).toBe(1);
