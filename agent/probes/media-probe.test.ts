@@ -60,6 +60,12 @@ describe('createMediaProbe', () => {
     expect(platformFor('linux').createMediaProbe().id).toBe('media');
     const mac = await platformFor('darwin').createMediaProbe().run(context, signal);
     expect(mac).toMatchObject({ state: 'unavailable', reasonKey: 'sourceReason.noSystemProfiler', devices: [] });
+    // Loaded at its first run (not by a Linux daemon at start), and then the same probe every cycle.
+    const windows = platformFor('win32').createMediaProbe();
+    expect(windows.id).toBe('media');
+    const first = await windows.run(context, signal);
+    expect(first.state).toBe('unavailable');
+    expect(await windows.run(context, signal)).toEqual(first);
   });
 
   it('reports unavailable with both paths when a tree has neither video4linux nor ALSA', async () => {

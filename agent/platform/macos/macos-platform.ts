@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { MACOS_PATHS } from '../platform-paths.js';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
-import { createMacMediaProbe } from './mac-media-probe.js';
+import { lazyProbe } from '../../probes/lazy-probe.js';
 
 const SERVICE_STATE_DIR = MACOS_PATHS.serviceStateDir;
 const LABEL = 'cn.avcare.agent';
@@ -89,5 +89,5 @@ export const macosPlatform: AgentPlatform = {
   controlEndpoint: (stateDir) => posix.join(stateDir, 'agent.sock'),
   serviceDefinition: (options) => ({ path: `/Library/LaunchDaemons/${LABEL}.plist`, text: launchdPlist(options) }),
   noticeAutostart: (options) => ({ path: `/Library/LaunchAgents/${WATCH_LABEL}.plist`, text: watchPlist(options) }),
-  createMediaProbe: () => createMacMediaProbe(),
+  createMediaProbe: () => lazyProbe('media', async () => (await import('./mac-media-probe.js')).createMacMediaProbe()),
 };

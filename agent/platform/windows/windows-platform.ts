@@ -3,7 +3,7 @@ import { win32 } from 'node:path';
 import { WINDOWS_PATHS } from '../platform-paths.js';
 import type { AgentPlatform, ServiceOptions } from '../platform-types.js';
 import { xmlText } from '../service-xml.js';
-import { createWindowsMediaProbe } from './windows-media-probe.js';
+import { lazyProbe } from '../../probes/lazy-probe.js';
 
 const programFiles = process.env.ProgramFiles ?? 'C:\\Program Files';
 const SERVICE_STATE_DIR = WINDOWS_PATHS.serviceStateDir;
@@ -55,5 +55,5 @@ export const windowsPlatform: AgentPlatform = {
   controlEndpoint: (stateDir) => (stateDir === SERVICE_STATE_DIR ? '\\\\.\\pipe\\avcare-agent' : `\\\\.\\pipe\\avcare-agent-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`),
   serviceDefinition: (options) => ({ path: win32.join(programFiles, 'avcare', 'avcare-agent.xml'), text: winswXml(options) }),
   noticeAutostart: () => null,
-  createMediaProbe: () => createWindowsMediaProbe(),
+  createMediaProbe: () => lazyProbe('media', async () => (await import('./windows-media-probe.js')).createWindowsMediaProbe()),
 };
