@@ -26,10 +26,8 @@ import { readIdentity } from './identity/identity-file.js';
 import { resolveStateDir } from './state-dir.js';
 import type { MqttSignalLink } from './measure/mqtt-signal-link.js';
 import type { MeasureService } from './measure/measure-service.js';
-import { startPublishing } from './transport/publishing.js';
 import { runProbe } from './probes/probe.js';
 import { readRecentLog } from './recent-log.js';
-import { remoteSessionsOnRequest } from './session/remote-sessions.js';
 import type { SessionService } from './session/session-service.js';
 import { consentCommand } from './session/consent-command.js';
 import { AVCARE_VERSION } from '../protocol/version.js';
@@ -110,6 +108,8 @@ export function buildProgram(): Command {
     .option('--room <id>', 'room id, instead of the configured roomId')
     .addOption(new Option('--max-cycles <n>', 'stop after n cycles').argParser((value) => positiveInt(value, '--max-cycles')))
     .action(async (options: RunOptions) => {
+      // MQTT and the remote sessions only for the daemon: every other command starts without them.
+      const [{ startPublishing }, { remoteSessionsOnRequest }] = await Promise.all([import('./transport/publishing.js'), import('./session/remote-sessions.js')]);
       const config = withRunOverrides(enrolledConfig(program.opts<{ config?: string }>().config), options);
       const pretty = options.pretty ?? process.stdout.isTTY;
       // A person at a terminal reads the console output; only problems go to the log there.
