@@ -200,10 +200,11 @@ export class Collector {
     this.lastBatchStartedAt = performance.now();
     const writing: Promise<void> = this.write(batch).finally(() => {
       this.writing.delete(writing);
-      // What arrived during the write has waited a whole write already: it goes now, or once the
-      // pacing interval since this batch started has passed (at once when the write took longer).
-      if (this.queue.length >= this.maxBatch || (this.queue.length > 0 && this.minCommitIntervalMs === 0)) this.markDue();
-      else if (this.queue.length > 0) this.scheduleBatch();
+      // What arrived during the write has waited a whole write already: it goes now (also when the
+      // write outlasted the pacing interval), or once that interval since this batch started has passed.
+      if (this.queue.length === 0) return;
+      if (this.queue.length >= this.maxBatch || performance.now() >= this.lastBatchStartedAt + this.minCommitIntervalMs) this.markDue();
+      else this.scheduleBatch();
     });
     this.writing.add(writing);
     // A free slot takes what is due at once (a second batch while the first commits).
