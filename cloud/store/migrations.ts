@@ -474,6 +474,72 @@ ALTER TABLE agents ADD COLUMN last_avsync TEXT;
 ALTER TABLE agents ADD COLUMN last_avsync_at BIGINT;
 `,
   },
+  {
+    id: '0016-time-partitions',
+    sql: {
+      // SQLite keeps one table of each: it serves one school, and its retention deletes rows. The
+      // hourly key gains the resolution only so that one ON CONFLICT target serves both dialects.
+      sqlite: `
+DROP INDEX health_hour;
+CREATE UNIQUE INDEX health_hour ON health (agent_key, at, resolution) WHERE resolution = 'hour';
+`,
+      // PostgreSQL's tables that grow with time are partitioned by the agent's time (at), first by
+      // how long their rows are kept (health events for days, other events for a year; raw health
+      // for days, hourly health for months), then by ranges of time, so that retention drops a
+      // whole partition. The ranges are made by cloud/store/time-partitions.ts; rows outside them
+      // (a backlog from before the migration, a PC whose clock is far off, the evidence of a fault
+      // still open) live in each table's "outside" partition and are deleted row by row.
+      // A unique key of a partitioned table must hold the partition keys: an event is a duplicate
+      // when its id, type and time all match, as every redelivery's do.
+      postgres: `
+ALTER TABLE events RENAME TO events_unpartitioned;
+ALTER TABLE events_unpartitioned DROP CONSTRAINT events_pkey;
+DROP INDEX events_agent_seq, events_received_at, events_agent_type_at;
+CREATE TABLE events (
+  event_id TEXT NOT NULL,
+  agent_key TEXT NOT NULL,
+  seq BIGINT,
+  type TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  payload TEXT NOT NULL
+) PARTITION BY LIST (type);
+CREATE TABLE events_health PARTITION OF events FOR VALUES IN ('health') PARTITION BY RANGE (at);
+CREATE TABLE events_other PARTITION OF events DEFAULT PARTITION BY RANGE (at);
+CREATE TABLE events_health_outside PARTITION OF events_health DEFAULT;
+CREATE TABLE events_other_outside PARTITION OF events_other DEFAULT;
+INSERT INTO events SELECT event_id, agent_key, seq, type, at, received_at, payload FROM events_unpartitioned;
+DROP TABLE events_unpartitioned;
+CREATE UNIQUE INDEX events_key ON events (event_id, type, at);
+CREATE INDEX events_agent_seq ON events (agent_key, seq);
+CREATE INDEX events_received_at ON events (received_at);
+CREATE INDEX events_agent_type_at ON events (agent_key, type, at);
+
+ALTER TABLE health RENAME TO health_unpartitioned;
+DROP INDEX health_agent_at, health_at, health_hour;
+CREATE TABLE health (
+  agent_key TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  resolution TEXT NOT NULL,
+  samples INTEGER NOT NULL,
+  cpu_load DOUBLE PRECISION NOT NULL,
+  mem_available DOUBLE PRECISION NOT NULL,
+  disk_use_max DOUBLE PRECISION NOT NULL,
+  cpu_temp DOUBLE PRECISION,
+  outbox TEXT
+) PARTITION BY LIST (resolution);
+CREATE TABLE health_raw PARTITION OF health FOR VALUES IN ('raw') PARTITION BY RANGE (at);
+CREATE TABLE health_hourly PARTITION OF health FOR VALUES IN ('hour') PARTITION BY RANGE (at);
+CREATE TABLE health_raw_outside PARTITION OF health_raw DEFAULT;
+CREATE TABLE health_hourly_outside PARTITION OF health_hourly DEFAULT;
+INSERT INTO health SELECT agent_key, at, resolution, samples, cpu_load, mem_available, disk_use_max, cpu_temp, outbox FROM health_unpartitioned;
+DROP TABLE health_unpartitioned;
+CREATE INDEX health_agent_at ON health (agent_key, at);
+CREATE INDEX health_at ON health (at);
+CREATE UNIQUE INDEX health_hour ON health (agent_key, at, resolution) WHERE resolution = 'hour';
+`,
+    },
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

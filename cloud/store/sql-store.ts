@@ -3,7 +3,8 @@ import { AvcareError, type AgentMessage, type Device, type FaultMessage, type Ou
 import type { Column, Dialect, SqlParam, SqlRunner, SqlValue } from './dialect.js';
 import { applyFaultEvent, faultDeviceKey, type FaultRecord } from './fault-state.js';
 import { MIGRATIONS, migrationSql } from './migrations.js';
-import { HOUR_MS, retentionCutoffs } from './retention.js';
+import { HOUR_MS, retentionCutoffs, type RetentionCutoffs } from './retention.js';
+import { ensureRanges, retireRanges, TIME_PARTITIONED } from './time-partitions.js';
 import {
   agentKey,
   type AcceptedEvent,
@@ -142,7 +143,7 @@ const FOLD_RAW_HEALTH = `INSERT INTO health (agent_key, at, resolution, samples,
 SELECT agent_key, (at / ${HOUR_MS}) * ${HOUR_MS}, 'hour', COUNT(*), AVG(cpu_load), AVG(mem_available), AVG(disk_use_max), AVG(cpu_temp), NULL
 FROM health WHERE resolution = 'raw' AND at < $1
 GROUP BY agent_key, (at / ${HOUR_MS}) * ${HOUR_MS}
-ON CONFLICT (agent_key, at) WHERE resolution = 'hour' DO UPDATE SET
+ON CONFLICT (agent_key, at, resolution) WHERE resolution = 'hour' DO UPDATE SET
   cpu_load = ${weightedAverage('cpu_load')},
   mem_available = ${weightedAverage('mem_available')},
   disk_use_max = ${weightedAverage('disk_use_max')},
@@ -243,6 +244,7 @@ export class SqlStore implements Store {
       );
       if (applied) this.log.info({ migration: migration.id, dialect: this.dialect }, 'applied migration');
     }
+    if (this.db.name === 'postgres') await this.ensureTimeRanges(new Date());
   }
 
   /** Ids of the applied migrations, in order (diagnostics and tests). */
@@ -259,7 +261,8 @@ export class SqlStore implements Store {
         table: 'events',
         columns: EVENT_COLUMNS,
         rows: rows.map((row) => [row.eventId, row.agentKey, row.seq, row.message.type, row.at, row.receivedAt, JSON.stringify(row.message)]),
-        onConflict: 'ON CONFLICT (event_id) DO NOTHING',
+        // No target: SQLite's key is the event id, PostgreSQL's (partitioned) the id, type and time.
+        onConflict: 'ON CONFLICT DO NOTHING',
         returning: 'event_id',
       });
       // Only events stored for the first time change fleet state: a redelivery must change nothing.
@@ -385,24 +388,60 @@ export class SqlStore implements Store {
     return row?.count ?? 0;
   }
 
+  /**
+   * Applies retention in four short transactions, each under the migration lock so that two
+   * collectors never retire the same range, and each detaching at most one partitioned table (on
+   * PostgreSQL, a detach locks its table until the commit). Raw health is folded into hourly
+   * averages in the transaction that removes it, so a crash cannot fold an hour twice.
+   */
   async prune(now: Date, policy: RetentionPolicy): Promise<PruneResult> {
     const cutoffs = retentionCutoffs(now, policy);
-    const result = await this.db.transaction(async (tx) => {
+    const partitioned = this.db.name === 'postgres';
+    const pruneStep = <T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> => this.db.transaction(work, { exclusive: true });
+    const rawHealthFolded = await pruneStep(async (tx) => {
       await tx.execute(FOLD_RAW_HEALTH, [cutoffs.rawHealthBefore]);
-      const rawHealthFolded = await tx.execute("DELETE FROM health WHERE resolution = 'raw' AND at < $1", [cutoffs.rawHealthBefore]);
-      const hourlyHealthDeleted = await tx.execute("DELETE FROM health WHERE resolution = 'hour' AND at < $1", [cutoffs.hourlyHealthBefore]);
-      // The raise that opened a still-open fault is its evidence for a ticket: it stays whatever its age.
-      const eventsDeleted = await tx.execute(
-        `DELETE FROM events
-         WHERE ((type = 'health' AND received_at < $1) OR (type <> 'health' AND received_at < $2))
-           AND event_id NOT IN (SELECT event_id FROM faults WHERE state = 'raised')`,
+      const retired = partitioned ? await retireRanges(tx, TIME_PARTITIONED.rawHealth, cutoffs.rawHealthBefore) : { rows: 0 };
+      return retired.rows + (await tx.execute("DELETE FROM health WHERE resolution = 'raw' AND at < $1", [cutoffs.rawHealthBefore]));
+    });
+    const hourlyHealthDeleted = await pruneStep(async (tx) => {
+      const retired = partitioned ? await retireRanges(tx, TIME_PARTITIONED.hourlyHealth, cutoffs.hourlyHealthBefore) : { rows: 0 };
+      return retired.rows + (await tx.execute("DELETE FROM health WHERE resolution = 'hour' AND at < $1", [cutoffs.hourlyHealthBefore]));
+    });
+    // The raise that opened a still-open fault is its evidence for a ticket: it stays whatever its age.
+    const evidence = "event_id NOT IN (SELECT event_id FROM faults WHERE state = 'raised')";
+    const retiredEvents = partitioned ? await this.retireEventRanges(cutoffs, pruneStep) : 0;
+    const eventsDeleted = await pruneStep(async (tx) => {
+      const deleted = await tx.execute(
+        `DELETE FROM events WHERE ((type = 'health' AND received_at < $1) OR (type <> 'health' AND received_at < $2)) AND ${evidence}`,
         [cutoffs.healthEventsBefore, cutoffs.eventsBefore],
       );
       await tx.execute("DELETE FROM faults WHERE state = 'cleared' AND changed_at < $1", [cutoffs.eventsBefore]);
-      return { rawHealthFolded, hourlyHealthDeleted, eventsDeleted };
+      return retiredEvents + deleted;
     });
+    // New ranges after old ones went: the next day's exists before its first event arrives.
+    if (partitioned) await this.ensureTimeRanges(now);
+    const result = { rawHealthFolded, hourlyHealthDeleted, eventsDeleted };
     this.log.info({ ...result, now: now.toISOString() }, 'pruned store');
     return result;
+  }
+
+  /** Event ranges go whole; the rows retention keeps (received late, evidence of an open fault) move to the outside leaf. */
+  private async retireEventRanges(cutoffs: RetentionCutoffs, pruneStep: <T>(work: (tx: SqlRunner) => Promise<T>) => Promise<T>): Promise<number> {
+    const keep = (before: number) => ({ where: "received_at >= $1 OR event_id IN (SELECT event_id FROM faults WHERE state = 'raised')", params: [before] });
+    const health = await pruneStep((tx) => retireRanges(tx, TIME_PARTITIONED.healthEvents, cutoffs.healthEventsBefore, keep(cutoffs.healthEventsBefore)));
+    const other = await pruneStep((tx) => retireRanges(tx, TIME_PARTITIONED.otherEvents, cutoffs.eventsBefore, keep(cutoffs.eventsBefore)));
+    if (health.names.length + other.names.length > 0) this.log.info({ dropped: [...health.names, ...other.names] }, 'dropped expired event partitions');
+    return health.rows + other.rows;
+  }
+
+  /** PostgreSQL only: the time ranges around `now` of every partitioned table exist (migration 0016). */
+  private async ensureTimeRanges(now: Date): Promise<void> {
+    const made = await this.db.transaction(async (tx) => {
+      const names: string[] = [];
+      for (const table of Object.values(TIME_PARTITIONED)) names.push(...(await ensureRanges(tx, table, now.getTime())));
+      return names;
+    }, { exclusive: true });
+    if (made.length > 0) this.log.info({ made }, 'made time partitions');
   }
 
   /** Safe to call twice: shutdown paths (signal handler, test cleanup) often overlap. */
