@@ -244,7 +244,12 @@ export class SqlStore implements Store {
       );
       if (applied) this.log.info({ migration: migration.id, dialect: this.dialect }, 'applied migration');
     }
-    if (this.db.name === 'postgres') await this.ensureTimeRanges(new Date());
+    if (this.db.name === 'postgres') {
+      await this.ensureTimeRanges(new Date());
+      if (!(await this.autovacuumOn())) {
+        this.log.warn("PostgreSQL's autovacuum is off: without fresh statistics the planner keeps the plans it chose for empty tables; avcare runs ANALYZE at every hourly retention instead");
+      }
+    }
   }
 
   /** Ids of the applied migrations, in order (diagnostics and tests). */
@@ -420,6 +425,7 @@ export class SqlStore implements Store {
     });
     // New ranges after old ones went: the next day's exists before its first event arrives.
     if (partitioned) await this.ensureTimeRanges(now);
+    if (partitioned && !(await this.autovacuumOn())) await this.db.executeScript('ANALYZE');
     const result = { rawHealthFolded, hourlyHealthDeleted, eventsDeleted };
     this.log.info({ ...result, now: now.toISOString() }, 'pruned store');
     return result;
@@ -432,6 +438,12 @@ export class SqlStore implements Store {
     const other = await pruneStep((tx) => retireRanges(tx, TIME_PARTITIONED.otherEvents, cutoffs.eventsBefore, keep(cutoffs.eventsBefore)));
     if (health.names.length + other.names.length > 0) this.log.info({ dropped: [...health.names, ...other.names] }, 'dropped expired event partitions');
     return health.rows + other.rows;
+  }
+
+  /** PostgreSQL only: whether the server keeps statistics fresh by itself (it does unless its operator turned autovacuum off). */
+  private async autovacuumOn(): Promise<boolean> {
+    const [row] = await this.db.query<{ autovacuum: string }>("SELECT current_setting('autovacuum') AS autovacuum");
+    return row?.autovacuum === 'on';
   }
 
   /** PostgreSQL only: the time ranges around `now` of every partitioned table exist (migration 0016). */

@@ -16,7 +16,7 @@ import type { Store } from '../../cloud/store/store.js';
 import { parseServiceConfig, serviceDirectory } from '../../cloud/tickets/service-config.js';
 import { TicketEngine } from '../../cloud/tickets/ticket-engine.js';
 import type { FaultCode } from '../../protocol/index.js';
-import { accepted, messagesFrom } from '../store/store-messages.js';
+import { accepted, messagesFrom, type Sender } from '../store/store-messages.js';
 
 const FAULTS: Array<{ code: FaultCode; deviceId: string | null }> = [
   { code: 'DEVICE_MISSING', deviceId: 'expected:usb:camera' },
@@ -34,6 +34,8 @@ export interface SeedPlan {
 
 export interface Seeded {
   serviceFile: string;
+  /** The PCs, as their messages name them. */
+  senders: Sender[];
   agents: number;
   tickets: number;
   ms: number;
@@ -52,6 +54,15 @@ export function seedService(plan: SeedPlan) {
   );
 }
 
+/** The seeded PCs as their messages name them: the same for every run of a plan. */
+export function seededSenders(plan: SeedPlan): Sender[] {
+  return Array.from({ length: plan.agents }, (_, index) => ({
+    schoolId: `sch-${String((index % plan.schools) + 1).padStart(3, '0')}`,
+    roomId: `room-${String(Math.floor(index / plan.schools) % 40).padStart(2, '0')}`,
+    agentId: `pc-${String(index + 1).padStart(5, '0')}`,
+  }));
+}
+
 export async function seedFleet(store: Store, dataDir: string, plan: SeedPlan): Promise<Seeded> {
   const started = Date.now();
   const config = seedService(plan);
@@ -59,15 +70,15 @@ export async function seedFleet(store: Store, dataDir: string, plan: SeedPlan): 
   writeFileSync(serviceFile, JSON.stringify({ regions: config.regions, teams: config.teams, schools: config.schools.map(({ id, name, region }) => ({ id, name, region })) }, null, 2));
   let clock = Date.now() - 3_600_000;
   const engine = new TicketEngine({ db: store.database, directory: serviceDirectory(config), log: pino({ level: 'silent' }), now: () => clock });
-  const senders = Array.from({ length: plan.agents }, (_, index) => {
-    const school = config.schools[index % plan.schools]?.id ?? 'sch-001';
-    return { schoolId: school, roomId: `room-${String(Math.floor(index / plan.schools) % 40).padStart(2, '0')}`, agentId: `pc-${String(index + 1).padStart(5, '0')}` };
-  });
+  const senders = seededSenders(plan);
   const BATCH = 500;
   for (let from = 0; from < senders.length; from += BATCH) {
     const at = new Date(clock).toISOString();
     await store.ingest(senders.slice(from, from + BATCH).map((sender, index) => accepted(messagesFrom(sender).status((from + index) % 50 === 7 ? 'offline' : 'online', { at, ...((from + index) % 50 === 7 ? { reason: 'last will' } : {}) }), new Date(clock))));
   }
+  // As autovacuum would, while tables grow from nothing: a plan chosen for an empty table must not outlive it.
+  const analyze = () => (store.database.name === 'postgres' ? store.database.executeScript('ANALYZE') : Promise.resolve());
+  await analyze();
   // Each fault of each PC opens one ticket: as many PCs and codes as the plan's tickets need.
   const raises = Array.from({ length: plan.tickets }, (_, index) => ({ sender: senders[index % senders.length], fault: FAULTS[Math.floor(index / senders.length) % FAULTS.length] }));
   for (let from = 0; from < raises.length; from += BATCH) {
@@ -78,7 +89,9 @@ export async function seedFleet(store: Store, dataDir: string, plan: SeedPlan): 
     );
     if (result.changed) engine.notify(result.changed);
     await engine.settle();
+    if ((from / BATCH) % 20 === 19) await analyze();
   }
+  await analyze();
   // A tenth answered, resolved and rated: the service-quality page has something to show.
   const opened = await engine.store.list({ limit: plan.tickets });
   clock += 20 * 60_000;
@@ -88,7 +101,7 @@ export async function seedFleet(store: Store, dataDir: string, plan: SeedPlan): 
     await engine.rate(ticket.id, 'user:seed-admin', { score: 3 + (ticket.id.charCodeAt(4) % 3) });
   }
   await engine.stop();
-  return { serviceFile, agents: senders.length, tickets: opened.length, ms: Date.now() - started };
+  return { serviceFile, senders, agents: senders.length, tickets: opened.length, ms: Date.now() - started };
 }
 
 async function main(): Promise<void> {
