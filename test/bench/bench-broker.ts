@@ -110,15 +110,19 @@ function sharedPublisher(url: string): AgentPublisher {
   };
 }
 
-/** Each agent over its own connection with its own credentials, opened at its first publish and kept. */
-function perAgentPublisher(url: string, secretOf: (identity: BenchIdentity) => string): AgentPublisher {
+/**
+ * Each agent over its own connection, opened at its first publish and kept; with its own
+ * credentials when `secretOf` gives them (an open broker takes none).
+ */
+export function perAgentPublisher(url: string, secretOf?: (identity: BenchIdentity) => string): AgentPublisher {
   const clients = new Map<string, Promise<MqttClient>>();
   return {
     publish(as, topic, payload, done) {
       const key = `${as.school}:${as.agent}`;
       let connecting = clients.get(key);
       if (!connecting) {
-        connecting = mqtt.connectAsync(url, { clientId: agentMqttClientId(as.school, as.agent), username: agentMqttUsername(as.school, as.agent), password: secretOf(as), protocolVersion: 4, writeCache: false, reconnectPeriod: 1_000, keepalive: 60 });
+        const credentials = secretOf ? { username: agentMqttUsername(as.school, as.agent), password: secretOf(as) } : {};
+        connecting = mqtt.connectAsync(url, { clientId: agentMqttClientId(as.school, as.agent), ...credentials, protocolVersion: 4, writeCache: false, reconnectPeriod: 1_000, keepalive: 60 });
         clients.set(key, connecting);
       }
       connecting.then((client) => client.publish(topic, payload, { qos: 1 }, (error) => done(error)), (error: unknown) => done(error as Error));
