@@ -29,7 +29,7 @@ import { topicFilter } from '../../protocol/index.js';
 import { freePort } from '../helpers/free-port.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { startBenchBroker, type AccessMode, type AgentPublisher, type BenchBroker } from './bench-broker.js';
-import { percentile, round, sampleProcess, type ProcSample } from './proc-stats.js';
+import { percentile, residentFiles, round, sampleProcess, type ProcSample } from './proc-stats.js';
 import { nextMessage, simulatedFleet, type SimulatedAgent } from './telemetry.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 60_000);
@@ -194,6 +194,11 @@ interface StoreFigures {
   /** Collector CPU (all its threads) per stored message, from /proc. */
   collectorCpuMicrosPerMessage: number;
   collectorRssMB: number;
+  /** At the RSS peak: the collector's own memory (RssAnon) and pages mapped from files (RssFile: the node binary, SQLite's and other native code). */
+  collectorAnonMB: number;
+  collectorFileMB: number;
+  /** The files whose pages the collector held most, after the backlog. */
+  collectorResidentFiles: Array<{ file: string; mb: number }>;
   collectorCpuPercent: number;
   latencyMs: { p50: number; p99: number; samples: number };
   meanBatchWriteMs: number;
@@ -242,6 +247,8 @@ async function measureStore(broker: BenchBroker, publisher: AgentPublisher, db: 
   const first = samples[0];
   const last = samples[samples.length - 1];
   const cpuPercent = first && last ? ((last.cpuSeconds - first.cpuSeconds) / ((last.at - first.at) / 1000)) * 100 : NaN;
+  const peak = samples.reduce((most, sample) => (sample.rssBytes > most.rssBytes ? sample : most), samples[0] ?? sampleProcess(pid));
+  const residentAfterBacklog = residentFiles(pid, 4);
 
   // Live phase: a fixed rate while the collector runs, for publish-to-accepted latency.
   await publish(publisher, LIVE_RATE * LIVE_SECONDS, LIVE_RATE);
@@ -256,6 +263,9 @@ async function measureStore(broker: BenchBroker, publisher: AgentPublisher, db: 
     ratioToBare: round(measured / seconds / bareRate, 2),
     collectorCpuMicrosPerMessage: first && last ? round(((last.cpuSeconds - first.cpuSeconds) * 1e6) / measured, 1) : NaN,
     collectorRssMB: round(Math.max(...samples.map((s) => s.rssBytes)) / 1024 / 1024),
+    collectorAnonMB: round(peak.anonBytes / 1024 / 1024),
+    collectorFileMB: round(peak.fileBytes / 1024 / 1024),
+    collectorResidentFiles: residentAfterBacklog,
     collectorCpuPercent: round(cpuPercent),
     latencyMs: { p50: percentile(lat, 50), p99: percentile(lat, 99), samples: lat.length },
     meanBatchWriteMs: round((writeSum / writeCount) * 1000, 2),
