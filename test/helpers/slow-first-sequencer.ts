@@ -7,14 +7,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * print changes.
  */
 export const SLOW_FILES = [
-  'test/measure/network-cli.test.ts',
   'test/cloud/first-hour.test.ts',
-  'test/measure/network-impaired.test.ts',
+  'test/measure/network-cli.test.ts',
   'test/cloud/people-cli.test.ts',
+  'test/measure/network-impaired.test.ts',
   'test/console/console.test.ts',
   'test/session/remote-session-e2e.test.ts',
-  'test/report-cli.test.ts',
+  'test/session/session-refusals-e2e.test.ts',
+  'test/store/postgres-store.test.ts',
   'test/measure/room-chain.test.ts',
+  'test/report-cli.test.ts',
   'test/measure/reflector-process.test.ts',
   'test/session/sessions-api.test.ts',
 ];
