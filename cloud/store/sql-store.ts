@@ -150,6 +150,9 @@ ON CONFLICT (agent_key, at, resolution) WHERE resolution = 'hour' DO UPDATE SET
   cpu_temp = CASE WHEN health.cpu_temp IS NULL THEN excluded.cpu_temp WHEN excluded.cpu_temp IS NULL THEN health.cpu_temp ELSE ${weightedAverage('cpu_temp')} END,
   samples = health.samples + excluded.samples`;
 
+/** The raise that opened a still-open fault is its evidence for a ticket: retention keeps it whatever its age. */
+const OPEN_FAULT_EVIDENCE = "event_id IN (SELECT event_id FROM faults WHERE state = 'raised')";
+
 interface AgentRowData {
   agent_key: string;
   school_id: string;
@@ -412,12 +415,10 @@ export class SqlStore implements Store {
       const retired = partitioned ? await retireRanges(tx, TIME_PARTITIONED.hourlyHealth, cutoffs.hourlyHealthBefore) : { rows: 0 };
       return retired.rows + (await tx.execute("DELETE FROM health WHERE resolution = 'hour' AND at < $1", [cutoffs.hourlyHealthBefore]));
     });
-    // The raise that opened a still-open fault is its evidence for a ticket: it stays whatever its age.
-    const evidence = "event_id NOT IN (SELECT event_id FROM faults WHERE state = 'raised')";
     const retiredEvents = partitioned ? await this.retireEventRanges(cutoffs, pruneStep) : 0;
     const eventsDeleted = await pruneStep(async (tx) => {
       const deleted = await tx.execute(
-        `DELETE FROM events WHERE ((type = 'health' AND received_at < $1) OR (type <> 'health' AND received_at < $2)) AND ${evidence}`,
+        `DELETE FROM events WHERE ((type = 'health' AND received_at < $1) OR (type <> 'health' AND received_at < $2)) AND NOT (${OPEN_FAULT_EVIDENCE})`,
         [cutoffs.healthEventsBefore, cutoffs.eventsBefore],
       );
       await tx.execute("DELETE FROM faults WHERE state = 'cleared' AND changed_at < $1", [cutoffs.eventsBefore]);
@@ -433,7 +434,7 @@ export class SqlStore implements Store {
 
   /** Event ranges go whole; the rows retention keeps (received late, evidence of an open fault) move to the outside leaf. */
   private async retireEventRanges(cutoffs: RetentionCutoffs, pruneStep: <T>(work: (tx: SqlRunner) => Promise<T>) => Promise<T>): Promise<number> {
-    const keep = (before: number) => ({ where: "received_at >= $1 OR event_id IN (SELECT event_id FROM faults WHERE state = 'raised')", params: [before] });
+    const keep = (before: number) => ({ where: `received_at >= $1 OR ${OPEN_FAULT_EVIDENCE}`, params: [before] });
     const health = await pruneStep((tx) => retireRanges(tx, TIME_PARTITIONED.healthEvents, cutoffs.healthEventsBefore, keep(cutoffs.healthEventsBefore)));
     const other = await pruneStep((tx) => retireRanges(tx, TIME_PARTITIONED.otherEvents, cutoffs.eventsBefore, keep(cutoffs.eventsBefore)));
     if (health.names.length + other.names.length > 0) this.log.info({ dropped: [...health.names, ...other.names] }, 'dropped expired event partitions');

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrationSql } from '../../cloud/store/migrations.js';
 import { openStore } from '../../cloud/store/open-store.js';
@@ -160,6 +161,30 @@ describe('PostgreSQL time partitions', () => {
       expect(await store.prune(new Date(start + 22 * DAY), policy)).toEqual({ rawHealthFolded: 0, hourlyHealthDeleted: 0, eventsDeleted: 0 });
       expect(await store.prune(new Date(start + 28 * DAY), policy)).toMatchObject({ eventsDeleted: 1 });
       expect(await store.countEvents()).toBe(1);
+    } finally {
+      await store.close();
+      await client.end();
+      await fresh.drop();
+    }
+  });
+
+  it('says so when autovacuum is off, and then keeps the statistics fresh itself at every prune', async () => {
+    const fresh = await createTestDatabase();
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const store = await openStore(fresh.url, { log });
+    const client = new pg.Client({ connectionString: fresh.url });
+    await client.connect();
+    try {
+      await store.migrate();
+      const { rows } = await client.query<{ autovacuum: string }>("SELECT current_setting('autovacuum') AS autovacuum");
+      const off = rows[0]?.autovacuum === 'off';
+      expect(warnings.some((line) => line.includes("autovacuum is off"))).toBe(off);
+      await store.ingest([accepted(messagesFrom(PC01).health({ at: iso(Date.now()), seq: 1 }))]);
+      await store.prune(new Date(), { rawHealthDays: 7, hourlyHealthDays: 90, eventDays: 365 });
+      const analyzed = await client.query<{ relname: string }>("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('agents', 'faults', 'tickets')");
+      // Analyzed by the prune only when autovacuum would not do it.
+      expect(analyzed.rows.map((row) => row.relname).sort()).toEqual(off ? ['agents', 'faults', 'tickets'] : []);
     } finally {
       await store.close();
       await client.end();
